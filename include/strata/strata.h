@@ -1,0 +1,265 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * strata.h -- the whole public API of libstrata, an embedded crash-safe LSM-tree key-value store
+ * whose on-disk tables are standard Apache Parquet files.
+ *
+ * Conventions that hold for every function below:
+ *   - Every fallible call returns an int from the closed set STRATA_OK .. STRATA_INTERNAL.
+ *     STRATA_NOTFOUND is a result, not a failure. strata_errstr(rc) gives static text for a code,
+ *     strata_errmsg(db) the detail message of the calling thread's last failed call.
+ *   - Out-parameters are set to NULL/0 on entry and filled only on success.
+ *   - Keys are 1..STRATA_MAX_KEY_SIZE arbitrary bytes (embedded NULs allowed; the empty key is
+ *     rejected), values 0..STRATA_MAX_VALUE_SIZE arbitrary bytes. Larger ones give STRATA_INVALID.
+ *   - Keys are ordered bytewise (memcmp, shorter prefix first).
+ *   - Misuse that can be detected (NULL handle, NULL required pointer, a handle already closed)
+ *     returns STRATA_INVALID instead of crashing. A closed handle is detected on a best-effort
+ *     basis only: never use a handle after strata_close().
+ *   - Thread safety: all functions on one strata_db may be called from many threads at once.
+ *     A strata_iter and a strata_batch are single-threaded objects: use each from one thread at
+ *     a time. Snapshots may be shared between threads.
+ *   - Memory returned to the caller is released with strata_free() (and only with it).
+ */
+#ifndef STRATA_STRATA_H
+#define STRATA_STRATA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(STRATA_BUILDING_LIBRARY) && defined(__GNUC__)
+#define STRATA_API __attribute__((visibility("default")))
+#else
+#define STRATA_API
+#endif
+
+/* ---------------------------------------------------------------------------------------------
+ * Version
+ * ------------------------------------------------------------------------------------------- */
+#define STRATA_VERSION_MAJOR 0
+#define STRATA_VERSION_MINOR 1
+#define STRATA_VERSION_PATCH 0
+#define STRATA_VERSION_STRING "0.1.0"
+#define STRATA_VERSION_NUMBER                                                                      \
+    (STRATA_VERSION_MAJOR * 10000 + STRATA_VERSION_MINOR * 100 + STRATA_VERSION_PATCH)
+
+/* Returns STRATA_VERSION_STRING of the linked library; fills any non-NULL out-parameter. */
+STRATA_API const char *strata_version(int *major, int *minor, int *patch);
+
+/* ---------------------------------------------------------------------------------------------
+ * Return codes (a closed set; new codes are only ever appended)
+ * ------------------------------------------------------------------------------------------- */
+enum {
+    STRATA_OK = 0,       /* success */
+    STRATA_NOTFOUND = 1, /* key absent (a result, never sets the error message) */
+    STRATA_INVALID = 2,  /* bad argument or misuse: NULL pointer, oversized key, closed handle */
+    STRATA_IOERR = 3,    /* the operating system reported an I/O error */
+    STRATA_CORRUPT = 4,  /* a checksum, magic number or structure on disk is wrong */
+    STRATA_NOMEM = 5,    /* memory allocation failed */
+    STRATA_NOSPC = 6,    /* the disk is full (ENOSPC / EDQUOT) */
+    STRATA_BUSY = 7,     /* the database is locked by another process (or handle) */
+    STRATA_READONLY = 8, /* writes refused after an earlier unrecoverable background error */
+    STRATA_NOTSUP = 9,   /* a feature or on-disk format version this build does not support */
+    STRATA_INTERNAL = 10 /* an internal invariant failed (a bug: please report it) */
+};
+#define STRATA_RC_COUNT 11
+
+/* Static, never-NULL text naming a return code ("STRATA_OK: success", ...). Thread-safe. */
+STRATA_API const char *strata_errstr(int rc);
+
+/* ---------------------------------------------------------------------------------------------
+ * Limits
+ * ------------------------------------------------------------------------------------------- */
+#define STRATA_MAX_KEY_SIZE (64u * 1024u)           /* 64 KiB */
+#define STRATA_MAX_VALUE_SIZE (256u * 1024u * 1024u) /* 256 MiB */
+
+/* ---------------------------------------------------------------------------------------------
+ * Handles (opaque)
+ * ------------------------------------------------------------------------------------------- */
+typedef struct strata_db strata_db;
+typedef struct strata_iter strata_iter;
+typedef struct strata_batch strata_batch;
+typedef struct strata_snapshot strata_snapshot;
+
+/* ---------------------------------------------------------------------------------------------
+ * Options. Always initialise with the matching *_init function, then change fields.
+ * ------------------------------------------------------------------------------------------- */
+enum { STRATA_MEMTABLE_SKIPLIST = 0, STRATA_MEMTABLE_TRIE = 1 };
+enum { STRATA_COMPRESSION_NONE = 0, STRATA_COMPRESSION_SNAPPY = 1, STRATA_COMPRESSION_ZSTD = 2 };
+enum {
+    STRATA_WAL_RECOVERY_TOLERATE_TAIL = 0, /* drop a torn tail (reported), fail on mid-log damage */
+    STRATA_WAL_RECOVERY_STRICT = 1,        /* any damage, even a torn tail, fails the open */
+    STRATA_WAL_RECOVERY_SKIP_CORRUPT = 2   /* skip damaged records anywhere (reported); may lose data */
+};
+
+typedef struct strata_options {
+    size_t struct_size;          /* set by strata_options_init; lets the struct grow */
+    int create_if_missing;       /* default 1: create the directory and database if absent */
+    int error_if_exists;         /* default 0 */
+    int memtable_kind;           /* STRATA_MEMTABLE_*; default SKIPLIST */
+    size_t write_buffer_size;    /* bytes per memtable before it is flushed; default 64 MiB */
+    int max_immutable_memtables; /* queued memtables before writes stall; default 4 */
+    int wal_recovery_mode;       /* STRATA_WAL_RECOVERY_*; default TOLERATE_TAIL */
+    int compression;             /* STRATA_COMPRESSION_*; default ZSTD */
+    int compression_level;       /* codec level (zstd: 1..19); default 1 */
+    size_t block_cache_size;     /* bytes of decoded pages cached; default 64 MiB */
+    int bloom_bits_per_key;      /* 0 disables the key bloom filter; default 10 */
+    size_t page_size;            /* target uncompressed key-page size in bytes; default 8 KiB */
+    size_t target_file_size;     /* target table size for compaction outputs; default 64 MiB */
+    int background_threads;      /* flush + compaction workers; default 2 */
+    /* Unified Compaction Strategy scaling parameters, one per level, the last repeating:
+     * w < 0 leveled (fan-out 2-w), w > 0 tiered (fan-out 2+w), 0 in between. Default {2} (T4). */
+    int ucs_scaling[8];
+    int ucs_scaling_count; /* entries used in ucs_scaling; default 1 */
+    int ucs_base_shards;   /* base shard count of compaction outputs; default 4 */
+} strata_options;
+
+typedef struct strata_read_options {
+    size_t struct_size;              /* set by strata_read_options_init */
+    const strata_snapshot *snapshot; /* NULL: read the latest committed state */
+    int verify_checksums;            /* default 1 */
+    int fill_cache;                  /* default 1: keep pages read by this call in the cache */
+    /* Optional iterator bounds: lower inclusive, upper exclusive. NULL = unbounded. The memory
+     * must stay valid for the life of the iterator. Ignored by strata_get. */
+    const void *lower_bound;
+    size_t lower_bound_len;
+    const void *upper_bound;
+    size_t upper_bound_len;
+} strata_read_options;
+
+typedef struct strata_write_options {
+    size_t struct_size; /* set by strata_write_options_init */
+    /* 0 (default): the write reached the operating system before the call returns, so it survives
+     * a crash of the process but may be lost if the machine loses power.
+     * 1: the WAL is fsync'ed before the call returns, so the write survives a machine crash.
+     * Concurrent writers share one write() and one fsync (group commit). */
+    int sync;
+    int disable_wal; /* default 0. 1: the write is lost on any crash until the next flush */
+} strata_write_options;
+
+STRATA_API void strata_options_init(strata_options *o);
+STRATA_API void strata_read_options_init(strata_read_options *o);
+STRATA_API void strata_write_options_init(strata_write_options *o);
+
+/* ---------------------------------------------------------------------------------------------
+ * Lifecycle
+ * ------------------------------------------------------------------------------------------- */
+
+/*
+ * strata_open --
+ *     Open (creating if missing and allowed) the database in directory `path`, recovering it from
+ *     its manifest and write-ahead logs. `opts` NULL means defaults. On success *out owns the
+ *     handle until strata_close(). Only one handle in one process may have a database open.
+ *     Errors: INVALID (arguments, options), BUSY (locked by another process or handle),
+ *     NOTFOUND (missing and create_if_missing == 0), CORRUPT (damaged manifest or WAL),
+ *     NOTSUP (newer on-disk format), IOERR, NOSPC, NOMEM.
+ */
+STRATA_API int strata_open(const char *path, const strata_options *opts, strata_db **out);
+
+/*
+ * strata_close --
+ *     Wait for background work, sync, release the lock and free `db`. All iterators must be
+ *     closed and all snapshots released first (otherwise STRATA_BUSY and nothing is closed).
+ *     The handle is invalid afterwards even when an I/O error is returned.
+ */
+STRATA_API int strata_close(strata_db *db);
+
+/* ---------------------------------------------------------------------------------------------
+ * Writes. `wopts` NULL means defaults. Errors: INVALID, READONLY, IOERR, NOSPC, NOMEM.
+ * ------------------------------------------------------------------------------------------- */
+STRATA_API int strata_put(strata_db *db, const strata_write_options *wopts, const void *key,
+                          size_t klen, const void *val, size_t vlen);
+STRATA_API int strata_delete(strata_db *db, const strata_write_options *wopts, const void *key,
+                             size_t klen);
+
+/* Batches: an ordered list of puts and deletes applied atomically by strata_write(). A batch is
+ * owned by the caller and may be reused after strata_batch_clear(). Later entries for the same
+ * key win. Batch calls return INVALID for bad arguments and NOMEM. */
+STRATA_API strata_batch *strata_batch_new(void); /* NULL on NOMEM; free with strata_batch_free */
+STRATA_API int strata_batch_put(strata_batch *b, const void *key, size_t klen, const void *val,
+                                size_t vlen);
+STRATA_API int strata_batch_delete(strata_batch *b, const void *key, size_t klen);
+STRATA_API void strata_batch_clear(strata_batch *b);
+STRATA_API size_t strata_batch_count(const strata_batch *b);
+STRATA_API void strata_batch_free(strata_batch *b); /* NULL is a no-op */
+/* Apply every entry of `b` or none of them, even across a crash. `b` is not modified. */
+STRATA_API int strata_write(strata_db *db, const strata_write_options *wopts, strata_batch *b);
+
+/* ---------------------------------------------------------------------------------------------
+ * Reads
+ * ------------------------------------------------------------------------------------------- */
+
+/*
+ * strata_get --
+ *     Look `key` up. On STRATA_OK *val is a new malloc'ed copy of *vlen bytes owned by the caller
+ *     (free with strata_free; a 0-byte value still yields a non-NULL pointer). STRATA_NOTFOUND
+ *     when absent or deleted. `ropts` NULL means defaults.
+ *     Errors: INVALID, CORRUPT, IOERR, NOMEM.
+ */
+STRATA_API int strata_get(strata_db *db, const strata_read_options *ropts, const void *key,
+                          size_t klen, void **val, size_t *vlen);
+STRATA_API void strata_free(void *p); /* NULL is a no-op */
+
+/* ---------------------------------------------------------------------------------------------
+ * Iterators: a consistent point-in-time view (the snapshot in ropts, else the state when opened).
+ * ------------------------------------------------------------------------------------------- */
+STRATA_API int strata_iter_open(strata_db *db, const strata_read_options *ropts,
+                                strata_iter **out);
+STRATA_API void strata_iter_seek(strata_iter *it, const void *key, size_t klen); /* first >= key */
+STRATA_API void strata_iter_seek_for_prev(strata_iter *it, const void *key,
+                                          size_t klen); /* last <= key */
+STRATA_API void strata_iter_seek_first(strata_iter *it);
+STRATA_API void strata_iter_seek_last(strata_iter *it);
+STRATA_API void strata_iter_next(strata_iter *it); /* REQUIRES: valid */
+STRATA_API void strata_iter_prev(strata_iter *it); /* REQUIRES: valid */
+STRATA_API int strata_iter_valid(const strata_iter *it);
+/* Borrowed pointers, owned by the iterator: valid until the next move or close. */
+STRATA_API const void *strata_iter_key(const strata_iter *it, size_t *klen);
+STRATA_API const void *strata_iter_value(const strata_iter *it, size_t *vlen);
+/* STRATA_OK, or the error that made the iterator invalid (CORRUPT, IOERR, NOMEM). */
+STRATA_API int strata_iter_status(const strata_iter *it);
+STRATA_API void strata_iter_close(strata_iter *it); /* NULL is a no-op */
+
+/* ---------------------------------------------------------------------------------------------
+ * Snapshots: a frozen view of the database. Owned by the database; release each exactly once
+ * with strata_snapshot_release() before strata_close(). NULL on NOMEM or a bad handle.
+ * ------------------------------------------------------------------------------------------- */
+STRATA_API const strata_snapshot *strata_snapshot_get(strata_db *db);
+STRATA_API void strata_snapshot_release(strata_db *db, const strata_snapshot *snap);
+STRATA_API uint64_t strata_snapshot_sequence(const strata_snapshot *snap);
+
+/* ---------------------------------------------------------------------------------------------
+ * Maintenance and introspection
+ * ------------------------------------------------------------------------------------------- */
+
+/* Flush every memtable to a table and wait until it is durable. */
+STRATA_API int strata_flush(strata_db *db);
+/* Compact the key range [begin, end] (NULL = open end) and wait for it. */
+STRATA_API int strata_compact_range(strata_db *db, const void *begin, size_t blen, const void *end,
+                                    size_t elen);
+/* Wait until no background flush or compaction is queued or running. */
+STRATA_API int strata_wait_idle(strata_db *db);
+
+/*
+ * strata_property --
+ *     Text about the database. Names: "strata.stats" (human-readable summary), "strata.tables"
+ *     (one line per table), "strata.memtable-bytes", "strata.sequence", "strata.wal-bytes".
+ *     *out is a malloc'ed NUL-terminated string owned by the caller (strata_free).
+ *     Errors: INVALID (unknown name), NOMEM.
+ */
+STRATA_API int strata_property(strata_db *db, const char *name, char **out);
+
+/*
+ * strata_errmsg --
+ *     Detail message of the calling thread's most recent failed strata call (any handle; `db` may
+ *     be NULL, for instance after a failed strata_open). Thread-local, static storage: valid until
+ *     the next strata call on this thread. Never NULL ("" when there is none).
+ */
+STRATA_API const char *strata_errmsg(strata_db *db);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* STRATA_STRATA_H */

@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * env.h -- the file layer: every byte strata reads or writes goes through an st_env.
+ *
+ * The POSIX implementation (st_env_posix) is the production one. Tests wrap an env to inject
+ * faults (fail the N-th operation with EIO or ENOSPC) and to simulate a power loss by dropping
+ * everything that was not synced (tests/support/fault_env.c). To wrap, embed the base struct
+ * first (`struct my_env { st_env base; st_env *real; ... }`) and forward to `real`.
+ *
+ * Semantics every implementation must honour:
+ *   - All functions return STRATA_OK or a STRATA_* code with the detail message set (naming the
+ *     path and the OS error). A missing file is STRATA_NOTFOUND.
+ *   - append() writes all n bytes or fails; after a failure the file may hold a prefix of them.
+ *     Appended data has reached the OS (survives a process kill) when append() returns.
+ *   - sync() makes the file's data durable (fdatasync); sync_dir() makes the directory's entries
+ *     (creations, renames, removals) durable.
+ *   - read_at() reads up to n bytes at off; *nread < n only at end of file.
+ *   - close() frees the st_file even when it returns an error.
+ *
+ * Thread safety: an env may be used from many threads. One st_file may be read (read_at) from
+ * many threads at once; appends, syncs, truncates and close need external serialisation.
+ */
+#ifndef ST_ENV_ENV_H
+#define ST_ENV_ENV_H
+
+#include "util/buf.h"
+#include "util/status.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct st_env st_env;
+typedef struct st_file st_file;
+
+typedef struct st_file_ops {
+    int (*read_at)(st_file *f, uint64_t off, void *buf, size_t n, size_t *nread);
+    int (*append)(st_file *f, const void *data, size_t n);
+    int (*sync)(st_file *f);
+    int (*size)(st_file *f, uint64_t *size);
+    int (*truncate)(st_file *f, uint64_t size);
+    int (*close)(st_file *f);
+} st_file_ops;
+
+/* Base of every open file. Implementations embed it first. */
+struct st_file {
+    const st_file_ops *ops;
+    st_env *env;
+    char *path; /* owned by the file; freed by close */
+};
+
+/* open() flags */
+enum {
+    ST_OPEN_READ = 1,   /* read_at allowed */
+    ST_OPEN_WRITE = 2,  /* append/truncate/sync allowed; appends go to the end of the file */
+    ST_OPEN_CREATE = 4, /* create if missing */
+    ST_OPEN_TRUNC = 8,  /* truncate to 0 on open */
+    ST_OPEN_EXCL = 16   /* fail with INVALID if it exists */
+};
+
+#define ST_ENV_VERSION 1
+
+struct st_env {
+    int version; /* ST_ENV_VERSION; methods are only ever appended */
+    int (*open)(st_env *env, const char *path, int flags, st_file **out);
+    int (*remove)(st_env *env, const char *path);
+    int (*rename)(st_env *env, const char *from, const char *to); /* atomic, replaces `to` */
+    int (*mkdir)(st_env *env, const char *path);                  /* OK if it already exists */
+    /* Names in dir (no "." or ".."); *names is an array of *count strings, free with
+     * st_env_free_list. */
+    int (*list)(st_env *env, const char *dir, char ***names, size_t *count);
+    int (*sync_dir)(st_env *env, const char *dir);
+    int (*exists)(st_env *env, const char *path, int *exists);
+    /* Take an exclusive advisory lock on path (created if missing). BUSY when another process or
+     * another handle of this process holds it. Release by closing *lock_out. */
+    int (*lock)(st_env *env, const char *path, st_file **lock_out);
+    int (*rmdir)(st_env *env, const char *path);
+};
+
+/* The process-wide POSIX env (static storage, never freed). */
+st_env *st_env_posix(void);
+
+/* Convenience wrappers (the only way callers touch the vtables). */
+static inline int
+st_file_read_at(st_file *f, uint64_t off, void *buf, size_t n, size_t *nread)
+{
+    return f->ops->read_at(f, off, buf, n, nread);
+}
+static inline int
+st_file_append(st_file *f, const void *data, size_t n)
+{
+    return f->ops->append(f, data, n);
+}
+static inline int
+st_file_sync(st_file *f)
+{
+    return f->ops->sync(f);
+}
+static inline int
+st_file_size(st_file *f, uint64_t *size)
+{
+    return f->ops->size(f, size);
+}
+static inline int
+st_file_truncate(st_file *f, uint64_t size)
+{
+    return f->ops->truncate(f, size);
+}
+static inline int
+st_file_close(st_file *f)
+{
+    return f ? f->ops->close(f) : STRATA_OK;
+}
+
+/* Read exactly n bytes at off: a short read is STRATA_CORRUPT ("<path>: short read at off"). */
+int st_file_read_exact(st_file *f, uint64_t off, void *buf, size_t n);
+
+void st_env_free_list(char **names, size_t count);
+
+/* Read a whole file into b (b is cleared first). */
+int st_env_read_file(st_env *env, const char *path, st_buf *b);
+
+/*
+ * st_env_write_file_atomic --
+ *     Replace dir/name with data durably: write dir/name.tmp, sync it, rename over dir/name and
+ *     sync dir. After a crash the file holds either the old or the new contents.
+ */
+int st_env_write_file_atomic(st_env *env, const char *dir, const char *name, const void *data,
+                             size_t n);
+
+/* "dir/name" in a new st_malloc'ed string (NULL on NOMEM). */
+char *st_path_join(const char *dir, const char *name);
+
+#endif

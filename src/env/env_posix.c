@@ -1,0 +1,299 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* env_posix.c -- the POSIX file layer. */
+#include "env/env.h"
+
+#include "util/alloc.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+typedef struct posix_file {
+    st_file base;
+    int fd;
+} posix_file;
+
+static int
+pf_read_at(st_file *f, uint64_t off, void *buf, size_t n, size_t *nread)
+{
+    posix_file *pf = (posix_file *)f;
+    size_t done = 0;
+    while (done < n) {
+        ssize_t r = pread(pf->fd, (char *)buf + done, n - done, (off_t)(off + done));
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            *nread = done;
+            return st_err_errno(errno, "read %s at offset %llu", f->path,
+                                (unsigned long long)(off + done));
+        }
+        if (r == 0)
+            break;
+        done += (size_t)r;
+    }
+    *nread = done;
+    return STRATA_OK;
+}
+
+static int
+pf_append(st_file *f, const void *data, size_t n)
+{
+    posix_file *pf = (posix_file *)f;
+    const char *p = data;
+    while (n > 0) {
+        ssize_t w = write(pf->fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return st_err_errno(errno, "write %s", f->path);
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return STRATA_OK;
+}
+
+static int
+pf_sync(st_file *f)
+{
+    posix_file *pf = (posix_file *)f;
+    if (fdatasync(pf->fd) != 0)
+        return st_err_errno(errno, "fdatasync %s", f->path);
+    return STRATA_OK;
+}
+
+static int
+pf_size(st_file *f, uint64_t *size)
+{
+    posix_file *pf = (posix_file *)f;
+    struct stat st;
+    if (fstat(pf->fd, &st) != 0)
+        return st_err_errno(errno, "fstat %s", f->path);
+    *size = (uint64_t)st.st_size;
+    return STRATA_OK;
+}
+
+static int
+pf_truncate(st_file *f, uint64_t size)
+{
+    posix_file *pf = (posix_file *)f;
+    if (ftruncate(pf->fd, (off_t)size) != 0)
+        return st_err_errno(errno, "truncate %s", f->path);
+    return STRATA_OK;
+}
+
+static int
+pf_close(st_file *f)
+{
+    posix_file *pf = (posix_file *)f;
+    int rc = STRATA_OK;
+    if (pf->fd >= 0 && close(pf->fd) != 0)
+        rc = st_err_errno(errno, "close %s", f->path);
+    st_free(f->path);
+    st_free(pf);
+    return rc;
+}
+
+static const st_file_ops posix_file_ops = {
+    pf_read_at, pf_append, pf_sync, pf_size, pf_truncate, pf_close,
+};
+
+static int
+new_file(st_env *env, const char *path, int fd, st_file **out)
+{
+    posix_file *pf = st_calloc(1, sizeof(*pf));
+    char *p = st_strdup(path);
+    if (!pf || !p) {
+        st_free(pf);
+        st_free(p);
+        close(fd);
+        return st_err(STRATA_NOMEM, "out of memory opening %s", path);
+    }
+    pf->base.ops = &posix_file_ops;
+    pf->base.env = env;
+    pf->base.path = p;
+    pf->fd = fd;
+    *out = &pf->base;
+    return STRATA_OK;
+}
+
+static int
+pe_open(st_env *env, const char *path, int flags, st_file **out)
+{
+    *out = NULL;
+    int oflags = O_CLOEXEC;
+    if ((flags & ST_OPEN_READ) && (flags & ST_OPEN_WRITE))
+        oflags |= O_RDWR | O_APPEND;
+    else if (flags & ST_OPEN_WRITE)
+        oflags |= O_WRONLY | O_APPEND;
+    else
+        oflags |= O_RDONLY;
+    if (flags & ST_OPEN_CREATE)
+        oflags |= O_CREAT;
+    if (flags & ST_OPEN_TRUNC)
+        oflags |= O_TRUNC;
+    if (flags & ST_OPEN_EXCL)
+        oflags |= O_EXCL;
+    int fd;
+    do {
+        fd = open(path, oflags, 0644);
+    } while (fd < 0 && errno == EINTR);
+    if (fd < 0) {
+        if (errno == EEXIST)
+            return st_err(STRATA_INVALID, "open %s: file already exists", path);
+        return st_err_errno(errno, "open %s", path);
+    }
+    return new_file(env, path, fd, out);
+}
+
+static int
+pe_remove(st_env *env, const char *path)
+{
+    (void)env;
+    if (unlink(path) != 0)
+        return st_err_errno(errno, "remove %s", path);
+    return STRATA_OK;
+}
+
+static int
+pe_rename(st_env *env, const char *from, const char *to)
+{
+    (void)env;
+    if (rename(from, to) != 0)
+        return st_err_errno(errno, "rename %s to %s", from, to);
+    return STRATA_OK;
+}
+
+static int
+pe_mkdir(st_env *env, const char *path)
+{
+    (void)env;
+    if (mkdir(path, 0755) != 0 && errno != EEXIST)
+        return st_err_errno(errno, "mkdir %s", path);
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return st_err_errno(errno, "stat %s", path);
+    if (!S_ISDIR(st.st_mode))
+        return st_err(STRATA_INVALID, "%s exists and is not a directory", path);
+    return STRATA_OK;
+}
+
+static int
+pe_rmdir(st_env *env, const char *path)
+{
+    (void)env;
+    if (rmdir(path) != 0)
+        return st_err_errno(errno, "rmdir %s", path);
+    return STRATA_OK;
+}
+
+static int
+pe_list(st_env *env, const char *dir, char ***names, size_t *count)
+{
+    (void)env;
+    *names = NULL;
+    *count = 0;
+    DIR *d = opendir(dir);
+    if (!d)
+        return st_err_errno(errno, "opendir %s", dir);
+    char **v = NULL;
+    size_t n = 0, cap = 0;
+    int rc = STRATA_OK;
+    struct dirent *e;
+    errno = 0;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            char **nv = st_realloc(v, ncap * sizeof(*nv));
+            if (!nv) {
+                rc = st_err(STRATA_NOMEM, "out of memory listing %s", dir);
+                break;
+            }
+            v = nv;
+            cap = ncap;
+        }
+        if (!(v[n] = st_strdup(e->d_name))) {
+            rc = st_err(STRATA_NOMEM, "out of memory listing %s", dir);
+            break;
+        }
+        n++;
+    }
+    if (rc == STRATA_OK && errno != 0)
+        rc = st_err_errno(errno, "readdir %s", dir);
+    closedir(d);
+    if (rc != STRATA_OK) {
+        st_env_free_list(v, n);
+        return rc;
+    }
+    *names = v;
+    *count = n;
+    return STRATA_OK;
+}
+
+static int
+pe_sync_dir(st_env *env, const char *dir)
+{
+    (void)env;
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return st_err_errno(errno, "open directory %s", dir);
+    int rc = STRATA_OK;
+    if (fsync(fd) != 0)
+        rc = st_err_errno(errno, "fsync directory %s", dir);
+    close(fd);
+    return rc;
+}
+
+static int
+pe_exists(st_env *env, const char *path, int *exists)
+{
+    (void)env;
+    struct stat st;
+    if (stat(path, &st) == 0) {
+        *exists = 1;
+        return STRATA_OK;
+    }
+    if (errno == ENOENT || errno == ENOTDIR) {
+        *exists = 0;
+        return STRATA_OK;
+    }
+    return st_err_errno(errno, "stat %s", path);
+}
+
+static int
+pe_lock(st_env *env, const char *path, st_file **lock_out)
+{
+    *lock_out = NULL;
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return st_err_errno(errno, "open lock file %s", path);
+    /* flock locks belong to the open file description, so a second handle in this same process
+     * conflicts too (unlike fcntl locks). */
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        close(fd);
+        if (e == EWOULDBLOCK)
+            return st_err(STRATA_BUSY,
+                          "database is in use: %s is locked by another process or handle", path);
+        return st_err_errno(e, "lock %s", path);
+    }
+    return new_file(env, path, fd, lock_out);
+}
+
+static st_env posix_env = {
+    ST_ENV_VERSION, pe_open,   pe_remove, pe_rename, pe_mkdir, pe_list,
+    pe_sync_dir,    pe_exists, pe_lock,   pe_rmdir,
+};
+
+st_env *
+st_env_posix(void)
+{
+    return &posix_env;
+}

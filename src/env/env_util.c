@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* env_util.c -- helpers built only on the st_env vtable (so they work over any env). */
+#include "env/env.h"
+
+#include "util/alloc.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int
+st_file_read_exact(st_file *f, uint64_t off, void *buf, size_t n)
+{
+    size_t got = 0;
+    ST_RET(st_file_read_at(f, off, buf, n, &got));
+    if (got != n)
+        return st_err(STRATA_CORRUPT, "%s: short read at offset %llu (wanted %zu bytes, got %zu)",
+                      f->path, (unsigned long long)off, n, got);
+    return STRATA_OK;
+}
+
+void
+st_env_free_list(char **names, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        st_free(names[i]);
+    st_free(names);
+}
+
+int
+st_env_read_file(st_env *env, const char *path, st_buf *b)
+{
+    st_file *f = NULL;
+    st_buf_clear(b);
+    ST_RET(env->open(env, path, ST_OPEN_READ, &f));
+    uint64_t size = 0;
+    int rc = st_file_size(f, &size);
+    if (rc == STRATA_OK)
+        rc = st_buf_reserve(b, (size_t)size);
+    if (rc == STRATA_OK) {
+        size_t got = 0;
+        rc = st_file_read_at(f, 0, b->data, (size_t)size, &got);
+        b->len = got;
+    }
+    int crc = st_file_close(f);
+    return rc != STRATA_OK ? rc : crc;
+}
+
+char *
+st_path_join(const char *dir, const char *name)
+{
+    size_t dl = strlen(dir), nl = strlen(name);
+    char *p = st_malloc(dl + nl + 2);
+    if (!p)
+        return NULL;
+    memcpy(p, dir, dl);
+    p[dl] = '/';
+    memcpy(p + dl + 1, name, nl + 1);
+    return p;
+}
+
+int
+st_env_write_file_atomic(st_env *env, const char *dir, const char *name, const void *data,
+                         size_t n)
+{
+    char tmpname[256];
+    snprintf(tmpname, sizeof(tmpname), "%s.tmp", name);
+    char *tmp = st_path_join(dir, tmpname);
+    char *dst = st_path_join(dir, name);
+    st_file *f = NULL;
+    int rc = STRATA_OK;
+    if (!tmp || !dst) {
+        rc = st_err(STRATA_NOMEM, "out of memory");
+        goto err;
+    }
+    ST_ERR(env->open(env, tmp, ST_OPEN_WRITE | ST_OPEN_CREATE | ST_OPEN_TRUNC, &f));
+    ST_ERR(st_file_append(f, data, n));
+    ST_ERR(st_file_sync(f));
+    rc = st_file_close(f);
+    f = NULL;
+    if (rc != STRATA_OK)
+        goto err;
+    ST_ERR(env->rename(env, tmp, dst));
+    ST_ERR(env->sync_dir(env, dir));
+err:
+    if (f)
+        st_file_close(f);
+    if (rc != STRATA_OK && tmp)
+        env->remove(env, tmp); /* best effort; the error that matters is already set */
+    st_free(tmp);
+    st_free(dst);
+    return rc;
+}

@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * iter.h -- the internal iterator interface shared by memtables, tables and merging.
+ *
+ * An internal iterator walks *entries*: (user key, sequence number, kind, value), ordered by
+ * user key ascending (bytewise) and, for equal keys, by sequence number descending, so the newest
+ * version of a key comes first. Every version is visible here (deleted and shadowed ones too); the
+ * database iterator (db/db_iter.c) hides what the user must not see.
+ *
+ * The current entry is exposed as plain fields of st_iter (no virtual call per access). The
+ * pointers are borrowed from the iterator and stay valid until the next move or close.
+ *
+ * Errors are sticky: an iterator that hits an error becomes invalid with status != STRATA_OK and
+ * stays so until closed. Moves on an invalid iterator (other than seeks) are no-ops.
+ *
+ * Thread safety: one thread at a time per iterator.
+ */
+#ifndef ST_ITER_ITER_H
+#define ST_ITER_ITER_H
+
+#include "util/coding.h"
+#include "util/status.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Entry kinds. ON-DISK VALUES (WAL, tables): DO NOT CHANGE. */
+enum { ST_KIND_DELETE = 0, ST_KIND_PUT = 1 };
+
+/* Sequence numbers use 56 bits; ST_SEQ_MAX sees everything. */
+#define ST_SEQ_MAX ((UINT64_C(1) << 56) - 1)
+
+typedef struct st_iter st_iter;
+
+typedef struct st_iter_ops {
+    void (*seek_first)(st_iter *it);
+    void (*seek_last)(st_iter *it);
+    /* First entry >= (key, seq) in entry order; seq = ST_SEQ_MAX means the first version of
+     * the first key >= key. */
+    void (*seek)(st_iter *it, const uint8_t *key, size_t klen, uint64_t seq);
+    /* Last entry <= (key, seq); seq = 0 means the last version of the last key <= key. */
+    void (*seek_for_prev)(st_iter *it, const uint8_t *key, size_t klen, uint64_t seq);
+    void (*next)(st_iter *it);
+    void (*prev)(st_iter *it);
+    void (*close)(st_iter *it); /* frees the iterator */
+} st_iter_ops;
+
+struct st_iter {
+    const st_iter_ops *ops;
+    int valid;  /* 1 when positioned on an entry */
+    int status; /* STRATA_OK or the sticky error */
+    /* The current entry (meaningful only when valid). */
+    const uint8_t *key;
+    size_t klen;
+    const uint8_t *val;
+    size_t vlen;
+    uint64_t seq;
+    int kind;
+};
+
+/* Entry order: key ascending, then seq descending. */
+static inline int
+st_entry_cmp(const uint8_t *ka, size_t la, uint64_t sa, const uint8_t *kb, size_t lb, uint64_t sb)
+{
+    int c = st_bytes_cmp(ka, la, kb, lb);
+    if (c != 0)
+        return c;
+    return sa > sb ? -1 : (sa < sb ? 1 : 0);
+}
+
+static inline void
+st_iter_seek_first(st_iter *it)
+{
+    it->ops->seek_first(it);
+}
+static inline void
+st_iter_seek_last(st_iter *it)
+{
+    it->ops->seek_last(it);
+}
+static inline void
+st_iter_seek(st_iter *it, const uint8_t *key, size_t klen, uint64_t seq)
+{
+    it->ops->seek(it, key, klen, seq);
+}
+static inline void
+st_iter_seek_for_prev(st_iter *it, const uint8_t *key, size_t klen, uint64_t seq)
+{
+    it->ops->seek_for_prev(it, key, klen, seq);
+}
+static inline void
+st_iter_next(st_iter *it)
+{
+    it->ops->next(it);
+}
+static inline void
+st_iter_prev(st_iter *it)
+{
+    it->ops->prev(it);
+}
+static inline void
+st_iter_close(st_iter *it)
+{
+    if (it)
+        it->ops->close(it);
+}
+
+/*
+ * st_merge_iter_new --
+ *     An iterator over the union of n children (taking ownership of them and of the array
+ *     contents; the array itself is copied). Children are merged in entry order; equal entries
+ *     (same key and seq) are all returned, child 0 first. The first child error becomes the merge
+ *     iterator's status. Returns NULL on NOMEM (the children are closed).
+ */
+st_iter *st_merge_iter_new(st_iter **children, size_t n);
+
+/* An always-invalid iterator carrying status rc (STRATA_OK for an empty one). NULL on NOMEM. */
+st_iter *st_error_iter_new(int rc);
+
+#endif

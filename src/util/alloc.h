@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * alloc.h -- the library's allocator entry points.
+ *
+ * All heap memory of libstrata goes through st_malloc/st_calloc/st_realloc/st_free so that tests
+ * can make the N-th allocation fail (st_alloc_fail_after) and check that every path propagates
+ * STRATA_NOMEM instead of crashing. Memory handed to users is allocated with st_malloc and freed
+ * by strata_free (which is st_free).
+ */
+#ifndef ST_UTIL_ALLOC_H
+#define ST_UTIL_ALLOC_H
+
+#include <stddef.h>
+
+void *st_malloc(size_t n);
+void *st_calloc(size_t count, size_t size);
+void *st_realloc(void *p, size_t n);
+void st_free(void *p);
+char *st_strdup(const char *s);
+void *st_memdup(const void *p, size_t n); /* n may be 0: returns a valid 1-byte allocation */
+
+/*
+ * st_alloc_fail_after --
+ *     Test hook: after `n` more successful allocations every allocation fails (n < 0 disables).
+ *     Process-wide; only for single-threaded fault tests.
+ */
+void st_alloc_fail_after(long n);
+
+#endif

@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "st_test.h"
+
+#include "util/alloc.h"
+#include "util/status.h"
+
+#include <dirent.h>
+#include <limits.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+int st_test_passed;
+
+const char *
+st_test_errmsg(void)
+{
+    return st_errmsg();
+}
+
+int
+st_test_done(void)
+{
+    printf("%d passed, 0 failed\n", st_test_passed);
+    fflush(stdout);
+    return 0;
+}
+
+uint64_t
+st_test_seed(void)
+{
+    static uint64_t seed;
+    static int have;
+    if (!have) {
+        const char *s = getenv("ST_SEED");
+        seed = s ? strtoull(s, NULL, 0) : (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 16);
+        have = 1;
+        fprintf(stderr, "seed: ST_SEED=%" PRIu64 "\n", seed);
+    }
+    return seed;
+}
+
+void
+st_test_rmrf(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return;
+    if (S_ISDIR(st.st_mode)) {
+        DIR *d = opendir(path);
+        if (d) {
+            struct dirent *e;
+            while ((e = readdir(d)) != NULL) {
+                if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+                    continue;
+                char sub[PATH_MAX];
+                snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
+                st_test_rmrf(sub);
+            }
+            closedir(d);
+        }
+        rmdir(path);
+    } else {
+        unlink(path);
+    }
+}
+
+char *
+st_test_tmpdir(const char *name)
+{
+    const char *base = getenv("ST_TEST_TMPDIR");
+    if (!base || !*base)
+        base = "/tmp";
+    mkdir(base, 0755);
+    char buf[PATH_MAX];
+    snprintf(buf, sizeof(buf), "%s/%s.%d", base, name, (int)getpid());
+    st_test_rmrf(buf);
+    if (mkdir(buf, 0755) != 0)
+        ST_FAIL("mkdir %s", buf);
+    return st_strdup(buf);
+}
+
+double
+st_test_scale(void)
+{
+    const char *s = getenv("ST_TEST_SCALE");
+    double v = s ? atof(s) : 1.0;
+    return v > 0 ? v : 1.0;
+}
