@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * cache.h -- a sharded LRU cache with byte charges and reference-counted handles.
+ *
+ * Used for decoded table pages and table metadata (bloom filters, page indexes) under one byte
+ * budget. Keys are byte strings (callers prefix them with an id from st_cache_new_id so tables
+ * never collide). An entry is freed (its deleter called) once it has been evicted or erased AND
+ * no handle to it is outstanding; pinned entries are never freed under a reader.
+ *
+ * Thread safety: every function may be called from any thread; each shard has its own mutex.
+ */
+#ifndef ST_CACHE_CACHE_H
+#define ST_CACHE_CACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct st_cache st_cache;
+typedef struct st_cache_handle st_cache_handle;
+typedef void (*st_cache_deleter)(const void *key, size_t klen, void *value);
+
+/* capacity in bytes (0 allowed: nothing stays cached once released); shard_bits < 0 = auto. */
+int st_cache_new(size_t capacity, int shard_bits, st_cache **out);
+void st_cache_free(st_cache *c); /* REQUIRES: no outstanding handles. NULL is a no-op. */
+
+/*
+ * st_cache_insert --
+ *     Insert value under key with `charge` bytes, replacing any older entry for the key. The
+ *     cache owns value from now on (deleter frees it, even on failure). If out is non-NULL the
+ *     entry is returned pinned (release it with st_cache_release). STRATA_OK or STRATA_NOMEM.
+ */
+int st_cache_insert(st_cache *c, const void *key, size_t klen, void *value, size_t charge,
+                    st_cache_deleter deleter, st_cache_handle **out);
+
+/* Pinned handle for key, or NULL when absent. */
+st_cache_handle *st_cache_lookup(st_cache *c, const void *key, size_t klen);
+void *st_cache_value(const st_cache_handle *h);
+void st_cache_release(st_cache *c, st_cache_handle *h);
+void st_cache_erase(st_cache *c, const void *key, size_t klen);
+
+/* A process-unique id for key prefixes (never 0). */
+uint64_t st_cache_new_id(st_cache *c);
+
+size_t st_cache_capacity(const st_cache *c);
+size_t st_cache_usage(const st_cache *c);  /* charge of all resident entries */
+size_t st_cache_pinned(const st_cache *c); /* charge of entries with outstanding handles */
+void st_cache_stats(const st_cache *c, uint64_t *hits, uint64_t *misses);
+
+#endif
