@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * fault_env.h -- a fault-injecting, power-loss-simulating st_env for tests.
+ *
+ * An st_fault_env wraps a real env (normally st_env_posix()) and forwards every call to it,
+ * wrapping each st_file the same way. On top of that it
+ *
+ *   (a) counts operations by kind and makes the N-th matching operation fail with an injected
+ *       errno (EIO -> STRATA_IOERR, ENOSPC -> STRATA_NOSPC, ...), once or persistently from then
+ *       on. A failed append may first write a prefix of the data (ST_FAULT_PARTIAL_APPEND), the
+ *       way a real short write leaves the file;
+ *
+ *   (b) tracks, per path, the length made durable by the last st_file sync and whether the
+ *       directory entry (creation or rename) was made durable by a sync_dir of its parent, and
+ *       st_fault_env_crash() then simulates a power loss on the real disk:
+ *         - every tracked file is truncated to its last synced length (optionally keeping a
+ *           random part of the unsynced tail, ST_FAULT_CRASH_TORN, to model a torn write);
+ *         - a file whose creation was never made durable by sync_dir is deleted;
+ *         - a rename to a fresh name whose new entry was never made durable is undone when
+ *           the source entry was durable (the file goes back to its old name, truncated to its
+ *           synced length); when the source was not durable either, the file is deleted;
+ *       What is NOT modelled (documented simplifications): removals and file truncations are
+ *       treated as durable at once; a rename over an existing durable file is treated as
+ *       durable (the replaced contents are gone, so it cannot be undone); files that existed
+ *       before the env first saw them are assumed fully durable; data is assumed to reach the
+ *       disk in append order (no reordering inside a file, no lost middle pages).
+ *       After a crash the env is "powered off": every operation fails with EIO (close still
+ *       closes the real descriptor so locks are released) until st_fault_env_reset().
+ *
+ * Ownership: st_fault_env_new returns an env owned by the caller, freed by st_fault_env_free
+ * after every file opened through it was closed. The real env must outlive it.
+ * Thread safety: every entry point may be called from many threads; crash() waits for the
+ * operations in flight and blocks new ones while it rewrites the disk.
+ * Errors: injected failures set the thread's detail message "injected fault: <op> <path>".
+ * The helpers never use st_malloc, so st_alloc_fail_after() does not affect them.
+ */
+#ifndef ST_TEST_FAULT_ENV_H
+#define ST_TEST_FAULT_ENV_H
+
+#include "env/env.h"
+
+#include <stdint.h>
+
+/* Operation kinds (bit mask). */
+enum {
+    ST_FAULT_OPEN = 1u << 0,
+    ST_FAULT_APPEND = 1u << 1,
+    ST_FAULT_SYNC = 1u << 2,
+    ST_FAULT_RENAME = 1u << 3,
+    ST_FAULT_REMOVE = 1u << 4,
+    ST_FAULT_SYNC_DIR = 1u << 5,
+    ST_FAULT_READ = 1u << 6,
+    ST_FAULT_TRUNCATE = 1u << 7,
+    ST_FAULT_MKDIR = 1u << 8,
+    ST_FAULT_LIST = 1u << 9,
+    ST_FAULT_LOCK = 1u << 10,
+    ST_FAULT_SIZE = 1u << 11,
+    ST_FAULT_EXISTS = 1u << 12,
+    ST_FAULT_RMDIR = 1u << 13,
+    ST_FAULT_CLOSE = 1u << 14, /* the real file is closed anyway; only the result is an error */
+    ST_FAULT_OP_KINDS = 15,
+    /* everything that changes the disk */
+    ST_FAULT_WRITES = ST_FAULT_OPEN | ST_FAULT_APPEND | ST_FAULT_SYNC | ST_FAULT_RENAME |
+                      ST_FAULT_REMOVE | ST_FAULT_SYNC_DIR | ST_FAULT_TRUNCATE | ST_FAULT_MKDIR,
+    ST_FAULT_ALL = (1u << 15) - 1
+};
+
+/* Flags for st_fault_env_fail. */
+enum {
+    ST_FAULT_PERSISTENT = 1,    /* every matching op from the N-th on fails, not just the N-th */
+    ST_FAULT_PARTIAL_APPEND = 2 /* an append that fails first writes half of its bytes */
+};
+
+/* Modes for st_fault_env_crash. */
+enum {
+    ST_FAULT_CRASH_EXACT = 0, /* drop exactly what was not synced */
+    ST_FAULT_CRASH_TORN = 1   /* keep a random prefix of each unsynced tail (torn writes) */
+};
+
+typedef struct st_fault_env st_fault_env;
+
+/* New wrapper over `real`. Returns NULL when out of memory. */
+st_fault_env *st_fault_env_new(st_env *real);
+void st_fault_env_free(st_fault_env *fe); /* NULL is a no-op */
+
+/* The st_env to hand to the code under test (valid for the life of fe). */
+st_env *st_fault_env_env(st_fault_env *fe);
+
+/*
+ * st_fault_env_fail --
+ *     Arm a fault: counting from now, the nth (1-based) operation whose kind is in `mask` fails
+ *     with `errnum`. `flags` is a mask of ST_FAULT_PERSISTENT / ST_FAULT_PARTIAL_APPEND.
+ *     Replaces any previously armed fault. nth == 0 disarms.
+ */
+void st_fault_env_fail(st_fault_env *fe, unsigned mask, uint64_t nth, int errnum, int flags);
+void st_fault_env_disarm(st_fault_env *fe);
+
+/* Number of faults injected since creation (or the last reset). */
+uint64_t st_fault_env_injected(st_fault_env *fe);
+
+/* Number of operations of the kinds in `mask` seen since creation (or the last reset). */
+uint64_t st_fault_env_count(st_fault_env *fe, unsigned mask);
+
+/* Static name of one op kind bit ("append", ...). */
+const char *st_fault_op_name(unsigned kind);
+
+/*
+ * st_fault_env_crash --
+ *     Simulate a power loss now (see the header comment). `seed` drives ST_FAULT_CRASH_TORN.
+ *     Returns STRATA_OK or the error of a real-disk operation that failed while rewriting.
+ *     Afterwards the env is powered off until st_fault_env_reset().
+ */
+int st_fault_env_crash(st_fault_env *fe, int mode, uint64_t seed);
+
+/* Power on again: forget all tracking (what is on disk now counts as durable), reset counters,
+ * disarm faults. */
+void st_fault_env_reset(st_fault_env *fe);
+
+/* 1 while powered off after a crash. */
+int st_fault_env_is_dead(st_fault_env *fe);
+
+/* Durability view of a path for tests of the env itself: -1 when untracked, else fills the last
+ * synced length and whether its directory entry is durable. */
+int st_fault_env_file_state(st_fault_env *fe, const char *path, uint64_t *synced_len,
+                            int *entry_durable);
+
+#endif
