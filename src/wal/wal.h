@@ -27,6 +27,13 @@
 typedef struct st_wal_writer st_wal_writer;
 typedef struct st_wal_reader st_wal_reader;
 
+/* Format constants (doc/format_wal.md); exposed for tests and tools. */
+#define ST_WAL_VERSION 1
+#define ST_WAL_BLOCK_SIZE 32768u        /* blocks are counted from file offset 0 */
+#define ST_WAL_FILE_HEADER_SIZE 32u     /* magic, version, log number, salt, header CRC */
+#define ST_WAL_FRAG_HEADER_SIZE 7u      /* masked CRC (4), length (2), type (1) */
+#define ST_WAL_MAX_RECORD 0xffffffffull /* larger records are refused (INVALID) */
+
 /*
  * st_wal_writer_open --
  *     Create a new log file at path (INVALID if it exists) for log number log_number.
@@ -59,7 +66,7 @@ int st_wal_reader_open(st_env *env, const char *path, int mode, st_wal_report_fn
 
 /*
  * st_wal_reader_next --
- *     STRATA_OK with the next record in *rec/*n (borrowed: valid until the next call or close),
+ *     STRATA_OK with the next record in *rec and *n (borrowed: valid until the next call or close),
  *     STRATA_NOTFOUND at the end of the log, or STRATA_CORRUPT / STRATA_IOERR.
  */
 int st_wal_reader_next(st_wal_reader *r, const uint8_t **rec, size_t *n);
