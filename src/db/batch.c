@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* batch.c -- strata_batch_* and the batch encoding (see batch.h). */
+#include "db/batch.h"
+
+#include "iter/iter.h"
+#include "util/alloc.h"
+#include "util/status.h"
+
+#include <string.h>
+
+int
+st_check_kv(const void *key, size_t klen, const void *val, size_t vlen, int is_put)
+{
+    if (key == NULL && klen > 0)
+        return st_err(STRATA_INVALID, "key pointer is NULL");
+    if (klen == 0)
+        return st_err(STRATA_INVALID, "empty key (keys are 1..%u bytes)", STRATA_MAX_KEY_SIZE);
+    if (klen > STRATA_MAX_KEY_SIZE)
+        return st_err(STRATA_INVALID, "key of %zu bytes exceeds STRATA_MAX_KEY_SIZE (%u)", klen,
+                      STRATA_MAX_KEY_SIZE);
+    if (is_put) {
+        if (val == NULL && vlen > 0)
+            return st_err(STRATA_INVALID, "value pointer is NULL");
+        if (vlen > STRATA_MAX_VALUE_SIZE)
+            return st_err(STRATA_INVALID, "value of %zu bytes exceeds STRATA_MAX_VALUE_SIZE (%u)",
+                          vlen, STRATA_MAX_VALUE_SIZE);
+    }
+    return STRATA_OK;
+}
+
+int
+st_batch_init(strata_batch *b)
+{
+    st_buf_init(&b->rep);
+    b->count = 0;
+    b->kv_bytes = 0;
+    return st_buf_resize(&b->rep, ST_BATCH_HEADER);
+}
+
+void
+st_batch_release(strata_batch *b)
+{
+    st_buf_free(&b->rep);
+}
+
+strata_batch *
+strata_batch_new(void)
+{
+    strata_batch *b = st_calloc(1, sizeof(*b));
+    if (!b)
+        return NULL;
+    if (st_batch_init(b) != STRATA_OK) {
+        st_free(b);
+        return NULL;
+    }
+    return b;
+}
+
+static int
+add_entry(strata_batch *b, int kind, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    if (!b)
+        return st_err(STRATA_INVALID, "batch is NULL");
+    ST_RET(st_check_kv(key, klen, val, vlen, kind == ST_KIND_PUT));
+    if (b->count == UINT32_MAX)
+        return st_err(STRATA_INVALID, "batch has too many entries");
+    size_t old = b->rep.len;
+    size_t need = 1 + 2 * ST_MAX_VARINT64 + klen + (kind == ST_KIND_PUT ? vlen : 0);
+    ST_RET(st_buf_reserve(&b->rep, need));
+    /* cannot fail after the reserve */
+    uint8_t *p = b->rep.data + old;
+    *p++ = (uint8_t)kind;
+    p = st_put_varint64(p, klen);
+    memcpy(p, key, klen);
+    p += klen;
+    if (kind == ST_KIND_PUT) {
+        p = st_put_varint64(p, vlen);
+        if (vlen)
+            memcpy(p, val, vlen);
+        p += vlen;
+    }
+    b->rep.len = (size_t)(p - b->rep.data);
+    b->count++;
+    b->kv_bytes += klen + (kind == ST_KIND_PUT ? vlen : 0);
+    return STRATA_OK;
+}
+
+int
+strata_batch_put(strata_batch *b, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    return add_entry(b, ST_KIND_PUT, key, klen, val, vlen);
+}
+
+int
+strata_batch_delete(strata_batch *b, const void *key, size_t klen)
+{
+    return add_entry(b, ST_KIND_DELETE, key, klen, NULL, 0);
+}
+
+void
+strata_batch_clear(strata_batch *b)
+{
+    if (!b)
+        return;
+    b->rep.len = ST_BATCH_HEADER;
+    b->count = 0;
+    b->kv_bytes = 0;
+}
+
+size_t
+strata_batch_count(const strata_batch *b)
+{
+    return b ? b->count : 0;
+}
+
+void
+strata_batch_free(strata_batch *b)
+{
+    if (!b)
+        return;
+    st_batch_release(b);
+    st_free(b);
+}
+
+int
+st_batch_append(strata_batch *dst, const strata_batch *src)
+{
+    if ((uint64_t)dst->count + src->count > UINT32_MAX)
+        return st_err(STRATA_INVALID, "commit group has too many entries");
+    ST_RET(st_buf_append(&dst->rep, src->rep.data + ST_BATCH_HEADER,
+                         src->rep.len - ST_BATCH_HEADER));
+    dst->count += src->count;
+    dst->kv_bytes += src->kv_bytes;
+    return STRATA_OK;
+}
+
+int
+st_batch_iterate(const uint8_t *rep, size_t len, st_batch_visit_fn fn, void *arg,
+                 uint64_t *first_seq, uint32_t *count_out, const char *what)
+{
+    if (len < ST_BATCH_HEADER)
+        return st_err(STRATA_CORRUPT, "%s: write batch too short (%zu bytes)", what, len);
+    uint64_t seq = st_get_fixed64(rep);
+    uint32_t count = st_get_fixed32(rep + 8);
+    if (first_seq)
+        *first_seq = seq;
+    if (count_out)
+        *count_out = count;
+    if (seq == 0 || seq > ST_SEQ_MAX || (uint64_t)count > ST_SEQ_MAX - seq)
+        return st_err(STRATA_CORRUPT, "%s: write batch sequence %llu out of range", what,
+                      (unsigned long long)seq);
+    const uint8_t *p = rep + ST_BATCH_HEADER, *end = rep + len;
+    uint32_t n = 0;
+    while (p < end) {
+        int kind = *p++;
+        uint64_t klen, vlen = 0;
+        const uint8_t *key, *val = NULL;
+        if (kind != ST_KIND_PUT && kind != ST_KIND_DELETE)
+            return st_err(STRATA_CORRUPT, "%s: write batch entry %u has unknown kind %d", what,
+                          n, kind);
+        p = st_get_varint64(p, end, &klen);
+        if (!p || klen == 0 || klen > STRATA_MAX_KEY_SIZE || klen > (uint64_t)(end - p))
+            return st_err(STRATA_CORRUPT, "%s: write batch entry %u has a bad key length", what,
+                          n);
+        key = p;
+        p += klen;
+        if (kind == ST_KIND_PUT) {
+            p = st_get_varint64(p, end, &vlen);
+            if (!p || vlen > STRATA_MAX_VALUE_SIZE || vlen > (uint64_t)(end - p))
+                return st_err(STRATA_CORRUPT, "%s: write batch entry %u has a bad value length",
+                              what, n);
+            val = p;
+            p += vlen;
+        }
+        if (n >= count)
+            return st_err(STRATA_CORRUPT, "%s: write batch holds more entries than its count %u",
+                          what, count);
+        if (fn)
+            ST_RET(fn(arg, seq + n, kind, key, (size_t)klen, val, (size_t)vlen));
+        n++;
+    }
+    if (n != count)
+        return st_err(STRATA_CORRUPT, "%s: write batch count %u but %u entries", what, count, n);
+    return STRATA_OK;
+}

@@ -1,0 +1,486 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * db.c -- public entry points: argument checks, handle lifecycle, options, snapshots,
+ * properties. The write path is db_write.c, recovery db_recover.c, reads db_read.c and
+ * iterators db_iter.c.
+ */
+#include "db/db_impl.h"
+
+#include "util/alloc.h"
+#include "util/clock.h"
+#include "util/crc32c.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+const char *
+strata_version(int *major, int *minor, int *patch)
+{
+    if (major)
+        *major = STRATA_VERSION_MAJOR;
+    if (minor)
+        *minor = STRATA_VERSION_MINOR;
+    if (patch)
+        *patch = STRATA_VERSION_PATCH;
+    return STRATA_VERSION_STRING;
+}
+
+void
+strata_options_init(strata_options *o)
+{
+    if (!o)
+        return;
+    memset(o, 0, sizeof(*o));
+    o->struct_size = sizeof(*o);
+    o->create_if_missing = 1;
+    o->memtable_kind = STRATA_MEMTABLE_SKIPLIST;
+    o->write_buffer_size = 64u << 20;
+    o->max_immutable_memtables = 4;
+    o->wal_recovery_mode = STRATA_WAL_RECOVERY_TOLERATE_TAIL;
+    o->compression = STRATA_COMPRESSION_ZSTD;
+    o->compression_level = 1;
+    o->block_cache_size = 64u << 20;
+    o->bloom_bits_per_key = 10;
+    o->page_size = 8u << 10;
+    o->target_file_size = 64u << 20;
+    o->background_threads = 2;
+    o->ucs_scaling[0] = 2;
+    o->ucs_scaling_count = 1;
+    o->ucs_base_shards = 4;
+}
+
+void
+strata_read_options_init(strata_read_options *o)
+{
+    if (!o)
+        return;
+    memset(o, 0, sizeof(*o));
+    o->struct_size = sizeof(*o);
+    o->verify_checksums = 1;
+    o->fill_cache = 1;
+}
+
+void
+strata_write_options_init(strata_write_options *o)
+{
+    if (!o)
+        return;
+    memset(o, 0, sizeof(*o));
+    o->struct_size = sizeof(*o);
+}
+
+const char *
+strata_errmsg(strata_db *db)
+{
+    (void)db;
+    return st_errmsg();
+}
+
+void
+strata_free(void *p)
+{
+    st_free(p);
+}
+
+int
+st_db_check(const strata_db *db)
+{
+    if (!db)
+        return st_err(STRATA_INVALID, "database handle is NULL");
+    uint64_t m = atomic_load_explicit(&((strata_db *)db)->magic, memory_order_relaxed);
+    if (m != ST_DB_MAGIC)
+        return st_err(STRATA_INVALID, "not an open database handle (closed or invalid)");
+    return STRATA_OK;
+}
+
+char *
+st_db_file_path(const strata_db *db, uint64_t num, const char *suffix)
+{
+    char name[64];
+    snprintf(name, sizeof(name), "%06" PRIu64 "%s", num, suffix);
+    return st_path_join(db->path, name);
+}
+
+static int
+check_options(const strata_options *o)
+{
+    if (o->struct_size != 0 && o->struct_size != sizeof(*o))
+        return st_err(STRATA_INVALID,
+                      "strata_options.struct_size is %zu, this library expects %zu (call "
+                      "strata_options_init)",
+                      o->struct_size, sizeof(*o));
+    if (o->memtable_kind != STRATA_MEMTABLE_SKIPLIST && o->memtable_kind != STRATA_MEMTABLE_TRIE)
+        return st_err(STRATA_INVALID, "unknown memtable_kind %d", o->memtable_kind);
+    if (o->write_buffer_size < (64u << 10) || o->write_buffer_size > ((size_t)1 << 34))
+        return st_err(STRATA_INVALID, "write_buffer_size %zu outside [64 KiB, 16 GiB]",
+                      o->write_buffer_size);
+    if (o->max_immutable_memtables < 1 || o->max_immutable_memtables > 64)
+        return st_err(STRATA_INVALID, "max_immutable_memtables %d outside [1, 64]",
+                      o->max_immutable_memtables);
+    if (o->wal_recovery_mode < STRATA_WAL_RECOVERY_TOLERATE_TAIL ||
+        o->wal_recovery_mode > STRATA_WAL_RECOVERY_SKIP_CORRUPT)
+        return st_err(STRATA_INVALID, "unknown wal_recovery_mode %d", o->wal_recovery_mode);
+    if (o->compression < STRATA_COMPRESSION_NONE || o->compression > STRATA_COMPRESSION_ZSTD)
+        return st_err(STRATA_INVALID, "unknown compression %d", o->compression);
+    if (o->bloom_bits_per_key < 0 || o->bloom_bits_per_key > 64)
+        return st_err(STRATA_INVALID, "bloom_bits_per_key %d outside [0, 64]",
+                      o->bloom_bits_per_key);
+    if (o->page_size < 512 || o->page_size > (16u << 20))
+        return st_err(STRATA_INVALID, "page_size %zu outside [512 B, 16 MiB]", o->page_size);
+    if (o->target_file_size < (64u << 10))
+        return st_err(STRATA_INVALID, "target_file_size %zu below 64 KiB", o->target_file_size);
+    if (o->background_threads < 1 || o->background_threads > 64)
+        return st_err(STRATA_INVALID, "background_threads %d outside [1, 64]",
+                      o->background_threads);
+    if (o->ucs_scaling_count < 1 || o->ucs_scaling_count > 8)
+        return st_err(STRATA_INVALID, "ucs_scaling_count %d outside [1, 8]",
+                      o->ucs_scaling_count);
+    for (int i = 0; i < o->ucs_scaling_count; i++)
+        if (o->ucs_scaling[i] < -64 || o->ucs_scaling[i] > 64)
+            return st_err(STRATA_INVALID, "ucs_scaling[%d] = %d outside [-64, 64]", i,
+                          o->ucs_scaling[i]);
+    if (o->ucs_base_shards < 1 || o->ucs_base_shards > 1024 ||
+        (o->ucs_base_shards & (o->ucs_base_shards - 1)))
+        return st_err(STRATA_INVALID, "ucs_base_shards %d must be a power of two in [1, 1024]",
+                      o->ucs_base_shards);
+    return STRATA_OK;
+}
+
+static void
+db_free(strata_db *db)
+{
+    if (!db)
+        return;
+    st_wal_writer_close(db->wal);
+    for (size_t i = 0; i < db->nimm; i++)
+        st_memtable_unref(db->imm[i]);
+    st_free(db->imm);
+    st_memtable_unref(db->mem);
+    st_batch_release(&db->group);
+    st_file_close(db->lock);
+    pthread_mutex_destroy(&db->mu);
+    st_free(db->path);
+    atomic_store(&db->magic, ST_DB_DEAD);
+    st_free(db);
+}
+
+int
+st_db_open_env(const char *path, const strata_options *opts, st_env *env, strata_db **out)
+{
+    if (!out)
+        return st_err(STRATA_INVALID, "strata_open: out is NULL");
+    *out = NULL;
+    if (!path || !*path)
+        return st_err(STRATA_INVALID, "strata_open: path is NULL or empty");
+    strata_options defaults;
+    if (!opts) {
+        strata_options_init(&defaults);
+        opts = &defaults;
+    }
+    ST_RET(check_options(opts));
+
+    int rc = STRATA_OK, exists = 0;
+    char *lockpath = NULL;
+    uint64_t t0 = st_now_micros();
+    strata_db *db = st_calloc(1, sizeof(*db));
+    if (!db)
+        return st_err(STRATA_NOMEM, "out of memory opening %s", path);
+    pthread_mutex_init(&db->mu, NULL);
+    db->env = env;
+    db->opts = *opts;
+    db->opts.struct_size = sizeof(db->opts);
+    db->snapshots.next = db->snapshots.prev = &db->snapshots;
+    db->next_file = 1;
+    if (!(db->path = st_strdup(path))) {
+        rc = st_err(STRATA_NOMEM, "out of memory opening %s", path);
+        goto err;
+    }
+    ST_ERR(st_batch_init(&db->group));
+
+    ST_ERR(env->exists(env, path, &exists));
+    if (!exists && !opts->create_if_missing) {
+        rc = st_err(STRATA_NOTFOUND, "database %s does not exist (create_if_missing is 0)", path);
+        goto err;
+    }
+    if (exists && opts->error_if_exists) {
+        rc = st_err(STRATA_INVALID, "database %s already exists (error_if_exists is 1)", path);
+        goto err;
+    }
+    if (!exists) {
+        ST_ERR(env->mkdir(env, path));
+    }
+    lockpath = st_path_join(path, "LOCK");
+    if (!lockpath) {
+        rc = st_err(STRATA_NOMEM, "out of memory opening %s", path);
+        goto err;
+    }
+    rc = env->lock(env, lockpath, &db->lock);
+    st_free(lockpath);
+    if (rc != STRATA_OK)
+        goto err;
+
+    ST_ERR(st_memtable_new(opts->memtable_kind, &db->mem));
+    ST_ERR(st_db_recover(db));
+    db->stats.recovery_micros = st_now_micros() - t0;
+    atomic_store(&db->magic, ST_DB_MAGIC);
+    *out = db;
+    return STRATA_OK;
+err:
+    if (rc != STRATA_NOTFOUND && rc != STRATA_BUSY)
+        st_err_prefix(rc, "opening %s: ", path);
+    db_free(db);
+    return rc;
+}
+
+int
+strata_open(const char *path, const strata_options *opts, strata_db **out)
+{
+    return st_db_open_env(path, opts, st_env_posix(), out);
+}
+
+int
+strata_close(strata_db *db)
+{
+    ST_RET(st_db_check(db));
+    long iters = atomic_load(&db->open_iters), snaps = atomic_load(&db->open_snapshots);
+    if (iters > 0 || snaps > 0)
+        return st_err(STRATA_BUSY,
+                      "strata_close: %ld iterator(s) and %ld snapshot(s) are still open; close "
+                      "and release them first",
+                      iters, snaps);
+    int rc = STRATA_OK;
+    pthread_mutex_lock(&db->mu);
+    if (db->writers_head)
+        rc = st_err(STRATA_BUSY, "strata_close: writes are still in progress");
+    pthread_mutex_unlock(&db->mu);
+    if (rc != STRATA_OK)
+        return rc;
+    atomic_store(&db->magic, ST_DB_DEAD);
+    if (db->wal && db->bg_error == STRATA_OK)
+        rc = st_wal_writer_sync(db->wal);
+    int crc = st_wal_writer_close(db->wal);
+    db->wal = NULL;
+    if (rc == STRATA_OK)
+        rc = crc;
+    db_free(db);
+    return rc;
+}
+
+/* ---- writes ---------------------------------------------------------------------------- */
+
+static int
+write_one(strata_db *db, const strata_write_options *wo, int kind, const void *key, size_t klen,
+          const void *val, size_t vlen)
+{
+    ST_RET(st_db_check(db));
+    strata_batch b;
+    ST_RET(st_batch_init(&b));
+    int rc = kind == ST_KIND_PUT ? strata_batch_put(&b, key, klen, val, vlen)
+                                 : strata_batch_delete(&b, key, klen);
+    if (rc == STRATA_OK)
+        rc = st_db_write(db, wo, &b);
+    st_batch_release(&b);
+    return rc;
+}
+
+int
+strata_put(strata_db *db, const strata_write_options *wo, const void *key, size_t klen,
+           const void *val, size_t vlen)
+{
+    return write_one(db, wo, ST_KIND_PUT, key, klen, val, vlen);
+}
+
+int
+strata_delete(strata_db *db, const strata_write_options *wo, const void *key, size_t klen)
+{
+    return write_one(db, wo, ST_KIND_DELETE, key, klen, NULL, 0);
+}
+
+int
+strata_write(strata_db *db, const strata_write_options *wo, strata_batch *b)
+{
+    ST_RET(st_db_check(db));
+    if (!b)
+        return st_err(STRATA_INVALID, "strata_write: batch is NULL");
+    if (b->count == 0)
+        return STRATA_OK;
+    return st_db_write(db, wo, b);
+}
+
+/* ---- reads ----------------------------------------------------------------------------- */
+
+int
+strata_get(strata_db *db, const strata_read_options *ro, const void *key, size_t klen, void **val,
+           size_t *vlen)
+{
+    if (val)
+        *val = NULL;
+    if (vlen)
+        *vlen = 0;
+    ST_RET(st_db_check(db));
+    if (!val || !vlen)
+        return st_err(STRATA_INVALID, "strata_get: val and vlen must not be NULL");
+    ST_RET(st_check_kv(key, klen, NULL, 0, 0));
+    return st_db_get(db, ro, key, klen, val, vlen);
+}
+
+int
+strata_iter_open(strata_db *db, const strata_read_options *ro, strata_iter **out)
+{
+    if (out)
+        *out = NULL;
+    ST_RET(st_db_check(db));
+    if (!out)
+        return st_err(STRATA_INVALID, "strata_iter_open: out is NULL");
+    return st_db_iter_open(db, ro, out);
+}
+
+/* ---- snapshots ------------------------------------------------------------------------- */
+
+const strata_snapshot *
+strata_snapshot_get(strata_db *db)
+{
+    if (st_db_check(db) != STRATA_OK)
+        return NULL;
+    strata_snapshot *s = st_calloc(1, sizeof(*s));
+    if (!s) {
+        st_err(STRATA_NOMEM, "out of memory taking a snapshot");
+        return NULL;
+    }
+    s->db = db;
+    pthread_mutex_lock(&db->mu);
+    s->seq = atomic_load_explicit(&db->last_seq, memory_order_acquire);
+    /* append: sequence numbers only grow, so the list stays sorted */
+    s->prev = db->snapshots.prev;
+    s->next = &db->snapshots;
+    s->prev->next = s;
+    db->snapshots.prev = s;
+    pthread_mutex_unlock(&db->mu);
+    atomic_fetch_add(&db->open_snapshots, 1);
+    return s;
+}
+
+void
+strata_snapshot_release(strata_db *db, const strata_snapshot *snap)
+{
+    if (st_db_check(db) != STRATA_OK || !snap)
+        return;
+    strata_snapshot *s = (strata_snapshot *)snap;
+    if (s->db != db)
+        return;
+    pthread_mutex_lock(&db->mu);
+    s->prev->next = s->next;
+    s->next->prev = s->prev;
+    pthread_mutex_unlock(&db->mu);
+    atomic_fetch_sub(&db->open_snapshots, 1);
+    st_free(s);
+}
+
+uint64_t
+strata_snapshot_sequence(const strata_snapshot *snap)
+{
+    return snap ? snap->seq : 0;
+}
+
+/* ---- properties ------------------------------------------------------------------------ */
+
+typedef struct strbuf {
+    st_buf b;
+    int rc;
+} strbuf;
+
+static void ST_PRINTF(2, 3) sb_printf(strbuf *s, const char *fmt, ...)
+{
+    if (s->rc != STRATA_OK)
+        return;
+    char tmp[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    s->rc = st_buf_append(&s->b, tmp, (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
+}
+
+static void
+stats_text(strata_db *db, strbuf *s)
+{
+    st_db_stats *st = &db->stats;
+    pthread_mutex_lock(&db->mu);
+    size_t mem = st_memtable_memory(db->mem);
+    uint64_t mem_entries = st_memtable_entries(db->mem);
+    size_t nimm = db->nimm, imm_bytes = 0;
+    for (size_t i = 0; i < db->nimm; i++)
+        imm_bytes += st_memtable_memory(db->imm[i]);
+    uint64_t log = db->log_number;
+    uint64_t wal_size = db->wal ? st_wal_writer_size(db->wal) : 0;
+    int bg = db->bg_error;
+    pthread_mutex_unlock(&db->mu);
+    sb_printf(s, "strata %s  path %s\n", STRATA_VERSION_STRING, db->path);
+    sb_printf(s, "sequence: %" PRIu64 "\n", atomic_load(&db->last_seq));
+    sb_printf(s, "memtable: %s, %zu bytes, %" PRIu64 " entries; immutable: %zu (%zu bytes)\n",
+              db->opts.memtable_kind == STRATA_MEMTABLE_TRIE ? "trie" : "skiplist", mem,
+              mem_entries, nimm, imm_bytes);
+    sb_printf(s, "wal: %06" PRIu64 ".wal, %" PRIu64 " bytes; records %" PRIu64 ", syncs %" PRIu64
+                 ", commit groups %" PRIu64 "\n",
+              log, wal_size, atomic_load(&st->wal_records), atomic_load(&st->wal_syncs),
+              atomic_load(&st->groups));
+    sb_printf(s, "writes: puts %" PRIu64 ", deletes %" PRIu64 ", batches %" PRIu64
+                 ", user bytes %" PRIu64 "\n",
+              atomic_load(&st->puts), atomic_load(&st->deletes), atomic_load(&st->batches),
+              atomic_load(&st->user_bytes));
+    sb_printf(s, "reads: gets %" PRIu64 ", found %" PRIu64 "\n", atomic_load(&st->gets),
+              atomic_load(&st->get_hits));
+    sb_printf(s, "recovery: %" PRIu64 " records, %" PRIu64 " entries, %" PRIu64
+                 " bytes dropped, %.1f ms\n",
+              st->recovered_records, st->recovered_entries, st->recovery_dropped_bytes,
+              (double)st->recovery_micros / 1000.0);
+    sb_printf(s, "open: %ld iterators, %ld snapshots; crc32c hardware: %s\n",
+              atomic_load(&db->open_iters), atomic_load(&db->open_snapshots),
+              st_crc32c_hw() ? "yes" : "no");
+    if (bg != STRATA_OK)
+        sb_printf(s, "background error: %s (%s)\n", strata_errstr(bg), db->bg_errmsg);
+}
+
+int
+strata_property(strata_db *db, const char *name, char **out)
+{
+    if (out)
+        *out = NULL;
+    ST_RET(st_db_check(db));
+    if (!name || !out)
+        return st_err(STRATA_INVALID, "strata_property: name and out must not be NULL");
+    strbuf s = {{NULL, 0, 0}, STRATA_OK};
+    if (strcmp(name, "strata.stats") == 0) {
+        stats_text(db, &s);
+    } else if (strcmp(name, "strata.memtable-bytes") == 0) {
+        pthread_mutex_lock(&db->mu);
+        size_t n = st_memtable_memory(db->mem);
+        for (size_t i = 0; i < db->nimm; i++)
+            n += st_memtable_memory(db->imm[i]);
+        pthread_mutex_unlock(&db->mu);
+        sb_printf(&s, "%zu", n);
+    } else if (strcmp(name, "strata.sequence") == 0) {
+        sb_printf(&s, "%" PRIu64, atomic_load(&db->last_seq));
+    } else if (strcmp(name, "strata.wal-bytes") == 0) {
+        pthread_mutex_lock(&db->mu);
+        uint64_t n = db->wal ? st_wal_writer_size(db->wal) : 0;
+        pthread_mutex_unlock(&db->mu);
+        sb_printf(&s, "%" PRIu64, n);
+    } else if (strcmp(name, "strata.tables") == 0) {
+        sb_printf(&s, "%s", "");
+    } else {
+        return st_err(STRATA_INVALID, "unknown property \"%s\"", name);
+    }
+    if (s.rc == STRATA_OK)
+        s.rc = st_buf_put_u8(&s.b, 0);
+    if (s.rc != STRATA_OK) {
+        st_buf_free(&s.b);
+        return s.rc;
+    }
+    *out = (char *)st_buf_detach(&s.b, NULL);
+    return STRATA_OK;
+}

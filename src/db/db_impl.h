@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * db_impl.h -- struct strata_db and the database layer's internal functions.
+ *
+ * Concurrency design
+ *   db->mu protects the mutable state marked [mu]. Writers queue on db->writers; the writer at
+ *   the head is the leader of a commit group: it takes the batches queued behind it, writes them
+ *   as ONE WAL record (one write, at most one fsync) and applies them to the active memtable
+ *   WITHOUT holding mu (only the leader touches the WAL and inserts into the memtable, so the
+ *   memtable has the single writer it requires), then publishes the group's last sequence number
+ *   with a release store to db->last_seq. Readers take mu only briefly to pin the memtables and
+ *   the current version, then read without locks; entries with seq > the reader's snapshot are
+ *   invisible, so a half-applied group is never seen.
+ *
+ * Lock order: db->mu before any module lock (cache shards, table readers). Nothing holds mu
+ *   while doing file I/O except open/close and manifest switches noted in the code.
+ */
+#ifndef ST_DB_DB_IMPL_H
+#define ST_DB_DB_IMPL_H
+
+#include "db/batch.h"
+#include "db/db.h"
+#include "env/env.h"
+#include "memtable/memtable.h"
+#include "wal/wal.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#define ST_DB_MAGIC 0x5354524154414442ull /* "STRATADB" */
+#define ST_DB_DEAD 0xdeaddeaddeaddeadull
+#define ST_ITER_MAGIC 0x5354524954455221ull
+
+struct st_version; /* version/version.h (tables) */
+
+/* A queued writer (lives on the writer's stack). */
+typedef struct st_writer {
+    strata_batch *batch;
+    int sync;
+    int disable_wal;
+    int done;
+    int rc;
+    char errmsg[ST_ERRMSG_MAX]; /* the leader's error detail, copied for each member */
+    pthread_cond_t cv;
+    struct st_writer *next;
+} st_writer;
+
+struct strata_snapshot {
+    uint64_t seq;
+    strata_db *db;
+    struct strata_snapshot *prev, *next; /* [mu] doubly linked, ascending seq */
+};
+
+typedef struct st_db_stats {
+    _Atomic uint64_t puts, deletes, batches, gets, get_hits, wal_syncs, wal_records, wal_bytes;
+    _Atomic uint64_t groups, user_bytes;
+    uint64_t recovered_records, recovered_entries, recovery_dropped_bytes; /* set at open */
+    uint64_t recovery_micros;
+} st_db_stats;
+
+struct strata_db {
+    _Atomic uint64_t magic;
+    char *path;
+    st_env *env;
+    strata_options opts;
+    st_file *lock;
+
+    pthread_mutex_t mu;
+    st_memtable *mem;      /* [mu] active memtable (pointer changes under mu) */
+    st_memtable **imm;     /* [mu] immutable memtables, oldest first */
+    size_t nimm;           /* [mu] */
+    st_wal_writer *wal;    /* [leader] the active log */
+    uint64_t log_number;   /* [mu] number of the active log */
+    uint64_t next_file;    /* [mu] next file number to allocate */
+    _Atomic uint64_t last_seq; /* last published sequence number */
+    uint64_t alloc_seq;        /* [mu] last sequence number handed to a group */
+
+    st_writer *writers_head, *writers_tail; /* [mu] queue; head is the leader */
+    strata_batch group;                     /* [leader] scratch batch for a commit group */
+
+    strata_snapshot snapshots; /* [mu] sentinel of the snapshot list */
+    _Atomic long open_iters;
+    _Atomic long open_snapshots;
+
+    int bg_error; /* [mu] sticky: once set, writes return READONLY */
+    char bg_errmsg[ST_ERRMSG_MAX];
+
+    st_db_stats stats;
+};
+
+/* Format the file name of number `num` with `suffix` (".wal", ".parquet") into a new string. */
+char *st_db_file_path(const strata_db *db, uint64_t num, const char *suffix);
+
+/* Write path (db_write.c) */
+int st_db_write(strata_db *db, const strata_write_options *wo, strata_batch *batch);
+
+/* Rotate a full memtable and apply backpressure when flushes fall behind (db_flush.c).
+ * REQUIRES: mu held by the commit-group leader; may wait on db->bg_cv (releasing mu). */
+int st_db_make_room(strata_db *db, int force);
+
+/* Recovery (db_recover.c): replay WALs into db->mem, set sequence and file numbers. */
+int st_db_recover(strata_db *db);
+/* Create a new WAL numbered db->next_file++ and make it active. REQUIRES: mu or exclusive. */
+int st_db_new_wal(strata_db *db);
+
+/* Apply an encoded batch to a memtable (used by the write path and recovery). */
+int st_db_apply_batch(st_memtable *mem, const uint8_t *rep, size_t len, const char *what);
+
+/* Read path (db_read.c) */
+int st_db_get(strata_db *db, const strata_read_options *ro, const void *key, size_t klen,
+              void **val, size_t *vlen);
+int st_db_iter_open(strata_db *db, const strata_read_options *ro, strata_iter **out);
+
+/* Check a handle; INVALID with a message when it is NULL or not an open database. */
+int st_db_check(const strata_db *db);
+
+#endif
