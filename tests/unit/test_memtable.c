@@ -1,0 +1,593 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Unit tests of src/memtable, every one run for both representations (skiplist and trie):
+ * ordering with NUL/0xFF bytes, versions and snapshot gets, tombstones and empty values, the
+ * iterator against a sorted-array model, identical sequences across kinds, allocation failure,
+ * memory accounting (and a printed bytes/entry and insert-rate report).
+ */
+#include "memtable/memtable.h"
+#include "st_test.h"
+#include "test_memtable_support.h"
+#include "util/alloc.h"
+#include "util/clock.h"
+#include "util/random.h"
+
+#include <stdatomic.h>
+
+/* ---- a sorted-array model ------------------------------------------------------------- */
+
+typedef struct m_entry {
+    uint8_t key[16];
+    size_t klen;
+    uint64_t seq;
+    int kind;
+    uint8_t val[ST_MT_MAX_DERIVED_VLEN];
+    size_t vlen;
+} m_entry;
+
+static int
+m_cmp(const void *a, const void *b)
+{
+    const m_entry *x = a, *y = b;
+    return st_entry_cmp(x->key, x->klen, x->seq, y->key, y->klen, y->seq);
+}
+
+/* Index of the first model entry >= (key, seq) (n when none). */
+static size_t
+m_lower(const m_entry *m, size_t n, const uint8_t *key, size_t klen, uint64_t seq)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (st_entry_cmp(m[mid].key, m[mid].klen, m[mid].seq, key, klen, seq) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Index of the first model entry > (key, seq). */
+static size_t
+m_upper(const m_entry *m, size_t n, const uint8_t *key, size_t klen, uint64_t seq)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (st_entry_cmp(m[mid].key, m[mid].klen, m[mid].seq, key, klen, seq) <= 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static void
+assert_at(const st_iter *it, const m_entry *e)
+{
+    ST_ASSERT(it->valid);
+    ST_ASSERT_OK(it->status);
+    ST_ASSERT_MEM_EQ(it->key, it->klen, e->key, e->klen);
+    ST_ASSERT_EQ(it->seq, e->seq);
+    ST_ASSERT_EQ(it->kind, e->kind);
+    ST_ASSERT_MEM_EQ(it->val, it->vlen, e->val, e->vlen);
+}
+
+/* Iterator position idx in the model (idx == n or (size_t)-1 means invalid). */
+static void
+assert_pos(const st_iter *it, const m_entry *m, size_t n, size_t idx)
+{
+    if (idx >= n) {
+        ST_ASSERT(!it->valid);
+        ST_ASSERT_OK(it->status);
+    } else {
+        assert_at(it, &m[idx]);
+    }
+}
+
+static void
+assert_full_scan(st_memtable *mt, const m_entry *m, size_t n)
+{
+    st_iter *it = st_memtable_iter(mt);
+    ST_ASSERT(it != NULL);
+    size_t i = 0;
+    for (st_iter_seek_first(it); it->valid; st_iter_next(it))
+        assert_at(it, &m[i++]);
+    ST_ASSERT_EQ(i, n);
+    ST_ASSERT_OK(it->status);
+    i = n;
+    for (st_iter_seek_last(it); it->valid; st_iter_prev(it))
+        assert_at(it, &m[--i]);
+    ST_ASSERT_EQ(i, 0);
+    st_iter_close(it);
+}
+
+static st_memtable *
+new_mt(int kind)
+{
+    st_memtable *mt = NULL;
+    ST_ASSERT_OK(st_memtable_new(kind, &mt));
+    ST_ASSERT(mt != NULL);
+    ST_ASSERT_EQ(st_memtable_entries(mt), 0);
+    return mt;
+}
+
+static void
+add_model(st_memtable *mt, const m_entry *e)
+{
+    ST_ASSERT_OK(st_memtable_add(mt, e->seq, e->kind, e->key, e->klen, e->val, e->vlen));
+}
+
+/* ---- tests ---------------------------------------------------------------------------- */
+
+static void
+test_bad_args(void)
+{
+    st_memtable *mt = (st_memtable *)1;
+    ST_ASSERT_RC(st_memtable_new(7, &mt), STRATA_INVALID);
+    ST_ASSERT(mt == NULL);
+    for (size_t k = 0; k < ST_MT_NKINDS; k++) {
+        mt = new_mt(st_mt_kinds[k]);
+        ST_ASSERT_RC(st_memtable_add(mt, 1, 9, "a", 1, "", 0), STRATA_INVALID);
+        ST_ASSERT_RC(st_memtable_add(mt, ST_SEQ_MAX + 1, ST_KIND_PUT, "a", 1, "", 0),
+                     STRATA_INVALID);
+        ST_ASSERT_EQ(st_memtable_entries(mt), 0);
+        st_memtable_unref(mt);
+    }
+    st_memtable_unref(NULL);
+}
+
+/* Keys with embedded NULs and 0xFF bytes, inserted out of order; expected order written out
+ * by hand (bytewise, a prefix before its extensions). */
+static void
+test_binary_key_order(void)
+{
+    static const struct {
+        const char *k;
+        size_t n;
+    } want[] = {{"", 0},       {"\0", 1},     {"\0\0", 2},      {"\0\xff", 2},      {"\x01", 1},
+                {"a", 1},      {"a\0", 2},    {"a\0\0", 3},     {"a\0b", 3},        {"ab", 2},
+                {"ab\xff", 3}, {"a\xff", 2},  {"a\xff\xff", 3}, {"b", 1},           {"\xfe\xff", 2},
+                {"\xff", 1},   {"\xff\0", 2}, {"\xff\xff", 2},  {"\xff\xff\xff", 3}};
+    size_t n = sizeof(want) / sizeof(want[0]);
+    for (size_t k = 0; k < ST_MT_NKINDS; k++) {
+        st_memtable *mt = new_mt(st_mt_kinds[k]);
+        /* insert in a scrambled order: index i*7 mod n (n is prime: 19) */
+        for (size_t i = 0; i < n; i++) {
+            size_t j = (i * 7) % n;
+            ST_ASSERT_OK(st_memtable_add(mt, 100 + j, ST_KIND_PUT, want[j].k, want[j].n, "v", 1));
+        }
+        ST_ASSERT_EQ(st_memtable_entries(mt), n);
+        st_iter *it = st_memtable_iter(mt);
+        ST_ASSERT(it != NULL);
+        size_t i = 0;
+        for (st_iter_seek_first(it); it->valid; st_iter_next(it), i++) {
+            ST_ASSERT(i < n);
+            ST_ASSERT_MEM_EQ(it->key, it->klen, want[i].k, want[i].n);
+            ST_ASSERT_EQ(it->seq, 100 + i);
+        }
+        ST_ASSERT_EQ(i, n);
+        for (st_iter_seek_last(it); it->valid; st_iter_prev(it)) {
+            i--;
+            ST_ASSERT_MEM_EQ(it->key, it->klen, want[i].k, want[i].n);
+        }
+        ST_ASSERT_EQ(i, 0);
+        /* every key is found by get, with its own seq */
+        for (i = 0; i < n; i++) {
+            int kind;
+            const uint8_t *v;
+            size_t vlen;
+            uint64_t seq;
+            ST_ASSERT_OK(
+                st_memtable_get(mt, want[i].k, want[i].n, ST_SEQ_MAX, &kind, &v, &vlen, &seq));
+            ST_ASSERT_EQ(seq, 100 + i);
+            ST_ASSERT_MEM_EQ(v, vlen, "v", 1);
+        }
+        ST_ASSERT_RC(st_memtable_get(mt, "a\0\0\0", 4, ST_SEQ_MAX, &(int){0},
+                                     &(const uint8_t *){NULL}, &(size_t){0}, &(uint64_t){0}),
+                     STRATA_NOTFOUND);
+        ST_ASSERT_RC(st_memtable_get(mt, "\xff\xff\xff\xff", 4, ST_SEQ_MAX, &(int){0},
+                                     &(const uint8_t *){NULL}, &(size_t){0}, &(uint64_t){0}),
+                     STRATA_NOTFOUND);
+        st_iter_close(it);
+        st_memtable_unref(mt);
+    }
+}
+
+/* Versions of one key, tombstones, empty values; get at every snapshot in range. */
+static void
+test_versions_and_snapshots(void)
+{
+    for (size_t k = 0; k < ST_MT_NKINDS; k++) {
+        st_memtable *mt = new_mt(st_mt_kinds[k]);
+        /* "k": put v5 @5, delete @10, put "" @15, put v20 @20 (inserted out of seq order) */
+        ST_ASSERT_OK(st_memtable_add(mt, 15, ST_KIND_PUT, "k", 1, "", 0));
+        ST_ASSERT_OK(st_memtable_add(mt, 5, ST_KIND_PUT, "k", 1, "v5", 2));
+        ST_ASSERT_OK(st_memtable_add(mt, 20, ST_KIND_PUT, "k", 1, "v20", 3));
+        ST_ASSERT_OK(st_memtable_add(mt, 10, ST_KIND_DELETE, "k", 1, "ignored", 7));
+        ST_ASSERT_OK(st_memtable_add(mt, 12, ST_KIND_PUT, "j", 1, "j12", 3));
+        ST_ASSERT_OK(st_memtable_add(mt, 3, ST_KIND_PUT, "kk", 2, "kk3", 3));
+        ST_ASSERT_EQ(st_memtable_entries(mt), 6);
+        ST_ASSERT_EQ(atomic_load(&mt->deletes), 1);
+        for (uint64_t snap = 0; snap <= 25; snap++) {
+            int kind = -1;
+            const uint8_t *v = NULL;
+            size_t vlen = 99;
+            uint64_t seq = 0;
+            int rc = st_memtable_get(mt, "k", 1, snap, &kind, &v, &vlen, &seq);
+            if (snap < 5) {
+                ST_ASSERT_RC(rc, STRATA_NOTFOUND);
+                continue;
+            }
+            ST_ASSERT_OK(rc);
+            if (snap < 10) {
+                ST_ASSERT_EQ(seq, 5);
+                ST_ASSERT_EQ(kind, ST_KIND_PUT);
+                ST_ASSERT_MEM_EQ(v, vlen, "v5", 2);
+            } else if (snap < 15) {
+                ST_ASSERT_EQ(seq, 10);
+                ST_ASSERT_EQ(kind, ST_KIND_DELETE);
+                ST_ASSERT_EQ(vlen, 0);
+            } else if (snap < 20) {
+                ST_ASSERT_EQ(seq, 15);
+                ST_ASSERT_EQ(kind, ST_KIND_PUT);
+                ST_ASSERT_EQ(vlen, 0);
+            } else {
+                ST_ASSERT_EQ(seq, 20);
+                ST_ASSERT_MEM_EQ(v, vlen, "v20", 3);
+            }
+        }
+        /* neighbours and absent keys */
+        int kind;
+        const uint8_t *v;
+        size_t vlen;
+        uint64_t seq;
+        ST_ASSERT_RC(st_memtable_get(mt, "j", 1, 11, &kind, &v, &vlen, &seq), STRATA_NOTFOUND);
+        ST_ASSERT_OK(st_memtable_get(mt, "kk", 2, 3, &kind, &v, &vlen, &seq));
+        ST_ASSERT_MEM_EQ(v, vlen, "kk3", 3);
+        ST_ASSERT_RC(st_memtable_get(mt, "", 0, ST_SEQ_MAX, &kind, &v, &vlen, &seq),
+                     STRATA_NOTFOUND);
+        ST_ASSERT_RC(st_memtable_get(mt, "l", 1, ST_SEQ_MAX, &kind, &v, &vlen, &seq),
+                     STRATA_NOTFOUND);
+
+        /* iterator: j@12, k@20, k@15, k@10, k@5, kk@3; seeks inside the version run */
+        st_iter *it = st_memtable_iter(mt);
+        ST_ASSERT(it != NULL);
+        static const uint64_t order[] = {12, 20, 15, 10, 5, 3};
+        size_t i = 0;
+        for (st_iter_seek_first(it); it->valid; st_iter_next(it))
+            ST_ASSERT_EQ(it->seq, order[i++]);
+        ST_ASSERT_EQ(i, 6);
+        st_iter_seek(it, (const uint8_t *)"k", 1, 17);
+        ST_ASSERT(it->valid && it->seq == 15);
+        st_iter_seek(it, (const uint8_t *)"k", 1, ST_SEQ_MAX);
+        ST_ASSERT(it->valid && it->seq == 20);
+        st_iter_seek(it, (const uint8_t *)"k", 1, 4);
+        ST_ASSERT(it->valid && it->seq == 3 && it->klen == 2);
+        st_iter_seek_for_prev(it, (const uint8_t *)"k", 1, 17);
+        ST_ASSERT(it->valid && it->seq == 20);
+        st_iter_seek_for_prev(it, (const uint8_t *)"k", 1, 0);
+        ST_ASSERT(it->valid && it->seq == 5);
+        st_iter_prev(it);
+        ST_ASSERT(it->valid && it->seq == 10 && it->kind == ST_KIND_DELETE && it->vlen == 0);
+        st_iter_seek_for_prev(it, (const uint8_t *)"k", 1, ST_SEQ_MAX);
+        ST_ASSERT(it->valid && it->seq == 12);
+        st_iter_prev(it);
+        ST_ASSERT(!it->valid);
+        st_iter_next(it); /* no-op on an invalid iterator */
+        ST_ASSERT(!it->valid);
+        st_iter_seek(it, (const uint8_t *)"kk", 2, 2);
+        ST_ASSERT(!it->valid);
+        ST_ASSERT_OK(it->status);
+        /* the iterator holds its own reference: drop ours first */
+        st_memtable_unref(mt);
+        st_iter_seek_last(it);
+        ST_ASSERT(it->valid && it->seq == 3);
+        st_iter_close(it);
+    }
+}
+
+/* Random entries over a small alphabet (many shared prefixes, NUL/0xFF, duplicates with
+ * different seqs) with seqs inserted in random order. */
+static m_entry *
+random_entries(st_rng *r, size_t n)
+{
+    static const uint8_t alpha[] = {0x00, 0x01, 'a', 'b', 0x7f, 0xfe, 0xff};
+    m_entry *m = st_calloc(n, sizeof(*m));
+    ST_ASSERT(m != NULL);
+    uint64_t *seqs = st_malloc(n * sizeof(*seqs));
+    ST_ASSERT(seqs != NULL);
+    for (size_t i = 0; i < n; i++)
+        seqs[i] = i + 1;
+    for (size_t i = n; i > 1; i--) {
+        size_t j = (size_t)st_rng_uniform(r, i);
+        uint64_t t = seqs[i - 1];
+        seqs[i - 1] = seqs[j];
+        seqs[j] = t;
+    }
+    for (size_t i = 0; i < n; i++) {
+        m_entry *e = &m[i];
+        e->klen = (size_t)st_rng_uniform(r, 9);
+        for (size_t j = 0; j < e->klen; j++)
+            e->key[j] = alpha[st_rng_uniform(r, sizeof(alpha))];
+        e->seq = seqs[i];
+        e->kind = st_rng_uniform(r, 5) == 0 ? ST_KIND_DELETE : ST_KIND_PUT;
+        e->vlen = e->kind == ST_KIND_PUT ? st_mt_fill_value(e->val, e->key, e->klen, e->seq) : 0;
+    }
+    st_free(seqs);
+    return m;
+}
+
+static void
+random_target(st_rng *r, uint8_t *key, size_t *klen, uint64_t *seq, size_t n)
+{
+    static const uint8_t alpha[] = {0x00, 0x01, 'a', 'b', 'c', 0x7f, 0xfe, 0xff};
+    *klen = (size_t)st_rng_uniform(r, 10);
+    for (size_t j = 0; j < *klen; j++)
+        key[j] = alpha[st_rng_uniform(r, sizeof(alpha))];
+    uint64_t c = st_rng_uniform(r, 4);
+    *seq = c == 0 ? ST_SEQ_MAX : c == 1 ? 0 : st_rng_uniform(r, n + 2);
+}
+
+static void
+test_random_against_model(void)
+{
+    uint64_t seed = st_test_seed();
+    size_t n = (size_t)(5000 * st_test_scale());
+    for (size_t k = 0; k < ST_MT_NKINDS; k++) {
+        st_rng r;
+        st_rng_seed(&r, seed);
+        m_entry *m = random_entries(&r, n);
+        st_memtable *mt = new_mt(st_mt_kinds[k]);
+        size_t raw = 0;
+        for (size_t i = 0; i < n; i++) {
+            add_model(mt, &m[i]);
+            raw += m[i].vlen + 8; /* the value and seq are stored per entry in any form */
+        }
+        ST_ASSERT_EQ(st_memtable_entries(mt), n);
+        ST_ASSERT(st_memtable_memory(mt) >= raw);
+        qsort(m, n, sizeof(*m), m_cmp);
+        assert_full_scan(mt, m, n);
+
+        st_iter *it = st_memtable_iter(mt);
+        ST_ASSERT(it != NULL);
+        for (int round = 0; round < 3000; round++) {
+            uint8_t key[16];
+            size_t klen;
+            uint64_t seq;
+            random_target(&r, key, &klen, &seq, n);
+            size_t idx;
+            if (st_rng_uniform(&r, 2)) {
+                st_iter_seek(it, key, klen, seq);
+                idx = m_lower(m, n, key, klen, seq);
+            } else {
+                st_iter_seek_for_prev(it, key, klen, seq);
+                idx = m_upper(m, n, key, klen, seq);
+                idx = idx == 0 ? (size_t)-1 : idx - 1;
+            }
+            assert_pos(it, m, n, idx);
+            /* a short random walk from there */
+            for (int s = 0; s < 6 && idx < n; s++) {
+                if (st_rng_uniform(&r, 2)) {
+                    st_iter_next(it);
+                    idx++;
+                } else {
+                    st_iter_prev(it);
+                    idx = idx == 0 ? (size_t)-1 : idx - 1;
+                }
+                assert_pos(it, m, n, idx);
+            }
+            /* get(key, seq): the newest version <= seq of exactly this key */
+            int kind;
+            const uint8_t *v;
+            size_t vlen;
+            uint64_t gseq;
+            int rc = st_memtable_get(mt, key, klen, seq, &kind, &v, &vlen, &gseq);
+            size_t g = m_lower(m, n, key, klen, seq);
+            if (g < n && st_bytes_cmp(m[g].key, m[g].klen, key, klen) == 0) {
+                ST_ASSERT_OK(rc);
+                ST_ASSERT_EQ(gseq, m[g].seq);
+                ST_ASSERT_EQ(kind, m[g].kind);
+                ST_ASSERT_MEM_EQ(v, vlen, m[g].val, m[g].vlen);
+            } else {
+                ST_ASSERT_RC(rc, STRATA_NOTFOUND);
+            }
+        }
+        /* get of every stored entry at its own seq returns exactly it */
+        for (size_t i = 0; i < n; i++) {
+            int kind;
+            const uint8_t *v;
+            size_t vlen;
+            uint64_t gseq;
+            ST_ASSERT_OK(
+                st_memtable_get(mt, m[i].key, m[i].klen, m[i].seq, &kind, &v, &vlen, &gseq));
+            ST_ASSERT_EQ(gseq, m[i].seq);
+        }
+        st_iter_close(it);
+        st_memtable_unref(mt);
+        st_free(m);
+    }
+}
+
+/* The same inserts give the same entry sequence in every representation, in both directions. */
+static void
+test_kinds_identical(void)
+{
+    if (ST_MT_NKINDS < 2)
+        return;
+    st_rng r;
+    st_rng_seed(&r, st_test_seed() + 1);
+    size_t n = (size_t)(4000 * st_test_scale());
+    m_entry *m = random_entries(&r, n);
+    st_memtable *mt[ST_MT_NKINDS];
+    st_iter *it[ST_MT_NKINDS];
+    for (size_t k = 0; k < ST_MT_NKINDS; k++) {
+        mt[k] = new_mt(st_mt_kinds[k]);
+        for (size_t i = 0; i < n; i++)
+            add_model(mt[k], &m[i]);
+        it[k] = st_memtable_iter(mt[k]);
+        ST_ASSERT(it[k] != NULL);
+        st_iter_seek_first(it[k]);
+    }
+    size_t count = 0;
+    for (;;) {
+        for (size_t k = 1; k < ST_MT_NKINDS; k++) {
+            ST_ASSERT_EQ(it[k]->valid, it[0]->valid);
+            if (it[0]->valid) {
+                ST_ASSERT_MEM_EQ(it[k]->key, it[k]->klen, it[0]->key, it[0]->klen);
+                ST_ASSERT_EQ(it[k]->seq, it[0]->seq);
+                ST_ASSERT_EQ(it[k]->kind, it[0]->kind);
+                ST_ASSERT_MEM_EQ(it[k]->val, it[k]->vlen, it[0]->val, it[0]->vlen);
+            }
+        }
+        if (!it[0]->valid)
+            break;
+        count++;
+        for (size_t k = 0; k < ST_MT_NKINDS; k++)
+            st_iter_next(it[k]);
+    }
+    ST_ASSERT_EQ(count, n);
+    for (size_t k = 0; k < ST_MT_NKINDS; k++) {
+        st_iter_close(it[k]);
+        st_memtable_unref(mt[k]);
+    }
+    st_free(m);
+}
+
+/* Allocation failure: creation fails cleanly at every allocation; adds that need a new arena
+ * block fail with NOMEM and leave the memtable exactly as before. */
+static void
+test_nomem(void)
+{
+    for (size_t k = 0; k < ST_MT_NKINDS; k++) {
+        for (long f = 0; f < 8; f++) {
+            st_memtable *mt = (st_memtable *)1;
+            st_alloc_fail_after(f);
+            int rc = st_memtable_new(st_mt_kinds[k], &mt);
+            st_alloc_fail_after(-1);
+            if (rc == STRATA_OK) {
+                st_memtable_unref(mt);
+                break;
+            }
+            ST_ASSERT_RC(rc, STRATA_NOMEM);
+            ST_ASSERT(mt == NULL);
+        }
+
+        st_rng r;
+        st_rng_seed(&r, st_test_seed() + 2);
+        size_t cap = 60000;
+        m_entry *m = random_entries(&r, cap);
+        st_memtable *mt = new_mt(st_mt_kinds[k]);
+        size_t n = 0;
+        for (; n < 100; n++)
+            add_model(mt, &m[n]);
+        /* With no allocation allowed, adds succeed from the arena's current block until one
+         * needs a new block (the hot path does not call malloc), then fail with NOMEM. */
+        st_alloc_fail_after(0);
+        int rc = STRATA_OK;
+        for (; n < cap; n++) {
+            rc = st_memtable_add(mt, m[n].seq, m[n].kind, m[n].key, m[n].klen, m[n].val, m[n].vlen);
+            if (rc != STRATA_OK)
+                break;
+        }
+        ST_ASSERT(st_memtable_iter(mt) == NULL); /* the iterator cannot be allocated either */
+        st_alloc_fail_after(-1);
+        ST_ASSERT_RC(rc, STRATA_NOMEM);
+        ST_ASSERT(n > 100); /* some adds were served without malloc */
+        ST_ASSERT_EQ(st_memtable_entries(mt), n);
+        /* a large value needs its own block: fails too, memtable unchanged */
+        static uint8_t big[400 << 10];
+        st_alloc_fail_after(0);
+        ST_ASSERT_RC(st_memtable_add(mt, cap + 10, ST_KIND_PUT, "big", 3, big, sizeof(big)),
+                     STRATA_NOMEM);
+        st_alloc_fail_after(-1);
+        ST_ASSERT_EQ(st_memtable_entries(mt), n);
+        /* the failed entries are absent, the rest are intact; adding afterwards works */
+        m_entry *sorted = st_malloc(n * sizeof(*sorted));
+        ST_ASSERT(sorted != NULL);
+        memcpy(sorted, m, n * sizeof(*sorted));
+        qsort(sorted, n, sizeof(*sorted), m_cmp);
+        assert_full_scan(mt, sorted, n);
+        add_model(mt, &m[n]);
+        ST_ASSERT_EQ(st_memtable_entries(mt), n + 1);
+        int kind;
+        const uint8_t *v;
+        size_t vlen;
+        uint64_t seq;
+        ST_ASSERT_OK(st_memtable_get(mt, m[n].key, m[n].klen, m[n].seq, &kind, &v, &vlen, &seq));
+        ST_ASSERT_EQ(seq, m[n].seq);
+        st_free(sorted);
+        st_free(m);
+        st_memtable_unref(mt);
+    }
+}
+
+/* Keys like "user/000123/profile/email": heavy shared prefixes, generated in ascending order. */
+static size_t
+profile_key(char *buf, size_t i)
+{
+    static const char *fields[] = {"address", "avatar", "created", "email", "name", "phone"};
+    return (size_t)snprintf(buf, 64, "user/%06zu/profile/%s", i / 6, fields[i % 6]);
+}
+
+/* Memory grows with the data (and bounds it from above); prints bytes/entry and insert rates. */
+static void
+test_memory_report(void)
+{
+    /* Large enough that arena block granularity (1 MiB) is a small error on bytes/entry, which
+     * is reported as total memory / entries (the empty memtable's block included). */
+    size_t n = (size_t)(200000 * st_test_scale());
+    for (size_t k = 0; k < ST_MT_NKINDS; k++) {
+        st_memtable *mt = new_mt(st_mt_kinds[k]);
+        size_t before = st_memtable_memory(mt), raw = 0;
+        uint64_t t0 = st_now_micros();
+        for (size_t i = 0; i < n; i++) {
+            char key[64];
+            size_t kl = profile_key(key, i);
+            ST_ASSERT_OK(st_memtable_add(mt, i + 1, ST_KIND_PUT, key, kl, "12345678", 8));
+            raw += kl + 8;
+        }
+        uint64_t t1 = st_now_micros();
+        size_t after = st_memtable_memory(mt);
+        ST_ASSERT(after > before);
+        ST_ASSERT(after >= raw / 2); /* accounting covers the data (a trie may share prefixes) */
+        fprintf(stderr,
+                "  [%s] prefix keys: %zu entries, %.1f bytes/entry (raw key+value %.1f), "
+                "sequential insert %.2f M/s\n",
+                st_mt_kinds[k] == ST_MEMTABLE_TRIE ? "trie" : "skiplist", n,
+                (double)after / (double)n, (double)raw / (double)n,
+                (double)n / (double)(t1 - t0 + 1));
+        st_memtable_unref(mt);
+
+        /* random-order inserts of 16-byte keys */
+        mt = new_mt(st_mt_kinds[k]);
+        st_rng r;
+        st_rng_seed(&r, 42);
+        t0 = st_now_micros();
+        for (size_t i = 0; i < n; i++) {
+            uint8_t key[16];
+            st_put_be64(key, st_rng_next(&r));
+            st_put_be64(key + 8, i);
+            ST_ASSERT_OK(st_memtable_add(mt, i + 1, ST_KIND_PUT, key, 16, "12345678", 8));
+        }
+        t1 = st_now_micros();
+        fprintf(stderr, "  [%s] random 16-byte keys: %.1f bytes/entry, random insert %.2f M/s\n",
+                st_mt_kinds[k] == ST_MEMTABLE_TRIE ? "trie" : "skiplist",
+                (double)st_memtable_memory(mt) / (double)n, (double)n / (double)(t1 - t0 + 1));
+        ST_ASSERT_EQ(st_memtable_entries(mt), n);
+        st_memtable_unref(mt);
+    }
+}
+
+int
+main(void)
+{
+    ST_RUN(test_bad_args);
+    ST_RUN(test_binary_key_order);
+    ST_RUN(test_versions_and_snapshots);
+    ST_RUN(test_random_against_model);
+    ST_RUN(test_kinds_identical);
+    ST_RUN(test_nomem);
+    ST_RUN(test_memory_report);
+    return st_test_done();
+}
