@@ -404,33 +404,36 @@ test_batch(void)
     st_free(dir);
 }
 
-/* Collect an iterator's keys as "k1,k2,..." (forward from its current position). */
+/* Collect an iterator's keys as "k1,k2,..." from its current position, moving forward
+ * (collect) or backward (collect_back). */
 static void
-collect(strata_iter *it, char *out, size_t cap)
+collect_dir(strata_iter *it, char *out, size_t cap, int forward)
 {
     size_t o = 0;
     out[0] = '\0';
-    for (; strata_iter_valid(it); strata_iter_next(it)) {
+    while (strata_iter_valid(it)) {
         size_t kl;
         const char *k = strata_iter_key(it, &kl);
         o += (size_t)snprintf(out + o, cap - o, "%s%.*s", o ? "," : "", (int)kl, k);
         ST_ASSERT(o < cap);
+        if (forward)
+            strata_iter_next(it);
+        else
+            strata_iter_prev(it);
     }
     ST_ASSERT_OK(strata_iter_status(it));
 }
 
 static void
+collect(strata_iter *it, char *out, size_t cap)
+{
+    collect_dir(it, out, cap, 1);
+}
+
+static void
 collect_back(strata_iter *it, char *out, size_t cap)
 {
-    size_t o = 0;
-    out[0] = '\0';
-    for (; strata_iter_valid(it); strata_iter_prev(it)) {
-        size_t kl;
-        const char *k = strata_iter_key(it, &kl);
-        o += (size_t)snprintf(out + o, cap - o, "%s%.*s", o ? "," : "", (int)kl, k);
-        ST_ASSERT(o < cap);
-    }
-    ST_ASSERT_OK(strata_iter_status(it));
+    collect_dir(it, out, cap, 0);
 }
 
 static void
