@@ -6,6 +6,7 @@
  *
  *   strata-demo [DIR] [--num N]
  */
+#define _POSIX_C_SOURCE 200809L
 #include <strata/strata.h>
 
 #include <inttypes.h>
