@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: Apache-2.0
+// The reverse direction: DuckDB WRITES Parquet tables in strata's schema (key BLOB or VARCHAR,
+// value BLOB, seqno BIGINT, kind INTEGER; sorted by key, seqno desc) with several codecs, page
+// formats and row-group sizes, and strata's own reader (the sst_check program: st_sst_reader_open
+// + iterator + get) must return exactly the rows this script generated.
+//
+// usage: node strata_reads_duckdb.mjs <sst_check executable> <work dir>
+//        node strata_reads_duckdb.mjs --write-only <work dir>   (only write + self-check files)
+import { spawnSync } from 'node:child_process'
+import fs from 'node:fs'
+import path from 'node:path'
+import { DuckDBInstance } from '@duckdb/node-api'
+import { Checker, compareBytes, toHex } from './lib.mjs'
+
+const [checkExe, work] = process.argv.slice(2)
+if (!checkExe || !work) {
+  console.error('usage: node strata_reads_duckdb.mjs <sst_check|--write-only> <work dir>')
+  process.exit(2)
+}
+const writeOnly = checkExe === '--write-only'
+fs.rmSync(work, { recursive: true, force: true })
+fs.mkdirSync(work, { recursive: true })
+
+const ck = new Checker('strata-reads-duckdb')
+const db = await DuckDBInstance.create(':memory:')
+const con = await db.connect()
+
+// Deterministic byte generator (xorshift32), so a failure reproduces exactly.
+function rng(seed) {
+  let x = seed >>> 0 || 1
+  return () => {
+    x ^= x << 13
+    x >>>= 0
+    x ^= x >>> 17
+    x ^= x << 5
+    x >>>= 0
+    return x
+  }
+}
+
+function bytes(r, n, alphabet) {
+  const b = Buffer.alloc(n)
+  for (let i = 0; i < n; i++) b[i] = alphabet ? alphabet.charCodeAt(r() % alphabet.length) : r() & 0xff
+  return b
+}
+
+// Table specs: each yields rows { key: Buffer, value: Buffer|null, seqno: bigint, kind }.
+const specs = [
+  {
+    name: 'blob_zstd_v1_small_groups', keyType: 'BLOB', options: 'COMPRESSION zstd, ROW_GROUP_SIZE 2048',
+    rows: () => {
+      const r = rng(1)
+      const out = []
+      let seq = 1n
+      for (let i = 0; i < 3000; i++) {
+        const key = Buffer.concat([Buffer.from(`user:${String(i * 7).padStart(6, '0')}:`), bytes(r, r() % 6)])
+        const versions = 1 + (r() % 3)
+        for (let v = 0; v < versions; v++) {
+          const del = r() % 5 === 0
+          out.push({ key, value: del ? null : bytes(r, r() % 40), seqno: seq++, kind: del ? 0 : 1 })
+        }
+      }
+      return out
+    },
+  },
+  {
+    name: 'varchar_snappy_v2', keyType: 'VARCHAR', options: "COMPRESSION snappy, PARQUET_VERSION 'V2', ROW_GROUP_SIZE 2048",
+    rows: () => {
+      const r = rng(2)
+      const out = []
+      for (let i = 0; i < 12000; i++) {
+        const key = Buffer.from(`k${bytes(r, 3 + (r() % 10), 'abcdefghijklmnopqrstuvwxyz0123456789').toString('latin1')}`)
+        out.push({ key, value: bytes(r, r() % 100, 'xyz'), seqno: BigInt(1000000 + i), kind: 1 })
+      }
+      return out
+    },
+  },
+  {
+    name: 'blob_uncompressed_dict_binary_keys', keyType: 'BLOB', options: 'COMPRESSION uncompressed',
+    rows: () => {
+      const r = rng(3)
+      const out = []
+      const vals = [Buffer.alloc(0), Buffer.from('same'), Buffer.from([0, 0xff, 0])]
+      for (let i = 0; i < 2500; i++) {
+        const key = Buffer.concat([Buffer.from([r() & 0xff, 0x00, 0xff]), bytes(r, r() % 4)])
+        const del = r() % 4 === 0
+        out.push({ key, value: del ? null : vals[r() % vals.length], seqno: BigInt(r() % 100000) + (1n << 40n), kind: del ? 0 : 1 })
+      }
+      return out
+    },
+  },
+  {
+    name: 'blob_zstd_large_values', keyType: 'BLOB', options: 'COMPRESSION zstd',
+    rows: () => {
+      const r = rng(4)
+      const out = []
+      const sizes = [0, 1 << 20, 150000, 300000, 5, 70000]
+      sizes.forEach((n, i) => out.push({ key: Buffer.from(`big${i}`), value: bytes(r, n), seqno: BigInt(10 + i), kind: 1 }))
+      return out
+    },
+  },
+  {
+    name: 'blob_snappy_v1_dict_keys', keyType: 'BLOB', options: "COMPRESSION snappy, PARQUET_VERSION 'V1', ROW_GROUP_SIZE 2048",
+    rows: () => {
+      // few distinct keys with many versions each: DuckDB dictionary-encodes the key column
+      const r = rng(5)
+      const out = []
+      let seq = 1n
+      for (let i = 0; i < 5000; i++) {
+        const key = Buffer.from(`hot${r() % 50}`)
+        out.push({ key, value: Buffer.from(`v${seq}`), seqno: seq++, kind: 1 })
+      }
+      return out
+    },
+  },
+]
+
+function sortRows(rows) {
+  // Strata order: key ascending (bytewise), seqno descending; drop exact duplicates of (key, seqno).
+  rows.sort((a, b) => compareBytes(a.key, b.key) || (a.seqno > b.seqno ? -1 : a.seqno < b.seqno ? 1 : 0))
+  return rows.filter((x, i) => i === 0 || !(x.key.equals(rows[i - 1].key) && x.seqno === rows[i - 1].seqno))
+}
+
+const rowJson = (r) => JSON.stringify([toHex(r.key), toHex(r.value), String(r.seqno), r.kind])
+
+for (const spec of specs) {
+  ck.context = spec.name
+  await ck.guard('table', async () => {
+    const rows = sortRows(spec.rows())
+    const file = path.join(work, `${spec.name}.parquet`)
+    await writeWithDuckDB(spec, rows, file)
+    // sanity: DuckDB reads back what it wrote, in order
+    const back = (await (await con.runAndReadAll(`SELECT lower(hex(key)) AS k, lower(hex(value)) AS v,
+        seqno::VARCHAR AS s, kind FROM read_parquet('${file}', file_row_number = true) ORDER BY file_row_number`))
+      .getRowObjectsJson()).map((x) => JSON.stringify([x.k, x.v, x.s, Number(x.kind)]))
+    ck.eq(back.join('\n') === rows.map(rowJson).join('\n'), true, 'DuckDB reads back its own file in strata order')
+    if (!writeOnly) checkWithStrata(file, rows)
+  })
+}
+ck.done()
+
+async function writeWithDuckDB(spec, rows, file) {
+  await con.run('DROP TABLE IF EXISTS t')
+  await con.run(`CREATE TABLE t (key ${spec.keyType}, value BLOB, seqno BIGINT, kind INTEGER)`)
+  const keyExpr = (k) => (spec.keyType === 'VARCHAR' ? `'${k.toString('latin1')}'` : `unhex('${toHex(k)}')`)
+  for (let i = 0; i < rows.length; i += 500) {
+    const vals = rows.slice(i, i + 500).map((r) =>
+      `(${keyExpr(r.key)}, ${r.value === null ? 'NULL' : `unhex('${toHex(r.value)}')`}, ${r.seqno}, ${r.kind})`)
+    await con.run(`INSERT INTO t VALUES ${vals.join(',')}`)
+  }
+  await con.run(`COPY (SELECT * FROM t ORDER BY key::BLOB, seqno DESC) TO '${file}' (FORMAT parquet, ${spec.options})`)
+}
+
+// Runs sst_check on the file and compares its iteration output and point lookups with rows.
+function checkWithStrata(file, rows) {
+  const probes = []
+  const newest = new Map()
+  for (const r of rows) {
+    const k = toHex(r.key)
+    if (!newest.has(k)) {
+      newest.set(k, r)
+      probes.push(k)
+    }
+  }
+  const absent = ['00', 'ffffffffff', `${toHex(rows[0].key)}00`, toHex(rows[rows.length - 1].key) + '01']
+    .filter((k) => !newest.has(k))
+  probes.push(...absent)
+  const probeFile = `${file}.probes`
+  fs.writeFileSync(probeFile, probes.join('\n') + '\n')
+  const res = spawnSync(checkExe, [file, probeFile], { encoding: 'utf8', maxBuffer: 1 << 30 })
+  if (!ck.ok(res.status === 0, `sst_check exit ${res.status}: ${(res.stderr || '').trim()}`)) return
+  const out = res.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l))
+  const iter = out.filter((o) => o.row).map((o) => JSON.stringify(o.row))
+  ck.eq(iter.length, rows.length, 'strata iterator row count')
+  let bad = 0
+  rows.forEach((r, i) => {
+    if (iter[i] !== rowJson(r) && bad++ < 3) ck.eq(iter[i], rowJson(r), `iterator row ${i}`)
+  })
+  ck.eq(bad, 0, 'iterator rows differing from what DuckDB was given')
+  const gets = new Map(out.filter((o) => o.get !== undefined).map((o) => [o.get, o]))
+  let badGets = 0
+  for (const k of probes) {
+    const g = gets.get(k)
+    const w = newest.get(k)
+    const want = w ? { found: true, row: JSON.parse(rowJson(w)) } : { found: false }
+    const have = g ? (g.found ? { found: true, row: g.row } : { found: false }) : 'missing'
+    if (JSON.stringify(have) !== JSON.stringify(want) && badGets++ < 3) ck.eq(have, want, `get ${k}`)
+  }
+  ck.eq(badGets, 0, 'point lookups differing from the newest version')
+  const meta = out.find((o) => o.meta)?.meta
+  if (ck.ok(meta !== undefined, 'sst_check printed table meta')) {
+    ck.eq(meta, {
+      entries: String(rows.length),
+      smallest_key: toHex(rows[0].key),
+      largest_key: toHex(rows[rows.length - 1].key),
+      min_seqno: String(rows.reduce((a, r) => (r.seqno < a ? r.seqno : a), rows[0].seqno)),
+      max_seqno: String(rows.reduce((a, r) => (r.seqno > a ? r.seqno : a), rows[0].seqno)),
+    }, 'table meta derived from foreign Parquet metadata')
+  }
+}
