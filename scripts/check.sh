@@ -13,7 +13,7 @@ if [ -n "$bad" ]; then echo "globals without strata_/st_ prefix in libstrata.a:"
 declare -A allowed=(
   [util]="util" [env]="env util" [iter]="iter util" [memtable]="memtable iter util"
   [wal]="wal env util" [parquet]="parquet env util" [cache]="cache util"
-  [sst]="sst parquet cache iter env util" [version]="version sst cache iter env util"
+  [sst]="sst parquet cache iter env util" [version]="version sst wal cache iter env util"
   [compaction]="compaction version sst cache iter env util"
   [db]="db compaction version sst cache wal memtable iter env util")
 for mod in "${!allowed[@]}"; do

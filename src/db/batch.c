@@ -127,8 +127,8 @@ st_batch_append(strata_batch *dst, const strata_batch *src)
 {
     if ((uint64_t)dst->count + src->count > UINT32_MAX)
         return st_err(STRATA_INVALID, "commit group has too many entries");
-    ST_RET(st_buf_append(&dst->rep, src->rep.data + ST_BATCH_HEADER,
-                         src->rep.len - ST_BATCH_HEADER));
+    ST_RET(
+        st_buf_append(&dst->rep, src->rep.data + ST_BATCH_HEADER, src->rep.len - ST_BATCH_HEADER));
     dst->count += src->count;
     dst->kv_bytes += src->kv_bytes;
     return STRATA_OK;
@@ -156,12 +156,11 @@ st_batch_iterate(const uint8_t *rep, size_t len, st_batch_visit_fn fn, void *arg
         uint64_t klen, vlen = 0;
         const uint8_t *key, *val = NULL;
         if (kind != ST_KIND_PUT && kind != ST_KIND_DELETE)
-            return st_err(STRATA_CORRUPT, "%s: write batch entry %u has unknown kind %d", what,
-                          n, kind);
+            return st_err(STRATA_CORRUPT, "%s: write batch entry %u has unknown kind %d", what, n,
+                          kind);
         p = st_get_varint64(p, end, &klen);
         if (!p || klen == 0 || klen > STRATA_MAX_KEY_SIZE || klen > (uint64_t)(end - p))
-            return st_err(STRATA_CORRUPT, "%s: write batch entry %u has a bad key length", what,
-                          n);
+            return st_err(STRATA_CORRUPT, "%s: write batch entry %u has a bad key length", what, n);
         key = p;
         p += klen;
         if (kind == ST_KIND_PUT) {

@@ -21,8 +21,8 @@
 #define ST_BATCH_HEADER 12
 
 struct strata_batch {
-    st_buf rep;     /* header + entries; header filled at commit time */
-    uint32_t count; /* entries */
+    st_buf rep;      /* header + entries; header filled at commit time */
+    uint32_t count;  /* entries */
     size_t kv_bytes; /* sum of key and value bytes (user bytes, for stats) */
 };
 
@@ -42,8 +42,8 @@ st_batch_set_seq(strata_batch *b, uint64_t seq)
 
 /* Visit every entry of an encoded batch; CORRUPT (with `what` in the message) on damage.
  * The callback returns STRATA_OK to continue. */
-typedef int (*st_batch_visit_fn)(void *arg, uint64_t seq, int kind, const uint8_t *key,
-                                 size_t klen, const uint8_t *val, size_t vlen);
+typedef int (*st_batch_visit_fn)(void *arg, uint64_t seq, int kind, const uint8_t *key, size_t klen,
+                                 const uint8_t *val, size_t vlen);
 int st_batch_iterate(const uint8_t *rep, size_t len, st_batch_visit_fn fn, void *arg,
                      uint64_t *first_seq, uint32_t *count, const char *what);
 

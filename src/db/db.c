@@ -5,7 +5,6 @@
  * iterators db_iter.c.
  */
 #include "db/db_impl.h"
-
 #include "util/alloc.h"
 #include "util/clock.h"
 #include "util/crc32c.h"
@@ -135,8 +134,7 @@ check_options(const strata_options *o)
         return st_err(STRATA_INVALID, "background_threads %d outside [1, 64]",
                       o->background_threads);
     if (o->ucs_scaling_count < 1 || o->ucs_scaling_count > 8)
-        return st_err(STRATA_INVALID, "ucs_scaling_count %d outside [1, 8]",
-                      o->ucs_scaling_count);
+        return st_err(STRATA_INVALID, "ucs_scaling_count %d outside [1, 8]", o->ucs_scaling_count);
     for (int i = 0; i < o->ucs_scaling_count; i++)
         if (o->ucs_scaling[i] < -64 || o->ucs_scaling[i] > 64)
             return st_err(STRATA_INVALID, "ucs_scaling[%d] = %d outside [-64, 64]", i,
@@ -424,18 +422,21 @@ stats_text(strata_db *db, strbuf *s)
     sb_printf(s, "memtable: %s, %zu bytes, %" PRIu64 " entries; immutable: %zu (%zu bytes)\n",
               db->opts.memtable_kind == STRATA_MEMTABLE_TRIE ? "trie" : "skiplist", mem,
               mem_entries, nimm, imm_bytes);
-    sb_printf(s, "wal: %06" PRIu64 ".wal, %" PRIu64 " bytes; records %" PRIu64 ", syncs %" PRIu64
-                 ", commit groups %" PRIu64 "\n",
+    sb_printf(s,
+              "wal: %06" PRIu64 ".wal, %" PRIu64 " bytes; records %" PRIu64 ", syncs %" PRIu64
+              ", commit groups %" PRIu64 "\n",
               log, wal_size, atomic_load(&st->wal_records), atomic_load(&st->wal_syncs),
               atomic_load(&st->groups));
-    sb_printf(s, "writes: puts %" PRIu64 ", deletes %" PRIu64 ", batches %" PRIu64
-                 ", user bytes %" PRIu64 "\n",
+    sb_printf(s,
+              "writes: puts %" PRIu64 ", deletes %" PRIu64 ", batches %" PRIu64
+              ", user bytes %" PRIu64 "\n",
               atomic_load(&st->puts), atomic_load(&st->deletes), atomic_load(&st->batches),
               atomic_load(&st->user_bytes));
     sb_printf(s, "reads: gets %" PRIu64 ", found %" PRIu64 "\n", atomic_load(&st->gets),
               atomic_load(&st->get_hits));
-    sb_printf(s, "recovery: %" PRIu64 " records, %" PRIu64 " entries, %" PRIu64
-                 " bytes dropped, %.1f ms\n",
+    sb_printf(s,
+              "recovery: %" PRIu64 " records, %" PRIu64 " entries, %" PRIu64
+              " bytes dropped, %.1f ms\n",
               st->recovered_records, st->recovered_entries, st->recovery_dropped_bytes,
               (double)st->recovery_micros / 1000.0);
     sb_printf(s, "open: %ld iterators, %ld snapshots; crc32c hardware: %s\n",

@@ -25,7 +25,8 @@ strata_compact_range(strata_db *db, const void *begin, size_t blen, const void *
     (void)end;
     (void)elen;
     ST_RET(st_db_check(db));
-    return st_err(STRATA_NOTSUP, "strata_compact_range: tables are not available in this build yet");
+    return st_err(STRATA_NOTSUP,
+                  "strata_compact_range: tables are not available in this build yet");
 }
 
 int

@@ -67,12 +67,12 @@ struct strata_db {
     st_file *lock;
 
     pthread_mutex_t mu;
-    st_memtable *mem;      /* [mu] active memtable (pointer changes under mu) */
-    st_memtable **imm;     /* [mu] immutable memtables, oldest first */
-    size_t nimm;           /* [mu] */
-    st_wal_writer *wal;    /* [leader] the active log */
-    uint64_t log_number;   /* [mu] number of the active log */
-    uint64_t next_file;    /* [mu] next file number to allocate */
+    st_memtable *mem;          /* [mu] active memtable (pointer changes under mu) */
+    st_memtable **imm;         /* [mu] immutable memtables, oldest first */
+    size_t nimm;               /* [mu] */
+    st_wal_writer *wal;        /* [leader] the active log */
+    uint64_t log_number;       /* [mu] number of the active log */
+    uint64_t next_file;        /* [mu] next file number to allocate */
     _Atomic uint64_t last_seq; /* last published sequence number */
     uint64_t alloc_seq;        /* [mu] last sequence number handed to a group */
 

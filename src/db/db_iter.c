@@ -14,7 +14,6 @@
  */
 #include "db/db_impl.h"
 #include "db/read_view.h"
-
 #include "util/alloc.h"
 
 #include <string.h>

@@ -4,7 +4,6 @@
  * memtable, restore sequence and file numbers, and start a fresh log.
  */
 #include "db/db_impl.h"
-
 #include "util/alloc.h"
 
 #include <inttypes.h>

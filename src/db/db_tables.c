@@ -17,8 +17,8 @@ st_view_unpin_tables(strata_db *db, st_read_view *v)
 }
 
 int
-st_view_get_tables(strata_db *db, st_read_view *v, const strata_read_options *ro,
-                   const void *key, size_t klen, void **val, size_t *vlen)
+st_view_get_tables(strata_db *db, st_read_view *v, const strata_read_options *ro, const void *key,
+                   size_t klen, void **val, size_t *vlen)
 {
     (void)db;
     (void)v;

@@ -16,7 +16,6 @@
  * was acknowledged.
  */
 #include "db/db_impl.h"
-
 #include "util/alloc.h"
 
 #include <stdio.h>

@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * version.h -- tables, versions, version edits and the manifest.
+ *
+ * A *table* (st_table) is one immutable Parquet table file plus its metadata and an open reader.
+ * A *version* (st_version) is an immutable set of tables. Both are reference-counted: a read,
+ * an iterator or a compaction pins the version it started on, and each version pins its tables.
+ * When a table leaves the current version (compaction) it is marked obsolete; its file is deleted
+ * when its last reference goes, so no reader ever loses a file under it.
+ *
+ * Thread safety: refcounts are atomic; versions and tables are immutable after creation except
+ * for the `obsolete` and `compacting` flags, which the database changes under its mutex.
+ */
+#ifndef ST_VERSION_VERSION_H
+#define ST_VERSION_VERSION_H
+
+#include "cache/cache.h"
+#include "env/env.h"
+#include "iter/iter.h"
+#include "sst/sst.h"
+#include "util/buf.h"
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+/* What the manifest knows about a table (format_manifest.md, add_table). */
+typedef struct st_table_meta {
+    uint64_t fnum, file_size, entries, tombstones, min_seq, max_seq, created_us;
+    uint8_t *smallest, *largest; /* owned */
+    size_t smallest_len, largest_len;
+} st_table_meta;
+
+void st_table_meta_free(st_table_meta *m);
+int st_table_meta_copy(st_table_meta *dst, const st_table_meta *src);
+
+/* Shared context of the tables of one database (not owned by tables). */
+typedef struct st_table_ctx {
+    st_env *env;
+    const char *dir;
+    st_cache *cache;
+} st_table_ctx;
+
+typedef struct st_table {
+    _Atomic long refs;
+    st_table_meta m;
+    st_sst_reader *reader;
+    const st_table_ctx *ctx;
+    _Atomic int obsolete; /* delete the file at the last unref */
+    int compacting;       /* [db mu] an input of a running compaction */
+} st_table;
+
+/* Path of table fnum in dir (st_malloc'ed). */
+char *st_table_path(const char *dir, uint64_t fnum);
+
+/*
+ * st_table_open --
+ *     Open table m->fnum (taking a copy of m) with one reference. CORRUPT / IOERR when the file
+ *     is missing or damaged, or when its footer disagrees with m (size, key range).
+ */
+int st_table_open(const st_table_ctx *ctx, const st_table_meta *m, st_table **out);
+void st_table_ref(st_table *t);
+void st_table_unref(st_table *t); /* at 0: close the reader; delete the file if obsolete */
+
+typedef struct st_version {
+    _Atomic long refs;
+    st_table **t; /* sorted by max_seq descending (newest data first) */
+    size_t n;
+    uint64_t bytes; /* sum of file sizes */
+} st_version;
+
+/* A new version over tables t[0..n) (each gains a reference; the array is copied). */
+int st_version_new(st_table *const *t, size_t n, st_version **out);
+void st_version_ref(st_version *v);
+void st_version_unref(st_version *v); /* NULL is a no-op */
+
+/*
+ * st_version_get --
+ *     Newest entry for key with seq <= snap among v's tables. STRATA_OK with *kind, *seq and the
+ *     value in val (for a PUT), STRATA_NOTFOUND when no table has the key, or an I/O error.
+ */
+int st_version_get(st_version *v, const uint8_t *key, size_t klen, uint64_t snap, int *kind,
+                   st_buf *val, uint64_t *seq);
+
+/* One iterator per table that may hold keys in [lower, upper) (NULL = open). *its is a new
+ * st_malloc'ed array of *n iterators owned by the caller. */
+int st_version_iters(st_version *v, const uint8_t *lower, size_t llen, const uint8_t *upper,
+                     size_t ulen, int fill_cache, st_iter ***its, size_t *n);
+
+/* ---- version edits (edit.c) -------------------------------------------------------------- */
+
+typedef struct st_version_edit {
+    int snapshot; /* the edit holds the complete state */
+    int has_log_number, has_next_file, has_last_seq;
+    uint64_t log_number, next_file, last_seq;
+    st_table_meta *added; /* owned array */
+    size_t nadded;
+    uint64_t *removed; /* owned array */
+    size_t nremoved;
+} st_version_edit;
+
+void st_edit_init(st_version_edit *e);
+void st_edit_free(st_version_edit *e);
+int st_edit_add_table(st_version_edit *e, const st_table_meta *m); /* copies m */
+int st_edit_remove_table(st_version_edit *e, uint64_t fnum);
+/* Encode; with_header prepends the manifest header field (first edit of a manifest). */
+int st_edit_encode(const st_version_edit *e, int with_header, st_buf *out);
+/* Decode into e (initialised by the caller); *had_header tells whether the header was present.
+ * `what` names the source in error messages. */
+int st_edit_decode(const uint8_t *p, size_t n, st_version_edit *e, int *had_header,
+                   const char *what);
+
+/* ---- manifest (manifest.c) ----------------------------------------------------------------- */
+
+/* The durable state described by a manifest. */
+typedef struct st_manifest_state {
+    st_table_meta *tables; /* owned; unordered */
+    size_t ntables;
+    uint64_t log_number, next_file, last_seq;
+    uint64_t manifest_number;
+    uint64_t dropped_bytes; /* torn tail dropped during recovery */
+} st_manifest_state;
+
+void st_manifest_state_free(st_manifest_state *s);
+/* Apply an edit to a state; CORRUPT on inconsistency (what names the source). */
+int st_manifest_state_apply(st_manifest_state *s, const st_version_edit *e, const char *what);
+
+typedef struct st_manifest st_manifest;
+
+/*
+ * st_manifest_create --
+ *     Write a new MANIFEST-<number> holding a snapshot of `state`, sync it and the directory, and
+ *     switch CURRENT to it atomically. The previous manifest (if any) is not removed.
+ */
+int st_manifest_create(st_env *env, const char *dir, uint64_t number,
+                       const st_manifest_state *state, st_manifest **out);
+/* Append one edit and sync it. Errors are sticky. */
+int st_manifest_append(st_manifest *m, const st_version_edit *e);
+uint64_t st_manifest_size(const st_manifest *m);
+uint64_t st_manifest_number(const st_manifest *m);
+int st_manifest_close(st_manifest *m); /* NULL is a no-op */
+
+/*
+ * st_manifest_recover --
+ *     Read CURRENT and the manifest it names into *state. STRATA_NOTFOUND when there is no
+ *     CURRENT (a new database), CORRUPT / NOTSUP / IOERR otherwise.
+ */
+int st_manifest_recover(st_env *env, const char *dir, st_manifest_state *state);
+
+/* Name of manifest `number` ("MANIFEST-000004") into buf. */
+void st_manifest_name(uint64_t number, char *buf, size_t n);
+
+#endif
