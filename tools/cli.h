@@ -10,7 +10,9 @@
  *   cli_load.c    load.
  *
  * Adding a command: write `int cli_cmd_x(cli_ctx *c)` (return a CLI_EXIT_* code), optionally a
- * `cli_opt` array of its own flags, and add one row to the table in strata_cli.c.
+ * `cli_opt` array of its own flags, and add one row to the table in strata_cli.c. A command that
+ * works on a database validates its arguments first (usage errors never touch the database),
+ * then calls cli_open_db(); main() closes the handle after the command returns.
  *
  * Ownership: a cli_ctx is built and owned by main(); commands borrow it for their run. Byte
  * buffers returned by the decoders are malloc'ed and owned by the caller (free()).
@@ -55,12 +57,12 @@ typedef struct cli_ctx {
     int sync;                         /* --sync: synchronous writes */
     int memtable;                     /* STRATA_MEMTABLE_* or -1 for the library default */
     int compression;                  /* STRATA_COMPRESSION_* or -1 for the library default */
-    strata_db *db; /* open when the command has CLI_NEEDS_DB; argv[0] is its path */
+    strata_db *db; /* set by cli_open_db() (path argv[0]); closed by main() after run() */
 } cli_ctx;
 
 /* cli_cmd.flags */
 enum {
-    CLI_NEEDS_DB = 1, /* argv[0] is a database directory, opened before run() and closed after */
+    CLI_NEEDS_DB = 1, /* argv[0] is a database directory (documentation; see cli_open_db) */
     CLI_CREATES = 2   /* create the database when missing (commands that write) */
 };
 
@@ -78,6 +80,13 @@ struct cli_cmd {
 
 /* ---- strata_cli.c: reporting and flag access --------------------------------------------- */
 
+/*
+ * cli_open_db --
+ *     Open the database at argv[0] with the global flags (creating it only for CLI_CREATES
+ *     commands) into c->db; a no-op when already open. CLI_EXIT_OK, or CLI_EXIT_DBERR after
+ *     reporting (BUSY explains that another process holds the lock).
+ */
+int cli_open_db(cli_ctx *c);
 /* Value of the command flag `name` ("" for a set flag without value), NULL when not given. */
 const char *cli_optval(const cli_ctx *c, const char *name);
 /* Print "strata CMD: <msg>" and the command's usage line on stderr; returns CLI_EXIT_USAGE. */

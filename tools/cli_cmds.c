@@ -54,6 +54,8 @@ write_one(cli_ctx *c, int is_del)
     int rc = cli_key_arg(c, "KEY", c->argv[1], &key, &klen);
     if (rc == CLI_EXIT_OK && !is_del)
         rc = cli_value_arg(c, "VALUE", c->argv[2], &val, &vlen);
+    if (rc == CLI_EXIT_OK)
+        rc = cli_open_db(c);
     if (rc == CLI_EXIT_OK) {
         strata_write_options w;
         cli_write_options(c, &w);
@@ -85,8 +87,12 @@ cli_cmd_get(cli_ctx *c)
     unsigned char *key = NULL;
     size_t klen = 0;
     int rc = cli_key_arg(c, "KEY", c->argv[1], &key, &klen);
-    if (rc != CLI_EXIT_OK)
+    if (rc == CLI_EXIT_OK)
+        rc = cli_open_db(c);
+    if (rc != CLI_EXIT_OK) {
+        free(key);
         return rc;
+    }
     void *val = NULL;
     size_t vlen = 0;
     int src = strata_get(c->db, NULL, key, klen, &val, &vlen);
@@ -221,6 +227,8 @@ cli_cmd_scan(cli_ctx *c)
         return rc;
     scan_range r;
     rc = scan_range_init(c, &r);
+    if (rc == CLI_EXIT_OK)
+        rc = cli_open_db(c);
     if (rc != CLI_EXIT_OK) {
         scan_range_free(&r);
         return rc;
@@ -252,6 +260,9 @@ static int
 print_property(cli_ctx *c, const char *name)
 {
     char *text = NULL;
+    int rc = cli_open_db(c);
+    if (rc != CLI_EXIT_OK)
+        return rc;
     int src = strata_property(c->db, name, &text);
     if (src == STRATA_INVALID)
         return cli_fail(c, CLI_EXIT_USAGE, "unknown property '%s' (see 'strata property --help')",
@@ -281,6 +292,9 @@ cli_cmd_property(cli_ctx *c)
 int
 cli_cmd_flush(cli_ctx *c)
 {
+    int rc = cli_open_db(c);
+    if (rc != CLI_EXIT_OK)
+        return rc;
     int src = strata_flush(c->db);
     return src == STRATA_OK ? CLI_EXIT_OK : cli_dberr(c, src, "flush");
 }
@@ -293,6 +307,8 @@ cli_cmd_compact(cli_ctx *c)
     int rc = key_flag(c, "from", &from, &flen);
     if (rc == CLI_EXIT_OK)
         rc = key_flag(c, "to", &to, &tlen);
+    if (rc == CLI_EXIT_OK)
+        rc = cli_open_db(c);
     if (rc == CLI_EXIT_OK) {
         int src = strata_compact_range(c->db, from, flen, to, tlen);
         if (src != STRATA_OK)

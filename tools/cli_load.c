@@ -32,7 +32,8 @@ typedef struct load_state {
     unsigned long long skipped; /* malformed lines */
     double start, last_progress;
     int tty;
-    int db_failed; /* a batch write failed: nothing more is written */
+    int progress_shown; /* a progress line is on the terminal and needs its newline */
+    int db_failed;      /* a batch write failed: nothing more is written */
 } load_state;
 
 static double
@@ -49,6 +50,15 @@ rate(unsigned long long n, double secs)
     return secs > 0 ? (double)n / secs : 0.0;
 }
 
+/* Finish the progress line so a message starts on a line of its own. */
+static void
+end_progress(load_state *s)
+{
+    if (s->progress_shown)
+        fputc('\n', stderr);
+    s->progress_shown = 0;
+}
+
 /* Write the pending batch. CLI_EXIT_OK or the reported database error. */
 static int
 commit(load_state *s)
@@ -59,6 +69,7 @@ commit(load_state *s)
     int src = strata_write(s->c->db, &s->wopts, s->batch);
     if (src != STRATA_OK) {
         s->db_failed = 1;
+        end_progress(s);
         return cli_dberr(s->c, src, "writing a batch");
     }
     s->loaded += n;
@@ -68,6 +79,7 @@ commit(load_state *s)
         double t = now_seconds();
         if (t - s->last_progress >= 0.5) {
             s->last_progress = t;
+            s->progress_shown = 1;
             fprintf(stderr, "\rloaded %llu records (%.0f records/s)", s->loaded,
                     rate(s->loaded, t - s->start));
             fflush(stderr);
@@ -127,6 +139,7 @@ load_stream(load_state *s, FILE *f, unsigned long long batch_lines, int strict)
         const char *why = parse_line(s->c, line, len, &key, &klen, &val, &vlen);
         if (why != NULL) {
             s->skipped++;
+            end_progress(s);
             cli_fail(s->c, CLI_EXIT_USAGE, "%s:%llu: %s%s", s->name, lineno, why,
                      strict ? "" : " (line skipped)");
             if (strict)
@@ -138,6 +151,7 @@ load_stream(load_state *s, FILE *f, unsigned long long batch_lines, int strict)
         free(val);
         if (src != STRATA_OK) {
             s->db_failed = 1;
+            end_progress(s);
             rc = cli_dberr(s->c, src, "adding to a batch");
             break;
         }
@@ -145,9 +159,11 @@ load_stream(load_state *s, FILE *f, unsigned long long batch_lines, int strict)
         if (strata_batch_count(s->batch) >= batch_lines || s->pending_bytes >= LOAD_BATCH_BYTES)
             rc = commit(s);
     }
-    if (rc == CLI_EXIT_OK && ferror(f))
+    if (rc == CLI_EXIT_OK && ferror(f)) {
+        end_progress(s);
         rc = cli_fail(s->c, CLI_EXIT_DBERR, "reading %s: %s", s->name,
                       errno ? strerror(errno) : "read error");
+    }
     free(line);
     return rc;
 }
@@ -174,8 +190,11 @@ cli_cmd_load(cli_ctx *c)
     s.name = use_stdin ? "<stdin>" : path;
     cli_write_options(c, &s.wopts);
     s.tty = isatty(STDERR_FILENO);
-    /* The database is already open (held until we return); only now open the input, so a slow
-     * or blocking input (a fifo) never races another process for the lock. */
+    /* Open the database (held until main() closes it) before the input, so a slow or blocking
+     * input (a fifo) never races another process for the lock. */
+    int rc = cli_open_db(c);
+    if (rc != CLI_EXIT_OK)
+        return rc;
     FILE *f = use_stdin ? stdin : fopen(path, "rb");
     if (f == NULL)
         return cli_fail(c, CLI_EXIT_DBERR, "cannot open %s: %s", path, strerror(errno));
@@ -187,7 +206,7 @@ cli_cmd_load(cli_ctx *c)
     }
     s.start = s.last_progress = now_seconds();
 
-    int rc = load_stream(&s, f, batch_lines, strict);
+    rc = load_stream(&s, f, batch_lines, strict);
     /* Lines before a --strict stop or a read error are written too. */
     if (!s.db_failed) {
         int crc = commit(&s);
@@ -197,8 +216,7 @@ cli_cmd_load(cli_ctx *c)
     if (!use_stdin)
         fclose(f);
     strata_batch_free(s.batch);
-    if (s.tty)
-        fputc('\n', stderr);
+    end_progress(&s);
 
     double secs = now_seconds() - s.start;
     printf("loaded %llu records in %.3f s (%.0f records/s)", s.loaded, secs, rate(s.loaded, secs));

@@ -171,7 +171,7 @@ print_opts(FILE *f, const cli_opt *opts, size_t n)
         char left[64];
         snprintf(left, sizeof(left), "--%s%s%s", opts[i].name, opts[i].arg ? " " : "",
                  opts[i].arg ? opts[i].arg : "");
-        fprintf(f, "  %-30s %s\n", left, opts[i].help);
+        fprintf(f, "  %-32s %s\n", left, opts[i].help);
     }
 }
 
@@ -345,10 +345,12 @@ parse_args(cli_ctx *c, int argc, char **argv, int *help, int *version)
 
 /* ---- opening the database ------------------------------------------------------------------- */
 
-static int
-open_db(cli_ctx *c)
+int
+cli_open_db(cli_ctx *c)
 {
     const char *path = c->argv[0];
+    if (c->db != NULL)
+        return CLI_EXIT_OK;
     if (path[0] == '\0')
         return cli_usage(c, "empty database path");
     strata_options o;
@@ -404,17 +406,14 @@ main(int argc, char **argv)
             rc = cli_usage(&c, "missing arguments");
         } else if (c.cmd->max_args >= 0 && c.argc > c.cmd->max_args) {
             rc = cli_usage(&c, "too many arguments ('%s' is extra)", c.argv[c.cmd->max_args]);
-        } else if (c.cmd->flags & CLI_NEEDS_DB) {
-            rc = open_db(&c);
-            if (rc == CLI_EXIT_OK) {
-                rc = c.cmd->run(&c);
+        } else {
+            rc = c.cmd->run(&c);
+            if (c.db != NULL) {
                 int crc = strata_close(c.db);
                 c.db = NULL;
                 if (crc != STRATA_OK && rc == CLI_EXIT_OK)
                     rc = cli_dberr(&c, crc, "closing the database");
             }
-        } else {
-            rc = c.cmd->run(&c);
         }
     }
     free(c.argv);

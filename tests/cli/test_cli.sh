@@ -297,7 +297,12 @@ mkfifo "$T/fifo"
 LOADER=$!
 # Hang guard only: if the loader died before opening the fifo, open it ourselves after a while
 # so the `exec` below returns and the checks fail instead of hanging.
-(sleep 120 && exec 4<"$T/fifo") 2>/dev/null &
+(
+    sleep 120 &
+    nap=$!
+    trap 'kill $nap 2>/dev/null; exit 0' TERM
+    wait "$nap" && exec 4<"$T/fifo"
+) >/dev/null 2>&1 &
 WATCHDOG=$!
 # Blocks until the loader opens the fifo, which it does only after strata_open succeeded.
 exec 3>"$T/fifo"
