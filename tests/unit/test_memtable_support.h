@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 /* Every test runs once per representation. */
-static const int st_mt_kinds[] = {ST_MEMTABLE_SKIPLIST};
+static const int st_mt_kinds[] = {ST_MEMTABLE_SKIPLIST, ST_MEMTABLE_TRIE};
 #define ST_MT_NKINDS (sizeof(st_mt_kinds) / sizeof(st_mt_kinds[0]))
 
 #define ST_MT_MAX_DERIVED_VLEN 40
