@@ -177,6 +177,9 @@ function checkWithStrata(file, rows) {
     if (iter[i] !== rowJson(r) && bad++ < 3) ck.eq(iter[i], rowJson(r), `iterator row ${i}`)
   })
   ck.eq(bad, 0, 'iterator rows differing from what DuckDB was given')
+  const rev = out.filter((o) => o.rrow).map((o) => JSON.stringify(o.rrow)).reverse()
+  ck.eq(rev.length, rows.length, 'strata backward iteration row count')
+  ck.ok(rev.every((x, i) => x === rowJson(rows[i])), 'backward iteration = rows reversed')
   const gets = new Map(out.filter((o) => o.get !== undefined).map((o) => [o.get, o]))
   let badGets = 0
   for (const k of probes) {
