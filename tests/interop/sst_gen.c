@@ -70,19 +70,28 @@ dup_bytes(const void *p, size_t n)
     return d;
 }
 
-static void
-add_row(table *t, const void *key, size_t klen, uint64_t seq, int kind, const void *val,
-        size_t vlen)
+/* Appends one zeroed slot to a growable row array. */
+static row *
+push_row(row **arr, size_t *n, size_t *cap)
 {
-    if (t->nrows == t->cap) {
-        t->cap = t->cap ? 2 * t->cap : 256;
-        t->rows = st_realloc(t->rows, t->cap * sizeof(row));
-        if (!t->rows) {
+    if (*n == *cap) {
+        *cap = *cap ? 2 * *cap : 64;
+        *arr = st_realloc(*arr, *cap * sizeof(row));
+        if (!*arr) {
             fprintf(stderr, "sst_gen: out of memory\n");
             exit(1);
         }
     }
-    row *r = &t->rows[t->nrows++];
+    row *r = &(*arr)[(*n)++];
+    memset(r, 0, sizeof(*r));
+    return r;
+}
+
+static void
+add_row(table *t, const void *key, size_t klen, uint64_t seq, int kind, const void *val,
+        size_t vlen)
+{
+    row *r = push_row(&t->rows, &t->nrows, &t->cap);
     r->key = dup_bytes(key, klen);
     r->klen = klen;
     r->seq = seq;
@@ -94,16 +103,7 @@ add_row(table *t, const void *key, size_t klen, uint64_t seq, int kind, const vo
 static void
 add_absent(table *t, const void *key, size_t klen)
 {
-    if (t->nabsent == t->abscap) {
-        t->abscap = t->abscap ? 2 * t->abscap : 64;
-        t->absent = st_realloc(t->absent, t->abscap * sizeof(row));
-        if (!t->absent) {
-            fprintf(stderr, "sst_gen: out of memory\n");
-            exit(1);
-        }
-    }
-    row *r = &t->absent[t->nabsent++];
-    memset(r, 0, sizeof(*r));
+    row *r = push_row(&t->absent, &t->nabsent, &t->abscap);
     r->key = dup_bytes(key, klen);
     r->klen = klen;
 }
