@@ -280,6 +280,12 @@ expect_file "$T/sorted.tsv" "scan after flush" "$S" --hex scan "$H"
 expect_rc 0 "compact all" "$S" compact "$H"
 expect_rc 0 "compact range" "$S" --hex compact "$H" --from 00 --to 7f
 expect_file "$T/sorted.tsv" "scan after compaction" "$S" --hex scan "$H"
+for comp in none snappy zstd; do
+    run "$S" --hex load "$T/comp_$comp" --compression "$comp" <"$T/data.tsv"
+    if [ "$RC" -eq 0 ]; then ok; else bad "load --compression $comp: exit $RC"; fi
+    expect_rc 0 "flush --compression $comp" "$S" flush --compression="$comp" "$T/comp_$comp"
+    expect_file "$T/sorted.tsv" "scan of a $comp table" "$S" --hex scan "$T/comp_$comp"
+done
 expect_rc 0 "stats" "$S" stats "$H"
 if [ -s "$T/out" ]; then ok; else bad "stats printed nothing"; fi
 expect_rc 0 "property strata.sequence" "$S" property "$H" strata.sequence
