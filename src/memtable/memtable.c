@@ -6,6 +6,7 @@
 #include "memtable/memtable.h"
 
 #include "memtable/memtable_int.h"
+#include "util/alloc.h"
 #include "util/status.h"
 
 #include <stdatomic.h>
@@ -18,6 +19,32 @@ st_memtable_init_header(st_memtable *mt, const st_memtable_ops *ops, int kind)
     atomic_init(&mt->refs, 1);
     atomic_init(&mt->entries, 0);
     atomic_init(&mt->deletes, 0);
+}
+
+int
+st_memtable_arena_init(st_memtable_arena *m, const st_memtable_ops *ops, int kind, size_t self)
+{
+    m->arena = st_arena_new(0);
+    if (!m->arena)
+        return st_err(STRATA_NOMEM, "memtable: out of memory creating an arena");
+    m->self = self;
+    st_memtable_init_header(&m->base, ops, kind);
+    return STRATA_OK;
+}
+
+size_t
+st_memtable_arena_memory(const st_memtable *mt)
+{
+    const st_memtable_arena *m = (const st_memtable_arena *)mt;
+    return m->self + st_arena_memory(m->arena);
+}
+
+void
+st_memtable_arena_destroy(st_memtable *mt)
+{
+    st_memtable_arena *m = (st_memtable_arena *)mt;
+    st_arena_free(m->arena);
+    st_free(m);
 }
 
 int

@@ -10,11 +10,31 @@
 #define ST_MEMTABLE_MEMTABLE_INT_H
 
 #include "memtable/memtable.h"
+#include "util/arena.h"
+
+#include <stddef.h>
 
 int st_memtable_skiplist_new(st_memtable **out); /* skiplist.c */
 int st_memtable_trie_new(st_memtable **out);     /* trie.c */
 
 /* Initialise the common header (used by both constructors). */
 void st_memtable_init_header(st_memtable *mt, const st_memtable_ops *ops, int kind);
+
+/*
+ * st_memtable_arena --
+ *     The common start of the arena-backed representations (embedded first): the header plus
+ *     the arena holding every entry. st_memtable_arena_init creates the arena and initialises
+ *     the header (NOMEM: nothing allocated); `self` is the size of the enclosing struct, which
+ *     must be allocated with st_malloc/st_calloc. The memory and destroy ops below serve both.
+ */
+typedef struct st_memtable_arena {
+    st_memtable base;
+    st_arena *arena;
+    size_t self; /* sizeof the enclosing representation struct */
+} st_memtable_arena;
+
+int st_memtable_arena_init(st_memtable_arena *m, const st_memtable_ops *ops, int kind, size_t self);
+size_t st_memtable_arena_memory(const st_memtable *mt); /* arena bytes + the struct */
+void st_memtable_arena_destroy(st_memtable *mt);        /* frees the arena and the struct */
 
 #endif

@@ -44,8 +44,7 @@ struct sl_node {
 };
 
 typedef struct skiplist {
-    st_memtable base;
-    st_arena *arena;
+    st_memtable_arena m;    /* header + arena (memtable_int.h) */
     sl_node *head;          /* height SL_MAX_HEIGHT, no entry */
     _Atomic int max_height; /* levels in use (>= 1) */
     st_rng rng;             /* writer only */
@@ -203,7 +202,7 @@ sl_add(st_memtable *mt, uint64_t seq, int kind, const uint8_t *key, size_t klen,
     skiplist *sl = (skiplist *)mt;
     int h = random_height(sl);
     sl_node *n =
-        st_arena_alloc(sl->arena, sizeof(sl_node) + (size_t)h * sizeof(sl_node *) + klen + vlen);
+        st_arena_alloc(sl->m.arena, sizeof(sl_node) + (size_t)h * sizeof(sl_node *) + klen + vlen);
     if (!n)
         return st_err(STRATA_NOMEM, "memtable: out of memory adding a %zu-byte entry", klen + vlen);
     n->seqkind = seq << 8 | (uint64_t)kind;
@@ -322,7 +321,7 @@ static void
 it_close(st_iter *b)
 {
     sl_iter *it = (sl_iter *)b;
-    st_memtable_unref(&it->sl->base);
+    st_memtable_unref(&it->sl->m.base);
     st_free(it);
 }
 
@@ -353,27 +352,12 @@ sl_iter_new(st_memtable *mt)
 
 /* ---- lifecycle -------------------------------------------------------------------------- */
 
-static size_t
-sl_memory(const st_memtable *mt)
-{
-    const skiplist *sl = (const skiplist *)mt;
-    return sizeof(*sl) + st_arena_memory(sl->arena);
-}
-
-static void
-sl_destroy(st_memtable *mt)
-{
-    skiplist *sl = (skiplist *)mt;
-    st_arena_free(sl->arena);
-    st_free(sl);
-}
-
 static const st_memtable_ops sl_ops = {
     .add = sl_add,
     .get = sl_get,
     .iter = sl_iter_new,
-    .memory = sl_memory,
-    .destroy = sl_destroy,
+    .memory = st_memtable_arena_memory,
+    .destroy = st_memtable_arena_destroy,
 };
 
 int
@@ -383,12 +367,16 @@ st_memtable_skiplist_new(st_memtable **out)
     skiplist *sl = st_calloc(1, sizeof(*sl));
     if (!sl)
         return st_err(STRATA_NOMEM, "memtable: out of memory creating a skiplist");
-    sl->arena = st_arena_new(0);
-    if (!sl->arena)
-        goto nomem;
-    sl->head = st_arena_alloc(sl->arena, sizeof(sl_node) + SL_MAX_HEIGHT * sizeof(sl_node *));
-    if (!sl->head)
-        goto nomem;
+    int rc = st_memtable_arena_init(&sl->m, &sl_ops, ST_MEMTABLE_SKIPLIST, sizeof(*sl));
+    if (rc != STRATA_OK) {
+        st_free(sl);
+        return rc;
+    }
+    sl->head = st_arena_alloc(sl->m.arena, sizeof(sl_node) + SL_MAX_HEIGHT * sizeof(sl_node *));
+    if (!sl->head) {
+        st_memtable_arena_destroy(&sl->m.base);
+        return st_err(STRATA_NOMEM, "memtable: out of memory creating a skiplist");
+    }
     memset(sl->head, 0, sizeof(sl_node));
     for (int i = 0; i < SL_MAX_HEIGHT; i++) {
         atomic_init(&sl->head->next[i], NULL);
@@ -397,11 +385,6 @@ st_memtable_skiplist_new(st_memtable **out)
     }
     atomic_init(&sl->max_height, 1);
     st_rng_seed(&sl->rng, 0x5eed5eedULL); /* fixed: the shape is reproducible */
-    st_memtable_init_header(&sl->base, &sl_ops, ST_MEMTABLE_SKIPLIST);
-    *out = &sl->base;
+    *out = &sl->m.base;
     return STRATA_OK;
-nomem:
-    st_arena_free(sl->arena);
-    st_free(sl);
-    return st_err(STRATA_NOMEM, "memtable: out of memory creating a skiplist");
 }

@@ -84,9 +84,8 @@ typedef struct tkids {
 } tkids;
 
 typedef struct trie {
-    st_memtable base;
-    st_arena *arena;
-    tnode *root; /* T_KIDS | T_LIST, empty path; never replaced */
+    st_memtable_arena m; /* header + arena (memtable_int.h) */
+    tnode *root;         /* T_KIDS | T_LIST, empty path; never replaced */
 } trie;
 
 /* A version to store (from an add or copied from an inline one). */
@@ -321,7 +320,7 @@ node_make(trie *t, unsigned flags, const uint8_t *path, size_t plen, tkids *kids
           const tentry *inl)
 {
     size_t vlen = (flags & T_INLINE) ? inl->vlen : 0;
-    tnode *n = st_arena_alloc(t->arena, sizeof(tnode) + 8 * nwords(flags) + plen + vlen);
+    tnode *n = st_arena_alloc(t->m.arena, sizeof(tnode) + 8 * nwords(flags) + plen + vlen);
     if (!n)
         return NULL;
     n->meta = (uint32_t)(plen << 8 | flags);
@@ -364,7 +363,7 @@ node_copy(trie *t, const tnode *n, unsigned flags, const uint8_t *path, size_t p
 static tver *
 ver_make(trie *t, const tentry *e)
 {
-    tver *v = st_arena_alloc(t->arena, sizeof(tver) + e->vlen);
+    tver *v = st_arena_alloc(t->m.arena, sizeof(tver) + e->vlen);
     if (!v)
         return NULL;
     atomic_init(&v->next, NULL);
@@ -380,7 +379,7 @@ static tkids *
 kids_make(trie *t, tkids *old, unsigned cap, int c, tnode *child)
 {
     size_t sz = sizeof(tkids) + cap * sizeof(tnode *) + (cap == DENSE ? 0 : cap);
-    tkids *k = st_arena_alloc(t->arena, sz);
+    tkids *k = st_arena_alloc(t->m.arena, sz);
     if (!k)
         return NULL;
     memset(k, 0, sz);
@@ -679,15 +678,34 @@ it_set(tr_iter *it, const tver *v)
     ver_value(n, v, &b->val, &b->vlen);
 }
 
-/* Move to the first entry at or after a point in the top node: its versions then all children
- * (b == ENTER), or its children with bytes > b; climbing up when the node is exhausted. */
+/* Pop the top frame; *b becomes the byte through which it was reached. 0 (and invalid) when the
+ * top frame is the root. */
+static int
+it_pop(tr_iter *it, int *b)
+{
+    if (it->depth == 1) {
+        it->base.valid = 0;
+        return 0;
+    }
+    it->depth--;
+    *b = it->st[it->depth - 1].byte;
+    return 1;
+}
+
+/*
+ * it_walk --
+ *     Forward (dir > 0): move to the first entry at or after a point in the top node -- its
+ *     versions then all children (b == ENTER), or its children with bytes > b. Backward
+ *     (dir < 0): the mirror -- the last entry among its children with bytes < b (AFTER_ALL: all
+ *     of them), then its versions. Climbs up when the node is exhausted.
+ */
 static void
-it_fwd(tr_iter *it, int b)
+it_walk(tr_iter *it, int b, int dir)
 {
     for (;;) {
         const tnode *n = it->st[it->depth - 1].n;
-        if (b == ENTER) {
-            const tver *v;
+        const tver *v;
+        if (dir > 0 && b == ENTER) {
             if (ver_first(n, &v)) {
                 it_set(it, v);
                 return;
@@ -695,48 +713,19 @@ it_fwd(tr_iter *it, int b)
             b = BEFORE_ALL;
         }
         int c;
-        const tnode *ch = kids_step(nkids(n), b, 1, &c);
+        const tnode *ch = kids_step(nkids(n), b, dir, &c);
         if (ch) {
             if (!it_push(it, c, ch))
                 return;
-            b = ENTER;
+            b = dir > 0 ? ENTER : AFTER_ALL;
             continue;
         }
-        if (it->depth == 1) {
-            it->base.valid = 0;
-            return;
-        }
-        it->depth--;
-        b = it->st[it->depth - 1].byte;
-    }
-}
-
-/* Move to the last entry before a point in the top node: its children with bytes < b, then its
- * versions (b == AFTER_ALL: all children); climbing up when nothing is left. */
-static void
-it_bwd(tr_iter *it, int b)
-{
-    for (;;) {
-        const tnode *n = it->st[it->depth - 1].n;
-        int c;
-        const tnode *ch = kids_step(nkids(n), b, -1, &c);
-        if (ch) {
-            if (!it_push(it, c, ch))
-                return;
-            b = AFTER_ALL;
-            continue;
-        }
-        const tver *v;
-        if (ver_last(n, &v)) {
+        if (dir < 0 && ver_last(n, &v)) {
             it_set(it, v);
             return;
         }
-        if (it->depth == 1) {
-            it->base.valid = 0;
+        if (!it_pop(it, &b))
             return;
-        }
-        it->depth--;
-        b = it->st[it->depth - 1].byte;
     }
 }
 
@@ -744,12 +733,9 @@ it_bwd(tr_iter *it, int b)
 static void
 it_before_top(tr_iter *it)
 {
-    if (it->depth == 1) {
-        it->base.valid = 0;
-        return;
-    }
-    it->depth--;
-    it_bwd(it, it->st[it->depth - 1].byte);
+    int b;
+    if (it_pop(it, &b))
+        it_walk(it, b, -1);
 }
 
 static void
@@ -759,7 +745,7 @@ it_seek_first(st_iter *b)
     if (b->status != STRATA_OK)
         return;
     it_reset(it);
-    it_fwd(it, ENTER);
+    it_walk(it, ENTER, 1);
 }
 
 static void
@@ -769,7 +755,7 @@ it_seek_last(st_iter *b)
     if (b->status != STRATA_OK)
         return;
     it_reset(it);
-    it_bwd(it, AFTER_ALL);
+    it_walk(it, AFTER_ALL, -1);
 }
 
 /*
@@ -789,9 +775,9 @@ it_descend(tr_iter *it, const uint8_t *key, size_t klen, int forward)
         if (!cs) {
             /* no child c: the entries around key are the children on either side of c */
             if (forward)
-                it_fwd(it, c);
+                it_walk(it, c, 1);
             else
-                it_bwd(it, c);
+                it_walk(it, c, -1);
             return 0;
         }
         const tnode *ch = atomic_load_explicit(cs, memory_order_acquire);
@@ -808,16 +794,16 @@ it_descend(tr_iter *it, const uint8_t *key, size_t klen, int forward)
         if (m == rlen || rest[m] < p[m]) {
             /* key sorts before the whole subtree of ch */
             if (!forward) {
-                it_bwd(it, c);
+                it_walk(it, c, -1);
             } else if (it_push(it, c, ch)) {
-                it_fwd(it, ENTER);
+                it_walk(it, ENTER, 1);
             }
         } else {
             /* key sorts after the whole subtree of ch */
             if (forward) {
-                it_fwd(it, c);
+                it_walk(it, c, 1);
             } else if (it_push(it, c, ch)) {
-                it_bwd(it, AFTER_ALL);
+                it_walk(it, AFTER_ALL, -1);
             }
         }
         return 0;
@@ -842,7 +828,7 @@ it_seek(st_iter *b, const uint8_t *key, size_t klen, uint64_t seq)
             }
         } while (ver_next(n, &v));
     }
-    it_fwd(it, BEFORE_ALL);
+    it_walk(it, BEFORE_ALL, 1);
 }
 
 static void
@@ -880,7 +866,7 @@ it_next(st_iter *b)
     if (ver_next(n, &v))
         it_set(it, v);
     else
-        it_fwd(it, BEFORE_ALL);
+        it_walk(it, BEFORE_ALL, 1);
 }
 
 static void
@@ -901,7 +887,7 @@ static void
 it_close(st_iter *b)
 {
     tr_iter *it = (tr_iter *)b;
-    st_memtable_unref(&it->t->base);
+    st_memtable_unref(&it->t->m.base);
     st_free(it->st);
     st_free(it->kbuf);
     st_free(it);
@@ -946,27 +932,12 @@ nomem:
 
 /* ---- lifecycle -------------------------------------------------------------------------- */
 
-static size_t
-tr_memory(const st_memtable *mt)
-{
-    const trie *t = (const trie *)mt;
-    return sizeof(*t) + st_arena_memory(t->arena);
-}
-
-static void
-tr_destroy(st_memtable *mt)
-{
-    trie *t = (trie *)mt;
-    st_arena_free(t->arena);
-    st_free(t);
-}
-
 static const st_memtable_ops tr_ops = {
     .add = tr_add,
     .get = tr_get,
     .iter = tr_iter_new,
-    .memory = tr_memory,
-    .destroy = tr_destroy,
+    .memory = st_memtable_arena_memory,
+    .destroy = st_memtable_arena_destroy,
 };
 
 int
@@ -976,15 +947,16 @@ st_memtable_trie_new(st_memtable **out)
     trie *t = st_calloc(1, sizeof(*t));
     if (!t)
         return st_err(STRATA_NOMEM, "memtable: out of memory creating a trie");
-    t->arena = st_arena_new(0);
-    if (t->arena)
-        t->root = node_make(t, T_KIDS | T_LIST, NULL, 0, NULL, NULL, NULL);
-    if (!t->root) {
-        st_arena_free(t->arena);
+    int rc = st_memtable_arena_init(&t->m, &tr_ops, ST_MEMTABLE_TRIE, sizeof(*t));
+    if (rc != STRATA_OK) {
         st_free(t);
+        return rc;
+    }
+    t->root = node_make(t, T_KIDS | T_LIST, NULL, 0, NULL, NULL, NULL);
+    if (!t->root) {
+        st_memtable_arena_destroy(&t->m.base);
         return st_err(STRATA_NOMEM, "memtable: out of memory creating a trie");
     }
-    st_memtable_init_header(&t->base, &tr_ops, ST_MEMTABLE_TRIE);
-    *out = &t->base;
+    *out = &t->m.base;
     return STRATA_OK;
 }
