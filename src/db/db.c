@@ -151,11 +151,19 @@ db_free(strata_db *db)
 {
     if (!db)
         return;
+    if (db->workers)
+        st_db_stop_workers(db);
+    st_manifest_close(db->manifest);
+    st_version_unref(db->current);
     st_wal_writer_close(db->wal);
     for (size_t i = 0; i < db->nimm; i++)
         st_memtable_unref(db->imm[i]);
     st_free(db->imm);
+    st_free(db->imm_log);
     st_memtable_unref(db->mem);
+    st_cache_free(db->cache);
+    pthread_cond_destroy(&db->bg_cv);
+    pthread_mutex_destroy(&db->manifest_mu);
     st_batch_release(&db->group);
     st_file_close(db->lock);
     pthread_mutex_destroy(&db->mu);
@@ -186,6 +194,8 @@ st_db_open_env(const char *path, const strata_options *opts, st_env *env, strata
     if (!db)
         return st_err(STRATA_NOMEM, "out of memory opening %s", path);
     pthread_mutex_init(&db->mu, NULL);
+    pthread_mutex_init(&db->manifest_mu, NULL);
+    pthread_cond_init(&db->bg_cv, NULL);
     db->env = env;
     db->opts = *opts;
     db->opts.struct_size = sizeof(db->opts);
@@ -196,6 +206,16 @@ st_db_open_env(const char *path, const strata_options *opts, st_env *env, strata
         goto err;
     }
     ST_ERR(st_batch_init(&db->group));
+    db->imm = st_calloc((size_t)opts->max_immutable_memtables + 1, sizeof(*db->imm));
+    db->imm_log = st_calloc((size_t)opts->max_immutable_memtables + 1, sizeof(*db->imm_log));
+    if (!db->imm || !db->imm_log) {
+        rc = st_err(STRATA_NOMEM, "out of memory opening %s", path);
+        goto err;
+    }
+    ST_ERR(st_cache_new(opts->block_cache_size, -1, &db->cache));
+    db->tctx.env = env;
+    db->tctx.dir = db->path;
+    db->tctx.cache = db->cache;
 
     ST_ERR(env->exists(env, path, &exists));
     if (!exists && !opts->create_if_missing) {
@@ -222,6 +242,7 @@ st_db_open_env(const char *path, const strata_options *opts, st_env *env, strata
     ST_ERR(st_memtable_new(opts->memtable_kind, &db->mem));
     ST_ERR(st_db_recover(db));
     db->stats.recovery_micros = st_now_micros() - t0;
+    ST_ERR(st_db_start_workers(db));
     atomic_store(&db->magic, ST_DB_MAGIC);
     *out = db;
     return STRATA_OK;
@@ -256,6 +277,7 @@ strata_close(strata_db *db)
     if (rc != STRATA_OK)
         return rc;
     atomic_store(&db->magic, ST_DB_DEAD);
+    st_db_stop_workers(db); /* a running flush completes; queued memtables stay in their WALs */
     if (db->wal && db->bg_error == STRATA_OK)
         rc = st_wal_writer_sync(db->wal);
     int crc = st_wal_writer_close(db->wal);
@@ -442,8 +464,72 @@ stats_text(strata_db *db, strbuf *s)
     sb_printf(s, "open: %ld iterators, %ld snapshots; crc32c hardware: %s\n",
               atomic_load(&db->open_iters), atomic_load(&db->open_snapshots),
               st_crc32c_hw() ? "yes" : "no");
+    st_version *v = NULL;
+    pthread_mutex_lock(&db->mu);
+    v = db->current;
+    if (v)
+        st_version_ref(v);
+    pthread_mutex_unlock(&db->mu);
+    if (v) {
+        uint64_t entries = 0, tombs = 0;
+        for (size_t i = 0; i < v->n; i++) {
+            entries += v->t[i]->m.entries;
+            tombs += v->t[i]->m.tombstones;
+        }
+        sb_printf(s,
+                  "tables: %zu, %" PRIu64 " bytes, %" PRIu64 " entries (%" PRIu64 " tombstones)\n",
+                  v->n, v->bytes, entries, tombs);
+        st_version_unref(v);
+    }
+    uint64_t ub = atomic_load(&st->user_bytes), fb = atomic_load(&st->flush_bytes),
+             cb = atomic_load(&st->compact_bytes_out);
+    sb_printf(s,
+              "flushes: %" PRIu64 ", %" PRIu64 " bytes, %.1f ms; compactions: %" PRIu64 ", %" PRIu64
+              " bytes in, %" PRIu64 " bytes out, %.1f ms\n",
+              atomic_load(&st->flushes), fb, (double)atomic_load(&st->flush_micros) / 1000.0,
+              atomic_load(&st->compactions), atomic_load(&st->compact_bytes_in), cb,
+              (double)atomic_load(&st->compact_micros) / 1000.0);
+    sb_printf(s, "write amplification: %.2f (table bytes written / user bytes)\n",
+              ub ? (double)(fb + cb) / (double)ub : 0.0);
+    sb_printf(s, "stalls: %" PRIu64 " stops, %" PRIu64 " slowdowns, %.1f ms\n",
+              atomic_load(&st->stalls), atomic_load(&st->slowdowns),
+              (double)atomic_load(&st->stall_micros) / 1000.0);
+    if (db->cache) {
+        uint64_t hits, misses;
+        st_cache_stats(db->cache, &hits, &misses);
+        sb_printf(s, "cache: %zu / %zu bytes, %" PRIu64 " hits, %" PRIu64 " misses\n",
+                  st_cache_usage(db->cache), st_cache_capacity(db->cache), hits, misses);
+    }
     if (bg != STRATA_OK)
         sb_printf(s, "background error: %s (%s)\n", strata_errstr(bg), db->bg_errmsg);
+}
+
+static void
+hex_into(strbuf *s, const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        sb_printf(s, "%02x", p[i]);
+}
+
+static void
+tables_text(strata_db *db, strbuf *s)
+{
+    pthread_mutex_lock(&db->mu);
+    st_version *v = db->current;
+    st_version_ref(v);
+    pthread_mutex_unlock(&db->mu);
+    for (size_t i = 0; i < v->n; i++) {
+        const st_table_meta *m = &v->t[i]->m;
+        sb_printf(s,
+                  "%06" PRIu64 ".parquet size=%" PRIu64 " entries=%" PRIu64 " tombstones=%" PRIu64
+                  " seq=%" PRIu64 "..%" PRIu64 " keys=",
+                  m->fnum, m->file_size, m->entries, m->tombstones, m->min_seq, m->max_seq);
+        hex_into(s, m->smallest, m->smallest_len);
+        sb_printf(s, "..");
+        hex_into(s, m->largest, m->largest_len);
+        sb_printf(s, "\n");
+    }
+    st_version_unref(v);
 }
 
 int
@@ -472,7 +558,7 @@ strata_property(strata_db *db, const char *name, char **out)
         pthread_mutex_unlock(&db->mu);
         sb_printf(&s, "%" PRIu64, n);
     } else if (strcmp(name, "strata.tables") == 0) {
-        sb_printf(&s, "%s", "");
+        tables_text(db, &s);
     } else {
         return st_err(STRATA_INVALID, "unknown property \"%s\"", name);
     }

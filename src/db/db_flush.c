@@ -1,12 +1,409 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* db_flush.c -- memtable rotation, flushes and backpressure. */
+/*
+ * db_flush.c -- memtable rotation and backpressure, background workers, flushes, version
+ * installation and manual compaction.
+ *
+ * Life of a memtable: it fills while active; when it reaches write_buffer_size the commit
+ * leader rotates it (the old WAL is fsync'ed, a new WAL and memtable take over) and it joins the
+ * immutable queue. A background worker writes the oldest immutable memtable to a Parquet table,
+ * appends the edit (table added, log_number advanced) to the manifest and syncs it, installs the
+ * new version, and only then deletes the memtable's WAL. When flushes fall behind, writers first
+ * slow down (one 1 ms pause per commit group) and then stop until a flush completes; the time
+ * spent is reported in strata.stats.
+ */
 #include "db/db_impl.h"
+#include "util/alloc.h"
+#include "util/clock.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#define MANIFEST_ROLL_BYTES (64u << 20)
+
+static void
+sleep_micros(unsigned us)
+{
+    struct timespec ts = {0, (long)us * 1000};
+    nanosleep(&ts, NULL);
+}
 
 int
 st_db_make_room(strata_db *db, int force)
 {
-    (void)db;
-    (void)force;
+    int slowed = 0;
+    for (;;) {
+        if (db->bg_error != STRATA_OK)
+            return st_err(STRATA_READONLY,
+                          "database refuses writes after an earlier error (%s: %s); reopen it",
+                          strata_errstr(db->bg_error), db->bg_errmsg);
+        uint64_t entries = st_memtable_entries(db->mem);
+        if (entries == 0 || (!force && st_memtable_memory(db->mem) < db->opts.write_buffer_size))
+            return STRATA_OK;
+        int max = db->opts.max_immutable_memtables;
+        if ((int)db->nimm >= max) {
+            /* stop: wait for a flush to finish */
+            uint64_t t0 = st_now_micros();
+            atomic_fetch_add(&db->stats.stalls, 1);
+            pthread_cond_wait(&db->bg_cv, &db->mu);
+            atomic_fetch_add(&db->stats.stall_micros, st_now_micros() - t0);
+            continue;
+        }
+        if (!slowed && max > 1 && (int)db->nimm >= max - 1) {
+            /* slowdown: give the flush a head start before queueing the last slot */
+            pthread_mutex_unlock(&db->mu);
+            uint64_t t0 = st_now_micros();
+            sleep_micros(1000);
+            pthread_mutex_lock(&db->mu);
+            atomic_fetch_add(&db->stats.slowdowns, 1);
+            atomic_fetch_add(&db->stats.stall_micros, st_now_micros() - t0);
+            slowed = 1;
+            continue;
+        }
+        /* rotate */
+        st_memtable *fresh = NULL;
+        ST_RET(st_memtable_new(db->opts.memtable_kind, &fresh));
+        int rc = db->wal ? st_wal_writer_sync(db->wal) : STRATA_OK;
+        uint64_t old_log = db->log_number;
+        if (rc == STRATA_OK)
+            rc = st_db_new_wal(db);
+        if (rc != STRATA_OK) {
+            st_memtable_unref(fresh);
+            st_db_set_bg_error(db, rc);
+            return rc;
+        }
+        db->imm[db->nimm] = db->mem;
+        db->imm_log[db->nimm] = old_log;
+        db->nimm++;
+        db->mem = fresh;
+        pthread_cond_broadcast(&db->bg_cv);
+        return STRATA_OK;
+    }
+}
+
+static uint64_t
+alloc_file_number(void *arg)
+{
+    strata_db *db = arg;
+    pthread_mutex_lock(&db->mu);
+    uint64_t n = db->next_file++;
+    pthread_mutex_unlock(&db->mu);
+    return n;
+}
+
+static void
+sst_options_from(const strata_options *o, st_sst_options *s)
+{
+    st_sst_options_init(s);
+    s->compression = o->compression;
+    s->compression_level = o->compression_level;
+    s->page_size = o->page_size;
+    s->bloom_bits_per_key = o->bloom_bits_per_key;
+}
+
+/* Copy the live snapshot sequence numbers (ascending). REQUIRES mu. */
+static int
+copy_snapshots(strata_db *db, uint64_t **out, size_t *n)
+{
+    size_t count = 0;
+    for (strata_snapshot *s = db->snapshots.next; s != &db->snapshots; s = s->next)
+        count++;
+    *out = NULL;
+    *n = 0;
+    if (count == 0)
+        return STRATA_OK;
+    uint64_t *a = st_malloc(count * sizeof(*a));
+    if (!a)
+        return st_err(STRATA_NOMEM, "out of memory");
+    size_t i = 0;
+    for (strata_snapshot *s = db->snapshots.next; s != &db->snapshots; s = s->next)
+        a[i++] = s->seq;
+    *out = a;
+    *n = count;
+    return STRATA_OK;
+}
+
+int
+st_db_write_level0(strata_db *db, st_memtable *mem, st_compact_job *job)
+{
+    memset(job, 0, sizeof(*job));
+    uint64_t *snaps = NULL;
+    size_t nsnaps = 0;
+    pthread_mutex_lock(&db->mu);
+    int rc = copy_snapshots(db, &snaps, &nsnaps);
+    pthread_mutex_unlock(&db->mu);
+    if (rc != STRATA_OK)
+        return rc;
+    job->env = db->env;
+    job->dir = db->path;
+    sst_options_from(&db->opts, &job->sst);
+    job->target_file_size = UINT64_MAX; /* one table per flush */
+    job->snapshots = snaps;
+    job->nsnapshots = nsnaps;
+    job->new_file_number = alloc_file_number;
+    job->fnum_arg = db;
+    job->producer_note = "flush";
+    job->input = st_memtable_iter(mem);
+    if (!job->input) {
+        st_free(snaps);
+        return st_err(STRATA_NOMEM, "out of memory");
+    }
+    uint64_t t0 = st_now_micros();
+    rc = st_compact_run(job);
+    st_free(snaps);
+    job->snapshots = NULL;
+    if (rc == STRATA_OK) {
+        atomic_fetch_add(&db->stats.flushes, 1);
+        atomic_fetch_add(&db->stats.flush_bytes, job->bytes_out);
+        atomic_fetch_add(&db->stats.flush_micros, st_now_micros() - t0);
+    }
+    return rc;
+}
+
+/* Build the full manifest state of version v (for a manifest roll). REQUIRES manifest_mu. */
+static int
+state_of(strata_db *db, st_version *v, st_manifest_state *s)
+{
+    memset(s, 0, sizeof(*s));
+    s->tables = st_calloc(v->n ? v->n : 1, sizeof(*s->tables));
+    if (!s->tables)
+        return st_err(STRATA_NOMEM, "out of memory");
+    for (size_t i = 0; i < v->n; i++) {
+        ST_RET(st_table_meta_copy(&s->tables[i], &v->t[i]->m));
+        s->ntables++;
+    }
+    pthread_mutex_lock(&db->mu);
+    s->log_number = db->imm_log && db->nimm ? db->imm_log[0] : db->log_number;
+    s->next_file = db->next_file;
+    s->last_seq = atomic_load(&db->last_seq);
+    pthread_mutex_unlock(&db->mu);
+    return STRATA_OK;
+}
+
+/* Start a new manifest holding the state of v, switch CURRENT, drop the old one. */
+static int
+roll_manifest(strata_db *db, st_version *v)
+{
+    st_manifest_state s;
+    int rc = state_of(db, v, &s);
+    uint64_t number = alloc_file_number(db);
+    st_manifest *nm = NULL;
+    if (rc == STRATA_OK) {
+        s.next_file = number + 1 > s.next_file ? number + 1 : s.next_file;
+        rc = st_manifest_create(db->env, db->path, number, &s, &nm);
+    }
+    st_manifest_state_free(&s);
+    if (rc != STRATA_OK)
+        return rc;
+    char name[64];
+    st_manifest_name(st_manifest_number(db->manifest), name, sizeof(name));
+    st_manifest_close(db->manifest);
+    db->manifest = nm;
+    char *old = st_path_join(db->path, name);
+    if (old)
+        db->env->remove(db->env, old); /* best effort: removed at the next open otherwise */
+    st_free(old);
+    return STRATA_OK;
+}
+
+static int
+is_removed(const st_version_edit *e, uint64_t fnum)
+{
+    for (size_t i = 0; i < e->nremoved; i++)
+        if (e->removed[i] == fnum)
+            return 1;
+    return 0;
+}
+
+int
+st_db_log_and_apply(strata_db *db, st_version_edit *e)
+{
+    int rc = STRATA_OK;
+    st_table **added = st_calloc(e->nadded ? e->nadded : 1, sizeof(*added));
+    st_table **list = NULL;
+    st_version *nv = NULL, *old = NULL, *cur = NULL;
+    size_t nlist = 0;
+    if (!added)
+        return st_err(STRATA_NOMEM, "out of memory");
+    pthread_mutex_lock(&db->manifest_mu);
+    for (size_t i = 0; i < e->nadded; i++)
+        ST_ERR(st_table_open(&db->tctx, &e->added[i], &added[i]));
+    pthread_mutex_lock(&db->mu);
+    e->has_next_file = 1;
+    e->next_file = db->next_file;
+    cur = db->current;
+    list = st_calloc(cur->n + e->nadded + 1, sizeof(*list));
+    if (list) {
+        for (size_t i = 0; i < cur->n; i++)
+            if (!is_removed(e, cur->t[i]->m.fnum))
+                list[nlist++] = cur->t[i];
+        for (size_t i = 0; i < e->nadded; i++)
+            list[nlist++] = added[i];
+    }
+    pthread_mutex_unlock(&db->mu);
+    if (!list) {
+        rc = st_err(STRATA_NOMEM, "out of memory");
+        goto err;
+    }
+    ST_ERR(st_version_new(list, nlist, &nv));
+    rc = st_manifest_append(db->manifest, e);
+    if (rc != STRATA_OK) {
+        /* The manifest may end in a partial record: refuse further changes. */
+        pthread_mutex_lock(&db->mu);
+        st_db_set_bg_error(db, rc);
+        pthread_mutex_unlock(&db->mu);
+        goto err;
+    }
+    if (st_manifest_size(db->manifest) > MANIFEST_ROLL_BYTES &&
+        (rc = roll_manifest(db, nv)) != STRATA_OK) {
+        pthread_mutex_lock(&db->mu);
+        st_db_set_bg_error(db, rc);
+        pthread_mutex_unlock(&db->mu);
+        goto err;
+    }
+    pthread_mutex_lock(&db->mu);
+    old = db->current;
+    for (size_t i = 0; i < old->n; i++)
+        if (is_removed(e, old->t[i]->m.fnum))
+            atomic_store(&old->t[i]->obsolete, 1);
+    db->current = nv;
+    nv = NULL;
+    pthread_cond_broadcast(&db->bg_cv);
+    pthread_mutex_unlock(&db->mu);
+err:
+    pthread_mutex_unlock(&db->manifest_mu);
+    st_version_unref(old);
+    st_version_unref(nv);
+    for (size_t i = 0; i < e->nadded; i++)
+        st_table_unref(added[i]); /* the version holds its own references */
+    st_free(added);
+    st_free(list);
+    return rc;
+}
+
+static void
+remove_file(strata_db *db, uint64_t num, const char *suffix)
+{
+    char *p = st_db_file_path(db, num, suffix);
+    if (p)
+        db->env->remove(db->env, p);
+    st_free(p);
+}
+
+/* Flush the oldest immutable memtable. Called by a worker without mu. */
+static int
+flush_one(strata_db *db)
+{
+    pthread_mutex_lock(&db->mu);
+    st_memtable *mem = db->imm[0];
+    uint64_t wal = db->imm_log[0];
+    uint64_t log_after = db->nimm > 1 ? db->imm_log[1] : db->log_number;
+    st_memtable_ref(mem);
+    pthread_mutex_unlock(&db->mu);
+
+    st_compact_job job;
+    st_version_edit e;
+    st_edit_init(&e);
+    int rc = st_db_write_level0(db, mem, &job);
+    if (rc == STRATA_OK) {
+        e.has_log_number = 1;
+        e.log_number = log_after;
+        for (size_t i = 0; i < job.noutputs && rc == STRATA_OK; i++) {
+            rc = st_edit_add_table(&e, &job.outputs[i]);
+            if (!e.has_last_seq || job.outputs[i].max_seq > e.last_seq) {
+                e.has_last_seq = 1;
+                e.last_seq = job.outputs[i].max_seq;
+            }
+        }
+        if (rc == STRATA_OK)
+            rc = st_db_log_and_apply(db, &e);
+        if (rc != STRATA_OK)
+            for (size_t i = 0; i < job.noutputs; i++)
+                remove_file(db, job.outputs[i].fnum, ".parquet");
+        st_compact_job_free(&job);
+    }
+    st_edit_free(&e);
+    pthread_mutex_lock(&db->mu);
+    if (rc == STRATA_OK) {
+        /* the version now holds the data: drop the memtable and its log */
+        db->nimm--;
+        memmove(db->imm, db->imm + 1, db->nimm * sizeof(*db->imm));
+        memmove(db->imm_log, db->imm_log + 1, db->nimm * sizeof(*db->imm_log));
+        st_memtable_unref(mem); /* the queue's reference */
+    }
+    pthread_cond_broadcast(&db->bg_cv);
+    pthread_mutex_unlock(&db->mu);
+    st_memtable_unref(mem);
+    if (rc == STRATA_OK)
+        remove_file(db, wal, ".wal");
+    return rc;
+}
+
+static void *
+worker_main(void *arg)
+{
+    strata_db *db = arg;
+    pthread_mutex_lock(&db->mu);
+    while (!db->shutting_down) {
+        if (!db->flushing && db->nimm > 0 && db->bg_error == STRATA_OK) {
+            db->flushing = 1;
+            pthread_mutex_unlock(&db->mu);
+            int rc = flush_one(db);
+            pthread_mutex_lock(&db->mu);
+            db->flushing = 0;
+            if (rc != STRATA_OK)
+                st_db_set_bg_error(db, rc);
+            pthread_cond_broadcast(&db->bg_cv);
+            continue;
+        }
+        pthread_cond_wait(&db->bg_cv, &db->mu);
+    }
+    pthread_mutex_unlock(&db->mu);
+    return NULL;
+}
+
+int
+st_db_start_workers(strata_db *db)
+{
+    int n = db->opts.background_threads;
+    db->workers = st_calloc((size_t)n, sizeof(*db->workers));
+    if (!db->workers)
+        return st_err(STRATA_NOMEM, "out of memory");
+    for (int i = 0; i < n; i++) {
+        int e = pthread_create(&db->workers[i], NULL, worker_main, db);
+        if (e != 0) {
+            st_db_stop_workers(db);
+            return st_err_errno(e, "starting background thread");
+        }
+        db->nworkers++;
+    }
+    return STRATA_OK;
+}
+
+void
+st_db_stop_workers(strata_db *db)
+{
+    pthread_mutex_lock(&db->mu);
+    db->shutting_down = 1;
+    pthread_cond_broadcast(&db->bg_cv);
+    pthread_mutex_unlock(&db->mu);
+    for (int i = 0; i < db->nworkers; i++)
+        pthread_join(db->workers[i], NULL);
+    db->nworkers = 0;
+    st_free(db->workers);
+    db->workers = NULL;
+}
+
+/* Wait (REQUIRES mu) until cond() is false or a background error appears. */
+static int
+wait_until_idle(strata_db *db, int flush_only)
+{
+    while (db->bg_error == STRATA_OK &&
+           (db->nimm > 0 || db->flushing || (!flush_only && db->compacting > 0)))
+        pthread_cond_wait(&db->bg_cv, &db->mu);
+    if (db->bg_error != STRATA_OK)
+        return st_err(db->bg_error, "background error: %s", db->bg_errmsg);
     return STRATA_OK;
 }
 
@@ -14,23 +411,176 @@ int
 strata_flush(strata_db *db)
 {
     ST_RET(st_db_check(db));
-    return st_err(STRATA_NOTSUP, "strata_flush: tables are not available in this build yet");
-}
-
-int
-strata_compact_range(strata_db *db, const void *begin, size_t blen, const void *end, size_t elen)
-{
-    (void)begin;
-    (void)blen;
-    (void)end;
-    (void)elen;
-    ST_RET(st_db_check(db));
-    return st_err(STRATA_NOTSUP,
-                  "strata_compact_range: tables are not available in this build yet");
+    strata_batch empty;
+    ST_RET(st_batch_init(&empty));
+    int rc = st_db_write(db, NULL, &empty); /* rotates the active memtable if it has data */
+    st_batch_release(&empty);
+    if (rc != STRATA_OK)
+        return rc;
+    pthread_mutex_lock(&db->mu);
+    rc = wait_until_idle(db, 1);
+    pthread_mutex_unlock(&db->mu);
+    return rc;
 }
 
 int
 strata_wait_idle(strata_db *db)
 {
-    return st_db_check(db);
+    ST_RET(st_db_check(db));
+    pthread_mutex_lock(&db->mu);
+    int rc = wait_until_idle(db, 0);
+    pthread_mutex_unlock(&db->mu);
+    return rc;
+}
+
+/* ---- manual compaction ----------------------------------------------------------------- */
+
+typedef struct drop_ctx {
+    st_version *v; /* the version the compaction started from */
+    st_table **inputs;
+    size_t ninputs;
+} drop_ctx;
+
+static int
+is_input(const drop_ctx *c, const st_table *t)
+{
+    for (size_t i = 0; i < c->ninputs; i++)
+        if (c->inputs[i] == t)
+            return 1;
+    return 0;
+}
+
+static int
+may_drop_tombstone(void *arg, const uint8_t *key, size_t klen, uint64_t seq)
+{
+    const drop_ctx *c = arg;
+    for (size_t i = 0; i < c->v->n; i++) {
+        const st_table *t = c->v->t[i];
+        if (t->m.min_seq >= seq || is_input(c, t))
+            continue;
+        if (st_bytes_cmp(key, klen, t->m.smallest, t->m.smallest_len) >= 0 &&
+            st_bytes_cmp(key, klen, t->m.largest, t->m.largest_len) <= 0)
+            return 0; /* an older version may live there */
+    }
+    return 1;
+}
+
+static int
+overlaps(const st_table *t, const void *b, size_t bl, const void *e, size_t el)
+{
+    if (b && st_bytes_cmp(t->m.largest, t->m.largest_len, b, bl) < 0)
+        return 0;
+    if (e && st_bytes_cmp(t->m.smallest, t->m.smallest_len, e, el) > 0)
+        return 0;
+    return 1;
+}
+
+/*
+ * compact_tables --
+ *     Merge `inputs` (tables of v, marked compacting by the caller) into new tables of
+ *     target_file_size and install the result.
+ */
+static int
+compact_tables(strata_db *db, st_version *v, st_table **inputs, size_t n)
+{
+    st_compact_job job;
+    memset(&job, 0, sizeof(job));
+    st_version_edit e;
+    st_edit_init(&e);
+    drop_ctx dc = {v, inputs, n};
+    uint64_t *snaps = NULL;
+    size_t nsnaps = 0;
+    st_iter **its = st_calloc(n ? n : 1, sizeof(*its));
+    uint64_t bytes_in = 0, t0 = st_now_micros();
+    int rc = STRATA_OK;
+    size_t nits = 0;
+    if (!its)
+        return st_err(STRATA_NOMEM, "out of memory");
+    pthread_mutex_lock(&db->mu);
+    rc = copy_snapshots(db, &snaps, &nsnaps);
+    pthread_mutex_unlock(&db->mu);
+    for (size_t i = 0; i < n && rc == STRATA_OK; i++) {
+        rc = st_sst_reader_iter(inputs[i]->reader, NULL, 0, NULL, 0, 0, &its[i]);
+        if (rc == STRATA_OK)
+            nits++;
+        bytes_in += inputs[i]->m.file_size;
+    }
+    if (rc != STRATA_OK) {
+        for (size_t i = 0; i < nits; i++)
+            st_iter_close(its[i]);
+        goto err;
+    }
+    job.input = st_merge_iter_new(its, n);
+    if (!job.input) {
+        rc = st_err(STRATA_NOMEM, "out of memory");
+        goto err;
+    }
+    job.env = db->env;
+    job.dir = db->path;
+    sst_options_from(&db->opts, &job.sst);
+    job.target_file_size = db->opts.target_file_size;
+    job.snapshots = snaps;
+    job.nsnapshots = nsnaps;
+    job.may_drop_tombstone = may_drop_tombstone;
+    job.drop_arg = &dc;
+    job.new_file_number = alloc_file_number;
+    job.fnum_arg = db;
+    job.producer_note = "compaction";
+    ST_ERR(st_compact_run(&job));
+    for (size_t i = 0; i < n; i++)
+        ST_ERR(st_edit_remove_table(&e, inputs[i]->m.fnum));
+    for (size_t i = 0; i < job.noutputs; i++)
+        ST_ERR(st_edit_add_table(&e, &job.outputs[i]));
+    rc = st_db_log_and_apply(db, &e);
+    if (rc != STRATA_OK)
+        for (size_t i = 0; i < job.noutputs; i++)
+            remove_file(db, job.outputs[i].fnum, ".parquet");
+    else {
+        atomic_fetch_add(&db->stats.compactions, 1);
+        atomic_fetch_add(&db->stats.compact_bytes_in, bytes_in);
+        atomic_fetch_add(&db->stats.compact_bytes_out, job.bytes_out);
+        atomic_fetch_add(&db->stats.compact_micros, st_now_micros() - t0);
+    }
+err:
+    st_compact_job_free(&job);
+    st_edit_free(&e);
+    st_free(its);
+    st_free(snaps);
+    return rc;
+}
+
+int
+strata_compact_range(strata_db *db, const void *begin, size_t blen, const void *end, size_t elen)
+{
+    ST_RET(st_db_check(db));
+    if ((!begin && blen) || (!end && elen))
+        return st_err(STRATA_INVALID, "strata_compact_range: NULL bound with a non-zero length");
+    ST_RET(strata_flush(db));
+    pthread_mutex_lock(&db->mu);
+    st_version *v = db->current;
+    st_version_ref(v);
+    st_table **inputs = st_calloc(v->n ? v->n : 1, sizeof(*inputs));
+    size_t n = 0;
+    if (inputs)
+        for (size_t i = 0; i < v->n; i++)
+            if (!v->t[i]->compacting && overlaps(v->t[i], begin, blen, end, elen)) {
+                v->t[i]->compacting = 1;
+                inputs[n++] = v->t[i];
+            }
+    if (n > 0)
+        db->compacting++;
+    pthread_mutex_unlock(&db->mu);
+    int rc = inputs ? STRATA_OK : st_err(STRATA_NOMEM, "out of memory");
+    if (rc == STRATA_OK && n > 0)
+        rc = compact_tables(db, v, inputs, n);
+    pthread_mutex_lock(&db->mu);
+    for (size_t i = 0; i < n; i++)
+        inputs[i]->compacting = 0;
+    if (n > 0)
+        db->compacting--;
+    pthread_cond_broadcast(&db->bg_cv);
+    pthread_mutex_unlock(&db->mu);
+    st_free(inputs);
+    st_version_unref(v);
+    return rc;
 }

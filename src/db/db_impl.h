@@ -18,10 +18,13 @@
 #ifndef ST_DB_DB_IMPL_H
 #define ST_DB_DB_IMPL_H
 
+#include "cache/cache.h"
+#include "compaction/compaction.h"
 #include "db/batch.h"
 #include "db/db.h"
 #include "env/env.h"
 #include "memtable/memtable.h"
+#include "version/version.h"
 #include "wal/wal.h"
 
 #include <pthread.h>
@@ -31,8 +34,6 @@
 #define ST_DB_MAGIC 0x5354524154414442ull /* "STRATADB" */
 #define ST_DB_DEAD 0xdeaddeaddeaddeadull
 #define ST_ITER_MAGIC 0x5354524954455221ull
-
-struct st_version; /* version/version.h (tables) */
 
 /* A queued writer (lives on the writer's stack). */
 typedef struct st_writer {
@@ -57,6 +58,9 @@ typedef struct st_db_stats {
     _Atomic uint64_t groups, user_bytes;
     uint64_t recovered_records, recovered_entries, recovery_dropped_bytes; /* set at open */
     uint64_t recovery_micros;
+    _Atomic uint64_t flushes, flush_bytes, flush_micros;
+    _Atomic uint64_t compactions, compact_bytes_in, compact_bytes_out, compact_micros;
+    _Atomic uint64_t stall_micros, stalls, slowdowns;
 } st_db_stats;
 
 struct strata_db {
@@ -67,9 +71,21 @@ struct strata_db {
     st_file *lock;
 
     pthread_mutex_t mu;
-    st_memtable *mem;          /* [mu] active memtable (pointer changes under mu) */
-    st_memtable **imm;         /* [mu] immutable memtables, oldest first */
-    size_t nimm;               /* [mu] */
+    st_memtable *mem;            /* [mu] active memtable (pointer changes under mu) */
+    st_memtable **imm;           /* [mu] immutable memtables, oldest first */
+    uint64_t *imm_log;           /* [mu] WAL number holding each immutable memtable's writes */
+    size_t nimm;                 /* [mu] */
+    st_version *current;         /* [mu] the live table set */
+    st_manifest *manifest;       /* [manifest_mu] */
+    pthread_mutex_t manifest_mu; /* serialises version changes; taken before mu */
+    st_cache *cache;
+    st_table_ctx tctx;
+    pthread_cond_t bg_cv; /* [mu] background state changed (work queued or finished) */
+    pthread_t *workers;
+    int nworkers;
+    int shutting_down;         /* [mu] */
+    int flushing;              /* [mu] a flush is running */
+    int compacting;            /* [mu] compactions running */
     st_wal_writer *wal;        /* [leader] the active log */
     uint64_t log_number;       /* [mu] number of the active log */
     uint64_t next_file;        /* [mu] next file number to allocate */
@@ -98,6 +114,23 @@ int st_db_write(strata_db *db, const strata_write_options *wo, strata_batch *bat
 /* Rotate a full memtable and apply backpressure when flushes fall behind (db_flush.c).
  * REQUIRES: mu held by the commit-group leader; may wait on db->bg_cv (releasing mu). */
 int st_db_make_room(strata_db *db, int force);
+
+/* Background work (db_flush.c) */
+int st_db_start_workers(strata_db *db);
+void st_db_stop_workers(strata_db *db);
+/* Write the memtable `mem` (not yet in any version) to tables and return their metadata. */
+int st_db_write_level0(strata_db *db, st_memtable *mem, st_compact_job *job);
+/*
+ * st_db_log_and_apply --
+ *     Make `e` durable in the manifest, then install the version current - removed + added.
+ *     `removed` tables are marked obsolete. Takes manifest_mu then mu. On failure sets
+ *     bg_error (the manifest may hold a partial record) and leaves the current version.
+ */
+int st_db_log_and_apply(strata_db *db, st_version_edit *e);
+/* Remove files no version or log needs (REQUIRES: no background work running). */
+void st_db_remove_obsolete_files(strata_db *db);
+/* Record a background error (sticky); REQUIRES mu. */
+void st_db_set_bg_error(strata_db *db, int rc);
 
 /* Recovery (db_recover.c): replay WALs into db->mem, set sequence and file numbers. */
 int st_db_recover(strata_db *db);

@@ -340,7 +340,13 @@ st_db_iter_open(strata_db *db, const strata_read_options *ro, strata_iter **out)
         }
         i->ulen = ro->upper_bound_len;
     }
-    ST_ERR(st_view_table_iters(db, &i->view, ro, &children, &n));
+    {
+        /* tables read the bounds for the iterator's whole life: give them our copies */
+        strata_read_options tro = *ro;
+        tro.lower_bound = i->lower;
+        tro.upper_bound = i->upper;
+        ST_ERR(st_view_table_iters(db, &i->view, &tro, &children, &n));
+    }
     {
         size_t total = i->view.nmem + n;
         st_iter **all = st_calloc(total ? total : 1, sizeof(*all));

@@ -105,49 +105,184 @@ st_db_new_wal(strata_db *db)
     return STRATA_OK;
 }
 
+/* Classify a directory entry; returns 1 for files strata owns. */
+static int
+classify(const char *name, uint64_t *num, int *kind)
+{
+    if (parse_numbered(name, ".wal", num)) {
+        *kind = 'w';
+        return 1;
+    }
+    if (parse_numbered(name, ".parquet", num)) {
+        *kind = 't';
+        return 1;
+    }
+    if (strncmp(name, "MANIFEST-", 9) == 0 && parse_numbered(name + 9, "", num)) {
+        *kind = 'm';
+        return 1;
+    }
+    size_t len = strlen(name);
+    if (len > 4 && strcmp(name + len - 4, ".tmp") == 0) {
+        *kind = 'x';
+        *num = 0;
+        return 1;
+    }
+    return 0;
+}
+
+static int
+in_version(const st_version *v, uint64_t fnum)
+{
+    for (size_t i = 0; i < v->n; i++)
+        if (v->t[i]->m.fnum == fnum)
+            return 1;
+    return 0;
+}
+
+void
+st_db_remove_obsolete_files(strata_db *db)
+{
+    char **names = NULL;
+    size_t count = 0;
+    char saved[ST_ERRMSG_MAX];
+    memcpy(saved, st_errmsg(), sizeof(saved));
+    uint64_t min_log = db->nimm ? db->imm_log[0] : db->log_number;
+    if (db->env->list(db->env, db->path, &names, &count) != STRATA_OK)
+        goto out;
+    for (size_t i = 0; i < count; i++) {
+        uint64_t num;
+        int kind, drop = 0;
+        if (!classify(names[i], &num, &kind))
+            continue;
+        switch (kind) {
+        case 'w':
+            drop = num < min_log;
+            break;
+        case 't':
+            drop = !in_version(db->current, num);
+            break;
+        case 'm':
+            drop = num != st_manifest_number(db->manifest);
+            break;
+        default:
+            drop = 1;
+            break;
+        }
+        if (drop) {
+            char *p = st_path_join(db->path, names[i]);
+            if (p)
+                db->env->remove(db->env, p); /* best effort; retried at the next open */
+            st_free(p);
+        }
+    }
+out:
+    st_env_free_list(names, count);
+    st_err(STRATA_OK, "%s", saved);
+}
+
 int
 st_db_recover(strata_db *db)
 {
     char **names = NULL;
     size_t count = 0;
-    ST_RET(db->env->list(db->env, db->path, &names, &count));
-    uint64_t *logs = st_calloc(count ? count : 1, sizeof(*logs));
+    uint64_t *logs = NULL;
     size_t nlogs = 0;
-    int rc = STRATA_OK;
+    st_table **tables = NULL;
+    size_t ntables = 0;
+    st_manifest_state state;
+    memset(&state, 0, sizeof(state));
     replay_ctx ctx = {db, 0};
-    uint64_t max_seq = 0;
-    if (!logs) {
+    uint64_t max_seq = 0, manifest_num = 0;
+    st_compact_job job;
+    memset(&job, 0, sizeof(job));
+
+    int rc = st_manifest_recover(db->env, db->path, &state);
+    if (rc == STRATA_NOTFOUND) {
+        /* no CURRENT: a new database (or one with only logs): replay every log */
+        memset(&state, 0, sizeof(state));
+        rc = STRATA_OK;
+    }
+    if (rc != STRATA_OK)
+        return rc;
+    ST_ERR(db->env->list(db->env, db->path, &names, &count));
+    if (!(logs = st_calloc(count ? count : 1, sizeof(*logs))) ||
+        !(tables = st_calloc(state.ntables + 2, sizeof(*tables)))) {
         rc = st_err(STRATA_NOMEM, "out of memory");
         goto err;
     }
+    db->next_file = state.next_file > db->next_file ? state.next_file : db->next_file;
     for (size_t i = 0; i < count; i++) {
         uint64_t num;
-        size_t len = strlen(names[i]);
-        if (len > 4 && strcmp(names[i] + len - 4, ".tmp") == 0) {
-            /* a half-written file from a crash: never live, remove it */
-            char *p = st_path_join(db->path, names[i]);
-            if (p)
-                db->env->remove(db->env, p);
-            st_free(p);
+        int kind;
+        if (!classify(names[i], &num, &kind))
             continue;
-        }
-        if (parse_numbered(names[i], ".wal", &num))
+        if (kind == 'w' && num >= state.log_number)
             logs[nlogs++] = num;
-        if ((parse_numbered(names[i], ".wal", &num) ||
-             parse_numbered(names[i], ".parquet", &num)) &&
-            num >= db->next_file)
+        if (num >= db->next_file)
             db->next_file = num + 1;
+    }
+    for (size_t i = 0; i < state.ntables; i++) {
+        rc = st_table_open(&db->tctx, &state.tables[i], &tables[ntables]);
+        if (rc != STRATA_OK) {
+            st_err_prefix(rc, "%s", "(run strata repair to rebuild the manifest) ");
+            goto err;
+        }
+        ntables++;
     }
     qsort(logs, nlogs, sizeof(*logs), cmp_u64);
     for (size_t i = 0; i < nlogs && rc == STRATA_OK; i++)
         rc = replay_log(db, logs[i], &ctx, &max_seq);
     if (rc != STRATA_OK)
         goto err;
-    db->stats.recovery_dropped_bytes = ctx.dropped;
+    db->stats.recovery_dropped_bytes = ctx.dropped + state.dropped_bytes;
+    if (state.last_seq > max_seq)
+        max_seq = state.last_seq;
     db->alloc_seq = max_seq;
     atomic_store(&db->last_seq, max_seq);
-    rc = st_db_new_wal(db);
+
+    /* Write what the logs held to a table, so that they can go. */
+    if (st_memtable_entries(db->mem) > 0) {
+        st_memtable *fresh = NULL;
+        ST_ERR(st_db_write_level0(db, db->mem, &job));
+        ST_ERR(st_memtable_new(db->opts.memtable_kind, &fresh));
+        st_memtable_unref(db->mem);
+        db->mem = fresh;
+        st_table_meta *grown =
+            st_realloc(state.tables, (state.ntables + job.noutputs) * sizeof(*grown));
+        if (!grown) {
+            rc = st_err(STRATA_NOMEM, "out of memory");
+            goto err;
+        }
+        state.tables = grown;
+        for (size_t i = 0; i < job.noutputs; i++) {
+            state.tables[state.ntables] = job.outputs[i];
+            memset(&job.outputs[i], 0, sizeof(job.outputs[i]));
+            state.ntables++;
+            ST_ERR(st_table_open(&db->tctx, &state.tables[state.ntables - 1], &tables[ntables]));
+            ntables++;
+        }
+    }
+    ST_ERR(st_db_new_wal(db));
+    manifest_num = db->next_file++;
+    state.log_number = db->log_number;
+    state.next_file = db->next_file;
+    state.last_seq = max_seq;
+    ST_ERR(st_manifest_create(db->env, db->path, manifest_num, &state, &db->manifest));
+    ST_ERR(st_version_new(tables, ntables, &db->current));
+    st_db_remove_obsolete_files(db);
 err:
+    if (rc != STRATA_OK)
+        for (size_t i = 0; i < job.noutputs; i++) {
+            char *p = st_db_file_path(db, job.outputs[i].fnum, ".parquet");
+            if (p)
+                db->env->remove(db->env, p);
+            st_free(p);
+        }
+    st_compact_job_free(&job);
+    for (size_t i = 0; i < ntables; i++)
+        st_table_unref(tables[i]);
+    st_free(tables);
+    st_manifest_state_free(&state);
     st_free(logs);
     st_env_free_list(names, count);
     return rc;

@@ -1,18 +1,21 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* db_tables.c -- the table side of a read view. */
+/* db_tables.c -- the table side of a read view: the pinned version. */
 #include "db/read_view.h"
+#include "util/alloc.h"
 
 void
 st_view_pin_tables(strata_db *db, st_read_view *v)
 {
-    (void)db;
-    v->version = NULL;
+    v->version = db->current;
+    if (v->version)
+        st_version_ref(v->version);
 }
 
 void
 st_view_unpin_tables(strata_db *db, st_read_view *v)
 {
     (void)db;
+    st_version_unref(v->version);
     v->version = NULL;
 }
 
@@ -21,13 +24,24 @@ st_view_get_tables(strata_db *db, st_read_view *v, const strata_read_options *ro
                    size_t klen, void **val, size_t *vlen)
 {
     (void)db;
-    (void)v;
     (void)ro;
-    (void)key;
-    (void)klen;
-    (void)val;
-    (void)vlen;
-    return STRATA_NOTFOUND;
+    if (!v->version || v->version->n == 0)
+        return STRATA_NOTFOUND;
+    st_buf b;
+    st_buf_init(&b);
+    int kind = ST_KIND_DELETE;
+    uint64_t seq;
+    int rc = st_version_get(v->version, key, klen, v->seq, &kind, &b, &seq);
+    if (rc == STRATA_OK && kind != ST_KIND_PUT)
+        rc = STRATA_NOTFOUND;
+    if (rc == STRATA_OK && b.data == NULL)
+        rc = st_buf_reserve(&b, 1); /* a 0-byte value still gets a pointer */
+    if (rc != STRATA_OK) {
+        st_buf_free(&b);
+        return rc;
+    }
+    *val = st_buf_detach(&b, vlen);
+    return STRATA_OK;
 }
 
 int
@@ -35,9 +49,10 @@ st_view_table_iters(strata_db *db, st_read_view *v, const strata_read_options *r
                     size_t *n)
 {
     (void)db;
-    (void)v;
-    (void)ro;
     *its = NULL;
     *n = 0;
-    return STRATA_OK;
+    if (!v->version || v->version->n == 0)
+        return STRATA_OK;
+    return st_version_iters(v->version, ro->lower_bound, ro->lower_bound_len, ro->upper_bound,
+                            ro->upper_bound_len, ro->fill_cache, its, n);
 }

@@ -38,8 +38,8 @@ st_db_apply_batch(st_memtable *mem, const uint8_t *rep, size_t len, const char *
     return st_batch_iterate(rep, len, apply_visit, mem, NULL, NULL, what);
 }
 
-static void
-set_bg_error(strata_db *db, int rc)
+void
+st_db_set_bg_error(strata_db *db, int rc)
 {
     if (db->bg_error == STRATA_OK) {
         db->bg_error = rc;
@@ -124,7 +124,8 @@ st_db_write(strata_db *db, const strata_write_options *wo, strata_batch *batch)
     }
 
     /* This thread leads a commit group. */
-    int rc = db->bg_error != STRATA_OK ? readonly_error(db) : st_db_make_room(db, 0);
+    int rc =
+        db->bg_error != STRATA_OK ? readonly_error(db) : st_db_make_room(db, batch->count == 0);
     strata_batch *group = batch;
     st_writer *last = &w;
     uint64_t first_seq = 0;
@@ -144,7 +145,9 @@ st_db_write(strata_db *db, const strata_write_options *wo, strata_batch *batch)
     st_wal_writer *wal = db->wal;
     pthread_mutex_unlock(&db->mu);
 
-    if (rc == STRATA_OK && !w.disable_wal) {
+    if (rc == STRATA_OK && group->count == 0) {
+        /* an empty group (strata_flush's rotation request): nothing to log or apply */
+    } else if (rc == STRATA_OK && !w.disable_wal) {
         rc = st_wal_writer_add(wal, group->rep.data, group->rep.len);
         if (rc == STRATA_OK && sync) {
             rc = st_wal_writer_sync(wal);
@@ -154,17 +157,17 @@ st_db_write(strata_db *db, const strata_write_options *wo, strata_batch *batch)
         atomic_fetch_add_explicit(&db->stats.wal_bytes, group->rep.len, memory_order_relaxed);
     }
     int wal_rc = rc;
-    if (rc == STRATA_OK)
+    if (rc == STRATA_OK && group->count > 0)
         rc = st_db_apply_batch(mem, group->rep.data, group->rep.len, "commit group");
 
     pthread_mutex_lock(&db->mu);
-    if (rc == STRATA_OK) {
+    if (rc == STRATA_OK && group->count > 0) {
         atomic_store_explicit(&db->last_seq, first_seq + group->count - 1, memory_order_release);
         atomic_fetch_add_explicit(&db->stats.groups, 1, memory_order_relaxed);
         atomic_fetch_add_explicit(&db->stats.user_bytes, group->kv_bytes, memory_order_relaxed);
     } else if (first_seq != 0) {
         /* The WAL may hold a partial record (or a record the memtable lacks): stop writes. */
-        set_bg_error(db, wal_rc != STRATA_OK ? wal_rc : rc);
+        st_db_set_bg_error(db, wal_rc != STRATA_OK ? wal_rc : rc);
     }
     const char *msg = rc != STRATA_OK ? st_errmsg() : "";
     for (;;) {

@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* compaction.c -- the flush/compaction output writer (see compaction.h). */
+#include "compaction/compaction.h"
+
+#include "util/alloc.h"
+
+#include <string.h>
+
+int
+st_table_meta_from_sst(st_table_meta *m, uint64_t fnum, const st_sst_meta *sm)
+{
+    memset(m, 0, sizeof(*m));
+    m->fnum = fnum;
+    m->file_size = sm->file_size;
+    m->entries = sm->entries;
+    m->tombstones = sm->tombstones;
+    m->min_seq = sm->min_seq;
+    m->max_seq = sm->max_seq;
+    m->created_us = sm->created_us;
+    m->smallest = st_memdup(sm->smallest, sm->smallest_len);
+    m->largest = st_memdup(sm->largest, sm->largest_len);
+    m->smallest_len = sm->smallest_len;
+    m->largest_len = sm->largest_len;
+    if (!m->smallest || !m->largest) {
+        st_table_meta_free(m);
+        return st_err(STRATA_NOMEM, "out of memory");
+    }
+    return STRATA_OK;
+}
+
+void
+st_compact_job_free(st_compact_job *job)
+{
+    for (size_t i = 0; i < job->noutputs; i++)
+        st_table_meta_free(&job->outputs[i]);
+    st_free(job->outputs);
+    job->outputs = NULL;
+    job->noutputs = 0;
+}
+
+/* Index of the snapshot stripe holding seq. */
+static size_t
+stripe_of(const st_compact_job *job, uint64_t seq)
+{
+    size_t lo = 0, hi = job->nsnapshots;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (job->snapshots[mid] >= seq)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
+}
+
+typedef struct out_state {
+    st_compact_job *job;
+    st_sst_builder *b;
+    uint64_t fnum;
+    uint64_t *made; /* file numbers of finished outputs (to remove on failure) */
+    size_t nmade;
+} out_state;
+
+static int
+finish_output(out_state *o)
+{
+    st_compact_job *job = o->job;
+    st_sst_meta sm;
+    memset(&sm, 0, sizeof(sm));
+    st_sst_builder *b = o->b;
+    o->b = NULL;
+    ST_RET(st_sst_builder_finish(b, &sm));
+    uint64_t *made = st_realloc(o->made, (o->nmade + 1) * sizeof(*made));
+    st_table_meta *outs = st_realloc(job->outputs, (job->noutputs + 1) * sizeof(*outs));
+    int rc = STRATA_OK;
+    if (made)
+        o->made = made;
+    if (outs)
+        job->outputs = outs;
+    if (!made || !outs) {
+        rc = st_err(STRATA_NOMEM, "out of memory");
+        /* the file exists: make sure it is removed */
+        char *p = st_table_path(job->dir, o->fnum);
+        if (p)
+            job->env->remove(job->env, p);
+        st_free(p);
+    } else {
+        o->made[o->nmade++] = o->fnum;
+        rc = st_table_meta_from_sst(&job->outputs[job->noutputs], o->fnum, &sm);
+        if (rc == STRATA_OK) {
+            job->noutputs++;
+            job->bytes_out += sm.file_size;
+        }
+    }
+    st_sst_meta_free(&sm);
+    return rc;
+}
+
+static int
+start_output(out_state *o)
+{
+    st_compact_job *job = o->job;
+    o->fnum = job->new_file_number(job->fnum_arg);
+    char *path = st_table_path(job->dir, o->fnum);
+    if (!path)
+        return st_err(STRATA_NOMEM, "out of memory");
+    int rc = st_sst_builder_new(job->env, path, &job->sst, &o->b);
+    st_free(path);
+    if (rc == STRATA_OK && job->producer_note)
+        rc = st_sst_builder_set_meta(o->b, "strata-job", job->producer_note);
+    return rc;
+}
+
+int
+st_compact_run(st_compact_job *job)
+{
+    out_state o;
+    memset(&o, 0, sizeof(o));
+    o.job = job;
+    st_iter *it = job->input;
+    st_buf last_key;
+    st_buf_init(&last_key);
+    int have_key = 0;
+    size_t last_stripe = 0;
+    int rc = STRATA_OK;
+    job->entries_in = job->entries_out = job->bytes_out = 0;
+
+    for (st_iter_seek_first(it); it->valid; st_iter_next(it)) {
+        job->entries_in++;
+        int same = have_key && st_bytes_cmp(it->key, it->klen, last_key.data, last_key.len) == 0;
+        size_t stripe = stripe_of(job, it->seq);
+        if (same && stripe == last_stripe)
+            continue; /* shadowed by a newer version every reader of this stripe sees */
+        if (!same) {
+            st_buf_clear(&last_key);
+            ST_ERR(st_buf_append(&last_key, it->key, it->klen));
+            have_key = 1;
+            /* A key boundary: a full output may be cut here. */
+            if (o.b && st_sst_builder_estimated_size(o.b) >= job->target_file_size)
+                ST_ERR(finish_output(&o));
+        }
+        last_stripe = stripe;
+        if (it->kind == ST_KIND_DELETE && stripe == 0 && job->may_drop_tombstone &&
+            job->may_drop_tombstone(job->drop_arg, it->key, it->klen, it->seq)) {
+            /* Nothing older survives anywhere: the tombstone and all older versions of the key
+             * in this stripe (all of them, stripe 0 being the oldest) go. */
+            continue;
+        }
+        if (!o.b)
+            ST_ERR(start_output(&o));
+        st_sst_builder_add(o.b, it->key, it->klen, it->seq, it->kind, it->val, it->vlen);
+        job->entries_out++;
+    }
+    ST_ERR(it->status);
+    if (o.b && st_sst_builder_entries(o.b) > 0)
+        ST_ERR(finish_output(&o));
+    if (o.nmade > 0)
+        ST_ERR(job->env->sync_dir(job->env, job->dir));
+err:
+    if (o.b)
+        st_sst_builder_abandon(o.b);
+    if (rc != STRATA_OK) {
+        char saved[ST_ERRMSG_MAX];
+        memcpy(saved, st_errmsg(), sizeof(saved));
+        for (size_t i = 0; i < o.nmade; i++) {
+            char *p = st_table_path(job->dir, o.made[i]);
+            if (p)
+                job->env->remove(job->env, p);
+            st_free(p);
+        }
+        st_compact_job_free(job);
+        st_err(rc, "%s", saved);
+    }
+    st_free(o.made);
+    st_buf_free(&last_key);
+    st_iter_close(it);
+    job->input = NULL;
+    return rc;
+}

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * compaction.h -- writing sorted entries out as tables: the job shared by memtable flushes and
+ * compactions.
+ *
+ * A job reads one merged input iterator (entry order: key asc, seq desc) and writes the entries
+ * that must survive into new tables, cut at target_file_size (never between two versions of one
+ * key). What survives, for each key, is the newest version in each snapshot stripe: with live
+ * snapshots s0 < s1 < ... the stripes are (-inf, s0], (s0, s1], ..., (s_last, +inf); within a
+ * stripe only the newest version can ever be read. A tombstone in the oldest stripe is dropped
+ * too when the caller says nothing older can exist outside the job's inputs
+ * (may_drop_tombstone), and with it every older version of its key.
+ *
+ * Thread safety: a job is run by one thread; it touches only its own files.
+ */
+#ifndef ST_COMPACTION_COMPACTION_H
+#define ST_COMPACTION_COMPACTION_H
+
+#include "version/version.h"
+
+typedef struct st_compact_job {
+    /* inputs */
+    st_env *env;
+    const char *dir;
+    st_sst_options sst;
+    uint64_t target_file_size;
+    st_iter *input;            /* owned by the job: closed by st_compact_run */
+    const uint64_t *snapshots; /* ascending sequence numbers of live snapshots */
+    size_t nsnapshots;
+    /* NULL = never drop tombstones. Else 1 when no table outside the inputs may hold a version
+     * of key older than seq. */
+    int (*may_drop_tombstone)(void *arg, const uint8_t *key, size_t klen, uint64_t seq);
+    void *drop_arg;
+    uint64_t (*new_file_number)(void *arg); /* allocates output file numbers */
+    void *fnum_arg;
+    const char *producer_note; /* optional footer pair strata-job=<note> (e.g. "flush") */
+
+    /* results (valid after a successful run; free with st_compact_job_free) */
+    st_table_meta *outputs;
+    size_t noutputs;
+    uint64_t entries_in, entries_out, bytes_out;
+} st_compact_job;
+
+/*
+ * st_compact_run --
+ *     Run the job. On success the output tables are durable files (fsync'ed, renamed, directory
+ *     fsync'ed) described in job->outputs. On failure every output file is removed.
+ */
+int st_compact_run(st_compact_job *job);
+
+void st_compact_job_free(st_compact_job *job);
+
+/* Convert an sst summary to manifest metadata for table fnum (copies the keys). */
+int st_table_meta_from_sst(st_table_meta *m, uint64_t fnum, const st_sst_meta *sm);
+
+#endif
