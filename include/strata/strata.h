@@ -243,6 +243,26 @@ STRATA_API int strata_compact_range(strata_db *db, const void *begin, size_t ble
 STRATA_API int strata_wait_idle(strata_db *db);
 
 /*
+ * strata_repair --
+ *     Rebuild the manifest of the (closed) database at `path` from its tables' own Parquet
+ *     footers, for when the manifest or CURRENT is lost or damaged. Every write-ahead log still
+ *     present is replayed at the next open. Tables whose footer cannot be read are moved to
+ *     `path`/lost/. *report (may be NULL) receives a malloc'ed text describing what was found and
+ *     done (free with strata_free). Errors: BUSY (the database is open), NOTFOUND, IOERR, NOSPC.
+ */
+STRATA_API int strata_repair(const char *path, const strata_options *opts, char **report);
+
+/*
+ * strata_check --
+ *     Verify the (closed) database at `path` without changing it: CURRENT and every manifest
+ *     record, every write-ahead log record, every page checksum and the structure of every table,
+ *     and that the manifest and the tables agree. STRATA_OK when everything is consistent,
+ *     STRATA_CORRUPT when a problem was found; *report (may be NULL) lists findings by file
+ *     (free with strata_free). Errors: BUSY (open elsewhere), NOTFOUND, IOERR, NOMEM.
+ */
+STRATA_API int strata_check(const char *path, char **report);
+
+/*
  * strata_property --
  *     Text about the database. Names: "strata.stats" (human-readable summary), "strata.tables"
  *     (one line per table), "strata.memtable-bytes", "strata.sequence", "strata.wal-bytes".
