@@ -173,7 +173,7 @@ st_wal_writer_add(st_wal_writer *w, const void *rec, size_t n)
         return writer_fail(w, STRATA_INVALID);
     }
     st_buf_clear(&w->buf);
-    if (st_buf_reserve(&w->buf, framed_bound(n)) != STRATA_OK) {
+    if (framed_bound(n) < n || st_buf_reserve(&w->buf, framed_bound(n)) != STRATA_OK) {
         st_err(STRATA_NOMEM, "%s: out of memory framing a %zu-byte log record", w->file->path, n);
         return writer_fail(w, STRATA_NOMEM);
     }
