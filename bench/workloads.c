@@ -651,27 +651,47 @@ is_write_workload(const workload *w)
 
 /* ---- measuring ----------------------------------------------------------------------------- */
 
-/* write_bytes of /proc/self/io (bytes this process caused to be sent to storage); falls back
- * to wchar (bytes passed to write calls) when write_bytes is not accounted. -1 when unreadable. */
-static int64_t
-io_written(void)
+/* write_bytes (bytes this process caused to be sent to storage) and wchar (bytes passed to write
+ * calls) of /proc/self/io; 0 when unreadable. */
+typedef struct io_counters {
+    int ok;
+    uint64_t write_bytes, wchar;
+} io_counters;
+
+static io_counters
+io_read(void)
 {
+    io_counters io = {0, 0, 0};
     FILE *f = fopen("/proc/self/io", "r");
     if (f == NULL) {
-        return -1;
+        return io;
     }
     char line[128];
-    long long wb = -1, wc = -1;
     while (fgets(line, sizeof line, f) != NULL) {
-        long long v;
-        if (sscanf(line, "write_bytes: %lld", &v) == 1) {
-            wb = v;
-        } else if (sscanf(line, "wchar: %lld", &v) == 1) {
-            wc = v;
+        unsigned long long v;
+        if (sscanf(line, "write_bytes: %llu", &v) == 1) {
+            io.write_bytes = v;
+            io.ok = 1;
+        } else if (sscanf(line, "wchar: %llu", &v) == 1) {
+            io.wchar = v;
         }
     }
     fclose(f);
-    return wb > 0 ? wb : wc;
+    return io;
+}
+
+/* Bytes written to storage between two readings: write_bytes when the kernel accounts it for
+ * this file system, else wchar. -1 when /proc/self/io is not available. */
+static int64_t
+io_written(const io_counters *a, const io_counters *b)
+{
+    if (!a->ok || !b->ok) {
+        return -1;
+    }
+    if (b->write_bytes > a->write_bytes) {
+        return (int64_t)(b->write_bytes - a->write_bytes);
+    }
+    return (int64_t)(b->wchar - a->wchar);
 }
 
 static double
@@ -782,7 +802,7 @@ run_workload(bench_ctx *c, const workload *w, bench_result *r)
     atomic_store(&c->stop, 0);
 
     double cpu0 = cpu_seconds();
-    int64_t io0 = io_written();
+    io_counters io0 = io_read();
     uint64_t size0 = bench_dir_size(c->dir);
     c->start_ns = c->last_draw_ns = bench_now_ns();
     if (w->writer) {
@@ -804,7 +824,7 @@ run_workload(bench_ctx *c, const workload *w, bench_result *r)
         pthread_join(wks[nt].th, NULL);
     }
     double cpu1 = cpu_seconds();
-    int64_t io1 = io_written();
+    io_counters io1 = io_read();
     if (cfg->progress) {
         fputs("\r\033[K", stderr);
         fflush(stderr);
@@ -838,8 +858,9 @@ run_workload(bench_ctx *c, const workload *w, bench_result *r)
     r->p999_us = bench_hist_percentile(&h, 0.999) / 1e3;
     r->avg_us = h.count ? (double)h.sum_ns / (double)h.count / 1e3 : 0.0;
     r->disk_size = bench_dir_size(c->dir);
-    if (io0 >= 0 && io1 >= io0) {
-        r->disk_write_bytes = (uint64_t)(io1 - io0);
+    int64_t written = io_written(&io0, &io1);
+    if (written >= 0) {
+        r->disk_write_bytes = (uint64_t)written;
     } else if (r->disk_size > size0) {
         r->disk_write_bytes = r->disk_size - size0; /* no /proc/self/io: growth of the files */
     }
