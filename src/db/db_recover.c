@@ -57,6 +57,11 @@ replay_log(strata_db *db, uint64_t num, replay_ctx *ctx, uint64_t *max_seq)
         return st_err(STRATA_NOMEM, "out of memory");
     st_wal_reader *r = NULL;
     int rc = st_wal_reader_open(db->env, path, db->opts.wal_recovery_mode, on_damage, ctx, &r);
+    if (rc == STRATA_OK && st_wal_reader_log_number(r) != num && st_wal_reader_log_number(r) != 0)
+        rc = st_err(STRATA_CORRUPT,
+                    "%s: the log's header says it is log %" PRIu64 ", not %" PRIu64
+                    " (renamed or copied file?)",
+                    path, st_wal_reader_log_number(r), num);
     while (rc == STRATA_OK) {
         const uint8_t *rec;
         size_t n;
