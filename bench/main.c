@@ -10,6 +10,7 @@
 #include "bench.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -478,6 +479,31 @@ row_format(row_text *t, const bench_result *meds, int n, const bench_result *r)
     }
 }
 
+/* One line per engine: the geometric mean of its "vs peer" ratios over the workloads where it
+ * and at least one peer succeeded. */
+static void
+print_geomeans(FILE *f, const options *o, const bench_result *meds, int n, const char *prefix)
+{
+    for (int e = 0; e < o->nengines && o->nengines > 1; e++) {
+        double logsum = 0;
+        int k = 0;
+        for (int i = 0; i < n; i++) {
+            if (strcmp(meds[i].engine, o->engines[e]->name) != 0) {
+                continue;
+            }
+            double ratio = vs_best_peer(meds, n, &meds[i]);
+            if (ratio > 0) {
+                logsum += log(ratio);
+                k++;
+            }
+        }
+        if (k > 0) {
+            fprintf(f, "%s%s vs best peer, geometric mean over %d workloads: %.2fx\n", prefix,
+                    o->engines[e]->name, k, exp(logsum / k));
+        }
+    }
+}
+
 static void
 print_table(FILE *f, const bench_result *meds, int n, int repeat)
 {
@@ -500,6 +526,16 @@ print_table(FILE *f, const bench_result *meds, int n, int repeat)
                 t.mbs, t.p50, t.p99, t.p999, t.cpu, t.wamp, t.disk, t.rss, t.ratio);
     }
     fprintf(f, "vs peer = ops/s divided by the best other engine's ops/s on the same workload.\n");
+}
+
+static int
+close_report(FILE *f, const char *path)
+{
+    if (fclose(f) != 0) {
+        fprintf(stderr, "strata-bench: error writing %s\n", path);
+        return -1;
+    }
+    return 0;
 }
 
 static void
@@ -544,11 +580,7 @@ write_csv(const char *path, const bench_config *c, const results *rs, const benc
         fprintf(f, "median,machine,fsync4k,1,0,4096,0,0,0,0,%.1f,0,0,0,0,0,0,0,0,0,0,0,ok\n",
                 fsync_rate);
     }
-    int rc = fclose(f) == 0 ? 0 : -1;
-    if (rc != 0) {
-        fprintf(stderr, "strata-bench: error writing %s\n", path);
-    }
-    return rc;
+    return close_report(f, path);
 }
 
 static void
@@ -618,11 +650,9 @@ write_markdown(const char *path, const options *o, const bench_result *meds, int
                 r->engine, t.ops, t.mbs, t.p50, t.p99, t.p999, t.cpu, t.wamp, t.disk, t.rss,
                 t.ratio);
     }
-    int rc = fclose(f) == 0 ? 0 : -1;
-    if (rc != 0) {
-        fprintf(stderr, "strata-bench: error writing %s\n", path);
-    }
-    return rc;
+    fprintf(f, "\n");
+    print_geomeans(f, o, meds, n, "- ");
+    return close_report(f, path);
 }
 
 /* ---- running ------------------------------------------------------------------------------- */
@@ -784,6 +814,7 @@ main(int argc, char **argv)
     }
     if (meds != NULL) {
         print_table(stdout, meds, nmeds, o.repeat);
+        print_geomeans(stdout, &o, meds, nmeds, "");
         if (fsync_rate > 0) {
             printf("raw fsync rate of this machine (4 KiB append + fdatasync): %.0f/s\n",
                    fsync_rate);
