@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * sst.h -- sorted tables (SSTables): one Apache Parquet file per table.
+ *
+ * A table holds entries (key, seqno, kind, value) sorted by key ascending, then seqno descending
+ * (the st_iter entry order of iter/iter.h). Format: doc/format_sst.md. The builder writes a new
+ * table; the reader serves point lookups, iterators and verification over a finished one.
+ *
+ * Errors: functions return STRATA_OK or a STRATA_* code with the thread's detail message set
+ * (naming the file and, for damaged bytes, the offset). Damaged or foreign-but-invalid files give
+ * STRATA_CORRUPT, never a crash; valid Parquet outside the supported profile gives STRATA_NOTSUP.
+ *
+ * Thread safety: a builder is used by one thread. A reader is immutable once opened and may be
+ * used by any number of threads at once (get, may_contain, iter, meta, ref/unref); each
+ * iterator is single-threaded. The st_cache passed to the reader must outlive it.
+ */
+#ifndef ST_SST_SST_H
+#define ST_SST_SST_H
+
+#include "cache/cache.h"
+#include "env/env.h"
+#include "iter/iter.h"
+#include "util/buf.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct st_sst_options {
+    int compression;        /* STRATA_COMPRESSION_*; default ZSTD */
+    int compression_level;  /* zstd level; default 1 (ignored by the other codecs) */
+    size_t page_size;       /* target uncompressed key bytes per page; default 8 KiB */
+    size_t row_group_size;  /* target uncompressed key+value bytes per row group; default 16 MiB */
+    int bloom_bits_per_key; /* 0 = no bloom filter; default 10 (~1% false positives) */
+} st_sst_options;
+
+/* Fill o with the defaults above. */
+void st_sst_options_init(st_sst_options *o);
+
+/* One caller-supplied footer pair (NUL-terminated UTF-8 strings, owned by the meta). */
+typedef struct st_sst_prop {
+    char *key;
+    char *value;
+} st_sst_prop;
+
+/*
+ * st_sst_meta -- the summary of a table. Every pointer is owned by the struct and released by
+ * st_sst_meta_free (which leaves a zeroed struct). smallest/largest are NULL for an empty table.
+ */
+typedef struct st_sst_meta {
+    uint64_t file_size;
+    uint64_t entries;    /* rows */
+    uint64_t tombstones; /* rows with kind = ST_KIND_DELETE */
+    uint64_t min_seq, max_seq;
+    uint64_t created_us; /* wall clock at build time */
+    uint8_t *smallest;   /* first key */
+    size_t smallest_len;
+    uint8_t *largest; /* last key */
+    size_t largest_len;
+    st_sst_prop *props; /* caller pairs from st_sst_builder_set_meta, in insertion order */
+    size_t nprops;
+} st_sst_meta;
+
+void st_sst_meta_free(st_sst_meta *m);
+/* The value of caller pair `key`, or NULL. */
+const char *st_sst_meta_prop(const st_sst_meta *m, const char *key);
+
+/* ---- builder ------------------------------------------------------------------------------- */
+
+typedef struct st_sst_builder st_sst_builder;
+
+/*
+ * st_sst_builder_new --
+ *     Start a table that will appear at `path` (conventionally "<n>.parquet") when finished. Data
+ *     is written to path + ".tmp" meanwhile. o may be NULL (defaults). On success *out owns the
+ *     temp file; end it with st_sst_builder_finish or st_sst_builder_abandon.
+ */
+int st_sst_builder_new(st_env *env, const char *path, const st_sst_options *o,
+                       st_sst_builder **out);
+
+/* Add an extra footer pair (key must not start with "strata."; both valid UTF-8, copied). */
+int st_sst_builder_set_meta(st_sst_builder *b, const char *key, const char *value);
+
+/*
+ * st_sst_builder_add --
+ *     Append an entry. REQUIRES entries in strictly increasing entry order (key asc, seq desc);
+ *     kind ST_KIND_PUT or ST_KIND_DELETE (val ignored for deletes); 1 <= klen <= 64 KiB.
+ *     A violation or an I/O error makes the builder fail: the first error is sticky and is
+ *     returned by st_sst_builder_status and st_sst_builder_finish; later adds are ignored.
+ */
+void st_sst_builder_add(st_sst_builder *b, const uint8_t *key, size_t klen, uint64_t seq, int kind,
+                        const uint8_t *val, size_t vlen);
+
+int st_sst_builder_status(const st_sst_builder *b);
+uint64_t st_sst_builder_entries(const st_sst_builder *b);
+
+/* Current estimate of the finished file size in bytes (for splitting compaction outputs). */
+uint64_t st_sst_builder_estimated_size(const st_sst_builder *b);
+
+/*
+ * st_sst_builder_finish --
+ *     Write the last pages, bloom filters, page index and footer, fsync the temp file and rename
+ *     it to path. Does NOT sync the directory (the caller does, once per batch of files).
+ *     Frees b in every case; on failure the temp file is removed. meta_out (may be NULL) receives
+ *     the table summary (caller frees it with st_sst_meta_free).
+ */
+int st_sst_builder_finish(st_sst_builder *b, st_sst_meta *meta_out);
+
+/* Remove the temp file and free b. NULL is a no-op. */
+void st_sst_builder_abandon(st_sst_builder *b);
+
+/* ---- reader -------------------------------------------------------------------------------- */
+
+typedef struct st_sst_reader st_sst_reader;
+
+/*
+ * st_sst_reader_open --
+ *     Open a finished table: validates the footer and the page index once and keeps the key
+ *     bloom filters and page indexes in memory (their size is charged to cache as one pinned
+ *     entry). cache may be NULL (no caching: every lookup decodes its pages). The new reader
+ *     holds one reference.
+ */
+int st_sst_reader_open(st_env *env, const char *path, st_cache *cache, st_sst_reader **out);
+
+/* The table summary (valid for the reader's lifetime). */
+const st_sst_meta *st_sst_reader_meta(const st_sst_reader *r);
+
+/*
+ * st_sst_reader_get --
+ *     The newest entry for key with seq <= snap_seq: STRATA_OK with *kind, *seq and the value
+ *     copied into val (val is cleared first; empty for tombstones), or STRATA_NOTFOUND. kind, val
+ *     and seq may be NULL if not wanted.
+ */
+int st_sst_reader_get(st_sst_reader *r, const uint8_t *key, size_t klen, uint64_t snap_seq,
+                      int *kind, st_buf *val, uint64_t *seq);
+
+/* 0 when the table certainly holds no entry for key (key range, then bloom filter), else 1. */
+int st_sst_reader_may_contain(st_sst_reader *r, const uint8_t *key, size_t klen);
+
+/*
+ * st_sst_reader_iter --
+ *     An internal iterator (iter/iter.h) over the entries with lower <= key < upper (either bound
+ *     may be NULL = unbounded; the bound memory must outlive the iterator). Row groups and pages
+ *     outside the bounds are skipped using the page index. fill_cache = 0 keeps pages this
+ *     iterator decodes out of the cache. The iterator holds a reference on r.
+ */
+int st_sst_reader_iter(st_sst_reader *r, const uint8_t *lower, size_t llen, const uint8_t *upper,
+                       size_t ulen, int fill_cache, st_iter **out);
+
+void st_sst_reader_ref(st_sst_reader *r);
+/* Drop a reference; the last one closes the file and frees the reader. NULL is a no-op. */
+void st_sst_reader_unref(st_sst_reader *r);
+
+/*
+ * st_sst_verify --
+ *     Check a table completely: footer, page index, every page's CRC and encoding, entry order
+ *     and the strata.* metadata counts. Appends a human-readable report to `report` (may be
+ *     NULL). STRATA_OK when everything is consistent, else the first error's code.
+ */
+int st_sst_verify(st_env *env, const char *path, st_buf *report);
+
+#endif

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * sst_format.h -- constants shared by the sst builder, reader and verifier (internal to
+ * src/sst). The format itself is described in doc/format_sst.md.
+ */
+#ifndef ST_SST_SST_FORMAT_H
+#define ST_SST_SST_FORMAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ST_SST_FORMAT_VERSION 1
+#define ST_SST_NCOLS 4
+enum { ST_SST_COL_KEY = 0, ST_SST_COL_VALUE = 1, ST_SST_COL_SEQNO = 2, ST_SST_COL_KIND = 3 };
+
+/* Statistics / column index bounds for values are truncated to this many bytes. */
+#define ST_SST_STAT_TRUNC 64
+
+/* Footer keys. */
+#define ST_SST_KV_PREFIX "strata."
+#define ST_SST_KV_VERSION "strata.format_version"
+#define ST_SST_KV_SMALLEST "strata.smallest_key"
+#define ST_SST_KV_LARGEST "strata.largest_key"
+#define ST_SST_KV_MIN_SEQ "strata.min_seqno"
+#define ST_SST_KV_MAX_SEQ "strata.max_seqno"
+#define ST_SST_KV_ENTRIES "strata.entries"
+#define ST_SST_KV_TOMBSTONES "strata.tombstones"
+#define ST_SST_KV_CREATED "strata.created_us"
+
+extern const char *const st_sst_col_names[ST_SST_NCOLS];
+
+/* Lowercase hex of n bytes into out (2n + 1 bytes, NUL-terminated). */
+void st_sst_hex(const uint8_t *p, size_t n, char *out);
+/* Parse lowercase/uppercase hex; returns -1 on bad input, else the byte count (out has room
+ * for n / 2 bytes). */
+long st_sst_unhex(const uint8_t *p, size_t n, uint8_t *out);
+
+#endif

@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * sst_internal.h -- the reader's in-memory structures and its row cursor, shared by
+ * sst_reader.c, sst_iter.c and sst_verify.c (internal to src/sst).
+ *
+ * A cursor is a position (row group, row) plus one pinned decoded page per column. It belongs to
+ * one thread; the reader it points into is immutable and shared.
+ */
+#ifndef ST_SST_SST_INTERNAL_H
+#define ST_SST_SST_INTERNAL_H
+
+#include "parquet/page.h"
+#include "parquet/parquet.h"
+#include "sst/sst.h"
+#include "sst/sst_format.h"
+#include "util/arena.h"
+
+#include <stdatomic.h>
+
+typedef struct st_sst_rg {
+    int64_t num_rows;
+    st_pq_bytes kmin, kmax; /* key chunk statistics */
+    int has_kbounds;
+    const st_pq_column_meta *cm[ST_SST_NCOLS];
+    st_pq_column_desc desc[ST_SST_NCOLS];
+    st_pq_offset_index oi[ST_SST_NCOLS]; /* from the file, or built by walking page headers */
+    int64_t dict_off[ST_SST_NCOLS];      /* dictionary page header offset, -1 = none */
+    int64_t chunk_end[ST_SST_NCOLS];
+    st_pq_column_index kci; /* key ColumnIndex */
+    int has_kci;
+    const uint8_t *bloom; /* key bloom bitset, NULL = none */
+    size_t bloom_len;
+} st_sst_rg;
+
+struct st_sst_reader {
+    st_env *env;
+    char *path;
+    st_file *file;
+    uint64_t file_size;
+    st_cache *cache;
+    uint64_t cache_id;
+    st_cache_handle *meta_handle;
+    atomic_int refs;
+    st_arena *arena;
+    st_pq_file_meta fm;
+    st_sst_rg *rgs;
+    uint32_t nrgs;
+    st_sst_meta meta;
+};
+
+/* A pinned decoded page (cached: h != NULL; private: h == NULL and pg owned). */
+typedef struct st_sst_pref {
+    st_pq_page *pg;
+    st_cache_handle *h;
+    uint32_t g, idx;    /* row group, page number in the chunk */
+    int64_t first, end; /* rows [first, end) relative to the row group */
+} st_sst_pref;
+
+typedef struct st_sst_cursor {
+    st_sst_reader *r;
+    int fill_cache;
+    int valid;
+    int status;
+    uint32_t g;
+    int64_t row;
+    st_sst_pref p[ST_SST_NCOLS];
+} st_sst_cursor;
+
+void st_sst_cursor_init(st_sst_cursor *c, st_sst_reader *r, int fill_cache);
+void st_sst_cursor_release(st_sst_cursor *c); /* drop pinned pages */
+/* Position on the first entry >= (key, seq); invalid at end. */
+int st_sst_cursor_seek(st_sst_cursor *c, const uint8_t *key, size_t klen, uint64_t seq);
+int st_sst_cursor_first(st_sst_cursor *c);
+int st_sst_cursor_last(st_sst_cursor *c);
+int st_sst_cursor_next(st_sst_cursor *c);
+int st_sst_cursor_prev(st_sst_cursor *c);
+/* Load column col's page for the current row (valid cursor). */
+int st_sst_cursor_load(st_sst_cursor *c, int col);
+/* Accessors (after st_sst_cursor_load of the column). */
+void st_sst_cursor_bytes(const st_sst_cursor *c, int col, const uint8_t **p, size_t *n,
+                         int *is_null);
+int64_t st_sst_cursor_int(const st_sst_cursor *c, int col);
+/* Load all four columns and fill the entry fields; CORRUPT on bad kind/seq values. */
+int st_sst_cursor_entry(st_sst_cursor *c, const uint8_t **key, size_t *klen, uint64_t *seq,
+                        int *kind, const uint8_t **val, size_t *vlen);
+
+/*
+ * Read and decode the page whose header is at off (the chunk ends at limit; hint = the page's
+ * total size when known, else 0). Data and dictionary pages are decoded into *out (dict is the
+ * chunk's dictionary); other page types leave *out NULL. *page_type and *next (offset after the
+ * page) are set. Used by the cursor and the verifier.
+ */
+int st_sst_read_page(st_sst_reader *r, uint32_t g, int col, int64_t off, int64_t hint,
+                     int64_t limit, const st_pq_page *dict, st_pq_page **out, int *page_type,
+                     int64_t *next);
+
+#endif

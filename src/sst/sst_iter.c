@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* sst_iter.c -- the st_iter over one table, with optional [lower, upper) key bounds. */
+#include "sst/sst_internal.h"
+#include "util/alloc.h"
+
+#include <string.h>
+
+typedef struct sst_iter {
+    st_iter base;
+    st_sst_cursor cur;
+    const uint8_t *lower, *upper;
+    size_t llen, ulen;
+} sst_iter;
+
+/* Publish the cursor's entry into base, applying the bounds. */
+static void
+publish(sst_iter *it)
+{
+    st_iter *b = &it->base;
+    b->valid = 0;
+    if (it->cur.status != STRATA_OK) {
+        b->status = it->cur.status;
+        return;
+    }
+    if (!it->cur.valid)
+        return;
+    int rc = st_sst_cursor_entry(&it->cur, &b->key, &b->klen, &b->seq, &b->kind, &b->val, &b->vlen);
+    if (rc != STRATA_OK) {
+        b->status = rc;
+        return;
+    }
+    if (it->upper && st_bytes_cmp(b->key, b->klen, it->upper, it->ulen) >= 0)
+        return;
+    if (it->lower && st_bytes_cmp(b->key, b->klen, it->lower, it->llen) < 0)
+        return;
+    b->valid = 1;
+}
+
+static void
+it_seek_first(st_iter *bi)
+{
+    sst_iter *it = (sst_iter *)bi;
+    if (it->lower)
+        st_sst_cursor_seek(&it->cur, it->lower, it->llen, ST_SEQ_MAX);
+    else
+        st_sst_cursor_first(&it->cur);
+    publish(it);
+}
+
+static void
+it_seek_last(st_iter *bi)
+{
+    sst_iter *it = (sst_iter *)bi;
+    if (it->upper) {
+        st_sst_cursor_seek(&it->cur, it->upper, it->ulen, ST_SEQ_MAX);
+        if (it->cur.valid)
+            st_sst_cursor_prev(&it->cur);
+        else if (it->cur.status == STRATA_OK)
+            st_sst_cursor_last(&it->cur);
+    } else {
+        st_sst_cursor_last(&it->cur);
+    }
+    publish(it);
+}
+
+static void
+it_seek(st_iter *bi, const uint8_t *key, size_t klen, uint64_t seq)
+{
+    sst_iter *it = (sst_iter *)bi;
+    if (it->lower && st_bytes_cmp(key, klen, it->lower, it->llen) < 0) {
+        key = it->lower;
+        klen = it->llen;
+        seq = ST_SEQ_MAX;
+    }
+    st_sst_cursor_seek(&it->cur, key, klen, seq);
+    publish(it);
+}
+
+static void
+it_seek_for_prev(st_iter *bi, const uint8_t *key, size_t klen, uint64_t seq)
+{
+    sst_iter *it = (sst_iter *)bi;
+    if (it->upper && st_bytes_cmp(key, klen, it->upper, it->ulen) >= 0) {
+        it_seek_last(bi);
+        return;
+    }
+    st_sst_cursor *c = &it->cur;
+    st_sst_cursor_seek(c, key, klen, seq);
+    if (c->valid) {
+        const uint8_t *k, *v;
+        size_t kl, vl;
+        uint64_t s;
+        int kind;
+        if (st_sst_cursor_entry(c, &k, &kl, &s, &kind, &v, &vl) == STRATA_OK &&
+            st_entry_cmp(k, kl, s, key, klen, seq) > 0)
+            st_sst_cursor_prev(c);
+    } else if (c->status == STRATA_OK) {
+        st_sst_cursor_last(c);
+    }
+    publish(it);
+}
+
+static void
+it_next(st_iter *bi)
+{
+    sst_iter *it = (sst_iter *)bi;
+    if (!bi->valid)
+        return;
+    st_sst_cursor_next(&it->cur);
+    publish(it);
+}
+
+static void
+it_prev(st_iter *bi)
+{
+    sst_iter *it = (sst_iter *)bi;
+    if (!bi->valid)
+        return;
+    st_sst_cursor_prev(&it->cur);
+    publish(it);
+}
+
+static void
+it_close(st_iter *bi)
+{
+    sst_iter *it = (sst_iter *)bi;
+    st_sst_reader *r = it->cur.r;
+    st_sst_cursor_release(&it->cur);
+    st_free(it);
+    st_sst_reader_unref(r);
+}
+
+static const st_iter_ops sst_iter_ops = {it_seek_first, it_seek_last, it_seek, it_seek_for_prev,
+                                         it_next,       it_prev,      it_close};
+
+int
+st_sst_reader_iter(st_sst_reader *r, const uint8_t *lower, size_t llen, const uint8_t *upper,
+                   size_t ulen, int fill_cache, st_iter **out)
+{
+    *out = NULL;
+    sst_iter *it = st_calloc(1, sizeof(*it));
+    if (!it)
+        return st_err(STRATA_NOMEM, "%s: iterator", r->path);
+    it->base.ops = &sst_iter_ops;
+    it->lower = lower;
+    it->llen = llen;
+    it->upper = upper;
+    it->ulen = ulen;
+    st_sst_reader_ref(r);
+    st_sst_cursor_init(&it->cur, r, fill_cache);
+    *out = &it->base;
+    return STRATA_OK;
+}

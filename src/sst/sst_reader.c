@@ -1,0 +1,498 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* sst_reader.c -- opening a table, page loading, the row cursor and point lookups. */
+#include "parquet/codec.h"
+#include "sst/sst_internal.h"
+#include "util/alloc.h"
+#include "util/coding.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- page reading --------------------------------------------------------------------------- */
+
+/* Read a page header at off into *buf (growing the window as needed). */
+static int
+read_header(st_sst_reader *r, int64_t off, size_t want, size_t avail, uint8_t **buf,
+            st_pq_page_header *h, size_t *hlen)
+{
+    int rc;
+    for (;;) {
+        uint8_t *nb = st_realloc(*buf, want);
+        if (!nb)
+            return st_err(STRATA_NOMEM, "%s: reading page", r->path);
+        *buf = nb;
+        ST_RET(st_file_read_exact(r->file, (uint64_t)off, nb, want));
+        rc = st_pq_decode_page_header(nb, want, r->path, (uint64_t)off, h, hlen);
+        if (rc != STRATA_CORRUPT || want == avail)
+            return rc;
+        want = want * 8 < avail ? want * 8 : avail;
+    }
+}
+
+int
+st_sst_read_page(st_sst_reader *r, uint32_t g, int col, int64_t off, int64_t hint, int64_t limit,
+                 const st_pq_page *dict, st_pq_page **out, int *page_type, int64_t *next)
+{
+    *out = NULL;
+    if (off < 4 || off >= limit || (uint64_t)limit > r->file_size)
+        return st_err(STRATA_CORRUPT, "%s: page offset %lld out of range", r->path, (long long)off);
+    size_t avail = (size_t)(limit - off), total = 0, hlen = 0;
+    size_t want = hint > 0 ? (size_t)hint : 16384;
+    uint8_t *buf = NULL;
+    st_pq_page_header h;
+    int rc = read_header(r, off, want < avail ? want : avail, avail, &buf, &h, &hlen);
+    if (rc == STRATA_OK) {
+        total = hlen + (size_t)h.compressed_size;
+        if (total > avail)
+            rc = st_err(STRATA_CORRUPT, "%s: page at offset %lld overruns its column chunk",
+                        r->path, (long long)off);
+    }
+    if (rc == STRATA_OK && total > (want < avail ? want : avail)) {
+        uint8_t *nb = st_realloc(buf, total);
+        if (!nb)
+            rc = st_err(STRATA_NOMEM, "%s: reading page", r->path);
+        else
+            buf = nb;
+        if (rc == STRATA_OK)
+            rc = st_file_read_exact(r->file, (uint64_t)off + hlen, buf + hlen, total - hlen);
+    }
+    if (rc == STRATA_OK) {
+        *page_type = h.type;
+        *next = off + (int64_t)total;
+        if (h.type == ST_PQ_DATA_PAGE || h.type == ST_PQ_DATA_PAGE_V2 ||
+            h.type == ST_PQ_DICTIONARY_PAGE)
+            rc = st_pq_page_decode(&r->rgs[g].desc[col], &h, buf + hlen,
+                                   h.type == ST_PQ_DICTIONARY_PAGE ? NULL : dict, r->path,
+                                   (uint64_t)off, out);
+    }
+    st_free(buf);
+    return rc;
+}
+
+/* ---- page cache ----------------------------------------------------------------------------- */
+
+#define DICT_PAGE UINT32_MAX
+
+static void
+page_deleter(const void *key, size_t klen, void *value)
+{
+    (void)key;
+    (void)klen;
+    st_pq_page_free(value);
+}
+
+static size_t
+cache_key(const st_sst_reader *r, uint32_t g, int col, uint32_t page, uint8_t *k)
+{
+    st_put_fixed64(k, r->cache_id);
+    st_put_fixed32(k + 8, g);
+    k[12] = (uint8_t)col;
+    st_put_fixed32(k + 13, page);
+    return 17;
+}
+
+static void
+pref_release(st_sst_reader *r, st_sst_pref *p)
+{
+    if (p->h)
+        st_cache_release(r->cache, p->h);
+    else
+        st_pq_page_free(p->pg);
+    memset(p, 0, sizeof(*p));
+}
+
+/* Pin page `page` (or the dictionary, DICT_PAGE) of chunk (g, col). */
+static int
+load_page(st_sst_reader *r, uint32_t g, int col, uint32_t page, int fill, st_sst_pref *out)
+{
+    memset(out, 0, sizeof(*out));
+    st_sst_rg *rg = &r->rgs[g];
+    uint8_t key[17];
+    size_t kl = cache_key(r, g, col, page, key);
+    if (r->cache) {
+        st_cache_handle *h = st_cache_lookup(r->cache, key, kl);
+        if (h) {
+            out->h = h;
+            out->pg = st_cache_value(h);
+            return STRATA_OK;
+        }
+    }
+    st_sst_pref dict = {0};
+    st_pq_page *pg = NULL;
+    int type = -1, rc = STRATA_OK;
+    int64_t next;
+    if (page == DICT_PAGE) {
+        int64_t end = rg->oi[col].npages ? rg->oi[col].pages[0].offset : rg->chunk_end[col];
+        ST_RET(st_sst_read_page(r, g, col, rg->dict_off[col], 0, end, NULL, &pg, &type, &next));
+        if (type != ST_PQ_DICTIONARY_PAGE) {
+            st_pq_page_free(pg);
+            return st_err(STRATA_CORRUPT, "%s: no dictionary page at offset %lld", r->path,
+                          (long long)rg->dict_off[col]);
+        }
+    } else {
+        const st_pq_page_location *loc = &rg->oi[col].pages[page];
+        int64_t end =
+            page + 1 < rg->oi[col].npages ? rg->oi[col].pages[page + 1].first_row : rg->num_rows;
+        if (rg->dict_off[col] >= 0)
+            ST_RET(load_page(r, g, col, DICT_PAGE, fill, &dict));
+        rc = st_sst_read_page(r, g, col, loc->offset, loc->compressed_size, rg->chunk_end[col],
+                              dict.pg, &pg, &type, &next);
+        pref_release(r, &dict);
+        if (rc != STRATA_OK)
+            return rc;
+        if (type != ST_PQ_DATA_PAGE && type != ST_PQ_DATA_PAGE_V2) {
+            st_pq_page_free(pg);
+            return st_err(STRATA_CORRUPT, "%s: offset index points at a non-data page (%lld)",
+                          r->path, (long long)loc->offset);
+        }
+        if ((int64_t)pg->n != end - loc->first_row || (col != ST_SST_COL_VALUE && pg->nulls)) {
+            st_pq_page_free(pg);
+            return st_err(STRATA_CORRUPT,
+                          "%s: page at offset %lld: %s rows disagree with the page index or "
+                          "hold nulls",
+                          r->path, (long long)loc->offset, st_sst_col_names[col]);
+        }
+    }
+    if (r->cache && fill) {
+        st_cache_handle *h = NULL;
+        ST_RET(st_cache_insert(r->cache, key, kl, pg, pg->mem, page_deleter, &h));
+        out->h = h;
+    }
+    out->pg = pg;
+    return STRATA_OK;
+}
+
+/* ---- cursor --------------------------------------------------------------------------------- */
+
+void
+st_sst_cursor_init(st_sst_cursor *c, st_sst_reader *r, int fill_cache)
+{
+    memset(c, 0, sizeof(*c));
+    c->r = r;
+    c->fill_cache = fill_cache;
+}
+
+void
+st_sst_cursor_release(st_sst_cursor *c)
+{
+    for (int i = 0; i < ST_SST_NCOLS; i++)
+        if (c->p[i].pg)
+            pref_release(c->r, &c->p[i]);
+}
+
+static int
+cursor_fail(st_sst_cursor *c, int rc)
+{
+    c->valid = 0;
+    if (c->status == STRATA_OK)
+        c->status = rc;
+    return rc;
+}
+
+/* Index of the last page of column col in row group g whose first row <= row. */
+static uint32_t
+page_for_row(const st_sst_rg *rg, int col, int64_t row)
+{
+    const st_pq_offset_index *oi = &rg->oi[col];
+    uint32_t lo = 0, hi = oi->npages; /* answer in [lo, hi) */
+    while (hi - lo > 1) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (oi->pages[mid].first_row <= row)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static int
+cursor_load_page(st_sst_cursor *c, int col, uint32_t idx)
+{
+    st_sst_reader *r = c->r;
+    st_sst_rg *rg = &r->rgs[c->g];
+    st_sst_pref *p = &c->p[col];
+    if (p->pg)
+        pref_release(r, p);
+    int rc = load_page(r, c->g, col, idx, c->fill_cache, p);
+    if (rc != STRATA_OK)
+        return cursor_fail(c, rc);
+    p->g = c->g;
+    p->idx = idx;
+    p->first = rg->oi[col].pages[idx].first_row;
+    p->end = p->first + p->pg->n;
+    return STRATA_OK;
+}
+
+int
+st_sst_cursor_load(st_sst_cursor *c, int col)
+{
+    st_sst_pref *p = &c->p[col];
+    if (p->pg && p->g == c->g && p->first <= c->row && c->row < p->end)
+        return STRATA_OK;
+    return cursor_load_page(c, col, page_for_row(&c->r->rgs[c->g], col, c->row));
+}
+
+void
+st_sst_cursor_bytes(const st_sst_cursor *c, int col, const uint8_t **p, size_t *n, int *is_null)
+{
+    const st_sst_pref *pr = &c->p[col];
+    size_t i = (size_t)(c->row - pr->first);
+    *p = pr->pg->data + pr->pg->offs[i];
+    *n = pr->pg->offs[i + 1] - pr->pg->offs[i];
+    *is_null = pr->pg->nulls ? pr->pg->nulls[i] : 0;
+}
+
+int64_t
+st_sst_cursor_int(const st_sst_cursor *c, int col)
+{
+    const st_sst_pref *pr = &c->p[col];
+    return pr->pg->ints[c->row - pr->first];
+}
+
+int
+st_sst_cursor_entry(st_sst_cursor *c, const uint8_t **key, size_t *klen, uint64_t *seq, int *kind,
+                    const uint8_t **val, size_t *vlen)
+{
+    int isnull;
+    for (int col = 0; col < ST_SST_NCOLS; col++)
+        ST_RET(st_sst_cursor_load(c, col));
+    st_sst_cursor_bytes(c, ST_SST_COL_KEY, key, klen, &isnull);
+    st_sst_cursor_bytes(c, ST_SST_COL_VALUE, val, vlen, &isnull);
+    int64_t s = st_sst_cursor_int(c, ST_SST_COL_SEQNO);
+    int64_t k = st_sst_cursor_int(c, ST_SST_COL_KIND);
+    if (s < 0 || (uint64_t)s > ST_SEQ_MAX || (k != ST_KIND_PUT && k != ST_KIND_DELETE) ||
+        (k == ST_KIND_PUT && isnull))
+        return cursor_fail(c, st_err(STRATA_CORRUPT, "%s: bad entry in row group %u row %lld",
+                                     c->r->path, c->g, (long long)c->row));
+    *seq = (uint64_t)s;
+    *kind = (int)k;
+    return STRATA_OK;
+}
+
+/* Skip empty row groups forward from g; sets valid. */
+static void
+settle_forward(st_sst_cursor *c)
+{
+    while (c->g < c->r->nrgs && c->row >= c->r->rgs[c->g].num_rows) {
+        c->g++;
+        c->row = 0;
+    }
+    c->valid = c->g < c->r->nrgs;
+}
+
+int
+st_sst_cursor_first(st_sst_cursor *c)
+{
+    if (c->status != STRATA_OK)
+        return c->status;
+    c->g = 0;
+    c->row = 0;
+    settle_forward(c);
+    return STRATA_OK;
+}
+
+int
+st_sst_cursor_last(st_sst_cursor *c)
+{
+    if (c->status != STRATA_OK)
+        return c->status;
+    c->valid = 0;
+    for (uint32_t g = c->r->nrgs; g > 0; g--) {
+        if (c->r->rgs[g - 1].num_rows > 0) {
+            c->g = g - 1;
+            c->row = c->r->rgs[g - 1].num_rows - 1;
+            c->valid = 1;
+            break;
+        }
+    }
+    return STRATA_OK;
+}
+
+int
+st_sst_cursor_next(st_sst_cursor *c)
+{
+    if (!c->valid)
+        return c->status;
+    c->row++;
+    settle_forward(c);
+    return STRATA_OK;
+}
+
+int
+st_sst_cursor_prev(st_sst_cursor *c)
+{
+    if (!c->valid)
+        return c->status;
+    if (c->row > 0) {
+        c->row--;
+        return STRATA_OK;
+    }
+    while (c->g > 0) {
+        c->g--;
+        if (c->r->rgs[c->g].num_rows > 0) {
+            c->row = c->r->rgs[c->g].num_rows - 1;
+            return STRATA_OK;
+        }
+    }
+    c->valid = 0;
+    return STRATA_OK;
+}
+
+static int
+cmp_key_at(st_sst_cursor *c, const uint8_t *key, size_t klen, int *cmp)
+{
+    const uint8_t *p;
+    size_t n;
+    int isnull;
+    ST_RET(st_sst_cursor_load(c, ST_SST_COL_KEY));
+    st_sst_cursor_bytes(c, ST_SST_COL_KEY, &p, &n, &isnull);
+    *cmp = st_bytes_cmp(p, n, key, klen);
+    return STRATA_OK;
+}
+
+/* First row group that may hold keys >= key (by chunk maxima; groups without bounds match). */
+static uint32_t
+rg_lower_bound(const st_sst_reader *r, const uint8_t *key, size_t klen)
+{
+    uint32_t lo = 0, hi = r->nrgs;
+    for (uint32_t g = 0; g < r->nrgs; g++)
+        if (!r->rgs[g].has_kbounds)
+            return 0;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        const st_sst_rg *rg = &r->rgs[mid];
+        if (st_bytes_cmp(rg->kmax.p, rg->kmax.len, key, klen) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* First page of the key column that may hold keys >= key (ColumnIndex maxima). */
+static uint32_t
+page_lower_bound(const st_sst_rg *rg, const uint8_t *key, size_t klen)
+{
+    if (!rg->has_kci || rg->kci.boundary_order != ST_PQ_ASCENDING)
+        return 0;
+    uint32_t lo = 0, hi = rg->kci.npages;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (st_bytes_cmp(rg->kci.maxs[mid].p, rg->kci.maxs[mid].len, key, klen) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+int
+st_sst_cursor_seek(st_sst_cursor *c, const uint8_t *key, size_t klen, uint64_t seq)
+{
+    st_sst_reader *r = c->r;
+    int cmp;
+    if (c->status != STRATA_OK)
+        return c->status;
+    c->valid = 0;
+    for (c->g = rg_lower_bound(r, key, klen); c->g < r->nrgs; c->g++) {
+        st_sst_rg *rg = &r->rgs[c->g];
+        if (rg->num_rows == 0)
+            continue;
+        for (uint32_t pi = page_lower_bound(rg, key, klen); pi < rg->oi[0].npages; pi++) {
+            ST_RET(cursor_load_page(c, ST_SST_COL_KEY, pi));
+            st_sst_pref *p = &c->p[ST_SST_COL_KEY];
+            /* binary search in the page for the first key >= key */
+            int64_t lo = p->first, hi = p->end;
+            while (lo < hi) {
+                c->row = lo + (hi - lo) / 2;
+                ST_RET(cmp_key_at(c, key, klen, &cmp));
+                if (cmp < 0)
+                    lo = c->row + 1;
+                else
+                    hi = c->row;
+            }
+            if (lo == p->end)
+                continue;
+            c->row = lo;
+            c->valid = 1;
+            /* among equal keys, skip versions newer than seq */
+            while (c->valid) {
+                ST_RET(cmp_key_at(c, key, klen, &cmp));
+                if (cmp != 0)
+                    break;
+                ST_RET(st_sst_cursor_load(c, ST_SST_COL_SEQNO));
+                if ((uint64_t)st_sst_cursor_int(c, ST_SST_COL_SEQNO) <= seq)
+                    break;
+                ST_RET(st_sst_cursor_next(c));
+            }
+            return c->status;
+        }
+    }
+    return STRATA_OK;
+}
+
+/* ---- point lookups -------------------------------------------------------------------------- */
+
+/* Key range + bloom: 0 = certainly absent. *g_out = the candidate row group. */
+static int
+may_contain(st_sst_reader *r, const uint8_t *key, size_t klen, uint32_t *g_out)
+{
+    const st_sst_meta *m = &r->meta;
+    if (m->entries == 0 || st_bytes_cmp(key, klen, m->smallest, m->smallest_len) < 0 ||
+        st_bytes_cmp(key, klen, m->largest, m->largest_len) > 0)
+        return 0;
+    uint32_t g = rg_lower_bound(r, key, klen);
+    *g_out = g;
+    if (g >= r->nrgs)
+        return 0;
+    const st_sst_rg *rg = &r->rgs[g];
+    if (!rg->has_kbounds)
+        return 1;
+    if (st_bytes_cmp(key, klen, rg->kmin.p, rg->kmin.len) < 0)
+        return 0;
+    if (rg->bloom && !st_pq_bloom_check(rg->bloom, rg->bloom_len, st_pq_bloom_hash(key, klen)))
+        return 0;
+    return 1;
+}
+
+int
+st_sst_reader_may_contain(st_sst_reader *r, const uint8_t *key, size_t klen)
+{
+    uint32_t g;
+    return may_contain(r, key, klen, &g);
+}
+
+int
+st_sst_reader_get(st_sst_reader *r, const uint8_t *key, size_t klen, uint64_t snap_seq, int *kind,
+                  st_buf *val, uint64_t *seq)
+{
+    uint32_t g;
+    if (!may_contain(r, key, klen, &g))
+        return STRATA_NOTFOUND;
+    st_sst_cursor c;
+    st_sst_cursor_init(&c, r, 1);
+    int rc = st_sst_cursor_seek(&c, key, klen, snap_seq), cmp = 1;
+    const uint8_t *k, *v;
+    size_t kl, vl;
+    uint64_t s;
+    int kd;
+    if (rc == STRATA_OK && c.valid)
+        rc = cmp_key_at(&c, key, klen, &cmp);
+    if (rc == STRATA_OK && c.valid && cmp == 0) {
+        rc = st_sst_cursor_entry(&c, &k, &kl, &s, &kd, &v, &vl);
+        if (rc == STRATA_OK && val) {
+            st_buf_clear(val);
+            rc = st_buf_append(val, v, kd == ST_KIND_PUT ? vl : 0);
+        }
+        if (rc == STRATA_OK) {
+            if (kind)
+                *kind = kd;
+            if (seq)
+                *seq = s;
+        }
+    } else if (rc == STRATA_OK) {
+        rc = STRATA_NOTFOUND;
+    }
+    st_sst_cursor_release(&c);
+    return rc;
+}

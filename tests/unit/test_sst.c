@@ -1,0 +1,546 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Unit tests of src/sst: builder/reader round trips, lookups, iterators, corruption. */
+#include "cache/cache.h"
+#include "parquet/parquet.h"
+#include "sst/sst.h"
+#include "sst/sst_internal.h"
+#include "st_test.h"
+#include "util/alloc.h"
+#include "util/random.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* ---- model ---------------------------------------------------------------------------------- */
+
+typedef struct ent {
+    uint8_t *key;
+    size_t klen;
+    uint64_t seq;
+    int kind;
+    uint8_t *val;
+    size_t vlen;
+} ent;
+
+typedef struct model {
+    ent *e;
+    size_t n, cap;
+} model;
+
+static void
+model_add(model *m, const void *key, size_t klen, uint64_t seq, int kind, const void *val,
+          size_t vlen)
+{
+    if (m->n == m->cap) {
+        m->cap = m->cap ? m->cap * 2 : 64;
+        m->e = realloc(m->e, m->cap * sizeof(ent));
+        ST_ASSERT(m->e != NULL);
+    }
+    ent *e = &m->e[m->n++];
+    e->key = malloc(klen + 1);
+    memcpy(e->key, key, klen);
+    e->klen = klen;
+    e->seq = seq;
+    e->kind = kind;
+    e->vlen = kind == ST_KIND_PUT ? vlen : 0;
+    e->val = malloc(e->vlen + 1);
+    if (e->vlen)
+        memcpy(e->val, val, e->vlen);
+}
+
+static int
+ent_cmp(const void *a, const void *b)
+{
+    const ent *x = a, *y = b;
+    return st_entry_cmp(x->key, x->klen, x->seq, y->key, y->klen, y->seq);
+}
+
+static void
+model_sort(model *m)
+{
+    qsort(m->e, m->n, sizeof(ent), ent_cmp);
+}
+
+static void
+model_free(model *m)
+{
+    for (size_t i = 0; i < m->n; i++) {
+        free(m->e[i].key);
+        free(m->e[i].val);
+    }
+    free(m->e);
+    memset(m, 0, sizeof(*m));
+}
+
+/* Random keys over a small alphabet including NUL and 0xFF, several versions each. */
+static void
+model_random(model *m, st_rng *rng, size_t nkeys, size_t maxv)
+{
+    static const uint8_t alpha[] = {0x00, 0x01, 'a', 'b', 'z', 0x7f, 0x80, 0xff};
+    uint8_t key[40], val[300];
+    uint64_t seq = 1;
+    for (size_t i = 0; i < nkeys; i++) {
+        size_t kl = 1 + st_rng_uniform(rng, 12);
+        for (size_t j = 0; j < kl; j++)
+            key[j] = alpha[st_rng_uniform(rng, sizeof(alpha))];
+        size_t nv = 1 + (st_rng_uniform(rng, 4) == 0 ? st_rng_uniform(rng, 4) : 0);
+        for (size_t v = 0; v < nv; v++) {
+            size_t vl = st_rng_uniform(rng, maxv + 1);
+            for (size_t j = 0; j < vl; j++)
+                val[j] = (uint8_t)st_rng_next(rng);
+            int kind = st_rng_uniform(rng, 5) == 0 ? ST_KIND_DELETE : ST_KIND_PUT;
+            model_add(m, key, kl, seq++, kind, val, vl);
+        }
+    }
+    model_sort(m);
+    /* drop exact duplicates (same key and seq cannot happen: seqs are unique) */
+}
+
+static char *
+table_path(const char *dir, const char *name)
+{
+    char *p = malloc(strlen(dir) + strlen(name) + 2);
+    sprintf(p, "%s/%s", dir, name);
+    return p;
+}
+
+static void
+build(const char *path, const model *m, const st_sst_options *o, st_sst_meta *meta)
+{
+    st_sst_builder *b = NULL;
+    ST_ASSERT_OK(st_sst_builder_new(st_env_posix(), path, o, &b));
+    for (size_t i = 0; i < m->n; i++)
+        st_sst_builder_add(b, m->e[i].key, m->e[i].klen, m->e[i].seq, m->e[i].kind, m->e[i].val,
+                           m->e[i].vlen);
+    ST_ASSERT_OK(st_sst_builder_status(b));
+    ST_ASSERT_OK(st_sst_builder_finish(b, meta));
+}
+
+/* Full forward and backward scans equal the model. */
+static void
+check_scan(st_sst_reader *r, const model *m)
+{
+    st_iter *it = NULL;
+    ST_ASSERT_OK(st_sst_reader_iter(r, NULL, 0, NULL, 0, 1, &it));
+    size_t i = 0;
+    for (st_iter_seek_first(it); it->valid; st_iter_next(it), i++) {
+        ST_ASSERT(i < m->n);
+        ST_ASSERT_MEM_EQ(it->key, it->klen, m->e[i].key, m->e[i].klen);
+        ST_ASSERT_EQ(it->seq, m->e[i].seq);
+        ST_ASSERT_EQ(it->kind, m->e[i].kind);
+        ST_ASSERT_MEM_EQ(it->val, it->vlen, m->e[i].val, m->e[i].vlen);
+    }
+    ST_ASSERT_OK(it->status);
+    ST_ASSERT_EQ(i, m->n);
+    for (st_iter_seek_last(it); it->valid; st_iter_prev(it)) {
+        ST_ASSERT(i > 0);
+        i--;
+        ST_ASSERT_MEM_EQ(it->key, it->klen, m->e[i].key, m->e[i].klen);
+        ST_ASSERT_EQ(it->seq, m->e[i].seq);
+    }
+    ST_ASSERT_OK(it->status);
+    ST_ASSERT_EQ(i, 0);
+    st_iter_close(it);
+}
+
+/* Model answer for get(key, snap): index or -1. */
+static long
+model_get(const model *m, const uint8_t *key, size_t klen, uint64_t snap)
+{
+    for (size_t i = 0; i < m->n; i++)
+        if (st_bytes_cmp(m->e[i].key, m->e[i].klen, key, klen) == 0 && m->e[i].seq <= snap)
+            return (long)i;
+    return -1;
+}
+
+static void
+check_gets(st_sst_reader *r, const model *m, st_rng *rng, int rounds)
+{
+    st_buf v = {0};
+    for (int t = 0; t < rounds && m->n; t++) {
+        const ent *e = &m->e[st_rng_uniform(rng, m->n)];
+        uint8_t key[64];
+        size_t kl = e->klen;
+        memcpy(key, e->key, kl);
+        if (st_rng_uniform(rng, 3) == 0)
+            key[kl++] = (uint8_t)st_rng_next(rng); /* probably absent */
+        uint64_t snap = st_rng_uniform(rng, 2) ? ST_SEQ_MAX : st_rng_uniform(rng, m->n + 2);
+        long want = model_get(m, key, kl, snap);
+        int kind = -1;
+        uint64_t seq = 0;
+        int rc = st_sst_reader_get(r, key, kl, snap, &kind, &v, &seq);
+        if (want < 0) {
+            ST_ASSERT_RC(rc, STRATA_NOTFOUND);
+        } else {
+            ST_ASSERT_OK(rc);
+            ST_ASSERT_EQ(seq, m->e[want].seq);
+            ST_ASSERT_EQ(kind, m->e[want].kind);
+            ST_ASSERT_MEM_EQ(v.data, v.len, m->e[want].val, m->e[want].vlen);
+            ST_ASSERT(st_sst_reader_may_contain(r, key, kl));
+        }
+    }
+    st_buf_free(&v);
+}
+
+static void
+check_meta(const st_sst_meta *meta, const model *m, const char *path)
+{
+    uint64_t tomb = 0, mins = UINT64_MAX, maxs = 0;
+    for (size_t i = 0; i < m->n; i++) {
+        tomb += m->e[i].kind == ST_KIND_DELETE;
+        mins = m->e[i].seq < mins ? m->e[i].seq : mins;
+        maxs = m->e[i].seq > maxs ? m->e[i].seq : maxs;
+    }
+    ST_ASSERT_EQ(meta->entries, m->n);
+    ST_ASSERT_EQ(meta->tombstones, tomb);
+    struct stat st;
+    ST_ASSERT(stat(path, &st) == 0);
+    ST_ASSERT_EQ(meta->file_size, (uint64_t)st.st_size);
+    if (m->n) {
+        ST_ASSERT_EQ(meta->min_seq, mins);
+        ST_ASSERT_EQ(meta->max_seq, maxs);
+        ST_ASSERT_MEM_EQ(meta->smallest, meta->smallest_len, m->e[0].key, m->e[0].klen);
+        ST_ASSERT_MEM_EQ(meta->largest, meta->largest_len, m->e[m->n - 1].key, m->e[m->n - 1].klen);
+    } else {
+        ST_ASSERT(meta->smallest == NULL && meta->largest == NULL);
+    }
+}
+
+/* Build, reopen, compare everything. */
+static void
+roundtrip(const char *dir, const char *name, const model *m, const st_sst_options *o,
+          st_cache *cache, st_rng *rng)
+{
+    char *path = table_path(dir, name);
+    st_sst_meta bm;
+    build(path, m, o, &bm);
+    check_meta(&bm, m, path);
+    st_sst_reader *r = NULL;
+    ST_ASSERT_OK(st_sst_reader_open(st_env_posix(), path, cache, &r));
+    check_meta(st_sst_reader_meta(r), m, path);
+    ST_ASSERT_EQ(st_sst_reader_meta(r)->created_us, bm.created_us);
+    check_scan(r, m);
+    check_gets(r, m, rng, 300);
+    st_buf rep = {0};
+    ST_ASSERT_OK(st_sst_verify(st_env_posix(), path, &rep));
+    ST_ASSERT(rep.len > 0);
+    st_buf_free(&rep);
+    st_sst_reader_unref(r);
+    st_sst_meta_free(&bm);
+    free(path);
+}
+
+static st_sst_options
+small_opts(int codec)
+{
+    st_sst_options o;
+    st_sst_options_init(&o);
+    o.compression = codec;
+    o.page_size = 64;        /* a few rows per page */
+    o.row_group_size = 2000; /* several row groups */
+    return o;
+}
+
+/* ---- tests ---------------------------------------------------------------------------------- */
+
+static void
+test_empty_and_one(void)
+{
+    char *dir = st_test_tmpdir("sst_empty");
+    st_rng rng;
+    st_rng_seed(&rng, st_test_seed());
+    model m = {0};
+    roundtrip(dir, "empty.parquet", &m, NULL, NULL, &rng);
+    char *path = table_path(dir, "empty.parquet");
+    st_sst_reader *r = NULL;
+    ST_ASSERT_OK(st_sst_reader_open(st_env_posix(), path, NULL, &r));
+    ST_ASSERT_RC(st_sst_reader_get(r, (const uint8_t *)"a", 1, ST_SEQ_MAX, NULL, NULL, NULL),
+                 STRATA_NOTFOUND);
+    ST_ASSERT_EQ(st_sst_reader_may_contain(r, (const uint8_t *)"a", 1), 0);
+    st_sst_reader_unref(r);
+    free(path);
+    model_add(&m, "k", 1, 7, ST_KIND_PUT, "v", 1);
+    roundtrip(dir, "one.parquet", &m, NULL, NULL, &rng);
+    model_free(&m);
+    model_add(&m, "k", 1, 9, ST_KIND_DELETE, NULL, 0);
+    roundtrip(dir, "onedel.parquet", &m, NULL, NULL, &rng);
+    model_free(&m);
+    st_test_rmrf(dir);
+    st_free(dir);
+}
+
+static void
+test_random_codecs(void)
+{
+    char *dir = st_test_tmpdir("sst_codecs");
+    st_rng rng;
+    st_rng_seed(&rng, st_test_seed());
+    int codecs[] = {STRATA_COMPRESSION_NONE, STRATA_COMPRESSION_SNAPPY, STRATA_COMPRESSION_ZSTD};
+    for (int i = 0; i < 3; i++) {
+        model m = {0};
+        model_random(&m, &rng, 300 + st_rng_uniform(&rng, 300), 40);
+        st_sst_options o = small_opts(codecs[i]);
+        o.bloom_bits_per_key = i == 0 ? 0 : 10;
+        char name[32];
+        snprintf(name, sizeof(name), "c%d.parquet", i);
+        roundtrip(dir, name, &m, &o, NULL, &rng);
+        model_free(&m);
+    }
+    /* defaults: one page per column, one row group */
+    model m = {0};
+    model_random(&m, &rng, 200, 10);
+    roundtrip(dir, "defaults.parquet", &m, NULL, NULL, &rng);
+    model_free(&m);
+    st_test_rmrf(dir);
+    st_free(dir);
+}
+
+static void
+test_page_edges(void)
+{
+    /* Exactly-at-boundary sizes: many versions of one key across pages, empty values. */
+    char *dir = st_test_tmpdir("sst_edges");
+    st_rng rng;
+    st_rng_seed(&rng, st_test_seed());
+    model m = {0};
+    for (int i = 0; i < 200; i++)
+        model_add(&m, "samekey", 7, 1000 - (uint64_t)i, i % 7 == 0 ? ST_KIND_DELETE : ST_KIND_PUT,
+                  "", 0);
+    uint8_t k[3] = {0xff, 0xff, 0xff};
+    model_add(&m, k, 3, 5, ST_KIND_PUT, k, 3);
+    model_add(&m, "\0", 1, 4, ST_KIND_PUT, "x", 1);
+    model_sort(&m);
+    for (size_t ps = 1; ps <= 64; ps *= 4) {
+        st_sst_options o = small_opts(STRATA_COMPRESSION_ZSTD);
+        o.page_size = ps;
+        o.row_group_size = ps * 8;
+        char name[32];
+        snprintf(name, sizeof(name), "e%zu.parquet", ps);
+        roundtrip(dir, name, &m, &o, NULL, &rng);
+    }
+    /* snapshot reads of the multi-version key */
+    char *path = table_path(dir, "e1.parquet");
+    st_sst_reader *r = NULL;
+    ST_ASSERT_OK(st_sst_reader_open(st_env_posix(), path, NULL, &r));
+    for (uint64_t snap = 790; snap <= 1001; snap++) {
+        int kind;
+        uint64_t seq;
+        int rc = st_sst_reader_get(r, (const uint8_t *)"samekey", 7, snap, &kind, NULL, &seq);
+        if (snap < 801) {
+            ST_ASSERT_RC(rc, STRATA_NOTFOUND);
+        } else {
+            ST_ASSERT_OK(rc);
+            ST_ASSERT_EQ(seq, snap > 1000 ? 1000 : snap);
+            ST_ASSERT_EQ(kind, (1000 - seq) % 7 == 0 ? ST_KIND_DELETE : ST_KIND_PUT);
+        }
+    }
+    st_sst_reader_unref(r);
+    free(path);
+    model_free(&m);
+    st_test_rmrf(dir);
+    st_free(dir);
+}
+
+static void
+test_large_values(void)
+{
+    char *dir = st_test_tmpdir("sst_large");
+    st_rng rng;
+    st_rng_seed(&rng, st_test_seed());
+    model m = {0};
+    size_t big = 1u << 20;
+    uint8_t *v = malloc(big);
+    for (int i = 0; i < 5; i++) {
+        for (size_t j = 0; j < big; j++)
+            v[j] = (uint8_t)(st_rng_next(&rng) >> (i * 8));
+        char key[8];
+        snprintf(key, sizeof(key), "k%d", i);
+        model_add(&m, key, 2, 10 + (uint64_t)i, ST_KIND_PUT, v, i == 2 ? 0 : big - (size_t)i);
+    }
+    free(v);
+    roundtrip(dir, "big.parquet", &m, NULL, NULL, &rng);
+    st_sst_options o = small_opts(STRATA_COMPRESSION_SNAPPY);
+    roundtrip(dir, "big2.parquet", &m, &o, NULL, &rng);
+    model_free(&m);
+    st_test_rmrf(dir);
+    st_free(dir);
+}
+
+static void
+test_cache(void)
+{
+    char *dir = st_test_tmpdir("sst_cache");
+    st_rng rng;
+    st_rng_seed(&rng, st_test_seed());
+    st_cache *cache = NULL;
+    ST_ASSERT_OK(st_cache_new(1u << 20, 0, &cache));
+    model m = {0};
+    model_random(&m, &rng, 500, 30);
+    st_sst_options o = small_opts(STRATA_COMPRESSION_ZSTD);
+    roundtrip(dir, "cached.parquet", &m, &o, cache, &rng);
+    /* hot reads hit the cache */
+    char *path = table_path(dir, "cached.parquet");
+    st_sst_reader *r = NULL;
+    ST_ASSERT_OK(st_sst_reader_open(st_env_posix(), path, cache, &r));
+    ST_ASSERT(st_cache_pinned(cache) > 0); /* the reader's index memory */
+    uint64_t h0, m0, h1, m1;
+    st_buf v = {0};
+    ST_ASSERT_OK(st_sst_reader_get(r, m.e[0].key, m.e[0].klen, ST_SEQ_MAX, NULL, &v, NULL));
+    st_cache_stats(cache, &h0, &m0);
+    ST_ASSERT_OK(st_sst_reader_get(r, m.e[0].key, m.e[0].klen, ST_SEQ_MAX, NULL, &v, NULL));
+    st_cache_stats(cache, &h1, &m1);
+    ST_ASSERT(h1 > h0);
+    ST_ASSERT_EQ(m1, m0);
+    st_buf_free(&v);
+    st_sst_reader_unref(r);
+    ST_ASSERT_EQ(st_cache_pinned(cache), 0);
+    free(path);
+    model_free(&m);
+    st_cache_free(cache);
+    st_test_rmrf(dir);
+    st_free(dir);
+}
+
+/* Iterator vs model: random seeks, seek_for_prev, bounds, direction changes. */
+static long
+model_lower(const model *m, const uint8_t *k, size_t kl, uint64_t seq)
+{
+    size_t i = 0;
+    while (i < m->n && st_entry_cmp(m->e[i].key, m->e[i].klen, m->e[i].seq, k, kl, seq) < 0)
+        i++;
+    return (long)i;
+}
+
+static void
+test_iter_model(void)
+{
+    char *dir = st_test_tmpdir("sst_iter");
+    st_rng rng;
+    st_rng_seed(&rng, st_test_seed());
+    model m = {0};
+    model_random(&m, &rng, 400, 20);
+    st_sst_options o = small_opts(STRATA_COMPRESSION_ZSTD);
+    char *path = table_path(dir, "it.parquet");
+    build(path, &m, &o, NULL);
+    st_sst_reader *r = NULL;
+    ST_ASSERT_OK(st_sst_reader_open(st_env_posix(), path, NULL, &r));
+    for (int round = 0; round < 60; round++) {
+        /* bounds from random model keys (or none) */
+        const ent *lo = st_rng_uniform(&rng, 3) ? &m.e[st_rng_uniform(&rng, m.n)] : NULL;
+        const ent *hi = st_rng_uniform(&rng, 3) ? &m.e[st_rng_uniform(&rng, m.n)] : NULL;
+        st_iter *it = NULL;
+        ST_ASSERT_OK(st_sst_reader_iter(r, lo ? lo->key : NULL, lo ? lo->klen : 0,
+                                        hi ? hi->key : NULL, hi ? hi->klen : 0,
+                                        (int)st_rng_uniform(&rng, 2), &it));
+        /* visible index range [a, b) */
+        long a = lo ? model_lower(&m, lo->key, lo->klen, ST_SEQ_MAX) : 0;
+        long b = hi ? model_lower(&m, hi->key, hi->klen, ST_SEQ_MAX) : (long)m.n;
+        if (b < a)
+            b = a;
+        long pos;
+        int op = (int)st_rng_uniform(&rng, 4);
+        const ent *t = &m.e[st_rng_uniform(&rng, m.n)];
+        uint64_t seq = st_rng_uniform(&rng, 2) ? t->seq : st_rng_uniform(&rng, m.n + 2);
+        if (op == 0) {
+            st_iter_seek_first(it);
+            pos = a;
+        } else if (op == 1) {
+            st_iter_seek_last(it);
+            pos = b - 1;
+        } else if (op == 2) {
+            st_iter_seek(it, t->key, t->klen, seq);
+            pos = model_lower(&m, t->key, t->klen, seq);
+            if (pos < a)
+                pos = a;
+        } else {
+            st_iter_seek_for_prev(it, t->key, t->klen, seq);
+            pos = model_lower(&m, t->key, t->klen, seq);
+            if (pos >= (long)m.n || ent_cmp(&m.e[pos], &(ent){t->key, t->klen, seq, 0, 0, 0}) > 0)
+                pos--;
+            if (pos >= b)
+                pos = b - 1;
+        }
+        for (int step = 0; step < 40; step++) {
+            int inrange = pos >= a && pos < b;
+            ST_ASSERT_OK(it->status);
+            ST_ASSERT_EQ(it->valid, inrange);
+            if (!inrange)
+                break;
+            ST_ASSERT_MEM_EQ(it->key, it->klen, m.e[pos].key, m.e[pos].klen);
+            ST_ASSERT_EQ(it->seq, m.e[pos].seq);
+            ST_ASSERT_MEM_EQ(it->val, it->vlen, m.e[pos].val, m.e[pos].vlen);
+            if (st_rng_uniform(&rng, 3) == 0) {
+                st_iter_prev(it);
+                pos--;
+            } else {
+                st_iter_next(it);
+                pos++;
+            }
+        }
+        st_iter_close(it);
+    }
+    st_sst_reader_unref(r);
+    free(path);
+    model_free(&m);
+    st_test_rmrf(dir);
+    st_free(dir);
+}
+
+static void
+test_builder_errors(void)
+{
+    char *dir = st_test_tmpdir("sst_err");
+    char *path = table_path(dir, "bad.parquet");
+    st_sst_builder *b = NULL;
+    ST_ASSERT_OK(st_sst_builder_new(st_env_posix(), path, NULL, &b));
+    ST_ASSERT_RC(st_sst_builder_set_meta(b, "strata.x", "1"), STRATA_INVALID);
+    ST_ASSERT_OK(st_sst_builder_set_meta(b, "owner", "test"));
+    st_sst_builder_add(b, (const uint8_t *)"b", 1, 5, ST_KIND_PUT, (const uint8_t *)"v", 1);
+    st_sst_builder_add(b, (const uint8_t *)"b", 1, 5, ST_KIND_PUT, (const uint8_t *)"v", 1);
+    ST_ASSERT_RC(st_sst_builder_status(b), STRATA_INVALID);
+    st_sst_builder_add(b, (const uint8_t *)"c", 1, 5, ST_KIND_PUT, (const uint8_t *)"v", 1);
+    ST_ASSERT_RC(st_sst_builder_finish(b, NULL), STRATA_INVALID);
+    struct stat st;
+    ST_ASSERT(stat(path, &st) != 0);
+    char tmp[4096];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    ST_ASSERT(stat(tmp, &st) != 0);
+    /* empty key, abandon */
+    ST_ASSERT_OK(st_sst_builder_new(st_env_posix(), path, NULL, &b));
+    st_sst_builder_add(b, (const uint8_t *)"", 0, 5, ST_KIND_PUT, NULL, 0);
+    ST_ASSERT_RC(st_sst_builder_status(b), STRATA_INVALID);
+    st_sst_builder_abandon(b);
+    ST_ASSERT(stat(tmp, &st) != 0);
+    /* caller metadata round trip */
+    ST_ASSERT_OK(st_sst_builder_new(st_env_posix(), path, NULL, &b));
+    ST_ASSERT_OK(st_sst_builder_set_meta(b, "owner", "test"));
+    ST_ASSERT_OK(st_sst_builder_set_meta(b, "level", "3"));
+    st_sst_builder_add(b, (const uint8_t *)"a", 1, 1, ST_KIND_PUT, (const uint8_t *)"v", 1);
+    ST_ASSERT(st_sst_builder_estimated_size(b) > 4);
+    ST_ASSERT_OK(st_sst_builder_finish(b, NULL));
+    st_sst_reader *r = NULL;
+    ST_ASSERT_OK(st_sst_reader_open(st_env_posix(), path, NULL, &r));
+    const st_sst_meta *meta = st_sst_reader_meta(r);
+    ST_ASSERT_EQ(meta->nprops, 2);
+    ST_ASSERT(strcmp(st_sst_meta_prop(meta, "owner"), "test") == 0);
+    ST_ASSERT(strcmp(st_sst_meta_prop(meta, "level"), "3") == 0);
+    ST_ASSERT(st_sst_meta_prop(meta, "nope") == NULL);
+    st_sst_reader_unref(r);
+    free(path);
+    st_test_rmrf(dir);
+    st_free(dir);
+}
+
+int
+main(void)
+{
+    ST_RUN(test_empty_and_one);
+    ST_RUN(test_random_codecs);
+    ST_RUN(test_page_edges);
+    ST_RUN(test_large_values);
+    ST_RUN(test_cache);
+    ST_RUN(test_iter_model);
+    ST_RUN(test_builder_errors);
+    return st_test_done();
+}
