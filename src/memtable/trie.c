@@ -5,9 +5,11 @@
  *
  * Shape. A node stands for one key prefix. Its incoming edge is one transition byte (held in the
  * parent's child table) followed by the node's compressed path: bytes that every key below it
- * shares. A node may hold versions (entries whose key is exactly its prefix) and children.
- * Entry order falls out of a depth-first walk: a node's versions (kept newest first, i.e. seq
- * descending) come before its children, children in ascending byte order -- exactly st_entry_cmp.
+ * shares. Each child slot also holds a path offset: the node's first `off` stored path bytes are
+ * skipped, which lets a path split reuse the lower node instead of copying it. A node may hold
+ * versions (entries whose key is exactly its prefix) and children. Entry order falls out of a
+ * depth-first walk: a node's versions (kept newest first, i.e. seq descending) come before its
+ * children, children in ascending byte order -- exactly st_entry_cmp.
  *
  * Node layout (one arena allocation; the flags say which optional words exist, in this order):
  *     meta (4: plen << 8 | flags), vlen (4: inline value length)
@@ -26,9 +28,11 @@
  *
  * Concurrency (one writer, readers without locks): nothing a reader can reach is ever modified
  * except through a single release store at an attachment point -- a child slot, a sparse
- * table's count, a node's kids word, a version-list head or next pointer. Structural changes
- * copy the node first (copy-on-write) and swap the copy into the parent's slot:
- *   - splitting a compressed path (new branch node + copy of the old node with a shorter path),
+ * table's count, a node's kids word, a version-list head or next pointer (slot bytes and
+ * offsets are written before the store that publishes them and never change). Structural
+ * changes build a new node and swap it into the parent's slot (copy-on-write):
+ *   - splitting a compressed path (a new branch node takes the slot; the old node hangs below
+ *     it unchanged, seen through a larger slot offset),
  *   - a leaf gaining its first child (copy with a kids word),
  *   - an inline version becoming a list (copy with a vers word),
  *   - a branch node gaining its first version (copy with an inline version).
@@ -174,34 +178,54 @@ nvers(const tnode *n)
     return atomic_load_explicit(nvers_slot(n), memory_order_acquire);
 }
 
+/* Per-slot path offsets (all tables), then the slot bytes (sparse tables). */
+static inline uint16_t *
+koffs(tkids *k)
+{
+    return (uint16_t *)&k->kid[k->cap];
+}
+
 static inline uint8_t *
 kbytes(tkids *k)
 {
-    return (uint8_t *)&k->kid[k->cap];
+    return (uint8_t *)(koffs(k) + k->cap);
+}
+
+static inline size_t
+kids_size(unsigned cap)
+{
+    return sizeof(tkids) + cap * (sizeof(tnode *) + sizeof(uint16_t)) + (cap == DENSE ? 0 : cap);
 }
 
 /* ---- child tables (readers) ------------------------------------------------------------- */
 
-/* The child slot for byte c, or NULL. */
+/* The child slot for byte c (and its path offset), or NULL. */
 static _Atomic(tnode *) *
-kids_find(tkids *k, int c)
+kids_find(tkids *k, int c, unsigned *off)
 {
     if (!k)
         return NULL;
-    if (k->cap == DENSE)
-        return atomic_load_explicit(&k->kid[c], memory_order_acquire) ? &k->kid[c] : NULL;
+    if (k->cap == DENSE) {
+        if (!atomic_load_explicit(&k->kid[c], memory_order_acquire))
+            return NULL;
+        *off = koffs(k)[c];
+        return &k->kid[c];
+    }
     unsigned n = atomic_load_explicit(&k->n, memory_order_acquire);
     const uint8_t *b = kbytes(k);
-    for (unsigned i = 0; i < n; i++)
-        if (b[i] == c)
+    for (unsigned i = 0; i < n; i++) {
+        if (b[i] == c) {
+            *off = koffs(k)[i];
             return &k->kid[i];
+        }
+    }
     return NULL;
 }
 
 /* The child with the smallest byte > after (dir > 0) or the largest byte < after (dir < 0);
  * NULL when there is none. *c receives its byte. */
 static tnode *
-kids_step(tkids *k, int after, int dir, int *c)
+kids_step(tkids *k, int after, int dir, int *c, unsigned *off)
 {
     if (!k)
         return NULL;
@@ -210,6 +234,7 @@ kids_step(tkids *k, int after, int dir, int *c)
             tnode *x = atomic_load_explicit(&k->kid[b], memory_order_acquire);
             if (x) {
                 *c = b;
+                *off = koffs(k)[b];
                 return x;
             }
         }
@@ -227,6 +252,7 @@ kids_step(tkids *k, int after, int dir, int *c)
     if (best < 0)
         return NULL;
     *c = b[best];
+    *off = koffs(k)[best];
     return atomic_load_explicit(&k->kid[best], memory_order_acquire);
 }
 
@@ -339,11 +365,10 @@ node_make(trie *t, unsigned flags, const uint8_t *path, size_t plen, tkids *kids
     return n;
 }
 
-/* A copy of n with `flags` and the given path; words present in both are copied, new words come
+/* A copy of n (same stored path) with `flags`; words present in both are copied, new words come
  * from kids/vers/inl. */
 static tnode *
-node_copy(trie *t, const tnode *n, unsigned flags, const uint8_t *path, size_t plen, tkids *kids,
-          tver *vers, const tentry *inl)
+node_copy(trie *t, const tnode *n, unsigned flags, tkids *kids, tver *vers, const tentry *inl)
 {
     unsigned f = nflags(n);
     tentry old;
@@ -357,7 +382,7 @@ node_copy(trie *t, const tnode *n, unsigned flags, const uint8_t *path, size_t p
         old.vlen = n->vlen;
         inl = &old;
     }
-    return node_make(t, flags, path, plen, kids, vers, inl);
+    return node_make(t, flags, npath(n), nplen(n), kids, vers, inl);
 }
 
 static tver *
@@ -374,11 +399,11 @@ ver_make(trie *t, const tentry *e)
     return v;
 }
 
-/* A new table of capacity cap holding the children of old (may be NULL) plus (c, child). */
+/* A new table of capacity cap holding the children of old (may be NULL) plus (c, child, off). */
 static tkids *
-kids_make(trie *t, tkids *old, unsigned cap, int c, tnode *child)
+kids_make(trie *t, tkids *old, unsigned cap, int c, tnode *child, unsigned off)
 {
-    size_t sz = sizeof(tkids) + cap * sizeof(tnode *) + (cap == DENSE ? 0 : cap);
+    size_t sz = kids_size(cap);
     tkids *k = st_arena_alloc(t->m.arena, sz);
     if (!k)
         return NULL;
@@ -394,21 +419,19 @@ kids_make(trie *t, tkids *old, unsigned cap, int c, tnode *child)
             int b = old->cap == DENSE ? (int)i : kbytes(old)[i];
             if (!x)
                 continue;
-            if (cap == DENSE) {
-                atomic_init(&k->kid[b], x);
-            } else {
-                atomic_init(&k->kid[n], x);
-                kbytes(k)[n] = (uint8_t)b;
-            }
+            unsigned j = cap == DENSE ? (unsigned)b : n;
+            atomic_init(&k->kid[j], x);
+            koffs(k)[j] = koffs(old)[i];
+            if (cap != DENSE)
+                kbytes(k)[j] = (uint8_t)b;
             n++;
         }
     }
-    if (cap == DENSE) {
-        atomic_init(&k->kid[c], child);
-    } else {
-        atomic_init(&k->kid[n], child);
-        kbytes(k)[n] = (uint8_t)c;
-    }
+    unsigned j = cap == DENSE ? (unsigned)c : n;
+    atomic_init(&k->kid[j], child);
+    koffs(k)[j] = (uint16_t)off;
+    if (cap != DENSE)
+        kbytes(k)[j] = (uint8_t)c;
     atomic_init(&k->n, (uint16_t)(n + 1));
     return k;
 }
@@ -418,9 +441,8 @@ static int
 add_child(trie *t, tnode *n, _Atomic(tnode *) *slot, int c, tnode *child, size_t klen)
 {
     if (!(nflags(n) & T_KIDS)) {
-        tkids *k = kids_make(t, NULL, SPARSE_SMALL, c, child);
-        tnode *cp =
-            k ? node_copy(t, n, nflags(n) | T_KIDS, npath(n), nplen(n), k, NULL, NULL) : NULL;
+        tkids *k = kids_make(t, NULL, SPARSE_SMALL, c, child, 0);
+        tnode *cp = k ? node_copy(t, n, nflags(n) | T_KIDS, k, NULL, NULL) : NULL;
         if (!cp)
             return nomem(klen);
         atomic_store_explicit(slot, cp, memory_order_release);
@@ -428,7 +450,7 @@ add_child(trie *t, tnode *n, _Atomic(tnode *) *slot, int c, tnode *child, size_t
     }
     tkids *k = atomic_load_explicit(nkids_slot(n), memory_order_relaxed);
     if (!k) { /* only the root starts with an empty kids word */
-        k = kids_make(t, NULL, SPARSE_SMALL, c, child);
+        k = kids_make(t, NULL, SPARSE_SMALL, c, child, 0);
         if (!k)
             return nomem(klen);
         atomic_store_explicit(nkids_slot(n), k, memory_order_release);
@@ -437,16 +459,18 @@ add_child(trie *t, tnode *n, _Atomic(tnode *) *slot, int c, tnode *child, size_t
     unsigned cnt = atomic_load_explicit(&k->n, memory_order_relaxed);
     if (k->cap == DENSE) {
         atomic_store_explicit(&k->n, (uint16_t)(cnt + 1), memory_order_relaxed);
+        koffs(k)[c] = 0;
         atomic_store_explicit(&k->kid[c], child, memory_order_release);
         return STRATA_OK;
     }
     if (cnt < k->cap) {
         kbytes(k)[cnt] = (uint8_t)c;
+        koffs(k)[cnt] = 0;
         atomic_store_explicit(&k->kid[cnt], child, memory_order_relaxed);
         atomic_store_explicit(&k->n, (uint16_t)(cnt + 1), memory_order_release);
         return STRATA_OK;
     }
-    tkids *nk = kids_make(t, k, next_cap(k->cap), c, child);
+    tkids *nk = kids_make(t, k, next_cap(k->cap), c, child, 0);
     if (!nk)
         return nomem(klen);
     atomic_store_explicit(nkids_slot(n), nk, memory_order_release);
@@ -486,9 +510,9 @@ add_version(trie *t, tnode *n, _Atomic(tnode *) *slot, const tentry *e, size_t k
             b = tmp;
         }
         atomic_init(&a->next, b);
-        cp = node_copy(t, n, (f & ~(unsigned)T_INLINE) | T_LIST, npath(n), nplen(n), NULL, a, NULL);
+        cp = node_copy(t, n, (f & ~(unsigned)T_INLINE) | T_LIST, NULL, a, NULL);
     } else {
-        cp = node_copy(t, n, f | T_INLINE, npath(n), nplen(n), NULL, NULL, e);
+        cp = node_copy(t, n, f | T_INLINE, NULL, NULL, e);
     }
     if (!cp)
         return nomem(klen);
@@ -509,7 +533,8 @@ tr_add(st_memtable *mt, uint64_t seq, int kind, const uint8_t *key, size_t klen,
         if (d == klen)
             return add_version(t, n, slot, &e, klen);
         int c = key[d];
-        _Atomic(tnode *) *cs = kids_find(nkids(n), c);
+        unsigned off = 0;
+        _Atomic(tnode *) *cs = kids_find(nkids(n), c, &off);
         if (!cs) {
             tnode *leaf = node_make(t, T_INLINE, key + d + 1, klen - d - 1, NULL, NULL, &e);
             if (!leaf)
@@ -517,8 +542,8 @@ tr_add(st_memtable *mt, uint64_t seq, int kind, const uint8_t *key, size_t klen,
             return add_child(t, n, slot, c, leaf, klen);
         }
         tnode *ch = atomic_load_explicit(cs, memory_order_relaxed);
-        const uint8_t *p = npath(ch), *rest = key + d + 1;
-        size_t plen = nplen(ch), rlen = klen - d - 1, m = 0;
+        const uint8_t *p = npath(ch) + off, *rest = key + d + 1;
+        size_t plen = nplen(ch) - off, rlen = klen - d - 1, m = 0;
         while (m < plen && m < rlen && p[m] == rest[m])
             m++;
         if (m == plen) {
@@ -527,23 +552,27 @@ tr_add(st_memtable *mt, uint64_t seq, int kind, const uint8_t *key, size_t klen,
             d += 1 + plen;
             continue;
         }
-        /* Split ch's path after m bytes: branch node br (path p[0..m)) with children
-         * p[m] -> copy of ch (path p[m+1..]) and, unless the key ends at br, rest[m] -> leaf. */
-        tnode *low = node_copy(t, ch, nflags(ch), p + m + 1, plen - m - 1, NULL, NULL, NULL);
-        tkids *k = low ? kids_make(t, NULL, SPARSE_SMALL, p[m], low) : NULL;
+        /*
+         * Split ch's path after m bytes: a branch node br takes ch's slot; its children are
+         * p[m] -> ch itself, seen with a larger offset (ch is not copied), and, unless the key
+         * ends at br, rest[m] -> a new leaf. The slot's offset cannot change, so br stores ch's
+         * path bytes up to the split point (its first `off` bytes stay unused).
+         */
+        tkids *k = kids_make(t, NULL, SPARSE_SMALL, p[m], ch, off + (unsigned)m + 1);
         if (!k)
             return nomem(klen);
         tnode *br;
         if (m == rlen) {
-            br = node_make(t, T_KIDS | T_INLINE, p, m, k, NULL, &e);
+            br = node_make(t, T_KIDS | T_INLINE, npath(ch), off + m, k, NULL, &e);
         } else {
             tnode *leaf = node_make(t, T_INLINE, rest + m + 1, rlen - m - 1, NULL, NULL, &e);
             if (!leaf)
                 return nomem(klen);
             kbytes(k)[1] = rest[m];
+            koffs(k)[1] = 0;
             atomic_init(&k->kid[1], leaf);
             atomic_init(&k->n, 2);
-            br = node_make(t, T_KIDS, p, m, k, NULL, NULL);
+            br = node_make(t, T_KIDS, npath(ch), off + m, k, NULL, NULL);
         }
         if (!br)
             return nomem(klen);
@@ -561,12 +590,13 @@ find_node(const trie *t, const uint8_t *key, size_t klen)
     const tnode *n = t->root;
     size_t d = 0;
     while (d < klen) {
-        _Atomic(tnode *) *cs = kids_find(nkids(n), key[d]);
+        unsigned off = 0;
+        _Atomic(tnode *) *cs = kids_find(nkids(n), key[d], &off);
         if (!cs)
             return NULL;
         n = atomic_load_explicit(cs, memory_order_acquire);
-        size_t plen = nplen(n);
-        if (klen - d - 1 < plen || (plen && memcmp(npath(n), key + d + 1, plen) != 0))
+        size_t plen = nplen(n) - off;
+        if (klen - d - 1 < plen || (plen && memcmp(npath(n) + off, key + d + 1, plen) != 0))
             return NULL;
         d += 1 + plen;
     }
@@ -633,7 +663,7 @@ it_reset(tr_iter *it)
 
 /* Push child ch reached through byte c from the top frame. 0 on NOMEM (status set). */
 static int
-it_push(tr_iter *it, int c, const tnode *ch)
+it_push(tr_iter *it, int c, const tnode *ch, unsigned off)
 {
     if (it->depth == it->scap) {
         tframe *s = st_realloc(it->st, 2 * it->scap * sizeof(*s));
@@ -642,7 +672,7 @@ it_push(tr_iter *it, int c, const tnode *ch)
         it->st = s;
         it->scap *= 2;
     }
-    size_t start = it->st[it->depth - 1].kend, plen = nplen(ch), end = start + 1 + plen;
+    size_t start = it->st[it->depth - 1].kend, plen = nplen(ch) - off, end = start + 1 + plen;
     if (end > it->kcap) {
         size_t cap = it->kcap * 2 > end ? it->kcap * 2 : end;
         uint8_t *k = st_realloc(it->kbuf, cap);
@@ -653,7 +683,7 @@ it_push(tr_iter *it, int c, const tnode *ch)
     }
     it->kbuf[start] = (uint8_t)c;
     if (plen)
-        memcpy(it->kbuf + start + 1, npath(ch), plen);
+        memcpy(it->kbuf + start + 1, npath(ch) + off, plen);
     it->st[it->depth - 1].byte = c;
     it->st[it->depth].n = ch;
     it->st[it->depth].kend = end;
@@ -713,9 +743,10 @@ it_walk(tr_iter *it, int b, int dir)
             b = BEFORE_ALL;
         }
         int c;
-        const tnode *ch = kids_step(nkids(n), b, dir, &c);
+        unsigned off = 0;
+        const tnode *ch = kids_step(nkids(n), b, dir, &c, &off);
         if (ch) {
-            if (!it_push(it, c, ch))
+            if (!it_push(it, c, ch, off))
                 return;
             b = dir > 0 ? ENTER : AFTER_ALL;
             continue;
@@ -771,7 +802,8 @@ it_descend(tr_iter *it, const uint8_t *key, size_t klen, int forward)
     while (d < klen) {
         const tnode *n = it->st[it->depth - 1].n;
         int c = key[d];
-        _Atomic(tnode *) *cs = kids_find(nkids(n), c);
+        unsigned off = 0;
+        _Atomic(tnode *) *cs = kids_find(nkids(n), c, &off);
         if (!cs) {
             /* no child c: the entries around key are the children on either side of c */
             if (forward)
@@ -781,12 +813,12 @@ it_descend(tr_iter *it, const uint8_t *key, size_t klen, int forward)
             return 0;
         }
         const tnode *ch = atomic_load_explicit(cs, memory_order_acquire);
-        const uint8_t *p = npath(ch), *rest = key + d + 1;
-        size_t plen = nplen(ch), rlen = klen - d - 1, m = 0;
+        const uint8_t *p = npath(ch) + off, *rest = key + d + 1;
+        size_t plen = nplen(ch) - off, rlen = klen - d - 1, m = 0;
         while (m < plen && m < rlen && p[m] == rest[m])
             m++;
         if (m == plen) {
-            if (!it_push(it, c, ch))
+            if (!it_push(it, c, ch, off))
                 return 0;
             d += 1 + plen;
             continue;
@@ -795,14 +827,14 @@ it_descend(tr_iter *it, const uint8_t *key, size_t klen, int forward)
             /* key sorts before the whole subtree of ch */
             if (!forward) {
                 it_walk(it, c, -1);
-            } else if (it_push(it, c, ch)) {
+            } else if (it_push(it, c, ch, off)) {
                 it_walk(it, ENTER, 1);
             }
         } else {
             /* key sorts after the whole subtree of ch */
             if (forward) {
                 it_walk(it, c, 1);
-            } else if (it_push(it, c, ch)) {
+            } else if (it_push(it, c, ch, off)) {
                 it_walk(it, AFTER_ALL, -1);
             }
         }
