@@ -54,6 +54,9 @@ typedef struct bench_engine_ops {
     void (*iter_free)(void *it);
     int (*flush)(void *db);   /* memtable to disk, waiting for it */
     int (*compact)(void *db); /* whole key range, waiting for it */
+    /* The engine's own statistics text ("leveldb.stats", "rocksdb.stats", "strata.stats") as a
+     * malloc'ed string the caller free()s; NULL when unavailable. */
+    char *(*stats)(void *db);
     /* A short one-line description of the engine's settings and version (static storage). */
     const char *(*describe)(void);
 } bench_engine_ops;
@@ -132,6 +135,7 @@ typedef struct bench_config {
     int seek_nexts;           /* entries read after each seek of seekrandom (1) */
     uint64_t seed;            /* --seed */
     int progress;             /* draw a progress bar on stderr */
+    int print_stats;          /* print the engine's statistics after every workload */
     int nworkloads;
     const char *workloads[BENCH_MAX_WORKLOADS];
     char labels[BENCH_MAX_WORKLOADS][24]; /* result names: "readrandom", "readrandom#2", ... */

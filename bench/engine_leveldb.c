@@ -243,6 +243,13 @@ ldb_compact(void *h)
     return 0;
 }
 
+static char *
+ldb_stats(void *h)
+{
+    ldb *d = h;
+    return leveldb_property_value(d->db, "leveldb.stats");
+}
+
 static const char *
 ldb_describe(void)
 {
@@ -275,5 +282,6 @@ const bench_engine_ops bench_engine_leveldb = {
     .iter_free = ldb_iter_free,
     .flush = ldb_flush,
     .compact = ldb_compact,
+    .stats = ldb_stats,
     .describe = ldb_describe,
 };

@@ -253,6 +253,13 @@ rdb_compact(void *h)
     return 0;
 }
 
+static char *
+rdb_stats(void *h)
+{
+    rdb *d = h;
+    return rocksdb_property_value(d->db, "rocksdb.stats");
+}
+
 static const char *
 rdb_describe(void)
 {
@@ -282,5 +289,6 @@ const bench_engine_ops bench_engine_rocksdb = {
     .iter_free = rdb_iter_free,
     .flush = rdb_flush,
     .compact = rdb_compact,
+    .stats = rdb_stats,
     .describe = rdb_describe,
 };

@@ -213,6 +213,19 @@ sdb_compact(void *h)
     return sdb_check(strata_compact_range(d->db, NULL, 0, NULL, 0), "compact_range");
 }
 
+static char *
+sdb_stats(void *h)
+{
+    sdb *d = h;
+    char *text = NULL;
+    if (sdb_check(strata_property(d->db, "strata.stats", &text), "property") != 0) {
+        return NULL;
+    }
+    char *copy = strdup(text); /* the caller frees with free(), strata's with strata_free() */
+    strata_free(text);
+    return copy;
+}
+
 static const char *
 sdb_describe(void)
 {
@@ -245,5 +258,6 @@ const bench_engine_ops bench_engine_strata = {
     .iter_free = sdb_iter_free,
     .flush = sdb_flush,
     .compact = sdb_compact,
+    .stats = sdb_stats,
     .describe = sdb_describe,
 };

@@ -52,7 +52,7 @@ usage(FILE *f)
     fprintf(f, "usage: strata-bench [--demo] [--option=value ...]\n"
                "  --benchmarks=LIST      comma-separated workloads, run in order (default:\n"
                "                         " DEFAULT_WORKLOADS ")\n"
-               "                         also: prefixfill, prefixread, prefixscan\n"
+               "                         also: flush, prefixfill, prefixread, prefixscan\n"
                "  --engines=LIST         engines to compare (default: all built in:");
     for (int i = 0; bench_engines[i] != NULL; i++) {
         fprintf(f, " %s", bench_engines[i]->name);
@@ -79,6 +79,7 @@ usage(FILE *f)
             "  --markdown=FILE        write the median table as markdown\n"
             "  --seed=N               random seed (301)\n"
             "  --progress=0|1         progress bar on stderr (default: when it is a terminal)\n"
+            "  --stats=0|1            print each engine's own statistics after every workload\n"
             "  --fsync_seconds=S      duration of the raw fsync-rate probe before fillsync (1)\n"
             "  --demo                 the quick-start comparison: --num=200000\n"
             "                         --write_buffer_size=4M --benchmarks=" DEMO_WORKLOADS "\n"
@@ -289,6 +290,8 @@ parse_args(options *o, int argc, char **argv)
         } else if (IS("--repeat")) {
             bad = parse_u64(v, &u) || u == 0 || u > 100;
             o->repeat = (int)u;
+        } else if (IS("--stats")) {
+            c->print_stats = atoi(v) != 0;
         } else if (IS("--progress")) {
             c->progress = atoi(v) != 0;
         } else if (IS("--fsync_seconds")) {

@@ -354,6 +354,18 @@ run_deleterandom(worker *wk)
 }
 
 static int
+run_flush(worker *wk)
+{
+    bench_ctx *c = wk->ctx;
+    uint64_t t0 = bench_now_ns();
+    if (c->ops->flush(c->db) != 0) {
+        return fail_engine(wk, "flush");
+    }
+    tick(wk, t0);
+    return 0;
+}
+
+static int
 run_compact(worker *wk)
 {
     bench_ctx *c = wk->ctx;
@@ -619,6 +631,7 @@ static const workload g_workloads[] = {
     {"readwhilewriting", 0, SPACE_NORMAL, 1, count_reads, run_readrandom, 0, 0},
     {"fillsync", 1, SPACE_NORMAL, 0, count_sync, run_write, KEYS_PERM, 1},
     {"compact", 0, -1, 0, count_one, run_compact, 0, 0},
+    {"flush", 0, -1, 0, count_one, run_flush, 0, 0},
     {"prefixfill", 1, SPACE_PREFIX, 0, count_num, run_write, KEYS_PERM, 0},
     {"prefixread", 0, SPACE_PREFIX, 0, count_reads, run_readrandom, 0, 0},
     {"prefixscan", 0, SPACE_PREFIX, 0, count_reads, run_prefixscan, 0, 0},
@@ -769,7 +782,7 @@ run_workload(bench_ctx *c, const workload *w, bench_result *r)
 {
     const bench_config *cfg = c->cfg;
     int nt = cfg->threads < 1 ? 1 : cfg->threads;
-    if (w->run == run_compact) {
+    if (w->count == count_one) {
         nt = 1;
     }
     uint64_t total = w->count(c);
@@ -903,6 +916,13 @@ bench_run_engine(const bench_config *cfg, const bench_engine_ops *ops, const cha
         }
         if (r.failed) {
             rc = 1;
+        }
+        if (cfg->print_stats && c.db != NULL) {
+            char *st = ops->stats(c.db);
+            printf("---- %s statistics after %s ----\n%s\n", ops->name, r.workload,
+                   st != NULL ? st : bench_last_error());
+            fflush(stdout);
+            free(st);
         }
         if (write(out, &r, sizeof r) != (ssize_t)sizeof r) {
             fprintf(stderr, "%s: cannot send results: %s\n", ops->name, strerror(errno));
