@@ -103,7 +103,8 @@ st_pq_decompress(int codec, const uint8_t *src, size_t n, uint8_t *dst, size_t d
     case ST_PQ_UNCOMPRESSED:
         if (n != dst_len)
             return st_err(STRATA_CORRUPT, "uncompressed page: size %zu != %zu", n, dst_len);
-        memcpy(dst, src, n);
+        if (n)
+            memcpy(dst, src, n);
         return STRATA_OK;
     case ST_PQ_SNAPPY: {
         size_t len = 0;

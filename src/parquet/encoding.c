@@ -318,7 +318,8 @@ static int
 alloc_lengths(size_t n, int64_t **a, int64_t **b)
 {
     *a = st_malloc((n ? n : 1) * sizeof(int64_t));
-    *b = b ? st_malloc((n ? n : 1) * sizeof(int64_t)) : NULL;
+    if (b)
+        *b = st_malloc((n ? n : 1) * sizeof(int64_t));
     if (!*a || (b && !*b)) {
         st_free(*a);
         if (b)

@@ -685,8 +685,10 @@ flush_row_group(st_sst_builder *b)
         bound_to_stats(&ch, &m->stats);
         if (ch.has) {
             uint8_t *p = ri->stats.data + ri->stats.len;
-            memcpy(p, ch.min.data, ch.min.len);
-            memcpy(p + ch.min.len, ch.max.data, ch.max.len);
+            if (ch.min.len)
+                memcpy(p, ch.min.data, ch.min.len);
+            if (ch.max.len)
+                memcpy(p + ch.min.len, ch.max.data, ch.max.len);
             m->stats.min.p = p;
             m->stats.max.p = p + ch.min.len;
             ri->stats.len += ch.min.len + ch.max.len;
