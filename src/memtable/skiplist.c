@@ -111,13 +111,15 @@ find_ge(const skiplist *sl, const uint8_t *key, size_t klen, uint64_t seq)
 {
     const sl_node *x = sl->head;
     int level = atomic_load_explicit(&((skiplist *)sl)->max_height, memory_order_relaxed) - 1;
+    const sl_node *known_ge = NULL; /* last node found >= target: no need to compare again */
     for (;;) {
         sl_node *nx = load_next(x, level);
-        if (nx && node_cmp(nx, key, klen, seq) < 0) {
+        if (nx && nx != known_ge && node_cmp(nx, key, klen, seq) < 0) {
             x = nx;
         } else if (level == 0) {
             return nx;
         } else {
+            known_ge = nx;
             level--;
         }
     }
@@ -183,15 +185,16 @@ splice_search(skiplist *sl, const uint8_t *key, size_t klen, uint64_t seq)
         sl->sp_prev[i] = sl->head;
         sl->sp_next[i] = NULL;
     }
-    sl_node *x = sl->head;
+    sl_node *x = sl->head, *known_ge = NULL;
     for (int level = top - 1; level >= 0; level--) {
         sl_node *nx = atomic_load_explicit(&x->next[level], memory_order_relaxed);
-        while (nx && node_cmp(nx, key, klen, seq) < 0) {
+        while (nx && nx != known_ge && node_cmp(nx, key, klen, seq) < 0) {
             x = nx;
             nx = atomic_load_explicit(&x->next[level], memory_order_relaxed);
         }
         sl->sp_prev[level] = x;
         sl->sp_next[level] = nx;
+        known_ge = nx;
     }
 }
 
