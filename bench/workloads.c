@@ -353,28 +353,28 @@ run_deleterandom(worker *wk)
     return 0;
 }
 
+/* One timed call of a maintenance operation (flush, compact) on the whole database. */
 static int
-run_flush(worker *wk)
+run_admin(worker *wk, int (*fn)(void *), const char *what)
 {
-    bench_ctx *c = wk->ctx;
     uint64_t t0 = bench_now_ns();
-    if (c->ops->flush(c->db) != 0) {
-        return fail_engine(wk, "flush");
+    if (fn(wk->ctx->db) != 0) {
+        return fail_engine(wk, what);
     }
     tick(wk, t0);
     return 0;
 }
 
 static int
+run_flush(worker *wk)
+{
+    return run_admin(wk, wk->ctx->ops->flush, "flush");
+}
+
+static int
 run_compact(worker *wk)
 {
-    bench_ctx *c = wk->ctx;
-    uint64_t t0 = bench_now_ns();
-    if (c->ops->compact(c->db) != 0) {
-        return fail_engine(wk, "compact");
-    }
-    tick(wk, t0);
-    return 0;
+    return run_admin(wk, wk->ctx->ops->compact, "compact");
 }
 
 /* ---- read workloads ------------------------------------------------------------------------ */
