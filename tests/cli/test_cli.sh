@@ -140,6 +140,11 @@ expect_rc 0 "del" "$S" del "$D" alpha
 expect_rc 1 "get after del" "$S" get "$D" alpha
 expect_rc 0 "del --hex" "$S" del --hex "$D" 00fc
 expect_rc 1 "get after del --hex" "$S" --hex get "$D" 00fc
+expect_rc 0 "--hex before del" "$S" --hex del "$D" 00fd
+expect_rc 1 "get after --hex del" "$S" get "$D" 00fd --hex
+expect_rc 0 "--hex after del's arguments" "$S" del "$D" 00fe --hex
+expect_rc 1 "get after del ... --hex" "$S" --hex get "$D" 00fe
+expect_out "01" "untouched neighbour survives the deletes" "$S" --hex get "$D" 00ff
 expect_rc 0 "del of an absent key" "$S" del "$D" never-there
 expect_rc 0 "empty value" "$S" put "$D" emptyval ""
 expect_out "" "get empty value" "$S" get "$D" emptyval
@@ -192,8 +197,8 @@ expect_rc 0 "load --hex from a file" "$S" --hex load "$H" "$T/data.tsv" --batch 
 if grep -q "^loaded 700 records" "$T/out"; then ok; else bad "load summary: $(cat "$T/out")"; fi
 expect_file "$T/sorted.tsv" "scan equals the loaded file" "$S" --hex scan "$H"
 H2=$T/hexdb2
-run "$S" load --hex "$H2" - <"$T/data.tsv"
-if [ "$RC" -eq 0 ]; then ok; else bad "load --hex from stdin: exit $RC"; fi
+run "$S" load --hex "$H2" - --sync <"$T/data.tsv"
+if [ "$RC" -eq 0 ]; then ok; else bad "load --hex --sync from stdin: exit $RC"; fi
 expect_file "$T/sorted.tsv" "scan equals stdin input" "$S" scan "$H2" --hex
 tac "$T/sorted.tsv" >"$T/rsorted.tsv"
 expect_file "$T/rsorted.tsv" "reverse scan of everything" "$S" scan --reverse --hex "$H"
