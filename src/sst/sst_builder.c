@@ -9,6 +9,7 @@
 #include "util/alloc.h"
 #include "util/clock.h"
 #include "util/coding.h"
+#include "util/crc32c.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -126,7 +127,9 @@ struct st_sst_builder {
     int rc;
     st_pq_compressor comp;
     int codec;
-    uint64_t off; /* bytes written to the file */
+    uint64_t off;       /* bytes written to the file */
+    uint64_t index_off; /* start of the bloom filters + page indexes */
+    uint32_t index_crc; /* CRC-32C of everything written since index_off */
     size_t value_page_limit;
 
     /* current page */
@@ -829,18 +832,25 @@ st_sst_builder_add(st_sst_builder *b, const uint8_t *key, size_t klen, uint64_t 
 /* ---- finish --------------------------------------------------------------------------------- */
 
 static int
+write_bytes(st_sst_builder *b, const void *p, size_t n)
+{
+    ST_RET(st_file_append(b->file, p, n));
+    b->off += n;
+    b->index_crc = st_crc32c_extend(b->index_crc, p, n);
+    return STRATA_OK;
+}
+
+static int
 write_buf(st_sst_builder *b, const st_buf *x)
 {
-    ST_RET(st_file_append(b->file, x->data, x->len));
-    b->off += x->len;
-    return STRATA_OK;
+    return write_bytes(b, x->data, x->len);
 }
 
 /* The footer pairs: strata.* first, then the caller's. Strings live in `strings`. */
 static int
 build_kv(st_sst_builder *b, uint64_t created, st_pq_kv **out, size_t *nout, char **strings)
 {
-    enum { NK = 8 };
+    enum { NK = 10 };
     size_t hexlen = 2 * (b->smallest.len + b->lastkey.len) + 2;
     char *s = st_malloc(hexlen + NK * 24);
     st_pq_kv *kv = st_calloc(NK + b->nprops, sizeof(*kv));
@@ -851,10 +861,18 @@ build_kv(st_sst_builder *b, uint64_t created, st_pq_kv **out, size_t *nout, char
     }
     const char *keys[NK] = {ST_SST_KV_VERSION,    ST_SST_KV_SMALLEST, ST_SST_KV_LARGEST,
                             ST_SST_KV_MIN_SEQ,    ST_SST_KV_MAX_SEQ,  ST_SST_KV_ENTRIES,
-                            ST_SST_KV_TOMBSTONES, ST_SST_KV_CREATED};
-    uint64_t nums[NK] = {
-        ST_SST_FORMAT_VERSION, 0,      0, b->entries ? b->min_seq : 0, b->max_seq, b->entries,
-        b->tombstones,         created};
+                            ST_SST_KV_TOMBSTONES, ST_SST_KV_CREATED,  ST_SST_KV_INDEX_OFF,
+                            ST_SST_KV_INDEX_CRC};
+    uint64_t nums[NK] = {ST_SST_FORMAT_VERSION,
+                         0,
+                         0,
+                         b->entries ? b->min_seq : 0,
+                         b->max_seq,
+                         b->entries,
+                         b->tombstones,
+                         created,
+                         b->index_off,
+                         b->index_crc};
     char *p = s;
     for (int i = 0; i < NK; i++) {
         char *v = p;
@@ -882,6 +900,8 @@ write_indexes(st_sst_builder *b)
 {
     int rc = STRATA_OK;
     st_buf x = {0};
+    b->index_off = b->off;
+    b->index_crc = 0;
     /* bloom filters */
     for (size_t g = 0; g < b->nrgs; g++) {
         rginfo *ri = &b->rgs[g];
@@ -892,8 +912,7 @@ write_indexes(st_sst_builder *b)
         ri->cols[ST_SST_COL_KEY].meta.bloom_offset = (int64_t)b->off;
         ri->cols[ST_SST_COL_KEY].meta.bloom_length = (int32_t)(x.len + ri->bloom_len);
         ST_ERR(write_buf(b, &x));
-        ST_ERR(st_file_append(b->file, ri->bloom, ri->bloom_len));
-        b->off += ri->bloom_len;
+        ST_ERR(write_bytes(b, ri->bloom, ri->bloom_len));
     }
     /* column indexes, then offset indexes */
     for (size_t g = 0; g < b->nrgs; g++) {

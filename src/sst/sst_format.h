@@ -26,6 +26,9 @@ enum { ST_SST_COL_KEY = 0, ST_SST_COL_VALUE = 1, ST_SST_COL_SEQNO = 2, ST_SST_CO
 #define ST_SST_KV_ENTRIES "strata.entries"
 #define ST_SST_KV_TOMBSTONES "strata.tombstones"
 #define ST_SST_KV_CREATED "strata.created_us"
+/* CRC-32C of the bytes [index_offset, footer start): bloom filters + page indexes. */
+#define ST_SST_KV_INDEX_OFF "strata.index_offset"
+#define ST_SST_KV_INDEX_CRC "strata.index_crc32c"
 
 extern const char *const st_sst_col_names[ST_SST_NCOLS];
 

@@ -4,6 +4,7 @@
 #include "sst/sst_internal.h"
 #include "util/alloc.h"
 #include "util/coding.h"
+#include "util/crc32c.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -420,6 +421,29 @@ meta_deleter(const void *key, size_t klen, void *value)
     (void)value;
 }
 
+/* strata's files checksum their bloom filters and page indexes (they precede the footer). */
+static int
+check_index_crc(st_sst_reader *r, uint64_t foff)
+{
+    uint64_t off = 0, crc = 0;
+    int a = kv_u64(r, ST_SST_KV_INDEX_OFF, &off), b = kv_u64(r, ST_SST_KV_INDEX_CRC, &crc);
+    if (a < 0 || b < 0)
+        return STRATA_CORRUPT;
+    if (a == 0 || b == 0)
+        return STRATA_OK; /* another writer's file */
+    if (off < 4 || off > foff || crc > UINT32_MAX)
+        return corrupt(r, "bad index range in footer metadata", (long long)off);
+    size_t n = (size_t)(foff - off);
+    uint8_t *buf = st_malloc(n ? n : 1);
+    if (!buf)
+        return st_err(STRATA_NOMEM, "%s: index check", r->path);
+    int rc = st_file_read_exact(r->file, off, buf, n);
+    if (rc == STRATA_OK && st_crc32c(buf, n) != (uint32_t)crc)
+        rc = corrupt(r, "bloom filter / page index checksum mismatch", (long long)off);
+    st_free(buf);
+    return rc;
+}
+
 static int
 reader_load(st_sst_reader *r)
 {
@@ -445,6 +469,7 @@ reader_load(st_sst_reader *r)
     if (r->fm.version != 1 && r->fm.version != 2)
         return st_err(STRATA_NOTSUP, "%s: Parquet version %d", path, r->fm.version);
     ST_RET(map_schema(r, leaf_of, max_def));
+    ST_RET(check_index_crc(r, foff));
     r->nrgs = r->fm.nrow_groups;
     r->rgs = st_calloc(r->nrgs ? r->nrgs : 1, sizeof(*r->rgs));
     if (!r->rgs)
