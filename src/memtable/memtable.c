@@ -28,6 +28,7 @@ st_memtable_arena_init(st_memtable_arena *m, const st_memtable_ops *ops, int kin
     if (!m->arena)
         return st_err(STRATA_NOMEM, "memtable: out of memory creating an arena");
     m->self = self;
+    atomic_init(&m->used, 0);
     st_memtable_init_header(&m->base, ops, kind);
     return STRATA_OK;
 }
@@ -36,7 +37,7 @@ size_t
 st_memtable_arena_memory(const st_memtable *mt)
 {
     const st_memtable_arena *m = (const st_memtable_arena *)mt;
-    return m->self + st_arena_memory(m->arena);
+    return m->self + atomic_load_explicit(&((st_memtable_arena *)m)->used, memory_order_relaxed);
 }
 
 void

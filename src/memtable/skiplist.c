@@ -204,8 +204,8 @@ sl_add(st_memtable *mt, uint64_t seq, int kind, const uint8_t *key, size_t klen,
 {
     skiplist *sl = (skiplist *)mt;
     int h = random_height(sl);
-    sl_node *n =
-        st_arena_alloc(sl->m.arena, sizeof(sl_node) + (size_t)h * sizeof(sl_node *) + klen + vlen);
+    sl_node *n = st_memtable_arena_alloc(&sl->m, sizeof(sl_node) + (size_t)h * sizeof(sl_node *) +
+                                                     klen + vlen);
     if (!n)
         return st_err(STRATA_NOMEM, "memtable: out of memory adding a %zu-byte entry", klen + vlen);
     n->seqkind = seq << 8 | (uint64_t)kind;
@@ -375,7 +375,7 @@ st_memtable_skiplist_new(st_memtable **out)
         st_free(sl);
         return rc;
     }
-    sl->head = st_arena_alloc(sl->m.arena, sizeof(sl_node) + SL_MAX_HEIGHT * sizeof(sl_node *));
+    sl->head = st_memtable_arena_alloc(&sl->m, sizeof(sl_node) + SL_MAX_HEIGHT * sizeof(sl_node *));
     if (!sl->head) {
         st_memtable_arena_destroy(&sl->m.base);
         return st_err(STRATA_NOMEM, "memtable: out of memory creating a skiplist");

@@ -346,7 +346,7 @@ node_make(trie *t, unsigned flags, const uint8_t *path, size_t plen, tkids *kids
           const tentry *inl)
 {
     size_t vlen = (flags & T_INLINE) ? inl->vlen : 0;
-    tnode *n = st_arena_alloc(t->m.arena, sizeof(tnode) + 8 * nwords(flags) + plen + vlen);
+    tnode *n = st_memtable_arena_alloc(&t->m, sizeof(tnode) + 8 * nwords(flags) + plen + vlen);
     if (!n)
         return NULL;
     n->meta = (uint32_t)(plen << 8 | flags);
@@ -388,7 +388,7 @@ node_copy(trie *t, const tnode *n, unsigned flags, tkids *kids, tver *vers, cons
 static tver *
 ver_make(trie *t, const tentry *e)
 {
-    tver *v = st_arena_alloc(t->m.arena, sizeof(tver) + e->vlen);
+    tver *v = st_memtable_arena_alloc(&t->m, sizeof(tver) + e->vlen);
     if (!v)
         return NULL;
     atomic_init(&v->next, NULL);
@@ -404,7 +404,7 @@ static tkids *
 kids_make(trie *t, tkids *old, unsigned cap, int c, tnode *child, unsigned off)
 {
     size_t sz = kids_size(cap);
-    tkids *k = st_arena_alloc(t->m.arena, sz);
+    tkids *k = st_memtable_arena_alloc(&t->m, sz);
     if (!k)
         return NULL;
     memset(k, 0, sz);
