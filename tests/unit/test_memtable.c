@@ -677,7 +677,7 @@ test_memory_report(void)
 {
     /* bytes/entry = memory() / entries: allocated bytes including all structure (memory()
      * does not count the unused tail of the arena's current block) */
-    size_t n = (size_t)(200000 * st_test_scale());
+    size_t n = (size_t)(100000 * st_test_scale());
     uint8_t *keys = st_malloc(n * W_KEY_MAX);
     size_t *klens = st_malloc(n * sizeof(size_t));
     ST_ASSERT(keys && klens);
