@@ -27,6 +27,7 @@ struct st_fault_env {
     pthread_rwlock_t oplock; /* read: one forwarded operation; write: crash */
     pthread_mutex_t mu;      /* everything below */
     int dead;
+    int trace; /* ST_FAULT_TRACE set: print every operation to stderr */
     uint64_t counts[ST_FAULT_OP_KINDS];
     unsigned mask;
     uint64_t nth, seen, injected;
@@ -104,6 +105,10 @@ begin_op(st_fault_env *fe, unsigned kind, const char *path, int *partial)
         }
     }
     int dead = fe->dead;
+    if (fe->trace)
+        fprintf(stderr, "fault_env: #%llu %s %s%s\n",
+                (unsigned long long)fe->counts[kind_index(kind)], st_fault_op_name(kind),
+                path ? path : "", fail ? " -> FAIL" : "");
     pthread_mutex_unlock(&fe->mu);
     if (!fail)
         return STRATA_OK;
@@ -498,6 +503,7 @@ st_fault_env_new(st_env *real)
     fe->base.lock = fe_lock;
     fe->base.rmdir = fe_rmdir;
     fe->real = real;
+    fe->trace = getenv("ST_FAULT_TRACE") != NULL;
     pthread_rwlock_init(&fe->oplock, NULL);
     pthread_mutex_init(&fe->mu, NULL);
     return fe;

@@ -27,6 +27,9 @@
  *       After a crash the env is "powered off": every operation fails with EIO (close still
  *       closes the real descriptor so locks are released) until st_fault_env_reset().
  *
+ * Debugging: with ST_FAULT_TRACE set in the environment every operation is printed to stderr
+ * (kind, per-kind count, path, and "-> FAIL" for injected failures).
+ *
  * Ownership: st_fault_env_new returns an env owned by the caller, freed by st_fault_env_free
  * after every file opened through it was closed. The real env must outlive it.
  * Thread safety: every entry point may be called from many threads; crash() waits for the

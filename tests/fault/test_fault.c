@@ -1,0 +1,330 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * test_fault.c -- I/O and allocation failure injection.
+ *
+ * For N = 1, 2, 3, ... the N-th file operation (any kind) of a workload "open + sync writes +
+ * flush + more sync writes + close" fails, first with EIO (failing appends write half their
+ * bytes first), then with ENOSPC. Every call must return OK or a clean error code (never
+ * STRATA_INTERNAL, a message set on failure, never a crash). After each run the database is
+ * reopened over the healthy env: it must open, hold every write acknowledged before the failure,
+ * and the write that failed is all-or-nothing. The sweep ends at the first N whose run did not
+ * reach the fault. The same sweep runs with a persistent fault (every operation from the N-th
+ * on fails), and finally with allocation failures (st_alloc_fail_after) over open/put/batch/
+ * get/iterate/close.
+ */
+#include "db/db.h"
+#include "fault_env.h"
+#include "st_test.h"
+#include "test_fs.h"
+#include "util/alloc.h"
+#include "workload.h"
+
+#include <errno.h>
+
+#define FAULT_WRITES 16
+#define MAX_SWEEP 20000
+
+static strata_options
+fault_opts(void)
+{
+    strata_options o;
+    strata_options_init(&o);
+    o.write_buffer_size = 64 * 1024;
+    o.block_cache_size = 256 * 1024;
+    return o;
+}
+
+/* A failing call must give a clean code and a message. */
+static void
+check_failure(const char *what, int rc, long n)
+{
+    if (rc == STRATA_OK)
+        return;
+    if (rc == STRATA_INTERNAL || rc < 0 || rc >= STRATA_RC_COUNT || rc == STRATA_NOTFOUND)
+        ST_FAIL("run %ld: %s returned %s (%s)", n, what, strata_errstr(rc), strata_errmsg(NULL));
+    if (strata_errmsg(NULL)[0] == '\0')
+        ST_FAIL("run %ld: %s returned %s without a detail message", n, what, strata_errstr(rc));
+}
+
+typedef struct run_result {
+    int injected; /* the fault was hit */
+    long acked;   /* writes acknowledged */
+    int flushed;  /* a flush succeeded */
+    int close_rc;
+} run_result;
+
+/*
+ * One run over the fault env (armed by the caller). Writes acknowledged go into m; returns the
+ * id of the write that failed (the in-flight one) or UINT64_MAX.
+ */
+static uint64_t
+fault_run(const char *dir, st_fault_env *fe, uint64_t seed, st_model *m, long n, run_result *res)
+{
+    memset(res, 0, sizeof(*res));
+    strata_options o = fault_opts();
+    strata_db *db = NULL;
+    uint64_t inflight = UINT64_MAX;
+    int rc = st_db_open_env(dir, &o, st_fault_env_env(fe), &db);
+    check_failure("open", rc, n);
+    if (rc != STRATA_OK) {
+        ST_ASSERT(db == NULL);
+        res->injected = st_fault_env_injected(fe) > 0;
+        return inflight;
+    }
+    strata_write_options wo;
+    strata_write_options_init(&wo);
+    wo.sync = 1;
+    for (uint64_t id = 0; id < FAULT_WRITES; id++) {
+        if (id == FAULT_WRITES / 2) {
+            rc = strata_flush(db);
+            if (rc != STRATA_NOTSUP) {
+                check_failure("flush", rc, n);
+                res->flushed = rc == STRATA_OK;
+                if (rc != STRATA_OK)
+                    break;
+            }
+        }
+        rc = st_wl_apply_db(db, &wo, seed, id);
+        check_failure("write", rc, n);
+        if (rc != STRATA_OK) {
+            inflight = id;
+            break;
+        }
+        st_wl_apply_model(m, seed, id);
+        res->acked++;
+    }
+    /* reads keep working or fail cleanly */
+    void *v = NULL;
+    size_t vl = 0;
+    char k[16];
+    size_t kl = st_wl_key(0, k);
+    rc = strata_get(db, NULL, k, kl, &v, &vl);
+    if (rc != STRATA_NOTFOUND)
+        check_failure("get", rc, n);
+    strata_free(v);
+    res->close_rc = strata_close(db);
+    check_failure("close", res->close_rc, n);
+    res->injected = st_fault_env_injected(fe) > 0;
+    return inflight;
+}
+
+/*
+ * The sweep for one op mask / errno / flags combination. A healthy reopen that fails is
+ * reported and the sweep goes on (so one run shows every failing N); a lost or partial write
+ * fails at once.
+ */
+static void
+sweep(const char *name, unsigned mask, int errnum, int flags)
+{
+    char *dir = st_test_tmpdir("fault");
+    uint64_t seed = st_test_seed();
+    st_rng rng;
+    st_rng_seed(&rng, seed);
+    st_fault_env *fe = st_fault_env_new(st_env_posix());
+    ST_ASSERT(fe != NULL);
+    long n, failed_runs = 0, flushes = 0, max_ops = 0, bad_reopens = 0;
+    for (n = 1; n <= MAX_SWEEP; n++) {
+        st_test_rmrf(dir);
+        st_model *m = st_model_new();
+        st_fault_env_reset(fe);
+        st_fault_env_fail(fe, mask, (uint64_t)n, errnum, flags);
+        run_result res;
+        uint64_t inflight = fault_run(dir, fe, seed, m, n, &res);
+        uint64_t ops = st_fault_env_count(fe, ST_FAULT_ALL);
+        max_ops = (long)ops > max_ops ? (long)ops : max_ops;
+        flushes += res.flushed;
+        if (!res.injected) {
+            ST_ASSERT_EQ(res.acked, FAULT_WRITES);
+            ST_ASSERT_OK(res.close_rc);
+        }
+        failed_runs += res.injected;
+        /* reopen over the healthy env; no writes may be lost (the database may also be empty
+         * when the fault hit before anything was created) */
+        strata_options o = fault_opts();
+        strata_db *db = NULL;
+        int rc = strata_open(dir, &o, &db);
+        if (rc != STRATA_OK) {
+            fprintf(stderr,
+                    "FAILURE: %s run %ld (the %ld-th matching op failed; rerun with "
+                    "ST_FAULT_TRACE=1): healthy reopen failed: %s (%s)\n",
+                    name, n, n, strata_errstr(rc), strata_errmsg(NULL));
+            bad_reopens++;
+        } else {
+            st_wl_verify(db, m, seed, inflight, &rng);
+            ST_ASSERT_OK(strata_close(db));
+        }
+        st_model_free(m);
+        if (!res.injected)
+            break;
+    }
+    ST_ASSERT(n <= MAX_SWEEP);
+    fprintf(stderr,
+            "%s: %ld runs, %ld hit the fault, the full workload takes %ld file operations, %ld "
+            "runs flushed\n",
+            name, n, failed_runs, max_ops, flushes);
+    if (bad_reopens)
+        ST_FAIL("%s: %ld runs left a database that does not reopen (see FAILURE lines)", name,
+                bad_reopens);
+    ST_ASSERT(failed_runs == n - 1);
+    st_fault_env_free(fe);
+    st_test_rmrf(dir);
+    st_free(dir);
+}
+
+static void
+test_eio_once(void)
+{
+    sweep("EIO one-shot (partial appends)", ST_FAULT_ALL, EIO, ST_FAULT_PARTIAL_APPEND);
+}
+
+static void
+test_enospc_once(void)
+{
+    sweep("ENOSPC one-shot", ST_FAULT_ALL, ENOSPC, 0);
+}
+
+static void
+test_eio_persistent(void)
+{
+    sweep("EIO persistent", ST_FAULT_ALL, EIO, ST_FAULT_PERSISTENT);
+}
+
+/* Faults only at the durability points (sync, sync_dir), one-shot. */
+static void
+test_sync_failures(void)
+{
+    sweep("sync/sync_dir EIO", ST_FAULT_SYNC | ST_FAULT_SYNC_DIR, EIO, 0);
+}
+
+/* ---- allocation failures -------------------------------------------------------------------- */
+
+static int
+alloc_ok(const char *what, int rc, long n)
+{
+    if (rc != STRATA_OK && rc != STRATA_NOMEM)
+        ST_FAIL("alloc run %ld: %s returned %s, expected OK or NOMEM (%s)", n, what,
+                strata_errstr(rc), strata_errmsg(NULL));
+    return rc == STRATA_OK;
+}
+
+/* Open an existing database (so recovery allocates too), write, read, iterate, close, with the
+ * n-th allocation failing. Returns 1 when every call succeeded. */
+static int
+alloc_run(const char *dir, uint64_t seed, uint64_t first_id, st_model *m, long n,
+          uint64_t *inflight)
+{
+    int all_ok = 1;
+    strata_options o = fault_opts();
+    strata_db *db = NULL;
+    *inflight = UINT64_MAX;
+    st_alloc_fail_after(n);
+    int rc = strata_open(dir, &o, &db);
+    if (!alloc_ok("open", rc, n)) {
+        st_alloc_fail_after(-1);
+        ST_ASSERT(db == NULL);
+        return 0;
+    }
+    for (uint64_t id = first_id; id < first_id + 6 && all_ok; id++) {
+        rc = st_wl_apply_db(db, NULL, seed, id);
+        if (alloc_ok("write", rc, n)) {
+            st_wl_apply_model(m, seed, id);
+        } else {
+            *inflight = id;
+            all_ok = 0;
+        }
+    }
+    for (unsigned k = 0; k < 20 && all_ok; k++) {
+        char key[16];
+        size_t kl = st_wl_key(k * 97 % ST_WL_KEYS, key);
+        void *v = NULL;
+        size_t vl = 0;
+        rc = strata_get(db, NULL, key, kl, &v, &vl);
+        if (rc == STRATA_NOTFOUND)
+            continue;
+        all_ok &= alloc_ok("get", rc, n);
+        strata_free(v);
+    }
+    strata_iter *it = NULL;
+    if (all_ok && alloc_ok("iter_open", strata_iter_open(db, NULL, &it), n)) {
+        size_t count = 0;
+        for (strata_iter_seek_first(it); strata_iter_valid(it); strata_iter_next(it))
+            count++;
+        all_ok &= alloc_ok("iterate", strata_iter_status(it), n);
+        if (all_ok)
+            ST_ASSERT_EQ(count, st_model_count(m));
+        strata_iter_close(it);
+    } else {
+        all_ok = 0;
+    }
+    const strata_snapshot *snap = strata_snapshot_get(db);
+    if (snap)
+        strata_snapshot_release(db, snap);
+    else
+        all_ok = 0;
+    rc = strata_close(db);
+    st_alloc_fail_after(-1);
+    if (!alloc_ok("close", rc, n))
+        all_ok = 0;
+    return all_ok;
+}
+
+/* Next N of a sweep: every N up to 300, then steps of ~1.5% (keeps the run time bounded while
+ * still hitting allocations all over the workload). */
+static long
+next_n(long n)
+{
+    return n < 300 ? n + 1 : n + 1 + n / 64;
+}
+
+static void
+test_alloc_failures(void)
+{
+    char *tmpl = st_test_tmpdir("fault_alloc_tmpl");
+    char *dir = st_test_tmpdir("fault_alloc");
+    uint64_t seed = st_test_seed() + 3;
+    st_rng rng;
+    st_rng_seed(&rng, seed);
+    st_model *base = st_model_new();
+    /* a database with some content, copied afresh for every run so each run does the same */
+    strata_options o = fault_opts();
+    strata_db *db = st_dbc_open(tmpl, &o);
+    uint64_t first_id = 50;
+    for (uint64_t id = 0; id < first_id; id++) {
+        ST_ASSERT_OK(st_wl_apply_db(db, NULL, seed, id));
+        st_wl_apply_model(base, seed, id);
+    }
+    ST_ASSERT_OK(strata_close(db));
+    long n, runs = 0, fit = -1;
+    for (n = 0; n <= MAX_SWEEP && fit < 0; n = next_n(n)) {
+        st_test_copy_dir(tmpl, dir);
+        st_model *m = st_model_clone(base);
+        uint64_t inflight;
+        if (alloc_run(dir, seed, first_id, m, n, &inflight))
+            fit = n;
+        db = st_dbc_open(dir, &o);
+        st_wl_verify(db, m, seed, inflight, &rng);
+        ST_ASSERT_OK(strata_close(db));
+        st_model_free(m);
+        runs++;
+    }
+    ST_ASSERT(fit >= 0);
+    fprintf(stderr,
+            "allocation failures: %ld runs, the workload fit with %ld allocations allowed\n", runs,
+            fit);
+    st_model_free(base);
+    st_test_rmrf(dir);
+    st_test_rmrf(tmpl);
+    st_free(dir);
+    st_free(tmpl);
+}
+
+int
+main(void)
+{
+    ST_RUN(test_eio_once);
+    ST_RUN(test_enospc_once);
+    ST_RUN(test_eio_persistent);
+    ST_RUN(test_sync_failures);
+    ST_RUN(test_alloc_failures);
+    return st_test_done();
+}
