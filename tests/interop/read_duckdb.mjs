@@ -63,10 +63,15 @@ async function checkTable(t) {
   const keys = [...byKey.keys()]
   const sample = keys.filter((_, i) => i % Math.max(1, Math.floor(keys.length / 40)) === 0)
   if (keys.length) sample.push(keys[keys.length - 1])
-  for (const k of [...sample, ...t.absent.map(toHex)]) {
+  for (const k of [...sample, ...t.absent.slice(0, 40).map(toHex)]) {
+    // Equality filters on BLOBs with non-printable bytes hit duckdb/duckdb#24994 (DuckDB then
+    // prunes row groups by a wrongly hashed bloom probe, on its own files too): use a range.
+    const pred = isPrintableKey(Buffer.from(k, 'hex')) ? `key = unhex('${k}')`
+      : `key >= unhex('${k}') AND key <= unhex('${k}')`
     const res = await all(`SELECT lower(hex(key)) AS k, lower(hex(value)) AS v, seqno::VARCHAR AS s, kind
-                           FROM read_parquet(${f}) WHERE key = unhex('${k}') ORDER BY seqno DESC`)
-    ck.eq(res.map((r) => JSON.stringify([r.k, r.v, r.s, Number(r.kind)])), byKey.get(k) ?? [], `WHERE key = x'${k}'`)
+                           FROM read_parquet(${f}) WHERE ${pred} ORDER BY seqno DESC`)
+    ck.eq(res.map((r) => JSON.stringify([r.k, r.v, r.s, Number(r.kind)])), byKey.get(k) ?? [],
+      `WHERE ${pred.length > 200 ? `${pred.slice(0, 200)}...` : pred}`)
   }
   if (keys.length >= 4) {
     const lo = keys[Math.floor(keys.length / 4)]
@@ -91,7 +96,9 @@ async function checkTable(t) {
   const kvRows = await all(`SELECT decode(key) AS k, decode(value) AS v FROM parquet_kv_metadata(${f})`)
   const kv = Object.fromEntries(kvRows.map((r) => [r.k, r.v]))
   for (const [k, v] of Object.entries({ ...expectedStrataMeta(t), ...t.user_meta })) ck.eq(kv[k], v, `kv ${k}`)
-  ck.ok(/^\d+$/.test(kv['strata.created_us'] ?? ''), 'kv strata.created_us is a decimal')
+  for (const k of ['strata.created_us', 'strata.index_offset', 'strata.index_crc32c']) {
+    ck.ok(/^\d+$/.test(kv[k] ?? ''), `kv ${k} is a decimal`)
+  }
 
   // ---- per row group / column metadata ----
   const md = await all(`SELECT row_group_id::INT AS g, row_group_num_rows::VARCHAR AS n, column_id::INT AS c,

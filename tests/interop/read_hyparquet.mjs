@@ -10,8 +10,8 @@ import zlib from 'node:zlib'
 import { parquetMetadata, parquetReadObjects, readColumnIndex, readOffsetIndex } from 'hyparquet'
 import { compressors } from 'hyparquet-compressors'
 import {
-  CODEC_NAMES, Checker, checkBounds, columnOf, deserializeTCompactProtocol, expectedStrataMeta,
-  loadManifest, readBloomFilter, rowGroupRanges, sbbfContains, toHex, xxhash64,
+  CODEC_NAMES, Checker, checkBounds, columnOf, crc32c, deserializeTCompactProtocol, expectedStrataMeta,
+  loadManifest, readBloomFilter, rowGroupRanges, sbbfContains, sliceStats, toHex, unboundable, xxhash64,
 } from './lib.mjs'
 
 const COLUMNS = ['key', 'value', 'seqno', 'kind']
@@ -56,7 +56,26 @@ async function checkTable(t) {
   ck.ok(created >= BigInt(manifest.created_us_min) && created <= BigInt(manifest.created_us_max),
     `strata.created_us ${created} within the generator's run [${manifest.created_us_min}, ${manifest.created_us_max}]`)
   for (const [k, v] of Object.entries(t.user_meta)) ck.eq(kv[k], v, `footer user pair ${k}`)
-  const known = new Set([...Object.keys(expectedStrataMeta(t)), 'strata.created_us', ...Object.keys(t.user_meta)])
+  // strata.index_offset / strata.index_crc32c: start of the bloom filters + page indexes and the
+  // CRC-32C of the bytes from there up to the footer.
+  const footerStart = ab.byteLength - 8 - new DataView(ab).getUint32(ab.byteLength - 8, true)
+  let indexStart = footerStart
+  for (const rg of md.row_groups) {
+    for (const c of rg.columns) {
+      for (const o of [c.meta_data.bloom_filter_offset, c.column_index_offset, c.offset_index_offset]) {
+        if (o !== undefined) indexStart = Math.min(indexStart, Number(o))
+      }
+    }
+  }
+  if (md.row_groups.length === 0) indexStart = 4
+  ck.eq(kv['strata.index_offset'], String(indexStart), 'footer strata.index_offset = first bloom/index byte')
+  const idxOff = Number(kv['strata.index_offset'])
+  if (idxOff >= 4 && idxOff <= footerStart) {
+    ck.eq(kv['strata.index_crc32c'], String(crc32c(new Uint8Array(ab, idxOff, footerStart - idxOff))),
+      'footer strata.index_crc32c = CRC-32C of [index_offset, footer)')
+  }
+  const known = new Set([...Object.keys(expectedStrataMeta(t)), 'strata.created_us', 'strata.index_offset',
+    'strata.index_crc32c', ...Object.keys(t.user_meta)])
   ck.eq(Object.keys(kv).filter((k) => !known.has(k)), [], 'no unexpected footer keys')
 
   // column_orders is not decoded by hyparquet's metadata: read FileMetaData field 7 directly.
@@ -128,16 +147,20 @@ async function checkTable(t) {
 // OffsetIndex + ColumnIndex + every data page header of one column chunk; returns the page count.
 function checkPages(ab, chunk, element, vals, cw) {
   const view = new DataView(ab)
-  if (!ck.ok(chunk.offset_index_offset !== undefined && chunk.column_index_offset !== undefined,
-    `${cw} has an OffsetIndex and a ColumnIndex`)) return 0
+  if (!ck.ok(chunk.offset_index_offset !== undefined, `${cw} has an OffsetIndex`)) return 0
   const oi = readOffsetIndex({ view, offset: Number(chunk.offset_index_offset) })
-  const ci = readColumnIndex({ view, offset: Number(chunk.column_index_offset) }, element, rawParsers)
+  // A ColumnIndex needs min and max for every non-null page; see unboundable() in lib.mjs.
+  const hasCI = chunk.column_index_offset !== undefined
+  ck.ok(hasCI || (element.name === 'value' && unboundable(sliceStats(vals).max)), `${cw} has a ColumnIndex`)
+  const ci = hasCI ? readColumnIndex({ view, offset: Number(chunk.column_index_offset) }, element, rawParsers) : null
   const locs = oi.page_locations
   const n = locs.length
   ck.ok(n >= 1 || vals.length === 0, `${cw} has pages`)
-  ck.eq([ci.null_pages.length, ci.min_values.length, ci.max_values.length], [n, n, n], `${cw} ColumnIndex sizes`)
-  if (ci.null_counts) ck.eq(ci.null_counts.length, n, `${cw} ColumnIndex null_counts size`)
-  if (element.name === 'key') ck.eq(ci.boundary_order, 'ASCENDING', `${cw} key boundary_order`)
+  if (ci) {
+    ck.eq([ci.null_pages.length, ci.min_values.length, ci.max_values.length], [n, n, n], `${cw} ColumnIndex sizes`)
+    if (ci.null_counts) ck.eq(ci.null_counts.length, n, `${cw} ColumnIndex null_counts size`)
+    if (element.name === 'key') ck.eq(ci.boundary_order, 'ASCENDING', `${cw} key boundary_order`)
+  }
   ck.eq(BigInt(locs[0]?.first_row_index ?? 0), 0n, `${cw} first page starts at row 0`)
   ck.eq(BigInt(locs[0]?.offset ?? -1), BigInt(chunk.meta_data.dictionary_page_offset ?? chunk.meta_data.data_page_offset),
     `${cw} first page at data_page_offset`)
@@ -149,12 +172,12 @@ function checkPages(ab, chunk, element, vals, cw) {
     if (!ck.ok(first < last && last <= vals.length, `${pw} rows [${first}, ${last}) within ${vals.length}`)) continue
     const pv = vals.slice(first, last)
     const allNull = pv.every((v) => v === null)
-    ck.eq(ci.null_pages[p], allNull, `${pw} ColumnIndex null_pages`)
-    if (!allNull) {
+    if (ci) ck.eq(ci.null_pages[p], allNull, `${pw} ColumnIndex null_pages`)
+    if (ci && !allNull) {
       checkBounds(ck, `${pw} ColumnIndex`, {
         min: ci.min_values[p], max: ci.max_values[p], null_count: ci.null_counts?.[p],
       }, pv, element.name !== 'value')
-    } else if (ci.null_counts) {
+    } else if (ci?.null_counts) {
       ck.eq(BigInt(ci.null_counts[p]), BigInt(pv.length), `${pw} ColumnIndex null_counts`)
     }
     // page header at the location: a v1 data page whose CRC and statistics are right
