@@ -119,7 +119,8 @@ row_cmp(const void *a, const void *b)
 static void
 sort_rows(table *t)
 {
-    qsort(t->rows, t->nrows, sizeof(row), row_cmp);
+    if (t->nrows > 1)
+        qsort(t->rows, t->nrows, sizeof(row), row_cmp);
     size_t w = 0;
     for (size_t i = 0; i < t->nrows; i++) {
         if (w > 0 && row_cmp(&t->rows[w - 1], &t->rows[i]) == 0) {
