@@ -105,7 +105,7 @@ walk_pages(st_sst_reader *r, uint32_t g, int c, int64_t start)
             break;
         }
         if (h.type == ST_PQ_DICTIONARY_PAGE) {
-            if (n > 0 || rg->dict_off[c] >= 0)
+            if (n > 0 || (rg->dict_off[c] >= 0 && rg->dict_off[c] != off))
                 rc = corrupt(r, "dictionary page after data pages", off);
             rg->dict_off[c] = off;
         } else if (h.type == ST_PQ_DATA_PAGE || h.type == ST_PQ_DATA_PAGE_V2) {
