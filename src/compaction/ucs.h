@@ -64,7 +64,9 @@ typedef struct st_ucs_options {
     int max_inputs;
     /* Tombstone trigger (optional, 0 disables; default 0): when no overlap trigger is due, a
      * table with tombstones >= tombstone_ratio * entries whose key range overlaps no table that
-     * holds older data (so rewriting it alone can drop its tombstones) is picked alone. */
+     * holds older data (so rewriting it alone can drop its tombstones) is picked alone. The
+     * caller must not report tombstones the rewrite cannot drop (e.g. pinned by a snapshot), or
+     * the same table is picked again. */
     double tombstone_ratio;
 } st_ucs_options;
 
