@@ -532,6 +532,61 @@ test_builder_errors(void)
     st_free(dir);
 }
 
+/* Every allocation failure during build, open, get and scan is a clean STRATA_NOMEM. */
+static void
+test_nomem(void)
+{
+    char *dir = st_test_tmpdir("sst_nomem");
+    char *path = table_path(dir, "nomem.parquet");
+    st_rng rng;
+    st_rng_seed(&rng, st_test_seed());
+    model m = {0};
+    model_random(&m, &rng, 60, 20);
+    st_sst_options o = small_opts(STRATA_COMPRESSION_ZSTD);
+    o.row_group_size = 500;
+    int completed = 0;
+    for (long n = 0; n < 5000 && !completed; n += 1 + n / 50) {
+        st_alloc_fail_after(n);
+        st_sst_builder *b = NULL;
+        int rc = st_sst_builder_new(st_env_posix(), path, &o, &b);
+        if (rc == STRATA_OK) {
+            for (size_t i = 0; i < m.n; i++)
+                st_sst_builder_add(b, m.e[i].key, m.e[i].klen, m.e[i].seq, m.e[i].kind, m.e[i].val,
+                                   m.e[i].vlen);
+            rc = st_sst_builder_finish(b, NULL);
+        }
+        ST_ASSERT(rc == STRATA_OK || rc == STRATA_NOMEM);
+        st_sst_reader *r = NULL;
+        if (rc == STRATA_OK)
+            rc = st_sst_reader_open(st_env_posix(), path, NULL, &r);
+        ST_ASSERT(rc == STRATA_OK || rc == STRATA_NOMEM);
+        if (rc == STRATA_OK) {
+            st_buf v = {0};
+            int grc = st_sst_reader_get(r, m.e[0].key, m.e[0].klen, ST_SEQ_MAX, NULL, &v, NULL);
+            ST_ASSERT(grc == STRATA_OK || grc == STRATA_NOMEM);
+            st_iter *it = NULL;
+            int irc = st_sst_reader_iter(r, NULL, 0, NULL, 0, 1, &it);
+            ST_ASSERT(irc == STRATA_OK || irc == STRATA_NOMEM);
+            size_t cnt = 0;
+            if (it) {
+                for (st_iter_seek_first(it); it->valid; st_iter_next(it))
+                    cnt++;
+                ST_ASSERT(it->status == STRATA_OK || it->status == STRATA_NOMEM);
+                completed = grc == STRATA_OK && it->status == STRATA_OK && cnt == m.n;
+                st_iter_close(it);
+            }
+            st_buf_free(&v);
+            st_sst_reader_unref(r);
+        }
+        st_alloc_fail_after(-1);
+    }
+    ST_ASSERT(completed);
+    model_free(&m);
+    free(path);
+    st_test_rmrf(dir);
+    st_free(dir);
+}
+
 int
 main(void)
 {
@@ -542,5 +597,6 @@ main(void)
     ST_RUN(test_cache);
     ST_RUN(test_iter_model);
     ST_RUN(test_builder_errors);
+    ST_RUN(test_nomem);
     return st_test_done();
 }
