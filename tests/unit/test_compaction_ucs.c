@@ -1075,6 +1075,11 @@ simulate(const char *name, int w, uint64_t seed, double *wa_out)
         /* each byte is rewritten at most a bounded number of times per level */
         ST_ASSERT(wa >= 1.0);
         ST_ASSERT(wa <= (double)(nl + 1) * (double)f);
+        /* tiered: about one rewrite per level; leveled: several per level */
+        if (w > 0)
+            ST_ASSERT(wa <= (double)nl + 2.0);
+        if (w < 0)
+            ST_ASSERT(wa >= (double)nl);
         *wa_out = wa;
     }
     free(s.x);
