@@ -7,10 +7,12 @@
  *             "max_seqno": "S"}}
  *   {"row": [key hex, value hex | null (tombstone), "seqno", kind]}     forward iteration
  *   {"rrow": [...]}                                                    backward iteration
- *   {"get": key hex, "found": true, "row": [...]} / {"get": key hex, "found": false}
+ *   {"get": key hex, "snap": "S", "found": true, "row": [...]} / {..., "found": false}
+ *   {"range": [lower hex, upper hex], "count": N, "first": row | null, "last": row | null}
  *
- * The probe file holds one hex key per line; each is looked up with st_sst_reader_get at the
- * newest snapshot. Any error is printed to stderr and exits 1.
+ * The probe file holds one request per line: "<key hex> [snapshot seqno]" looks the key up with
+ * st_sst_reader_get (default snapshot: all), "range <lower hex> <upper hex>" iterates the entries
+ * with lower <= key < upper. Any error is printed to stderr and exits 1.
  *
  * usage: sst_check <file.parquet> <probe keys file>
  */
@@ -21,6 +23,7 @@
 #include "util/buf.h"
 #include "util/status.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,16 +60,61 @@ put_row(const uint8_t *k, size_t klen, const uint8_t *v, size_t vlen, uint64_t s
     printf(",\"%llu\",%d]", (unsigned long long)seq, kind);
 }
 
-static int
-unhex(const char *s, size_t n, uint8_t *out)
+/* Decodes a whitespace-terminated hex token into out (cap bytes); returns its byte length or -1
+ * and advances *s past the token. */
+static long
+unhex(const char **s, uint8_t *out, size_t cap)
 {
-    for (size_t i = 0; i + 1 < n; i += 2) {
+    const char *p = *s;
+    size_t n = 0;
+    while (*p == ' ')
+        p++;
+    while (isxdigit((unsigned char)p[0]) && isxdigit((unsigned char)p[1])) {
         unsigned v;
-        if (sscanf(s + i, "%2x", &v) != 1)
+        if (n == cap || sscanf(p, "%2x", &v) != 1)
             return -1;
-        out[i / 2] = (uint8_t)v;
+        out[n++] = (uint8_t)v;
+        p += 2;
     }
-    return 0;
+    if (*p && *p != ' ')
+        return -1;
+    *s = p;
+    return (long)n;
+}
+
+/* Iterates [lo, hi) and prints the count and the first and last entries. */
+static void
+print_range(st_sst_reader *r, const uint8_t *lo, size_t llen, const uint8_t *hi, size_t hlen)
+{
+    st_iter *it;
+    int rc = st_sst_reader_iter(r, lo, llen, hi, hlen, 0, &it);
+    if (rc != STRATA_OK)
+        die("st_sst_reader_iter (range)", rc);
+    fputs("{\"range\":[", stdout);
+    put_hex(lo, llen);
+    putchar(',');
+    put_hex(hi, hlen);
+    unsigned long long count = 0;
+    fputs("],\"first\":", stdout);
+    st_iter_seek_first(it);
+    if (!it->valid)
+        fputs("null", stdout);
+    for (; it->valid; st_iter_next(it)) {
+        if (count++ == 0)
+            put_row(it->key, it->klen, it->val, it->vlen, it->seq, it->kind);
+    }
+    if (it->status != STRATA_OK)
+        die("range iteration", it->status);
+    fputs(",\"last\":", stdout);
+    st_iter_seek_last(it);
+    if (it->valid)
+        put_row(it->key, it->klen, it->val, it->vlen, it->seq, it->kind);
+    else
+        fputs("null", stdout);
+    if (it->status != STRATA_OK)
+        die("range seek_last", it->status);
+    printf(",\"count\":%llu}\n", count);
+    st_iter_close(it);
 }
 
 int
@@ -119,8 +167,8 @@ main(int argc, char **argv)
         perror(argv[2]);
         return 1;
     }
-    static char line[2 * 65536 + 16];
-    static uint8_t key[65536 + 8];
+    static char line[4 * 65536 + 64];
+    static uint8_t key[65536 + 8], hi[65536 + 8];
     st_buf val;
     st_buf_init(&val);
     while (fgets(line, sizeof(line), pf)) {
@@ -128,17 +176,36 @@ main(int argc, char **argv)
         line[n] = 0;
         if (n == 0)
             continue;
-        if (n % 2 || n / 2 > sizeof(key) || unhex(line, n, key) != 0) {
+        const char *p = line;
+        if (strncmp(line, "range ", 6) == 0) {
+            p += 6;
+            long llen = unhex(&p, key, sizeof(key));
+            long hlen = llen < 0 ? -1 : unhex(&p, hi, sizeof(hi));
+            if (hlen < 0 || *p) {
+                fprintf(stderr, "sst_check: bad probe line '%s'\n", line);
+                return 1;
+            }
+            print_range(r, key, (size_t)llen, hi, (size_t)hlen);
+            continue;
+        }
+        long klen = unhex(&p, key, sizeof(key));
+        unsigned long long snap = ST_SEQ_MAX;
+        char *end = NULL;
+        if (klen > 0 && *p)
+            snap = strtoull(p, &end, 10);
+        if (klen <= 0 || (end && *end)) {
             fprintf(stderr, "sst_check: bad probe line '%s'\n", line);
             return 1;
         }
         int kind = -1;
         uint64_t seq = 0;
-        rc = st_sst_reader_get(r, key, n / 2, ST_SEQ_MAX, &kind, &val, &seq);
-        printf("{\"get\":\"%s\",", line);
+        rc = st_sst_reader_get(r, key, (size_t)klen, snap, &kind, &val, &seq);
+        fputs("{\"get\":", stdout);
+        put_hex(key, (size_t)klen);
+        printf(",\"snap\":\"%llu\",", snap);
         if (rc == STRATA_OK) {
             fputs("\"found\":true,\"row\":", stdout);
-            put_row(key, n / 2, val.data, val.len, seq, kind);
+            put_row(key, (size_t)klen, val.data, val.len, seq, kind);
             fputs("}\n", stdout);
         } else if (rc == STRATA_NOTFOUND) {
             fputs("\"found\":false}\n", stdout);

@@ -13,20 +13,6 @@ import { DuckDBInstance } from '@duckdb/node-api'
 import { Checker, compareBytes, toHex } from './lib.mjs'
 
 const [checkExe, work] = process.argv.slice(2)
-
-// Disagreements already reported, tolerated (counted as skipped, printed loudly) unless
-// STRATA_INTEROP_STRICT=1. Each entry matches sst_check's exact error text; once fixed the
-// check simply passes again and the entry can go.
-const KNOWN_ISSUES = [
-  {
-    match: /st_sst_reader_open: STRATA_CORRUPT: .*dictionary page after data pages/,
-    note: 'strata bug: src/sst/sst_open.c load_row_group() sets rg->dict_off[c] to the chunk ' +
-      'start when dictionary_page_offset < data_page_offset, then walk_pages() rejects that very ' +
-      'first dictionary page because dict_off >= 0 (fix: `n > 0 || (rg->dict_off[c] >= 0 && ' +
-      'rg->dict_off[c] != off)`). Every DuckDB file with a dictionary-encoded column fails to open.',
-  },
-]
-const strict = process.env.STRATA_INTEROP_STRICT === '1'
 if (!checkExe || !work) {
   console.error('usage: node strata_reads_duckdb.mjs <sst_check|--write-only> <work dir>')
   process.exit(2)
@@ -181,30 +167,36 @@ async function writeWithDuckDB(spec, rows, file) {
   await con.run(`COPY (SELECT * FROM t ORDER BY key::BLOB, seqno DESC) TO '${file}' (FORMAT parquet, ${spec.options})`)
 }
 
-// Runs sst_check on the file and compares its iteration output and point lookups with rows.
+// Runs sst_check on the file and compares its iteration output, point lookups (newest and at
+// older snapshots), bounded ranges and table meta with rows.
 function checkWithStrata(file, rows) {
-  const probes = []
-  const newest = new Map()
+  const versions = new Map() // key hex -> rows of that key, newest first
   for (const r of rows) {
     const k = toHex(r.key)
-    if (!newest.has(k)) {
-      newest.set(k, r)
-      probes.push(k)
-    }
+    if (!versions.has(k)) versions.set(k, [])
+    versions.get(k).push(r)
   }
-  const absent = ['00', 'ffffffffff', `${toHex(rows[0].key)}00`, toHex(rows[rows.length - 1].key) + '01']
-    .filter((k) => !newest.has(k))
-  probes.push(...absent)
+  const keys = [...versions.keys()]
+  // [key hex, snapshot (bigint, null = all)] -> expected row or null
+  const gets = keys.map((k) => [k, null, versions.get(k)[0]])
+  for (const k of keys.filter((x) => versions.get(x).length > 1).slice(0, 300)) {
+    const vs = versions.get(k)
+    gets.push([k, vs[0].seqno - 1n, vs[1]]) // an older snapshot sees the next version
+    if (vs[vs.length - 1].seqno > 0n) gets.push([k, vs[vs.length - 1].seqno - 1n, null]) // before all
+  }
+  for (const k of ['00', 'ffffffffff', `${keys[0]}00`, `${keys[keys.length - 1]}01`]) {
+    if (!versions.has(k)) gets.push([k, null, null])
+  }
+  const q = (i) => keys[Math.min(keys.length - 1, Math.floor(i))]
+  const ranges = [[q(keys.length / 4), q((3 * keys.length) / 4)], [keys[0], q(1)], ['00', 'ff'],
+    [q(keys.length / 2), q(keys.length / 2)], [`${q(keys.length / 3)}00`, 'ffffffffffff']]
   const probeFile = `${file}.probes`
-  fs.writeFileSync(probeFile, probes.join('\n') + '\n')
+  fs.writeFileSync(probeFile, [...gets.map(([k, snap]) => (snap === null ? k : `${k} ${snap}`)),
+    ...ranges.map(([lo, hi]) => `range ${lo} ${hi}`)].join('\n') + '\n')
   const res = spawnSync(checkExe, [file, probeFile], { encoding: 'utf8', maxBuffer: 1 << 30 })
-  const known = res.status !== 0 && KNOWN_ISSUES.find((k) => k.match.test(res.stderr || ''))
-  if (known && !strict) {
-    ck.skip(`KNOWN ISSUE: sst_check exit ${res.status}: ${(res.stderr || '').trim()}\n  ${known.note}`)
-    return
-  }
   if (!ck.ok(res.status === 0, `sst_check exit ${res.status ?? res.signal}: ${(res.stderr || '').trim()}`)) return
   const out = res.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l))
+
   const iter = out.filter((o) => o.row && o.get === undefined).map((o) => JSON.stringify(o.row))
   ck.eq(iter.length, rows.length, 'strata iterator row count')
   let bad = 0
@@ -215,16 +207,28 @@ function checkWithStrata(file, rows) {
   const rev = out.filter((o) => o.rrow).map((o) => JSON.stringify(o.rrow)).reverse()
   ck.eq(rev.length, rows.length, 'strata backward iteration row count')
   ck.ok(rev.every((x, i) => x === rowJson(rows[i])), 'backward iteration = rows reversed')
-  const gets = new Map(out.filter((o) => o.get !== undefined).map((o) => [o.get, o]))
+
+  const got = new Map(out.filter((o) => o.get !== undefined).map((o) => [`${o.get} ${o.snap}`, o]))
+  const allSnap = String((1n << 56n) - 1n)
   let badGets = 0
-  for (const k of probes) {
-    const g = gets.get(k)
-    const w = newest.get(k)
+  for (const [k, snap, w] of gets) {
+    const g = got.get(`${k} ${snap === null ? allSnap : snap}`)
     const want = w ? { found: true, row: JSON.parse(rowJson(w)) } : { found: false }
     const have = g ? (g.found ? { found: true, row: g.row } : { found: false }) : 'missing'
-    if (JSON.stringify(have) !== JSON.stringify(want) && badGets++ < 3) ck.eq(have, want, `get ${k}`)
+    if (JSON.stringify(have) !== JSON.stringify(want) && badGets++ < 3) ck.eq(have, want, `get ${k} at ${snap ?? 'all'}`)
   }
-  ck.eq(badGets, 0, 'point lookups differing from the newest version')
+  ck.eq(badGets, 0, `point lookups (of ${gets.length}) differing from the expected version`)
+
+  const gotRanges = out.filter((o) => o.range)
+  ck.eq(gotRanges.length, ranges.length, 'range results')
+  ranges.forEach(([lo, hi], i) => {
+    const inRange = rows.filter((r) => toHex(r.key) >= lo && toHex(r.key) < hi) // hex order = byte order
+    const want = { count: inRange.length, first: inRange.length ? JSON.parse(rowJson(inRange[0])) : null,
+      last: inRange.length ? JSON.parse(rowJson(inRange[inRange.length - 1])) : null }
+    const g = gotRanges[i] ?? {}
+    ck.eq({ count: g.count, first: g.first, last: g.last }, want, `range [${lo}, ${hi})`)
+  })
+
   const meta = out.find((o) => o.meta)?.meta
   if (ck.ok(meta !== undefined, 'sst_check printed table meta')) {
     ck.eq(meta, {
