@@ -46,6 +46,7 @@ struct st_sst_reader {
     st_sst_rg *rgs;
     uint32_t nrgs;
     st_sst_meta meta;
+    int strata_meta; /* the footer has strata.* metadata (else derived: tombstones unknown) */
 };
 
 /* A pinned decoded page (cached: h != NULL; private: h == NULL and pg owned). */

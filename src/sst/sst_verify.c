@@ -102,8 +102,9 @@ verify_entries(st_sst_reader *r, st_buf *report)
         st_bytes_cmp(prev.data, prev.len, r->meta.largest, r->meta.largest_len) != 0)
         rc = st_err(STRATA_CORRUPT, "%s: last key differs from the largest key", r->path);
     st_buf_free(&prev);
-    if (rc == STRATA_OK && (n != r->meta.entries || tomb != r->meta.tombstones ||
-                            (n && (mins < r->meta.min_seq || maxs > r->meta.max_seq))))
+    if (rc == STRATA_OK &&
+        (n != r->meta.entries || (r->strata_meta && tomb != r->meta.tombstones) ||
+         (n && (mins < r->meta.min_seq || maxs > r->meta.max_seq))))
         rc = st_err(STRATA_CORRUPT, "%s: entries/tombstones/seqno range differ from the footer",
                     r->path);
     if (rc == STRATA_OK)
