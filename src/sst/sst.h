@@ -90,7 +90,9 @@ int st_sst_builder_set_meta(st_sst_builder *b, const char *key, const char *valu
 void st_sst_builder_add(st_sst_builder *b, const uint8_t *key, size_t klen, uint64_t seq, int kind,
                         const uint8_t *val, size_t vlen);
 
+/* The sticky status: STRATA_OK or the first error. */
 int st_sst_builder_status(const st_sst_builder *b);
+/* Entries added so far. */
 uint64_t st_sst_builder_entries(const st_sst_builder *b);
 
 /* Current estimate of the finished file size in bytes (for splitting compaction outputs). */
@@ -101,7 +103,8 @@ uint64_t st_sst_builder_estimated_size(const st_sst_builder *b);
  *     Write the last pages, bloom filters, page index and footer, fsync the temp file and rename
  *     it to path. Does NOT sync the directory (the caller does, once per batch of files).
  *     Frees b in every case; on failure the temp file is removed. meta_out (may be NULL) receives
- *     the table summary (caller frees it with st_sst_meta_free).
+ *     the table summary (caller frees it with st_sst_meta_free); if only that copy fails
+ *     (STRATA_NOMEM) the table itself is complete at path.
  */
 int st_sst_builder_finish(st_sst_builder *b, st_sst_meta *meta_out);
 
@@ -116,8 +119,11 @@ typedef struct st_sst_reader st_sst_reader;
  * st_sst_reader_open --
  *     Open a finished table: validates the footer and the page index once and keeps the key
  *     bloom filters and page indexes in memory (their size is charged to cache as one pinned
- *     entry). cache may be NULL (no caching: every lookup decodes its pages). The new reader
- *     holds one reference.
+ *     entry, released by the last unref). cache may be NULL (no caching: every lookup decodes
+ *     its pages). Decoded pages are cached under a key prefixed by st_cache_new_id(cache), so
+ *     tables never collide; pages of a closed reader are not erased eagerly, they age out of
+ *     the LRU. Also reads Parquet files written by other tools in the same schema (see
+ *     doc/format_sst.md). The new reader holds one reference.
  */
 int st_sst_reader_open(st_env *env, const char *path, st_cache *cache, st_sst_reader **out);
 
