@@ -33,7 +33,7 @@ die(const char *what, int rc)
 static void
 make_key(char *k, uint64_t i)
 {
-    snprintf(k, 17, "%016" PRIx64, i * 0x9e3779b97f4a7c15ull); /* 16 bytes, scattered order */
+    snprintf(k, 17, "%016" PRIx64, (uint64_t)(i * 0x9e3779b97f4a7c15ull)); /* 16 bytes, scattered order */
 }
 
 static void

@@ -207,6 +207,15 @@ roll_manifest(strata_db *db, st_version *v)
     return STRATA_OK;
 }
 
+static void
+remove_file(strata_db *db, uint64_t num, const char *suffix)
+{
+    char *p = st_db_file_path(db, num, suffix);
+    if (p)
+        db->env->remove(db->env, p);
+    st_free(p);
+}
+
 static int
 is_removed(const st_version_edit *e, uint64_t fnum)
 {
@@ -227,8 +236,14 @@ st_db_log_and_apply(strata_db *db, st_version_edit *e)
     if (!added)
         return st_err(STRATA_NOMEM, "out of memory");
     pthread_mutex_lock(&db->manifest_mu);
-    for (size_t i = 0; i < e->nadded; i++)
-        ST_ERR(st_table_open(&db->tctx, &e->added[i], &added[i]));
+    for (size_t i = 0; i < e->nadded && rc == STRATA_OK; i++)
+        rc = st_table_open(&db->tctx, &e->added[i], &added[i]);
+    if (rc != STRATA_OK) {
+        /* not logged anywhere yet: the new files can go */
+        for (size_t i = 0; i < e->nadded; i++)
+            remove_file(db, e->added[i].fnum, ".parquet");
+        goto err;
+    }
     pthread_mutex_lock(&db->mu);
     e->has_next_file = 1;
     e->next_file = db->next_file;
@@ -247,6 +262,8 @@ st_db_log_and_apply(strata_db *db, st_version_edit *e)
         goto err;
     }
     ST_ERR(st_version_new(list, nlist, &nv));
+    /* From here on the edit may become durable even if a call fails (a record written whose
+     * sync failed): the new files must stay; the next open removes them if they are not live. */
     rc = st_manifest_append(db->manifest, e);
     if (rc != STRATA_OK) {
         /* The manifest may end in a partial record: refuse further changes. */
@@ -282,15 +299,6 @@ err:
     return rc;
 }
 
-static void
-remove_file(strata_db *db, uint64_t num, const char *suffix)
-{
-    char *p = st_db_file_path(db, num, suffix);
-    if (p)
-        db->env->remove(db->env, p);
-    st_free(p);
-}
-
 /* Flush the oldest immutable memtable. Called by a worker without mu. */
 static int
 flush_one(strata_db *db)
@@ -317,8 +325,8 @@ flush_one(strata_db *db)
             }
         }
         if (rc == STRATA_OK)
-            rc = st_db_log_and_apply(db, &e);
-        if (rc != STRATA_OK)
+            rc = st_db_log_and_apply(db, &e); /* owns the output files from here on */
+        else
             for (size_t i = 0; i < job.noutputs; i++)
                 remove_file(db, job.outputs[i].fnum, ".parquet");
         st_compact_job_free(&job);
@@ -527,15 +535,17 @@ compact_tables(strata_db *db, st_version *v, st_table **inputs, size_t n)
     job.fnum_arg = db;
     job.producer_note = "compaction";
     ST_ERR(st_compact_run(&job));
-    for (size_t i = 0; i < n; i++)
-        ST_ERR(st_edit_remove_table(&e, inputs[i]->m.fnum));
-    for (size_t i = 0; i < job.noutputs; i++)
-        ST_ERR(st_edit_add_table(&e, &job.outputs[i]));
-    rc = st_db_log_and_apply(db, &e);
-    if (rc != STRATA_OK)
+    for (size_t i = 0; i < n && rc == STRATA_OK; i++)
+        rc = st_edit_remove_table(&e, inputs[i]->m.fnum);
+    for (size_t i = 0; i < job.noutputs && rc == STRATA_OK; i++)
+        rc = st_edit_add_table(&e, &job.outputs[i]);
+    if (rc != STRATA_OK) {
         for (size_t i = 0; i < job.noutputs; i++)
             remove_file(db, job.outputs[i].fnum, ".parquet");
-    else {
+        goto err;
+    }
+    rc = st_db_log_and_apply(db, &e); /* owns the output files from here on */
+    if (rc == STRATA_OK) {
         atomic_fetch_add(&db->stats.compactions, 1);
         atomic_fetch_add(&db->stats.compact_bytes_in, bytes_in);
         atomic_fetch_add(&db->stats.compact_bytes_out, job.bytes_out);

@@ -13,8 +13,9 @@
  * entry either completely or not at all.
  *
  * Lifetime: st_memtable_new returns a memtable with one reference. Every iterator holds its own
- * reference. Pointers returned by get/iterators point into the memtable's memory and stay valid
- * while the caller holds a reference.
+ * reference. Values returned by get and by iterators point into the memtable's memory and stay
+ * valid while the caller holds a reference. An iterator's key pointer follows iter/iter.h: valid
+ * until the iterator's next move (the trie rebuilds keys in the iterator's own buffer).
  */
 #ifndef ST_MEMTABLE_MEMTABLE_H
 #define ST_MEMTABLE_MEMTABLE_H

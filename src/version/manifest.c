@@ -118,7 +118,14 @@ st_manifest_create(st_env *env, const char *dir, uint64_t number, const st_manif
     {
         char cur[80];
         int n = snprintf(cur, sizeof(cur), "%s\n", name);
-        ST_ERR(st_env_write_file_atomic(env, dir, "CURRENT", cur, (size_t)n));
+        rc = st_env_write_file_atomic(env, dir, "CURRENT", cur, (size_t)n);
+        if (rc != STRATA_OK) {
+            /* CURRENT may already name the new manifest (the rename happened, a later sync
+             * failed): keep the file; the next open removes whichever manifest is not live. */
+            st_wal_writer_close(m->w);
+            m->w = NULL;
+            goto err;
+        }
     }
     *out = m;
     m = NULL;

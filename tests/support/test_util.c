@@ -5,6 +5,7 @@
 #include "util/status.h"
 
 #include <dirent.h>
+#include <pthread.h>
 #include <limits.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -27,18 +28,22 @@ st_test_done(void)
     return 0;
 }
 
+static uint64_t seed_value;
+static pthread_once_t seed_once = PTHREAD_ONCE_INIT;
+
+static void
+seed_init(void)
+{
+    const char *s = getenv("ST_SEED");
+    seed_value = s ? strtoull(s, NULL, 0) : (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 16);
+    fprintf(stderr, "seed: ST_SEED=%" PRIu64 "\n", seed_value);
+}
+
 uint64_t
 st_test_seed(void)
 {
-    static uint64_t seed;
-    static int have;
-    if (!have) {
-        const char *s = getenv("ST_SEED");
-        seed = s ? strtoull(s, NULL, 0) : (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 16);
-        have = 1;
-        fprintf(stderr, "seed: ST_SEED=%" PRIu64 "\n", seed);
-    }
-    return seed;
+    pthread_once(&seed_once, seed_init); /* thread-safe: tests call it from worker threads */
+    return seed_value;
 }
 
 void
