@@ -48,28 +48,39 @@ st_pq_bitpack(st_buf *out, const uint64_t *vals, size_t n, int width)
     return STRATA_OK;
 }
 
+/* Value i of width bits from the packed bytes p (nbytes long), one byte at a time. */
+static uint64_t
+get_bits_slow(const uint8_t *p, size_t i, int width)
+{
+    uint64_t v = 0;
+    size_t bit = i * (size_t)width;
+    for (int got = 0; got < width; got++, bit++)
+        v |= (uint64_t)((p[bit >> 3] >> (bit & 7)) & 1) << got;
+    return v;
+}
+
 /* Unpack n values of width bits from p (caller checked n*width/8 bytes are available). */
 static void
 bitunpack(const uint8_t *p, size_t n, int width, uint64_t *vals)
 {
-    uint64_t acc = 0;
-    int nbits = 0;
-    for (size_t i = 0; i < n; i++) {
-        uint64_t v = 0;
-        int got = 0;
-        while (got < width) {
-            int take = width - got > 32 ? 32 : width - got;
-            while (nbits < take) {
-                acc |= (uint64_t)(*p++) << nbits;
-                nbits += 8;
-            }
-            v |= (acc & ((UINT64_C(1) << take) - 1)) << got;
-            acc >>= take;
-            nbits -= take;
-            got += take;
-        }
-        vals[i] = v;
+    size_t i = 0;
+    if (width == 0) {
+        memset(vals, 0, n * sizeof(*vals));
+        return;
     }
+    if (width <= 56) {
+        /* one unaligned 64-bit little-endian load per value while 8 bytes remain */
+        size_t nbytes = (n * (size_t)width + 7) / 8;
+        uint64_t mask = (UINT64_C(1) << width) - 1;
+        for (; i < n; i++) {
+            size_t bit = i * (size_t)width, byte = bit >> 3;
+            if (byte + 8 > nbytes)
+                break;
+            vals[i] = (st_get_fixed64(p + byte) >> (bit & 7)) & mask;
+        }
+    }
+    for (; i < n; i++)
+        vals[i] = get_bits_slow(p, i, width);
 }
 
 /* ---- RLE / bit-packed hybrid ---------------------------------------------------------------- */
@@ -336,6 +347,7 @@ decode_plain(const uint8_t *p, size_t len, size_t n, st_buf *data, size_t *offs)
     size_t base = data->len;
     if (n > len / 4)
         return corrupt("PLAIN BYTE_ARRAY (more values than bytes)");
+    ST_RET(st_buf_reserve(data, len));
     for (size_t i = 0; i < n; i++) {
         if ((size_t)(end - q) < 4)
             return corrupt("PLAIN BYTE_ARRAY (length truncated)");
@@ -344,7 +356,9 @@ decode_plain(const uint8_t *p, size_t len, size_t n, st_buf *data, size_t *offs)
         if (l > (size_t)(end - q))
             return corrupt("PLAIN BYTE_ARRAY (value truncated)");
         offs[i] = data->len - base;
-        ST_RET(st_buf_append(data, q, l));
+        if (l)
+            memcpy(data->data + data->len, q, l); /* total <= len: reserved above */
+        data->len += l;
         q += l;
     }
     offs[n] = data->len - base;
@@ -359,6 +373,8 @@ decode_dlba(const uint8_t *p, size_t len, size_t n, st_buf *data, size_t *offs)
     ST_RET(alloc_lengths(n, &lens, NULL));
     int rc = st_pq_dbp_decode(p, len, 1, lens, n, &used);
     const uint8_t *q = p + used, *end = p + len;
+    if (rc == STRATA_OK)
+        rc = st_buf_reserve(data, len - used);
     for (size_t i = 0; rc == STRATA_OK && i < n; i++) {
         if (lens[i] < 0 || (uint64_t)lens[i] > (uint64_t)(end - q)) {
             rc = corrupt("DELTA_LENGTH_BYTE_ARRAY (value truncated)");
@@ -383,30 +399,32 @@ decode_dba(const uint8_t *p, size_t len, size_t n, st_buf *data, size_t *offs)
     if (rc == STRATA_OK)
         rc = st_pq_dbp_decode(p + used, len - used, 1, suf, n, &used2);
     const uint8_t *q = p + used + used2, *end = p + len;
-    size_t prevlen = 0, prevoff = 0, total = 0;
+    size_t prevlen = 0, prevoff = 0, total = 0, suffixes = 0;
+    /* validate all lengths and size the output once */
     for (size_t i = 0; rc == STRATA_OK && i < n; i++) {
-        if (pre[i] < 0 || suf[i] < 0 || (size_t)pre[i] > prevlen ||
-            (uint64_t)suf[i] > (uint64_t)(end - q)) {
-            rc = corrupt("DELTA_BYTE_ARRAY (prefix or suffix length)");
-            break;
-        }
         size_t l = (size_t)pre[i] + (size_t)suf[i];
-        total += l;
-        if (total > ST_PQ_MAX_DECODED) {
+        if (pre[i] < 0 || suf[i] < 0 || (size_t)pre[i] > prevlen ||
+            (uint64_t)suf[i] > (uint64_t)(end - q) - suffixes)
+            rc = corrupt("DELTA_BYTE_ARRAY (prefix or suffix length)");
+        else if ((total += l) > ST_PQ_MAX_DECODED)
             rc = corrupt("DELTA_BYTE_ARRAY (decoded size too large)");
-            break;
-        }
+        suffixes += (size_t)suf[i];
+        prevlen = l;
+    }
+    if (rc == STRATA_OK)
+        rc = st_buf_reserve(data, total);
+    prevlen = 0;
+    for (size_t i = 0; rc == STRATA_OK && i < n; i++) {
+        size_t l = (size_t)pre[i] + (size_t)suf[i];
         size_t off = data->len;
-        rc = st_buf_reserve(data, l);
-        if (rc != STRATA_OK)
-            break;
-        memcpy(data->data + off, data->data + prevoff, (size_t)pre[i]);
-        memcpy(data->data + off + pre[i], q, (size_t)suf[i]);
+        if (pre[i])
+            memcpy(data->data + off, data->data + prevoff, (size_t)pre[i]);
+        if (suf[i])
+            memcpy(data->data + off + pre[i], q, (size_t)suf[i]);
         data->len += l;
         q += suf[i];
         offs[i] = off - base;
         prevoff = off;
-        prevlen = l;
     }
     offs[n] = data->len - base;
     st_free(pre);
