@@ -14,8 +14,8 @@
  *   data and undurable directory entries, exactly or with torn tails); then the database is
  *   reopened over the real env: it must open cleanly and hold every synced write.
  *
- * Cycles: ST_CRASH_CYCLES or 200 x st_test_scale() per variant (kill), half that for power
- * loss. Seeded by st_test_seed().
+ * Cycles: ST_CRASH_CYCLES, else 120 x st_test_scale() per kill variant and 60 x st_test_scale()
+ * per power-loss variant. Seeded by st_test_seed().
  */
 #include "db/db.h"
 #include "fault_env.h"
@@ -31,22 +31,15 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Flushes happen during the runs, but the database does not pile up too many tables. */
+#define CRASH_WRITE_BUFFER (256 * 1024)
+
 static int
 cycles(int base)
 {
     const char *s = getenv("ST_CRASH_CYCLES");
     int n = s ? atoi(s) : (int)(base * st_test_scale());
     return n < 4 ? 4 : n;
-}
-
-static strata_options
-crash_opts(void)
-{
-    strata_options o;
-    strata_options_init(&o);
-    o.write_buffer_size = 64 * 1024;
-    o.block_cache_size = 256 * 1024;
-    return o;
 }
 
 static void
@@ -70,7 +63,7 @@ child_die(const char *what, int rc)
 static void
 child_main(const char *dir, int sync, uint64_t seed, uint64_t first_id, int ackfd)
 {
-    strata_options o = crash_opts();
+    strata_options o = st_dbc_opts(CRASH_WRITE_BUFFER);
     strata_db *db = NULL;
     int rc = strata_open(dir, &o, &db);
     if (rc != STRATA_OK)
@@ -134,7 +127,8 @@ kill_cycles(int sync, int ncycles)
             last = id;
             nacks++;
         }
-        sleep_micros((long)st_rng_uniform(&rng, 2000));
+        /* without sync a write takes microseconds: kill sooner to keep the database small */
+        sleep_micros((long)st_rng_uniform(&rng, sync ? 2000 : 300));
         kill(pid, SIGKILL);
         while (read_ack(fds[0], &id)) {
             ST_ASSERT(id == next_id + nacks);
@@ -149,7 +143,7 @@ kill_cycles(int sync, int ncycles)
         for (uint64_t i = 0; i < nacks; i++)
             st_wl_apply_model(m, seed, next_id + i);
         uint64_t inflight = last == UINT64_MAX ? next_id : last + 1;
-        strata_options o = crash_opts();
+        strata_options o = st_dbc_opts(CRASH_WRITE_BUFFER);
         strata_db *db = st_dbc_open(dir, &o);
         inflight_applied += st_wl_verify(db, m, seed, inflight, &rng);
         ST_ASSERT_OK(strata_close(db));
@@ -168,13 +162,13 @@ kill_cycles(int sync, int ncycles)
 static void
 test_kill_sync(void)
 {
-    kill_cycles(1, cycles(200));
+    kill_cycles(1, cycles(120));
 }
 
 static void
 test_kill_nosync(void)
 {
-    kill_cycles(0, cycles(200));
+    kill_cycles(0, cycles(120));
 }
 
 /* ---- power loss over the fault env --------------------------------------------------------- */
@@ -217,7 +211,7 @@ power_loss_cycles(int mode, int ncycles)
     long acked_total = 0, inflight_applied = 0, close_errors = 0;
     for (int c = 0; c < ncycles; c++) {
         st_fault_env_reset(fe);
-        strata_options o = crash_opts();
+        strata_options o = st_dbc_opts(CRASH_WRITE_BUFFER);
         strata_db *db = NULL;
         int rc = st_db_open_env(dir, &o, st_fault_env_env(fe), &db);
         if (rc != STRATA_OK)
@@ -263,13 +257,13 @@ power_loss_cycles(int mode, int ncycles)
 static void
 test_power_loss_exact(void)
 {
-    power_loss_cycles(ST_FAULT_CRASH_EXACT, cycles(100));
+    power_loss_cycles(ST_FAULT_CRASH_EXACT, cycles(60));
 }
 
 static void
 test_power_loss_torn(void)
 {
-    power_loss_cycles(ST_FAULT_CRASH_TORN, cycles(100));
+    power_loss_cycles(ST_FAULT_CRASH_TORN, cycles(60));
 }
 
 int

@@ -12,16 +12,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static strata_options
-small_opts(void)
-{
-    strata_options o;
-    strata_options_init(&o);
-    o.write_buffer_size = 64 * 1024;
-    o.block_cache_size = 1 << 20;
-    return o;
-}
-
 /* strata_flush, tolerating NOTSUP while the table layer is not built in (prints a note).
  * Returns 1 when a flush happened. */
 static int
@@ -139,20 +129,20 @@ test_open_misuse(void)
     /* missing and create_if_missing == 0 */
     char sub[4096];
     snprintf(sub, sizeof(sub), "%s/missing", dir);
-    strata_options o = small_opts();
+    strata_options o = st_dbc_opts(64 * 1024);
     o.create_if_missing = 0;
     db = (strata_db *)1;
     ST_ASSERT_RC(strata_open(sub, &o, &db), STRATA_NOTFOUND);
     ST_ASSERT(db == NULL);
     ST_ASSERT(strata_errmsg(NULL)[0] != '\0');
     /* bad options */
-    o = small_opts();
+    o = st_dbc_opts(64 * 1024);
     o.memtable_kind = 77;
     ST_ASSERT_RC(strata_open(sub, &o, &db), STRATA_INVALID);
-    o = small_opts();
+    o = st_dbc_opts(64 * 1024);
     o.compression = 99;
     ST_ASSERT_RC(strata_open(sub, &o, &db), STRATA_INVALID);
-    o = small_opts();
+    o = st_dbc_opts(64 * 1024);
     o.wal_recovery_mode = 42;
     ST_ASSERT_RC(strata_open(sub, &o, &db), STRATA_INVALID);
     ST_ASSERT(db == NULL);
@@ -168,7 +158,7 @@ test_open_misuse(void)
     ST_ASSERT(strata_errmsg(NULL)[0] != '\0');
     /* create, then error_if_exists */
     snprintf(sub, sizeof(sub), "%s/db", dir);
-    o = small_opts();
+    o = st_dbc_opts(64 * 1024);
     db = st_dbc_open(sub, &o);
     put_str(db, "k", "v");
     ST_ASSERT_OK(strata_close(db));
@@ -176,7 +166,7 @@ test_open_misuse(void)
     rc = strata_open(sub, &o, &db);
     ST_ASSERT(rc != STRATA_OK && rc != STRATA_INTERNAL);
     ST_ASSERT(db == NULL);
-    o = small_opts();
+    o = st_dbc_opts(64 * 1024);
     o.create_if_missing = 0;
     db = st_dbc_open(sub, &o);
     expect_str(db, "k", "v");
@@ -190,7 +180,7 @@ static void
 test_busy_double_open(void)
 {
     char *dir = st_test_tmpdir("api_busy");
-    strata_options o = small_opts();
+    strata_options o = st_dbc_opts(64 * 1024);
     strata_db *db = st_dbc_open(dir, &o);
     strata_db *db2 = (strata_db *)1;
     ST_ASSERT_RC(strata_open(dir, &o, &db2), STRATA_BUSY);
@@ -223,7 +213,7 @@ static void
 test_put_get_delete_misuse(void)
 {
     char *dir = st_test_tmpdir("api_kv");
-    strata_options o = small_opts();
+    strata_options o = st_dbc_opts(64 * 1024);
     strata_db *db = st_dbc_open(dir, &o);
     strata_write_options wo;
     strata_write_options_init(&wo);
@@ -326,7 +316,7 @@ static void
 test_batch(void)
 {
     char *dir = st_test_tmpdir("api_batch");
-    strata_options o = small_opts();
+    strata_options o = st_dbc_opts(64 * 1024);
     strata_db *db = st_dbc_open(dir, &o);
     strata_batch_free(NULL);
     strata_batch *b = strata_batch_new();
@@ -440,7 +430,7 @@ static void
 test_iterators(void)
 {
     char *dir = st_test_tmpdir("api_iter");
-    strata_options o = small_opts();
+    strata_options o = st_dbc_opts(64 * 1024);
     strata_db *db = st_dbc_open(dir, &o);
     strata_iter *it = (strata_iter *)1;
     ST_ASSERT_RC(strata_iter_open(NULL, NULL, &it), STRATA_INVALID);
@@ -591,7 +581,7 @@ static void
 test_snapshots(void)
 {
     char *dir = st_test_tmpdir("api_snap");
-    strata_options o = small_opts();
+    strata_options o = st_dbc_opts(64 * 1024);
     strata_db *db = st_dbc_open(dir, &o);
     ST_ASSERT(strata_snapshot_get(NULL) == NULL);
     strata_snapshot_release(db, NULL); /* tolerated */
@@ -661,7 +651,7 @@ static void
 test_properties_and_maintenance(void)
 {
     char *dir = st_test_tmpdir("api_prop");
-    strata_options o = small_opts();
+    strata_options o = st_dbc_opts(64 * 1024);
     strata_db *db = st_dbc_open(dir, &o);
     char *s = (char *)1;
     ST_ASSERT_RC(strata_property(db, "strata.nope", &s), STRATA_INVALID);
@@ -736,7 +726,7 @@ test_reopen_persistence(void)
     st_rng rng;
     st_rng_seed(&rng, st_test_seed());
     for (int round = 0; round < 6; round++) {
-        strata_options o = small_opts();
+        strata_options o = st_dbc_opts(64 * 1024);
         o.compression = configs[round % 3][0];
         o.bloom_bits_per_key = configs[round % 3][1];
         strata_db *db = st_dbc_open(dir, &o);
@@ -758,7 +748,7 @@ test_reopen_persistence(void)
         st_dbc_check_iter(db, NULL, m, &rng, 20);
         ST_ASSERT_OK(strata_close(db));
     }
-    strata_options o = small_opts();
+    strata_options o = st_dbc_opts(64 * 1024);
     strata_db *db = st_dbc_open(dir, &o);
     st_dbc_check_iter(db, NULL, m, &rng, 50);
     ST_ASSERT_OK(strata_close(db));
@@ -773,7 +763,7 @@ static void
 test_disable_wal_clean_close(void)
 {
     char *dir = st_test_tmpdir("api_nowal");
-    strata_options o = small_opts();
+    strata_options o = st_dbc_opts(64 * 1024);
     strata_db *db = st_dbc_open(dir, &o);
     strata_write_options wo;
     strata_write_options_init(&wo);

@@ -24,16 +24,6 @@
 #define FAULT_WRITES 16
 #define MAX_SWEEP 20000
 
-static strata_options
-fault_opts(void)
-{
-    strata_options o;
-    strata_options_init(&o);
-    o.write_buffer_size = 64 * 1024;
-    o.block_cache_size = 256 * 1024;
-    return o;
-}
-
 /* A failing call must give a clean code and a message. */
 static void
 check_failure(const char *what, int rc, long n)
@@ -61,7 +51,7 @@ static uint64_t
 fault_run(const char *dir, st_fault_env *fe, uint64_t seed, st_model *m, long n, run_result *res)
 {
     memset(res, 0, sizeof(*res));
-    strata_options o = fault_opts();
+    strata_options o = st_dbc_opts(64 * 1024);
     strata_db *db = NULL;
     uint64_t inflight = UINT64_MAX;
     int rc = st_db_open_env(dir, &o, st_fault_env_env(fe), &db);
@@ -140,7 +130,7 @@ sweep(const char *name, unsigned mask, int errnum, int flags)
         failed_runs += res.injected;
         /* reopen over the healthy env; no writes may be lost (the database may also be empty
          * when the fault hit before anything was created) */
-        strata_options o = fault_opts();
+        strata_options o = st_dbc_opts(64 * 1024);
         strata_db *db = NULL;
         int rc = strata_open(dir, &o, &db);
         if (rc != STRATA_OK) {
@@ -214,7 +204,7 @@ alloc_run(const char *dir, uint64_t seed, uint64_t first_id, st_model *m, long n
           uint64_t *inflight)
 {
     int all_ok = 1;
-    strata_options o = fault_opts();
+    strata_options o = st_dbc_opts(64 * 1024);
     strata_db *db = NULL;
     *inflight = UINT64_MAX;
     st_alloc_fail_after(n);
@@ -286,7 +276,7 @@ test_alloc_failures(void)
     st_rng_seed(&rng, seed);
     st_model *base = st_model_new();
     /* a database with some content, copied afresh for every run so each run does the same */
-    strata_options o = fault_opts();
+    strata_options o = st_dbc_opts(64 * 1024);
     strata_db *db = st_dbc_open(tmpl, &o);
     uint64_t first_id = 50;
     for (uint64_t id = 0; id < first_id; id++) {

@@ -186,6 +186,18 @@ st_dbc_check_all_gets(strata_db *db, const strata_read_options *ro, const st_mod
     }
 }
 
+/* Default options with test-sized memory: write buffers of `write_buffer` bytes (small ones make
+ * flushes frequent) and a 256 KiB block cache. */
+static inline strata_options
+st_dbc_opts(size_t write_buffer)
+{
+    strata_options o;
+    strata_options_init(&o);
+    o.write_buffer_size = write_buffer;
+    o.block_cache_size = 256 * 1024;
+    return o;
+}
+
 /* Open or fail the test. */
 static inline strata_db *
 st_dbc_open(const char *path, const strata_options *o)
