@@ -16,6 +16,7 @@
 #   --report-only  skip building and measuring: redo charts and markdown from the CSV/markdown
 #                  files already in the output directory
 # Environment: BUILD_DIR (default build/release), OUT (default bench-results),
+#              STRATA_BENCH (a strata-bench binary to use instead of building one),
 #              BENCH_DB (where the databases go; default: strata-bench's own temporary dir).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,8 +42,8 @@ done
 build=${BUILD_DIR:-build/release}
 out=${OUT:-bench-results}
 mkdir -p "$out"
-bench="$build/bench/strata-bench"
-if [ "$measure" = 1 ]; then
+bench=${STRATA_BENCH:-$build/bench/strata-bench}
+if [ "$measure" = 1 ] && [ -z "${STRATA_BENCH:-}" ]; then
   cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DSTRATA_BUILD_BENCH=ON >/dev/null
   cmake --build "$build" -j"$(nproc)" --target strata-bench
 fi
