@@ -21,6 +21,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Everything runs from this function, so bash has read the whole script before it starts and
+# editing the file during a long run cannot derail it.
+main() {
+
 num=1000000
 repeat=3
 engines=""
@@ -154,3 +158,6 @@ if [ "$update_doc" = 1 ]; then
     echo "bench-report.sh: $doc has no $begin/$end markers; not updated" >&2
   fi
 fi
+}
+
+main "$@"
