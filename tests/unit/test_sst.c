@@ -160,7 +160,7 @@ check_gets(st_sst_reader *r, const model *m, st_rng *rng, int rounds)
     st_buf v = {0};
     for (int t = 0; t < rounds && m->n; t++) {
         const ent *e = &m->e[st_rng_uniform(rng, m->n)];
-        uint8_t key[64];
+        uint8_t *key = malloc(e->klen + 1);
         size_t kl = e->klen;
         memcpy(key, e->key, kl);
         if (st_rng_uniform(rng, 3) == 0)
@@ -179,6 +179,7 @@ check_gets(st_sst_reader *r, const model *m, st_rng *rng, int rounds)
             ST_ASSERT_MEM_EQ(v.data, v.len, m->e[want].val, m->e[want].vlen);
             ST_ASSERT(st_sst_reader_may_contain(r, key, kl));
         }
+        free(key);
     }
     st_buf_free(&v);
 }
@@ -309,6 +310,14 @@ test_page_edges(void)
                   "", 0);
     uint8_t k[3] = {0xff, 0xff, 0xff};
     model_add(&m, k, 3, 5, ST_KIND_PUT, k, 3);
+    /* a value with no short upper bound (64+ bytes of 0xFF) and a 40 KB key whose page header
+     * statistics exceed the reader's first header read */
+    uint8_t ff[100], *bigkey = malloc(40000);
+    memset(ff, 0xff, sizeof(ff));
+    memset(bigkey, 'q', 40000);
+    model_add(&m, "ffval", 5, 6, ST_KIND_PUT, ff, sizeof(ff));
+    model_add(&m, bigkey, 40000, 3, ST_KIND_PUT, "big", 3);
+    free(bigkey);
     model_add(&m, "\0", 1, 4, ST_KIND_PUT, "x", 1);
     model_sort(&m);
     for (size_t ps = 1; ps <= 64; ps *= 4) {
