@@ -2,11 +2,11 @@
 # SPDX-License-Identifier: Apache-2.0
 # bench-report.sh -- run the README's strata / LevelDB / RocksDB comparison and publish it.
 #
-# Builds strata-bench (Release), runs four scenarios with several repetitions (tables show medians),
+# Builds strata-bench (Release), runs five scenarios with several repetitions (tables show medians),
 # writes CSV, markdown and PNG charts to bench-results/, and regenerates the "Results" section of
 # doc/bench.md from the measured numbers. Nothing in the report is typed in by hand.
 #
-#   scripts/bench-report.sh [--num=N] [--repeat=R] [--engines=LIST] [--quick] [--no-doc]
+#   scripts/bench-report.sh [--num=N] [--repeat=R] [--engines=LIST] [--quick] [--no-doc] [--report-only]
 #
 #   --num=N        keys of the main data set (default 1000000)
 #   --repeat=R     repetitions of every scenario (default 3)
@@ -39,7 +39,7 @@ for a in "$@"; do
     --quick) num=100000; repeat=1 ;;
     --no-doc) update_doc=0 ;;
     --report-only) measure=0 ;;
-    -h|--help) sed -n '3,20p' "$0"; exit 0 ;;
+    -h|--help) sed -n '3,21p' "$0"; exit 0 ;;
     *) echo "bench-report.sh: unknown argument $a" >&2; exit 2 ;;
   esac
 done
