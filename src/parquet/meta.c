@@ -280,6 +280,30 @@ dalloc(dec *d, size_t n)
 }
 
 /* Read an integer field of the expected wire type; wrong type = skipped, *got stays 0. */
+static int64_t get_int(dec *d, int type, int want, int *got);
+
+/* Optional integer fields: *dst is written only when the field has the expected wire type. */
+static int
+opt_int(dec *d, int type, int want, int64_t *v)
+{
+    int got = 0;
+    *v = get_int(d, type, want, &got);
+    return got;
+}
+
+#define OPT_INT_FN(name, wire, ctype)                                                              \
+    static int name(dec *d, int type, ctype *dst)                                                  \
+    {                                                                                              \
+        int64_t v;                                                                                 \
+        int got = opt_int(d, type, wire, &v);                                                      \
+        if (got)                                                                                   \
+            *dst = (ctype)v;                                                                       \
+        return got;                                                                                \
+    }
+OPT_INT_FN(opt_i16, ST_TT_I16, int)
+OPT_INT_FN(opt_i32, ST_TT_I32, int32_t)
+OPT_INT_FN(opt_i64, ST_TT_I64, int64_t)
+
 static int64_t
 get_int(dec *d, int type, int want, int *got)
 {
@@ -401,36 +425,24 @@ dec_schema_elem(dec *d, void *arr, uint32_t i)
     int t, got_name = 0;
     s->type = s->repetition = s->num_children = s->converted_type = s->type_length = -1;
     while (st_thrift_next_field(&d->r, &last, &id, &t)) {
-        int got = 0;
-        int64_t v;
         switch (id) {
         case 1:
-            v = get_int(d, t, ST_TT_I32, &got);
-            if (got)
-                s->type = (int)v;
+            (void)opt_i32(d, t, &s->type);
             break;
         case 2:
-            v = get_int(d, t, ST_TT_I32, &got);
-            if (got)
-                s->type_length = (int)v;
+            (void)opt_i32(d, t, &s->type_length);
             break;
         case 3:
-            v = get_int(d, t, ST_TT_I32, &got);
-            if (got)
-                s->repetition = (int)v;
+            (void)opt_i32(d, t, &s->repetition);
             break;
         case 4:
             got_name = get_bin(d, t, &s->name);
             break;
         case 5:
-            v = get_int(d, t, ST_TT_I32, &got);
-            if (got)
-                s->num_children = (int)v;
+            (void)opt_i32(d, t, &s->num_children);
             break;
         case 6:
-            v = get_int(d, t, ST_TT_I32, &got);
-            if (got)
-                s->converted_type = (int)v;
+            (void)opt_i32(d, t, &s->converted_type);
             break;
         default:
             st_thrift_skip(&d->r, t);
@@ -457,9 +469,7 @@ dec_column_meta(dec *d, st_pq_column_meta *m)
         switch (id) {
         case 1:
         case 4:
-            v = get_int(d, t, ST_TT_I32, &got);
-            if (got)
-                *(id == 1 ? &m->type : &m->codec) = (int)v;
+            got = opt_i32(d, t, &*(id == 1 ? &m->type : &m->codec));
             break;
         case 2:
             if (t != ST_TT_LIST) {
@@ -519,14 +529,10 @@ dec_column_meta(dec *d, st_pq_column_meta *m)
             }
             break;
         case 14:
-            v = get_int(d, t, ST_TT_I64, &got);
-            if (got)
-                m->bloom_offset = v;
+            got = opt_i64(d, t, &m->bloom_offset);
             break;
         case 15:
-            v = get_int(d, t, ST_TT_I32, &got);
-            if (got)
-                m->bloom_length = (int32_t)v;
+            got = opt_i32(d, t, &m->bloom_length);
             break;
         default:
             st_thrift_skip(&d->r, t);
@@ -550,8 +556,6 @@ dec_column_chunk(dec *d, void *arr, uint32_t i)
     c->offset_index_offset = c->column_index_offset = -1;
     c->offset_index_length = c->column_index_length = -1;
     while (st_thrift_next_field(&d->r, &last, &id, &t)) {
-        int got = 0;
-        int64_t v;
         switch (id) {
         case 1:
             st_thrift_skip(&d->r, t);
@@ -564,24 +568,16 @@ dec_column_chunk(dec *d, void *arr, uint32_t i)
             }
             break;
         case 4:
-            v = get_int(d, t, ST_TT_I64, &got);
-            if (got)
-                c->offset_index_offset = v;
+            (void)opt_i64(d, t, &c->offset_index_offset);
             break;
         case 5:
-            v = get_int(d, t, ST_TT_I32, &got);
-            if (got)
-                c->offset_index_length = (int32_t)v;
+            (void)opt_i32(d, t, &c->offset_index_length);
             break;
         case 6:
-            v = get_int(d, t, ST_TT_I64, &got);
-            if (got)
-                c->column_index_offset = v;
+            (void)opt_i64(d, t, &c->column_index_offset);
             break;
         case 7:
-            v = get_int(d, t, ST_TT_I32, &got);
-            if (got)
-                c->column_index_length = (int32_t)v;
+            (void)opt_i32(d, t, &c->column_index_length);
             break;
         default:
             st_thrift_skip(&d->r, t);
@@ -622,7 +618,6 @@ dec_row_group(dec *d, void *arr, uint32_t i)
     g->ordinal = -1;
     while (st_thrift_next_field(&d->r, &last, &id, &t)) {
         int got = 0;
-        int64_t v;
         switch (id) {
         case 1:
             g->columns =
@@ -640,19 +635,13 @@ dec_row_group(dec *d, void *arr, uint32_t i)
                 dec_struct_list(d, t, sizeof(st_pq_sorting_column), &g->nsorting, dec_sorting);
             break;
         case 5:
-            v = get_int(d, t, ST_TT_I64, &got);
-            if (got)
-                g->file_offset = v;
+            got = opt_i64(d, t, &g->file_offset);
             break;
         case 6:
-            v = get_int(d, t, ST_TT_I64, &got);
-            if (got)
-                g->total_compressed_size = v;
+            got = opt_i64(d, t, &g->total_compressed_size);
             break;
         case 7:
-            v = get_int(d, t, ST_TT_I16, &got);
-            if (got)
-                g->ordinal = (int)v;
+            got = opt_i16(d, t, &g->ordinal);
             break;
         default:
             st_thrift_skip(&d->r, t);
