@@ -245,12 +245,26 @@ small_opts(int codec)
 
 /* ---- tests ---------------------------------------------------------------------------------- */
 
+/* A fresh directory for one test and its seeded generator; end() removes the directory. */
+static char *
+begin(const char *name, st_rng *rng)
+{
+    st_rng_seed(rng, st_test_seed());
+    return st_test_tmpdir(name);
+}
+
+static void
+end(char *dir)
+{
+    st_test_rmrf(dir);
+    st_free(dir);
+}
+
 static void
 test_empty_and_one(void)
 {
-    char *dir = st_test_tmpdir("sst_empty");
     st_rng rng;
-    st_rng_seed(&rng, st_test_seed());
+    char *dir = begin("sst_empty", &rng);
     model m = {0};
     roundtrip(dir, "empty.parquet", &m, NULL, NULL, &rng);
     char *path = table_path(dir, "empty.parquet");
@@ -267,16 +281,14 @@ test_empty_and_one(void)
     model_add(&m, "k", 1, 9, ST_KIND_DELETE, NULL, 0);
     roundtrip(dir, "onedel.parquet", &m, NULL, NULL, &rng);
     model_free(&m);
-    st_test_rmrf(dir);
-    st_free(dir);
+    end(dir);
 }
 
 static void
 test_random_codecs(void)
 {
-    char *dir = st_test_tmpdir("sst_codecs");
     st_rng rng;
-    st_rng_seed(&rng, st_test_seed());
+    char *dir = begin("sst_codecs", &rng);
     int codecs[] = {STRATA_COMPRESSION_NONE, STRATA_COMPRESSION_SNAPPY, STRATA_COMPRESSION_ZSTD};
     for (int i = 0; i < 3; i++) {
         model m = {0};
@@ -293,17 +305,15 @@ test_random_codecs(void)
     model_random(&m, &rng, 200, 10);
     roundtrip(dir, "defaults.parquet", &m, NULL, NULL, &rng);
     model_free(&m);
-    st_test_rmrf(dir);
-    st_free(dir);
+    end(dir);
 }
 
 static void
 test_page_edges(void)
 {
     /* Exactly-at-boundary sizes: many versions of one key across pages, empty values. */
-    char *dir = st_test_tmpdir("sst_edges");
     st_rng rng;
-    st_rng_seed(&rng, st_test_seed());
+    char *dir = begin("sst_edges", &rng);
     model m = {0};
     for (int i = 0; i < 200; i++)
         model_add(&m, "samekey", 7, 1000 - (uint64_t)i, i % 7 == 0 ? ST_KIND_DELETE : ST_KIND_PUT,
@@ -347,16 +357,14 @@ test_page_edges(void)
     st_sst_reader_unref(r);
     free(path);
     model_free(&m);
-    st_test_rmrf(dir);
-    st_free(dir);
+    end(dir);
 }
 
 static void
 test_large_values(void)
 {
-    char *dir = st_test_tmpdir("sst_large");
     st_rng rng;
-    st_rng_seed(&rng, st_test_seed());
+    char *dir = begin("sst_large", &rng);
     model m = {0};
     size_t big = 1u << 20;
     uint8_t *v = malloc(big);
@@ -372,16 +380,14 @@ test_large_values(void)
     st_sst_options o = small_opts(STRATA_COMPRESSION_SNAPPY);
     roundtrip(dir, "big2.parquet", &m, &o, NULL, &rng);
     model_free(&m);
-    st_test_rmrf(dir);
-    st_free(dir);
+    end(dir);
 }
 
 static void
 test_cache(void)
 {
-    char *dir = st_test_tmpdir("sst_cache");
     st_rng rng;
-    st_rng_seed(&rng, st_test_seed());
+    char *dir = begin("sst_cache", &rng);
     st_cache *cache = NULL;
     ST_ASSERT_OK(st_cache_new(1u << 20, 0, &cache));
     model m = {0};
@@ -407,8 +413,7 @@ test_cache(void)
     free(path);
     model_free(&m);
     st_cache_free(cache);
-    st_test_rmrf(dir);
-    st_free(dir);
+    end(dir);
 }
 
 /* Iterator vs model: random seeks, seek_for_prev, bounds, direction changes. */
@@ -424,9 +429,8 @@ model_lower(const model *m, const uint8_t *k, size_t kl, uint64_t seq)
 static void
 test_iter_model(void)
 {
-    char *dir = st_test_tmpdir("sst_iter");
     st_rng rng;
-    st_rng_seed(&rng, st_test_seed());
+    char *dir = begin("sst_iter", &rng);
     model m = {0};
     model_random(&m, &rng, 400, 20);
     st_sst_options o = small_opts(STRATA_COMPRESSION_ZSTD);
@@ -492,8 +496,7 @@ test_iter_model(void)
     st_sst_reader_unref(r);
     free(path);
     model_free(&m);
-    st_test_rmrf(dir);
-    st_free(dir);
+    end(dir);
 }
 
 static void
@@ -537,8 +540,7 @@ test_builder_errors(void)
     ST_ASSERT(st_sst_meta_prop(meta, "nope") == NULL);
     st_sst_reader_unref(r);
     free(path);
-    st_test_rmrf(dir);
-    st_free(dir);
+    end(dir);
 }
 
 /* Every allocation failure during build, open, get and scan is a clean STRATA_NOMEM. */
@@ -592,8 +594,7 @@ test_nomem(void)
     ST_ASSERT(completed);
     model_free(&m);
     free(path);
-    st_test_rmrf(dir);
-    st_free(dir);
+    end(dir);
 }
 
 int
