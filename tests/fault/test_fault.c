@@ -2,10 +2,10 @@
 /*
  * test_fault.c -- I/O and allocation failure injection.
  *
- * For N = 1, 2, 3, ... the N-th file operation (any kind) of a workload "open + sync writes +
- * flush + more sync writes + close" fails, first with EIO (failing appends write half their
- * bytes first), then with ENOSPC. Every call must return OK or a clean error code (never
- * STRATA_INTERNAL, a message set on failure, never a crash). After each run the database is
+ * For N = 1, 2, 3, ... the N-th file operation (any kind) of a workload "open + sync writes with
+ * two flushes in between + full compaction + gets + close" fails, first with EIO (failing appends
+ * write half their bytes first), then with ENOSPC. Every call must return OK or a clean error code
+ * (never STRATA_INTERNAL, a message set on failure, never a crash). After each run the database is
  * reopened over the healthy env: it must open, hold every write acknowledged before the failure,
  * and the write that failed is all-or-nothing. The sweep ends at the first N whose run did not
  * reach the fault. The same sweep runs with a persistent fault (every operation from the N-th
@@ -64,12 +64,14 @@ fault_run(const char *dir, st_fault_env *fe, uint64_t seed, st_model *m, long n,
     strata_write_options wo;
     strata_write_options_init(&wo);
     wo.sync = 1;
-    for (uint64_t id = 0; id < FAULT_WRITES; id++) {
-        if (id == FAULT_WRITES / 2) {
+    int failed = 0;
+    for (uint64_t id = 0; id < FAULT_WRITES && !failed; id++) {
+        /* two flushes (so there are tables to compact) between the writes */
+        if (id == FAULT_WRITES / 3 || id == 2 * FAULT_WRITES / 3) {
             rc = strata_flush(db);
             if (rc != STRATA_NOTSUP) {
                 check_failure("flush", rc, n);
-                res->flushed = rc == STRATA_OK;
+                res->flushed += rc == STRATA_OK;
                 if (rc != STRATA_OK)
                     break;
             }
@@ -78,20 +80,37 @@ fault_run(const char *dir, st_fault_env *fe, uint64_t seed, st_model *m, long n,
         check_failure("write", rc, n);
         if (rc != STRATA_OK) {
             inflight = id;
+            failed = 1;
             break;
         }
         st_wl_apply_model(m, seed, id);
         res->acked++;
     }
-    /* reads keep working or fail cleanly */
-    void *v = NULL;
-    size_t vl = 0;
-    char k[16];
-    size_t kl = st_wl_key(0, k);
-    rc = strata_get(db, NULL, k, kl, &v, &vl);
-    if (rc != STRATA_NOTFOUND)
-        check_failure("get", rc, n);
-    strata_free(v);
+    if (!failed) {
+        rc = strata_compact_range(db, NULL, 0, NULL, 0);
+        if (rc != STRATA_NOTSUP)
+            check_failure("compact_range", rc, n);
+    }
+    /* reads (now partly from tables) give the model's answer or fail cleanly */
+    for (unsigned i = 0; i < 8; i++) {
+        st_wl_op op;
+        st_wl_gen(seed, i, &op);
+        char k[16];
+        size_t kl = st_wl_key(op.key[0], k);
+        void *v = NULL;
+        size_t vl = 0;
+        rc = strata_get(db, NULL, k, kl, &v, &vl);
+        if ((rc == STRATA_OK || rc == STRATA_NOTFOUND) && inflight == UINT64_MAX) {
+            const void *mv;
+            size_t mvl;
+            int present = st_model_get(m, k, kl, &mv, &mvl);
+            if (present != (rc == STRATA_OK) || (present && (vl != mvl || memcmp(v, mv, vl))))
+                ST_FAIL("run %ld: get %s disagrees with the acknowledged writes", n, k);
+        } else if (rc != STRATA_NOTFOUND) {
+            check_failure("get", rc, n);
+        }
+        strata_free(v);
+    }
     res->close_rc = strata_close(db);
     check_failure("close", res->close_rc, n);
     res->injected = st_fault_env_injected(fe) > 0;
@@ -150,7 +169,7 @@ sweep(const char *name, unsigned mask, int errnum, int flags)
     ST_ASSERT(n <= MAX_SWEEP);
     fprintf(stderr,
             "%s: %ld runs, %ld hit the fault, the full workload takes %ld file operations, %ld "
-            "runs flushed\n",
+            "flushes\n",
             name, n, failed_runs, max_ops, flushes);
     if (bad_reopens)
         ST_FAIL("%s: %ld runs left a database that does not reopen (see FAILURE lines)", name,
