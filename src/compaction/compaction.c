@@ -4,6 +4,7 @@
 
 #include "util/alloc.h"
 
+#include <stdatomic.h>
 #include <string.h>
 
 int
@@ -121,12 +122,16 @@ st_compact_run(st_compact_job *job)
     st_buf last_key;
     st_buf_init(&last_key);
     int have_key = 0;
-    size_t last_stripe = 0;
+    size_t last_stripe = 0, next_bound = 0;
     int rc = STRATA_OK;
     job->entries_in = job->entries_out = job->bytes_out = 0;
 
     for (st_iter_seek_first(it); it->valid; st_iter_next(it)) {
         job->entries_in++;
+        if (job->cancel && (job->entries_in & 1023) == 0 && atomic_load(job->cancel)) {
+            rc = st_err(STRATA_BUSY, "compaction cancelled: the database is closing");
+            goto err;
+        }
         int same = have_key && st_bytes_cmp(it->key, it->klen, last_key.data, last_key.len) == 0;
         size_t stripe = stripe_of(job, it->seq);
         if (same && stripe == last_stripe)
@@ -135,8 +140,15 @@ st_compact_run(st_compact_job *job)
             st_buf_clear(&last_key);
             ST_ERR(st_buf_append(&last_key, it->key, it->klen));
             have_key = 1;
-            /* A key boundary: a full output may be cut here. */
-            if (o.b && st_sst_builder_estimated_size(o.b) >= job->target_file_size)
+            /* A key boundary: a shard boundary or a full output cuts here. */
+            int crossed = 0;
+            while (next_bound < job->nbounds &&
+                   st_bytes_cmp(it->key, it->klen, job->bounds[next_bound],
+                                job->bound_lens[next_bound]) >= 0) {
+                next_bound++;
+                crossed = 1;
+            }
+            if (o.b && (crossed || st_sst_builder_estimated_size(o.b) >= job->target_file_size))
                 ST_ERR(finish_output(&o));
         }
         last_stripe = stripe;

@@ -34,6 +34,13 @@ typedef struct st_compact_job {
     uint64_t (*new_file_number)(void *arg); /* allocates output file numbers */
     void *fnum_arg;
     const char *producer_note; /* optional footer pair strata-job=<note> (e.g. "flush") */
+    /* Optional: when *cancel becomes non-zero the run stops with STRATA_BUSY (close). */
+    const _Atomic int *cancel;
+    /* Optional shard boundaries (ascending): a new output starts at the first key >= bounds[i]
+     * (UCS sharding). Borrowed for the run. */
+    uint8_t *const *bounds;
+    const size_t *bound_lens;
+    size_t nbounds;
 
     /* results (valid after a successful run; free with st_compact_job_free) */
     st_table_meta *outputs;

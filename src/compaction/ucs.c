@@ -768,8 +768,10 @@ st_ucs_stats(const st_ucs_options *o, const st_ucs_table *t, size_t n, st_ucs_le
             ST_ERR(overlap_sets(v.order + i, j - i, 0, &s));
             levels[l].max_overlap = s.max;
             levels[l].tables = j - i;
-            for (size_t a = i; a < j; a++)
-                levels[l].bytes += v.order[a]->t->size;
+            uint64_t bytes = 0;
+            for (size_t a = 0; a < j - i; a++)
+                bytes += v.order[i + a]->t->size;
+            levels[l].bytes = bytes;
         }
         i = j;
     }

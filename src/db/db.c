@@ -276,10 +276,19 @@ strata_close(strata_db *db)
     pthread_mutex_unlock(&db->mu);
     if (rc != STRATA_OK)
         return rc;
+    if (atomic_load(&db->unlogged) && db->bg_error == STRATA_OK) {
+        /* writes made with disable_wal live only in memory: make them durable now */
+        rc = strata_flush(db);
+        if (rc != STRATA_OK)
+            st_err_prefix(rc, "strata_close: flushing writes made without the WAL: ");
+    }
+    int flush_rc = rc;
     atomic_store(&db->magic, ST_DB_DEAD);
     st_db_stop_workers(db); /* a running flush completes; queued memtables stay in their WALs */
     if (db->wal && db->bg_error == STRATA_OK)
         rc = st_wal_writer_sync(db->wal);
+    if (flush_rc != STRATA_OK)
+        rc = flush_rc;
     int crc = st_wal_writer_close(db->wal);
     db->wal = NULL;
     if (rc == STRATA_OK)

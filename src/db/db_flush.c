@@ -22,6 +22,12 @@
 
 #define MANIFEST_ROLL_BYTES (64u << 20)
 
+/* Write backpressure from compaction debt, in tables a point read may have to consult (the UCS
+ * total overlap). With the default T4 a settled tree keeps at most 3 per level, so 24 means
+ * compaction is several flushes behind and 48 that reads are degrading badly. */
+#define OVERLAP_SLOWDOWN 24
+#define OVERLAP_STOP 48
+
 static void
 sleep_micros(unsigned us)
 {
@@ -38,6 +44,24 @@ st_db_make_room(strata_db *db, int force)
             return st_err(STRATA_READONLY,
                           "database refuses writes after an earlier error (%s: %s); reopen it",
                           strata_errstr(db->bg_error), db->bg_errmsg);
+        if (db->read_overlap >= OVERLAP_STOP && (db->compacting > 0 || db->flushing)) {
+            /* stop: compaction is far behind; wait for it to catch up */
+            uint64_t t0 = st_now_micros();
+            atomic_fetch_add(&db->stats.stalls, 1);
+            pthread_cond_wait(&db->bg_cv, &db->mu);
+            atomic_fetch_add(&db->stats.stall_micros, st_now_micros() - t0);
+            continue;
+        }
+        if (!slowed && db->read_overlap >= OVERLAP_SLOWDOWN && db->compacting > 0) {
+            pthread_mutex_unlock(&db->mu);
+            uint64_t t0 = st_now_micros();
+            sleep_micros(1000);
+            pthread_mutex_lock(&db->mu);
+            atomic_fetch_add(&db->stats.slowdowns, 1);
+            atomic_fetch_add(&db->stats.stall_micros, st_now_micros() - t0);
+            slowed = 1;
+            continue;
+        }
         uint64_t entries = st_memtable_entries(db->mem);
         if (entries == 0 || (!force && st_memtable_memory(db->mem) < db->opts.write_buffer_size))
             return STRATA_OK;
@@ -225,6 +249,60 @@ is_removed(const st_version_edit *e, uint64_t fnum)
     return 0;
 }
 
+static void
+ucs_options_from(strata_db *db, st_ucs_options *u)
+{
+    st_ucs_options_init(u);
+    u->nscaling = db->opts.ucs_scaling_count;
+    for (int i = 0; i < u->nscaling; i++)
+        u->scaling[i] = db->opts.ucs_scaling[i];
+    u->base_shards = db->opts.ucs_base_shards;
+    u->target_size = db->opts.target_file_size;
+    uint64_t flushes = atomic_load(&db->stats.flushes);
+    uint64_t fb = atomic_load(&db->stats.flush_bytes);
+    /* m: the observed average flush output, else a guess from the write buffer */
+    u->flush_size = flushes ? fb / flushes : db->opts.write_buffer_size / 2;
+    if (u->flush_size < 4096)
+        u->flush_size = 4096;
+}
+
+/* Describe v's tables for the picker (keys borrowed from v). REQUIRES mu. */
+static st_ucs_table *
+ucs_tables(st_version *v)
+{
+    st_ucs_table *a = st_calloc(v->n ? v->n : 1, sizeof(*a));
+    if (!a)
+        return NULL;
+    for (size_t i = 0; i < v->n; i++) {
+        const st_table *t = v->t[i];
+        a[i].id = t->m.fnum;
+        a[i].size = t->m.file_size;
+        a[i].min_seq = t->m.min_seq;
+        a[i].max_seq = t->m.max_seq;
+        a[i].smallest = t->m.smallest;
+        a[i].smallest_len = t->m.smallest_len;
+        a[i].largest = t->m.largest;
+        a[i].largest_len = t->m.largest_len;
+        a[i].compacting = t->compacting;
+        a[i].entries = t->m.entries;
+        a[i].tombstones = t->m.tombstones;
+    }
+    return a;
+}
+
+void
+st_db_update_overlap(strata_db *db)
+{
+    st_ucs_options u;
+    ucs_options_from(db, &u);
+    st_ucs_table *a = ucs_tables(db->current);
+    size_t nlevels = 0, overlap = db->current->n;
+    if (a && st_ucs_stats(&u, a, db->current->n, NULL, 0, &nlevels, &overlap) != STRATA_OK)
+        overlap = db->current->n;
+    db->read_overlap = overlap;
+    st_free(a);
+}
+
 int
 st_db_log_and_apply(strata_db *db, st_version_edit *e)
 {
@@ -286,6 +364,7 @@ st_db_log_and_apply(strata_db *db, st_version_edit *e)
             atomic_store(&old->t[i]->obsolete, 1);
     db->current = nv;
     nv = NULL;
+    st_db_update_overlap(db);
     pthread_cond_broadcast(&db->bg_cv);
     pthread_mutex_unlock(&db->mu);
 err:
@@ -348,6 +427,56 @@ flush_one(strata_db *db)
     return rc;
 }
 
+static int compact_tables(strata_db *db, st_version *v, st_table **inputs, size_t n,
+                          const st_ucs_pick *pick);
+
+/*
+ * try_compaction --
+ *     Ask the UCS picker for due work on the current version and run it. REQUIRES mu (released
+ *     while the compaction runs). Returns 1 when a compaction ran.
+ */
+static int
+try_compaction(strata_db *db)
+{
+    int limit = db->nworkers > 1 ? db->nworkers - 1 : 1; /* keep a worker free for flushes */
+    st_version *v = db->current;
+    if (db->compacting >= limit || v->n < 2)
+        return 0;
+    st_ucs_options u;
+    ucs_options_from(db, &u);
+    st_ucs_table *a = ucs_tables(v);
+    st_ucs_pick pick;
+    memset(&pick, 0, sizeof(pick));
+    int rc = a ? st_ucs_pick_compaction(&u, a, v->n, &pick) : STRATA_NOMEM;
+    st_free(a);
+    st_table **inputs = rc == STRATA_OK ? st_calloc(pick.ninputs, sizeof(*inputs)) : NULL;
+    if (!inputs) {
+        st_ucs_pick_free(&pick);
+        return 0;
+    }
+    for (size_t i = 0; i < pick.ninputs; i++) {
+        inputs[i] = v->t[pick.inputs[i]];
+        inputs[i]->compacting = 1;
+    }
+    st_version_ref(v);
+    db->compacting++;
+    pthread_mutex_unlock(&db->mu);
+    rc = compact_tables(db, v, inputs, pick.ninputs, &pick);
+    pthread_mutex_lock(&db->mu);
+    for (size_t i = 0; i < pick.ninputs; i++)
+        inputs[i]->compacting = 0;
+    db->compacting--;
+    if (rc != STRATA_OK && !db->shutting_down)
+        st_db_set_bg_error(db, rc);
+    pthread_cond_broadcast(&db->bg_cv);
+    pthread_mutex_unlock(&db->mu);
+    st_version_unref(v);
+    st_ucs_pick_free(&pick);
+    st_free(inputs);
+    pthread_mutex_lock(&db->mu);
+    return 1;
+}
+
 static void *
 worker_main(void *arg)
 {
@@ -365,6 +494,8 @@ worker_main(void *arg)
             pthread_cond_broadcast(&db->bg_cv);
             continue;
         }
+        if (db->bg_error == STRATA_OK && try_compaction(db))
+            continue;
         pthread_cond_wait(&db->bg_cv, &db->mu);
     }
     pthread_mutex_unlock(&db->mu);
@@ -394,6 +525,7 @@ st_db_stop_workers(strata_db *db)
 {
     pthread_mutex_lock(&db->mu);
     db->shutting_down = 1;
+    atomic_store(&db->cancel_bg, 1);
     pthread_cond_broadcast(&db->bg_cv);
     pthread_mutex_unlock(&db->mu);
     for (int i = 0; i < db->nworkers; i++)
@@ -489,7 +621,7 @@ overlaps(const st_table *t, const void *b, size_t bl, const void *e, size_t el)
  *     target_file_size and install the result.
  */
 static int
-compact_tables(strata_db *db, st_version *v, st_table **inputs, size_t n)
+compact_tables(strata_db *db, st_version *v, st_table **inputs, size_t n, const st_ucs_pick *pick)
 {
     st_compact_job job;
     memset(&job, 0, sizeof(job));
@@ -534,6 +666,12 @@ compact_tables(strata_db *db, st_version *v, st_table **inputs, size_t n)
     job.new_file_number = alloc_file_number;
     job.fnum_arg = db;
     job.producer_note = "compaction";
+    job.cancel = &db->cancel_bg;
+    if (pick) {
+        job.bounds = pick->bounds;
+        job.bound_lens = pick->bound_lens;
+        job.nbounds = pick->nbounds;
+    }
     ST_ERR(st_compact_run(&job));
     for (size_t i = 0; i < n && rc == STRATA_OK; i++)
         rc = st_edit_remove_table(&e, inputs[i]->m.fnum);
@@ -582,7 +720,7 @@ strata_compact_range(strata_db *db, const void *begin, size_t blen, const void *
     pthread_mutex_unlock(&db->mu);
     int rc = inputs ? STRATA_OK : st_err(STRATA_NOMEM, "out of memory");
     if (rc == STRATA_OK && n > 0)
-        rc = compact_tables(db, v, inputs, n);
+        rc = compact_tables(db, v, inputs, n, NULL);
     pthread_mutex_lock(&db->mu);
     for (size_t i = 0; i < n; i++)
         inputs[i]->compacting = 0;

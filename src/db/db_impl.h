@@ -20,6 +20,7 @@
 
 #include "cache/cache.h"
 #include "compaction/compaction.h"
+#include "compaction/ucs.h"
 #include "db/batch.h"
 #include "db/db.h"
 #include "env/env.h"
@@ -86,6 +87,9 @@ struct strata_db {
     int shutting_down;         /* [mu] */
     int flushing;              /* [mu] a flush is running */
     int compacting;            /* [mu] compactions running */
+    size_t read_overlap;       /* [mu] most tables one key falls into (UCS total overlap) */
+    _Atomic int cancel_bg;     /* set by close: running compactions stop early */
+    _Atomic int unlogged;      /* a write with disable_wal is only in memory: close flushes */
     st_wal_writer *wal;        /* [leader] the active log */
     uint64_t log_number;       /* [mu] number of the active log */
     uint64_t next_file;        /* [mu] next file number to allocate */
@@ -129,6 +133,8 @@ int st_db_write_level0(strata_db *db, st_memtable *mem, st_compact_job *job);
 int st_db_log_and_apply(strata_db *db, st_version_edit *e);
 /* Remove files no version or log needs (REQUIRES: no background work running). */
 void st_db_remove_obsolete_files(strata_db *db);
+/* Recompute db->read_overlap (UCS total overlap) for the current version. REQUIRES mu. */
+void st_db_update_overlap(strata_db *db);
 /* Record a background error (sticky); REQUIRES mu. */
 void st_db_set_bg_error(strata_db *db, int rc);
 

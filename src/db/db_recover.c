@@ -274,6 +274,7 @@ st_db_recover(strata_db *db)
     state.last_seq = max_seq;
     ST_ERR(st_manifest_create(db->env, db->path, manifest_num, &state, &db->manifest));
     ST_ERR(st_version_new(tables, ntables, &db->current));
+    st_db_update_overlap(db);
     st_db_remove_obsolete_files(db);
 err:
     if (rc != STRATA_OK)

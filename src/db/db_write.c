@@ -145,6 +145,8 @@ st_db_write(strata_db *db, const strata_write_options *wo, strata_batch *batch)
     st_wal_writer *wal = db->wal;
     pthread_mutex_unlock(&db->mu);
 
+    if (rc == STRATA_OK && w.disable_wal && group->count > 0)
+        atomic_store(&db->unlogged, 1);
     if (rc == STRATA_OK && group->count == 0) {
         /* an empty group (strata_flush's rotation request): nothing to log or apply */
     } else if (rc == STRATA_OK && !w.disable_wal) {

@@ -231,7 +231,7 @@ st_edit_decode(const uint8_t *p, size_t n, st_version_edit *e, int *had_header, 
             e->has_last_seq = 1;
             break;
         case TAG_REMOVE_TABLE: {
-            uint64_t fnum;
+            uint64_t fnum = 0;
             ST_RET(decode_u64(f, fend, &fnum, what));
             ST_RET(st_edit_remove_table(e, fnum));
             break;
