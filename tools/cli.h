@@ -2,12 +2,16 @@
 /*
  * cli.h -- shared pieces of the `strata` command-line tool (tools/).
  *
- * The tool links only the public API (strata/strata.h). Its layout:
+ * The tool links only the public API (strata/strata.h), except `sst` (cli_sst.c), which uses the
+ * internal sst and parquet layers (src/sst/sst.h, src/parquet/parquet.h) to show a table's
+ * insides. Its layout:
  *   strata_cli.c  main(): global and per-command flag parsing, the command table, help, opening
  *                 and closing the database around a command, exit codes.
  *   cli_text.c    the key/value text encodings (hex, and the backslash escapes of plain mode).
  *   cli_cmds.c    put, get, del, scan, stats, flush, compact, property.
  *   cli_load.c    load.
+ *   cli_check.c   check, repair (closed databases: they do not use cli_open_db).
+ *   cli_sst.c     sst (one table file, no database).
  *
  * Adding a command: write `int cli_cmd_x(cli_ctx *c)` (return a CLI_EXIT_* code), optionally a
  * `cli_opt` array of its own flags, and add one row to the table in strata_cli.c. A command that
@@ -146,9 +150,13 @@ int cli_cmd_flush(cli_ctx *c);
 int cli_cmd_compact(cli_ctx *c);
 int cli_cmd_property(cli_ctx *c);
 int cli_cmd_load(cli_ctx *c);
+int cli_cmd_check(cli_ctx *c);
+int cli_cmd_repair(cli_ctx *c);
+int cli_cmd_sst(cli_ctx *c);
 
 extern const cli_opt cli_scan_opts[];
 extern const cli_opt cli_compact_opts[];
 extern const cli_opt cli_load_opts[];
+extern const cli_opt cli_sst_opts[];
 
 #endif

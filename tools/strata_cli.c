@@ -48,6 +48,26 @@ static const cli_cmd commands[] = {
      "Names: strata.stats, strata.tables, strata.memtable-bytes, strata.sequence,\n"
      "strata.wal-bytes.",
      2, 2, CLI_NEEDS_DB, NULL, cli_cmd_property},
+    {"check", "DB", "verify every file of a closed database (exit 3 when damaged)",
+     "Runs strata_check on the closed database DB: CURRENT and every manifest record, every\n"
+     "write-ahead log record, every table page checksum and structure, and that the manifest\n"
+     "and the tables agree. Prints the report (one line per file) on stdout; exits 0 when\n"
+     "everything is consistent, else 3 with the problem count on stderr. Changes nothing.",
+     1, 1, CLI_NEEDS_DB, NULL, cli_cmd_check},
+    {"repair", "DB", "rebuild a lost or damaged manifest from the tables",
+     "Runs strata_repair on the closed database DB: writes a new manifest listing every table\n"
+     "whose footer can be read (unreadable tables are moved to DB/lost/) and removes the old\n"
+     "manifests; write-ahead logs are replayed at the next open. Prints the report on stdout.",
+     1, 1, CLI_NEEDS_DB, NULL, cli_cmd_repair},
+    {"sst", "FILE [--rows] [--limit N]", "show the metadata or the rows of one table file",
+     "Decodes the Parquet footer of FILE (a table, NNNNNN.parquet) and prints the file size,\n"
+     "created_by, the schema, each row group (rows, sizes) and each column chunk in it (codec,\n"
+     "encodings, compressed/uncompressed bytes, pages, statistics min/max, bloom filter,\n"
+     "column index and offset index), then the footer key-value metadata. With --rows, prints\n"
+     "the rows instead: key<TAB>seqno<TAB>kind<TAB>value, kind being put or del, in table\n"
+     "order (key ascending, newest first). A file that is not Parquet or is damaged is\n"
+     "reported with exit status 3. Works on a file directly; no database is opened.",
+     1, 1, 0, cli_sst_opts, cli_cmd_sst},
     {"help", "[COMMAND]", "show help for a command", NULL, 0, 1, 0, NULL, cli_cmd_help},
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
