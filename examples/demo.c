@@ -7,11 +7,10 @@
  *   strata-demo [DIR] [--num N]
  */
 #define _POSIX_C_SOURCE 200809L
-#include <strata/strata.h>
-
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <strata/strata.h>
 #include <string.h>
 #include <time.h>
 
@@ -33,7 +32,8 @@ die(const char *what, int rc)
 static void
 make_key(char *k, uint64_t i)
 {
-    snprintf(k, 17, "%016" PRIx64, (uint64_t)(i * 0x9e3779b97f4a7c15ull)); /* 16 bytes, scattered order */
+    snprintf(k, 17, "%016" PRIx64,
+             (uint64_t)(i * 0x9e3779b97f4a7c15ull)); /* 16 bytes, scattered order */
 }
 
 static void
@@ -127,8 +127,8 @@ main(int argc, char **argv)
         }
     }
     dt = now() - t;
-    printf("  read    %10" PRIu64 " entries in %6.2f s  %9.0f ops/s  (%" PRIu64 " correct)\n",
-           num, dt, (double)num / dt, found);
+    printf("  read    %10" PRIu64 " entries in %6.2f s  %9.0f ops/s  (%" PRIu64 " correct)\n", num,
+           dt, (double)num / dt, found);
 
     t = now();
     strata_iter *it;
@@ -152,8 +152,10 @@ main(int argc, char **argv)
     if ((rc = strata_close(db)))
         die("close", rc);
     if (found != num || scanned != num) {
-        fprintf(stderr, "strata-demo: DATA MISMATCH: found %" PRIu64 ", scanned %" PRIu64
-                        " of %" PRIu64 "\n", found, scanned, num);
+        fprintf(stderr,
+                "strata-demo: DATA MISMATCH: found %" PRIu64 ", scanned %" PRIu64 " of %" PRIu64
+                "\n",
+                found, scanned, num);
         return 1;
     }
     printf("\nall %" PRIu64 " entries verified after restart.\n", num);

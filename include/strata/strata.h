@@ -72,7 +72,7 @@ STRATA_API const char *strata_errstr(int rc);
 /* ---------------------------------------------------------------------------------------------
  * Limits
  * ------------------------------------------------------------------------------------------- */
-#define STRATA_MAX_KEY_SIZE (64u * 1024u)           /* 64 KiB */
+#define STRATA_MAX_KEY_SIZE (64u * 1024u)            /* 64 KiB */
 #define STRATA_MAX_VALUE_SIZE (256u * 1024u * 1024u) /* 256 MiB */
 
 /* ---------------------------------------------------------------------------------------------
@@ -91,7 +91,8 @@ enum { STRATA_COMPRESSION_NONE = 0, STRATA_COMPRESSION_SNAPPY = 1, STRATA_COMPRE
 enum {
     STRATA_WAL_RECOVERY_TOLERATE_TAIL = 0, /* drop a torn tail (reported), fail on mid-log damage */
     STRATA_WAL_RECOVERY_STRICT = 1,        /* any damage, even a torn tail, fails the open */
-    STRATA_WAL_RECOVERY_SKIP_CORRUPT = 2   /* skip damaged records anywhere (reported); may lose data */
+    STRATA_WAL_RECOVERY_SKIP_CORRUPT =
+        2 /* skip damaged records anywhere (reported); may lose data */
 };
 
 typedef struct strata_options {
@@ -205,8 +206,7 @@ STRATA_API void strata_free(void *p); /* NULL is a no-op */
 /* ---------------------------------------------------------------------------------------------
  * Iterators: a consistent point-in-time view (the snapshot in ropts, else the state when opened).
  * ------------------------------------------------------------------------------------------- */
-STRATA_API int strata_iter_open(strata_db *db, const strata_read_options *ropts,
-                                strata_iter **out);
+STRATA_API int strata_iter_open(strata_db *db, const strata_read_options *ropts, strata_iter **out);
 STRATA_API void strata_iter_seek(strata_iter *it, const void *key, size_t klen); /* first >= key */
 STRATA_API void strata_iter_seek_for_prev(strata_iter *it, const void *key,
                                           size_t klen); /* last <= key */

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* env_posix.c -- the POSIX file layer. */
 #include "env/env.h"
-
 #include "util/alloc.h"
 
 #include <dirent.h>
@@ -288,8 +287,8 @@ pe_lock(st_env *env, const char *path, st_file **lock_out)
 }
 
 static st_env posix_env = {
-    ST_ENV_VERSION, pe_open,   pe_remove, pe_rename, pe_mkdir, pe_list,
-    pe_sync_dir,    pe_exists, pe_lock,   pe_rmdir,
+    ST_ENV_VERSION, pe_open,     pe_remove, pe_rename, pe_mkdir,
+    pe_list,        pe_sync_dir, pe_exists, pe_lock,   pe_rmdir,
 };
 
 st_env *

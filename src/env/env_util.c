@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* env_util.c -- helpers built only on the st_env vtable (so they work over any env). */
 #include "env/env.h"
-
 #include "util/alloc.h"
 
 #include <stdio.h>
@@ -59,8 +58,7 @@ st_path_join(const char *dir, const char *name)
 }
 
 int
-st_env_write_file_atomic(st_env *env, const char *dir, const char *name, const void *data,
-                         size_t n)
+st_env_write_file_atomic(st_env *env, const char *dir, const char *name, const void *data, size_t n)
 {
     char tmpname[256];
     snprintf(tmpname, sizeof(tmpname), "%s.tmp", name);

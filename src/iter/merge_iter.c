@@ -8,7 +8,6 @@
  * the current entry, as LevelDB's MergingIterator does.
  */
 #include "iter/iter.h"
-
 #include "util/alloc.h"
 
 typedef struct merge_iter {

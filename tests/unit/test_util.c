@@ -102,8 +102,8 @@ test_crc32c(void)
         for (size_t n = 0; n < 300; n += 7) {
             uint32_t whole = st_crc32c(big + off, n);
             ST_ASSERT_EQ(st_crc32c_portable(0, big + off, n), whole);
-            uint32_t part = st_crc32c_extend(st_crc32c(big + off, n / 3), big + off + n / 3,
-                                             n - n / 3);
+            uint32_t part =
+                st_crc32c_extend(st_crc32c(big + off, n / 3), big + off + n / 3, n - n / 3);
             ST_ASSERT_EQ(part, whole);
         }
     }
