@@ -9,6 +9,9 @@
  *   flight is all-or-nothing, and that nothing else is there. With sync=1 and with sync=0 (a
  *   write that returned has reached the OS, so a process kill loses nothing acknowledged).
  *
+ *   Every 16th write is followed by a flush and every 128th by a full compaction, so crashes
+ *   land inside those too.
+ *
  *   power-loss tests: in-process over tests/support/fault_env: a writer thread does sync writes
  *   while the main thread calls st_fault_env_crash() at a random point (dropping all unsynced
  *   data and undurable directory entries, exactly or with torn tails); then the database is
@@ -50,6 +53,22 @@ sleep_micros(long us)
     }
 }
 
+/*
+ * Background work at deterministic points of the workload so that crashes also land inside
+ * flushes and compactions: a flush after every 16th write, a full compaction after every 128th.
+ * Returns the strata rc (NOTSUP counts as OK).
+ */
+static int
+maintain(strata_db *db, uint64_t id)
+{
+    int rc = STRATA_OK;
+    if (id % 16 == 15)
+        rc = strata_flush(db);
+    if (rc == STRATA_OK && id % 128 == 127)
+        rc = strata_compact_range(db, NULL, 0, NULL, 0);
+    return rc == STRATA_NOTSUP ? STRATA_OK : rc;
+}
+
 /* ---- child -------------------------------------------------------------------------------- */
 
 static void
@@ -77,6 +96,9 @@ child_main(const char *dir, int sync, uint64_t seed, uint64_t first_id, int ackf
             child_die("write", rc);
         if (write(ackfd, &id, sizeof(id)) != (ssize_t)sizeof(id))
             _exit(4);
+        rc = maintain(db, id);
+        if (rc != STRATA_OK)
+            child_die("flush/compact", rc);
     }
     _exit(0);
 }
@@ -194,6 +216,11 @@ pl_write_loop(void *arg)
             return NULL;
         }
         atomic_fetch_add(&w->nacks, 1);
+        rc = maintain(w->db, id);
+        if (rc != STRATA_OK) {
+            w->last_rc = rc;
+            return NULL;
+        }
     }
 }
 
