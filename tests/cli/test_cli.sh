@@ -75,7 +75,7 @@ D=$T/db1
 expect_rc 2 "no arguments" "$S"
 expect_rc 0 "--help" "$S" --help
 cp "$T/out" "$T/help.txt"
-for c in put get del scan load stats flush compact property; do
+for c in put get del scan load stats flush compact property check repair sst; do
     if grep -q "^  $c " "$T/help.txt"; then ok; else bad "--help does not list $c"; fi
     expect_rc 0 "$c --help" "$S" "$c" --help
     if grep -q "^usage: strata $c" "$T/out"; then ok; else bad "$c --help shows no usage line"; fi
@@ -301,6 +301,164 @@ expect_rc 2 "unknown property" "$S" property "$H" strata.nonsense
 rcs=("${PIPESTATUS[@]}")
 if [ "${rcs[0]}" -eq 0 ]; then ok; else bad "scan | head: exit ${rcs[0]}"; fi
 
+# ---- check, repair and sst ------------------------------------------------------------------
+# tables DIR: the table files of a database, one per line
+tables() { find "$1" -maxdepth 1 -name '*.parquet' | sort; }
+# flip_byte FILE OFFSET: replace the byte at OFFSET by its complement
+flip_byte() {
+    local b
+    b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
+    printf "$(printf '\\%03o' $((255 - b)))" | dd of="$1" bs=1 seek="$2" conv=notrunc 2>/dev/null
+}
+C=$T/checkdb
+run "$S" --hex load "$C" "$T/data.tsv"
+if [ "$RC" -eq 0 ]; then ok; else bad "load for check: exit $RC"; fi
+expect_rc 0 "flush for check" "$S" flush "$C"
+tables "$C" >"$T/tables.txt"
+ntables=$(wc -l <"$T/tables.txt")
+if [ "$ntables" -ge 1 ]; then ok; else bad "no table file after load + flush"; fi
+expect_rc 0 "check on a healthy database" "$S" check "$C"
+while read -r f; do
+    if grep -q "$(basename "$f")" "$T/out"; then ok; else bad "check report does not mention $f"; fi
+done <"$T/tables.txt"
+expect_rc 3 "check on a missing database" "$S" check "$T/nodb"
+expect_err_match "not exist" "check on a missing database: message"
+expect_rc 3 "repair on a missing database" "$S" repair "$T/nodb"
+if [ ! -e "$T/nodb" ]; then ok; else bad "check/repair created the database"; fi
+expect_rc 2 "check without DB" "$S" check
+
+# sst: the rows of all tables together are what was loaded, each table in key order
+: >"$T/allrows.tsv"
+while read -r f; do
+    expect_rc 0 "sst --rows $(basename "$f")" "$S" --hex sst "$f" --rows
+    cut -f1 "$T/out" >"$T/keys.txt"
+    if sort -c "$T/keys.txt" 2>/dev/null; then ok; else bad "sst --rows of $f is not in key order"; fi
+    cat "$T/out" >>"$T/allrows.tsv"
+done <"$T/tables.txt"
+cut -f1,4 "$T/allrows.tsv" | sort >"$T/rows.tsv"
+if cmp -s "$T/rows.tsv" "$T/sorted.tsv"; then ok; else bad "sst --rows differ from the loaded data"; fi
+if [ "$(cut -f3 "$T/allrows.tsv" | sort -u)" = "put" ]; then ok; else bad "sst --rows: kinds are not all put"; fi
+"$S" property "$C" strata.sequence >"$T/seq.txt"
+if [ "$(cut -f2 "$T/allrows.tsv" | sort -u | wc -l)" -eq 700 ] &&
+    [ "$(cut -f2 "$T/allrows.tsv" | sort -n | tail -n 1)" -le "$(cat "$T/seq.txt")" ]; then
+    ok
+else
+    bad "sst --rows: seqnos not distinct or above strata.sequence $(cat "$T/seq.txt")"
+fi
+F1=$(head -n 1 "$T/tables.txt")
+"$S" --hex sst "$F1" --rows >"$T/f1rows.tsv"
+head -n 5 "$T/f1rows.tsv" >"$T/want.tsv"
+expect_file "$T/want.tsv" "sst --rows --limit 5" "$S" --hex sst "$F1" --rows --limit 5
+expect_rc 2 "sst --limit without --rows" "$S" sst "$F1" --limit 5
+
+# sst metadata of that table, against its own rows
+expect_rc 0 "sst metadata" "$S" --hex sst "$F1"
+cp "$T/out" "$T/meta.txt"
+nrows=$(wc -l <"$T/f1rows.tsv")
+first=$(head -n 1 "$T/f1rows.tsv" | cut -f1)
+last=$(tail -n 1 "$T/f1rows.tsv" | cut -f1)
+nrg=$(grep -c '^  row group [0-9]*:' "$T/meta.txt")
+rgrows=$(awk '/^  row group [0-9]+:/ { s += $4 } END { print s + 0 }' "$T/meta.txt")
+if grep -q "^row groups: $nrg\$" "$T/meta.txt" && [ "$nrg" -ge 1 ]; then ok; else bad "sst: row group count (want $nrg)"; fi
+if [ "$rgrows" -eq "$nrows" ]; then ok; else bad "sst: row groups hold $rgrows rows, the table $nrows"; fi
+if grep -q "^rows: $nrows\$" "$T/meta.txt"; then ok; else bad "sst: 'rows: $nrows' missing"; fi
+if grep -q "^size: $(stat -c %s "$F1") bytes\$" "$T/meta.txt"; then ok; else bad "sst: wrong file size"; fi
+for kv in "strata.entries: $nrows" "strata.tombstones: 0" "strata.format_version: 1" \
+    "strata.smallest_key: $first" "strata.largest_key: $last"; do
+    if grep -qF "  $kv" "$T/meta.txt"; then ok; else bad "sst: footer pair '$kv' missing"; fi
+done
+# the key column chunk (column 0) of row group 0: statistics, bloom filter, page index
+awk '/^    column 0 key/ { on = 1; next } /^    column / { on = 0 } on' "$T/meta.txt" >"$T/keycol.txt"
+if grep -q "^      min: $first\$" "$T/keycol.txt" || [ "$nrg" -gt 1 ]; then ok; else bad "sst: key min is not $first"; fi
+if grep -q "^      max: $last\$" "$T/keycol.txt" || [ "$nrg" -gt 1 ]; then ok; else bad "sst: key max is not $last"; fi
+for field in "bloom filter: present" "column index: present" "offset index: present" \
+    "codec: ZSTD" "pages: [1-9]"; do
+    if grep -q "^      $field" "$T/keycol.txt"; then ok; else bad "sst: key column lacks '$field'"; fi
+done
+if grep -q "^index checksum: ok" "$T/meta.txt"; then ok; else bad "sst: index checksum not ok"; fi
+if grep -q "^created_by: strata" "$T/meta.txt"; then ok; else bad "sst: created_by"; fi
+# the codec of each --compression choice
+for comp in none:UNCOMPRESSED snappy:SNAPPY zstd:ZSTD; do
+    f=$(tables "$T/comp_${comp%%:*}" | head -n 1)
+    expect_rc 0 "sst of a ${comp%%:*} table" "$S" sst "$f"
+    want=${comp#*:}
+    if [ "$(grep '^      codec:' "$T/out" | sort -u)" = "      codec: $want" ]; then
+        ok
+    else
+        bad "sst: ${comp%%:*} table codecs: $(grep '^      codec:' "$T/out" | sort -u | tr '\n' ' ')"
+    fi
+done
+# text mode: the rows of the text-loaded table print like scan does
+expect_rc 0 "flush textdb" "$S" flush "$H3"
+"$S" scan "$H3" >"$T/textscan.tsv"
+tables "$H3" | while read -r f; do "$S" sst "$f" --rows; done | cut -f1,4 | sort >"$T/textrows.tsv"
+sort "$T/textscan.tsv" >"$T/textscan_sorted.tsv"
+if cmp -s "$T/textrows.tsv" "$T/textscan_sorted.tsv"; then ok; else bad "sst --rows (escaped) differ from scan"; fi
+
+# sst on files that are not tables
+head -c 4096 /dev/urandom >"$T/garbage.parquet"
+expect_rc 3 "sst on a garbage file" "$S" sst "$T/garbage.parquet"
+expect_err_match "not a Parquet file" "sst on garbage: message"
+expect_rc 3 "sst --rows on a garbage file" "$S" sst "$T/garbage.parquet" --rows
+{ printf 'PAR1'; head -c 2000 /dev/urandom; printf '\x10\x00\x00\x00PAR1'; } >"$T/fake.parquet"
+expect_rc 3 "sst on a file with magic but a garbage footer" "$S" sst "$T/fake.parquet"
+expect_rc 3 "sst --rows on a garbage footer" "$S" sst "$T/fake.parquet" --rows
+: >"$T/empty.parquet"
+expect_rc 3 "sst on an empty file" "$S" sst "$T/empty.parquet"
+expect_rc 3 "sst on a missing file" "$S" sst "$T/no-such.parquet"
+expect_err_match "no such file" "sst on a missing file: message"
+expect_rc 3 "sst on a directory" "$S" sst "$C"
+head -c $(($(stat -c %s "$F1") / 2)) "$F1" >"$T/half.parquet"
+expect_rc 3 "sst on a truncated table" "$S" sst "$T/half.parquet"
+expect_rc 3 "sst --rows on a truncated table" "$S" sst "$T/half.parquet" --rows
+# every single-byte corruption of a table: exit 0 or 3 (sampled), never a crash
+size=$(stat -c %s "$F1")
+crashes=0
+for ((off = 0; off < size; off += 1 + size / 150)); do
+    cp "$F1" "$T/flip.parquet"
+    flip_byte "$T/flip.parquet" "$off"
+    for mode in "" --rows; do
+        "$S" sst "$T/flip.parquet" $mode >/dev/null 2>&1
+        r=$?
+        if [ "$r" -ne 0 ] && [ "$r" -ne 3 ]; then
+            crashes=$((crashes + 1))
+            echo "sst $mode: exit $r after flipping byte $off of $F1"
+        fi
+    done
+done
+if [ "$crashes" -eq 0 ]; then ok; else bad "sst crashed on $crashes corrupted files"; fi
+
+# repair: CURRENT and the manifest deleted; the tables are found again
+R=$T/repairdb
+cp -r "$C" "$R"
+rm -f "$R/CURRENT" "$R"/MANIFEST-*
+expect_rc 0 "repair without CURRENT and MANIFEST" "$S" repair "$R"
+if grep -q "MANIFEST" "$T/out"; then ok; else bad "repair report names no manifest"; fi
+while read -r f; do
+    if grep -q "$(basename "$f").*kept" "$T/out"; then ok; else bad "repair did not keep $(basename "$f")"; fi
+done <"$T/tables.txt"
+if [ -e "$R/CURRENT" ]; then ok; else bad "repair wrote no CURRENT"; fi
+expect_file "$T/sorted.tsv" "scan after repair" "$S" --hex scan "$R"
+expect_rc 0 "check after repair" "$S" check "$R"
+
+# check: a flipped byte in the middle of a table
+R2=$T/flipdb
+cp -r "$C" "$R2"
+FF=$R2/$(basename "$F1")
+flip_byte "$FF" $(($(stat -c %s "$FF") / 2))
+expect_rc 3 "check after flipping a byte of a table" "$S" check "$R2"
+if grep -q "$(basename "$FF")" "$T/out" "$T/err"; then ok; else bad "check does not name $(basename "$FF")"; fi
+expect_err_match "CORRUPT" "check: error code on stderr"
+expect_rc 3 "sst --rows on the flipped table" "$S" sst "$FF" --rows
+# repair moves an unreadable table (footer cut off) to lost/
+R3=$T/lostdb
+cp -r "$C" "$R3"
+LF=$(tables "$R3" | head -n 1)
+head -c 100 "$F1" >"$LF"
+expect_rc 0 "repair with a truncated table" "$S" repair "$R3"
+if grep -q "$(basename "$LF").*lost" "$T/out"; then ok; else bad "repair report: truncated table not moved"; fi
+if [ -e "$R3/lost/$(basename "$LF")" ] && [ ! -e "$LF" ]; then ok; else bad "truncated table not in lost/"; fi
+
 # ---- two processes: a load holding the database makes a second writer BUSY -----------------
 B=$T/busydb
 mkfifo "$T/fifo"
@@ -322,6 +480,9 @@ expect_rc 3 "second process put while load holds the DB" "$S" put "$B" other 1
 expect_err_match "lock" "BUSY message mentions the lock"
 expect_err_match "STRATA_BUSY" "BUSY message names the code"
 expect_rc 3 "second process get while load holds the DB" "$S" get "$B" k1
+expect_rc 3 "check while load holds the DB" "$S" check "$B"
+expect_err_match "STRATA_BUSY" "check: BUSY message"
+expect_rc 3 "repair while load holds the DB" "$S" repair "$B"
 printf '6b32\t7632\n' >&3
 exec 3>&-
 wait "$LOADER"
