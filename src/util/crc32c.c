@@ -25,7 +25,7 @@ init_tables(void)
             table[t][i] = (table[t - 1][i] >> 8) ^ table[0][table[t - 1][i] & 0xff];
 #if defined(__x86_64__) && defined(__GNUC__)
     __builtin_cpu_init();
-    use_hw = __builtin_cpu_supports("sse4.2");
+    use_hw = __builtin_cpu_supports("sse4.2") != 0;
 #endif
 }
 

@@ -739,7 +739,7 @@ test_bound_contract_random(void)
             }
         }
         for (int j = 0; j < 100; j++) {
-            size_t kl = pl + 1 + (size_t)st_rng_uniform(&r, 11);
+            size_t kl = pl + 1 + (size_t)st_rng_uniform(&r, 12 - pl); /* <= 12 */
             uint64_t kp;
             memcpy(key, (j % 2) ? lo : hi, 12);
             /* keep a random-length piece of an end, then randomise the rest */
