@@ -123,6 +123,27 @@ st_wl_apply_model(st_model *m, uint64_t seed, uint64_t id)
     }
 }
 
+/* 1 if (key, value) is exactly what some operation of the workload wrote (no garbage). */
+static inline int
+st_wl_value_ok(uint64_t seed, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    char tmp[48];
+    size_t n = vlen < sizeof(tmp) - 1 ? vlen : sizeof(tmp) - 1;
+    memcpy(tmp, val, n);
+    tmp[n] = '\0';
+    unsigned long long id;
+    int j;
+    if (sscanf(tmp, "op=%llu/%d/", &id, &j) != 2 || j < 0 || j >= ST_WL_MAX_N)
+        return 0;
+    st_wl_op op;
+    st_wl_gen(seed, id, &op);
+    char k[16], v[ST_WL_VALUE_MAX];
+    if (j >= op.n || op.is_del[j])
+        return 0;
+    size_t kl = st_wl_key(op.key[j], k), vl = st_wl_value(id, j, v);
+    return kl == klen && memcmp(k, key, kl) == 0 && vl == vlen && memcmp(v, val, vl) == 0;
+}
+
 /* 1 if the db's current value of key (NULL = absent) equals the model's. */
 static inline int
 st_wl_matches(const st_model *m, const char *k, size_t kl, const void *v, size_t vl, int present)
