@@ -5,10 +5,10 @@
  * Writers: each owns K keys "w<w>-k<j>" and repeatedly writes a batch setting all of them to
  * "<w>:<round>" (+ padding), then a single put of its progress key "p<w>" = round. Writers 0 and
  * 1 write with sync=1, so concurrent syncs exercise group commit. A maintenance thread flushes
- * from time to time (64 KiB write buffers flush on their own too).
- * Readers: snapshots (gets under the snapshot), iterators (full scans) and plain gets. Every view
- * must show each writer's K keys at one round (batches are atomic), the progress key may not be
- * ahead of the batch it follows, and the rounds one reader sees never go back (snapshots,
+ * (and every 4th time compacts everything) from time to time (64 KiB write buffers flush on their
+ * own too). Readers: snapshots (gets under the snapshot), iterators (full scans) and plain gets.
+ * Every view must show each writer's K keys at one round (batches are atomic), the progress key may
+ * not be ahead of the batch it follows, and the rounds one reader sees never go back (snapshots,
  * iterators and reads are monotonic). At the end every last write is present, also after a
  * reopen. Sized by st_test_scale().
  */
@@ -232,8 +232,8 @@ flusher_main(void *arg)
 {
     shared *sh = arg;
     int can_flush = 1;
-    while (atomic_load(&sh->writers_left) > 0 && can_flush) {
-        int rc = strata_flush(sh->db);
+    for (int i = 0; atomic_load(&sh->writers_left) > 0 && can_flush; i++) {
+        int rc = i % 4 == 3 ? strata_compact_range(sh->db, NULL, 0, NULL, 0) : strata_flush(sh->db);
         if (rc == STRATA_NOTSUP) {
             can_flush = 0;
         } else {
@@ -288,7 +288,7 @@ test_concurrent_readers_writers(void)
     ST_ASSERT(pthread_join(ft, NULL) == 0);
     fprintf(stderr,
             "%d writers x %ld rounds; readers did %ld snapshot checks, %ld scans, %ld get "
-            "rounds; %ld explicit flushes\n",
+            "rounds; %ld explicit flushes/compactions\n",
             NWRITERS, sh.rounds, atomic_load(&sh.snapshots), atomic_load(&sh.scans),
             atomic_load(&sh.reads), atomic_load(&sh.flushes));
     check_final(sh.db, sh.rounds);

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_randomized.c -- random operation sequences (put, delete, batch, get, iterate, bounded
- * iterate, snapshot, flush, reopen) checked against the st_model oracle, over an options matrix
- * (memtable skiplist/trie x compression none/zstd, 64 KiB write buffers so flushes happen
- * often). Seeded by st_test_seed() (replay with ST_SEED=<n>), sized by st_test_scale().
+ * iterate, snapshot, flush, range compaction, reopen) checked against the st_model oracle, over an
+ * options matrix (memtable skiplist/trie x compression none/zstd, 64 KiB write buffers so flushes
+ * happen often). Seeded by st_test_seed() (replay with ST_SEED=<n>), sized by st_test_scale().
  */
 #include "db_check.h"
 #include "st_test.h"
@@ -21,10 +21,10 @@ typedef struct rt_state {
     size_t *pool_len;
     size_t npool;
     int can_flush;
-    long stats[8];
+    long stats[9];
 } rt_state;
 
-enum { S_PUT, S_DEL, S_BATCH, S_GET, S_ITER, S_SNAP, S_FLUSH, S_REOPEN };
+enum { S_PUT, S_DEL, S_BATCH, S_GET, S_ITER, S_SNAP, S_FLUSH, S_REOPEN, S_COMPACT };
 
 /* Keys over a tiny alphabet (including NUL and 0xff) so that prefixes, embedded NULs and
  * equal-prefix runs are common; a few long keys. */
@@ -267,13 +267,29 @@ run_config(const char *name, int memtable, int compression, uint64_t seed, long 
             s.stats[S_SNAP]++;
         } else if (r < 995) {
             if (s.can_flush) {
-                rc = strata_flush(s.db);
+                if (st_rng_uniform(&s.rng, 3) == 0) {
+                    /* compact a random range (either end may be open) */
+                    const unsigned char *lo, *hi;
+                    size_t lol = pick_key(&s, &lo), hil = pick_key(&s, &hi);
+                    if (st_model_keycmp(lo, lol, hi, hil) > 0) {
+                        const unsigned char *t = lo;
+                        size_t tl = lol;
+                        lo = hi, lol = hil, hi = t, hil = tl;
+                    }
+                    int open_lo = st_rng_uniform(&s.rng, 4) == 0;
+                    int open_hi = st_rng_uniform(&s.rng, 4) == 0;
+                    rc = strata_compact_range(s.db, open_lo ? NULL : lo, open_lo ? 0 : lol,
+                                              open_hi ? NULL : hi, open_hi ? 0 : hil);
+                    s.stats[S_COMPACT]++;
+                } else {
+                    rc = strata_flush(s.db);
+                    s.stats[S_FLUSH]++;
+                }
                 if (rc == STRATA_NOTSUP) {
-                    fprintf(stderr, "note: strata_flush NOTSUP; no explicit flushes\n");
+                    fprintf(stderr, "note: flush/compaction NOTSUP; none explicitly\n");
                     s.can_flush = 0;
                 } else {
                     ST_ASSERT_OK(rc);
-                    s.stats[S_FLUSH]++;
                 }
             }
         } else {
@@ -288,9 +304,10 @@ run_config(const char *name, int memtable, int compression, uint64_t seed, long 
     ST_ASSERT_OK(strata_close(s.db));
     fprintf(stderr,
             "config %s: %ld puts %ld deletes %ld batches %ld gets %ld scans %ld snapshot ops "
-            "%ld flushes %ld reopens, %zu keys at the end\n",
+            "%ld flushes %ld compactions %ld reopens, %zu keys at the end\n",
             name, s.stats[S_PUT], s.stats[S_DEL], s.stats[S_BATCH], s.stats[S_GET], s.stats[S_ITER],
-            s.stats[S_SNAP], s.stats[S_FLUSH], s.stats[S_REOPEN] + 1, st_model_count(s.model));
+            s.stats[S_SNAP], s.stats[S_FLUSH], s.stats[S_COMPACT], s.stats[S_REOPEN] + 1,
+            st_model_count(s.model));
     st_free(vbuf);
     free_pool(&s);
     st_model_free(s.model);
@@ -301,7 +318,7 @@ run_config(const char *name, int memtable, int compression, uint64_t seed, long 
 static long
 nops(void)
 {
-    long n = (long)(6000 * st_test_scale());
+    long n = (long)(10000 * st_test_scale());
     return n < 200 ? 200 : n;
 }
 
