@@ -201,6 +201,7 @@ typedef struct pl_writer {
     strata_db *db;
     uint64_t seed, first_id;
     atomic_ullong nacks; /* acknowledged ops (first_id .. first_id + nacks - 1) */
+    atomic_int done;     /* the writer stopped (after its first failure) */
     int last_rc;
 } pl_writer;
 
@@ -213,14 +214,13 @@ pl_write_loop(void *arg)
     wo.sync = 1;
     for (uint64_t id = w->first_id;; id++) {
         int rc = st_wl_apply_db(w->db, &wo, w->seed, id);
-        if (rc != STRATA_OK) {
-            w->last_rc = rc;
-            return NULL;
+        if (rc == STRATA_OK) {
+            atomic_fetch_add(&w->nacks, 1);
+            rc = maintain(w->db, id);
         }
-        atomic_fetch_add(&w->nacks, 1);
-        rc = maintain(w->db, id);
         if (rc != STRATA_OK) {
             w->last_rc = rc;
+            atomic_store(&w->done, 1);
             return NULL;
         }
     }
@@ -248,11 +248,14 @@ power_loss_cycles(int mode, int ncycles)
                     strata_errmsg(NULL));
         pl_writer w = {.db = db, .seed = seed, .first_id = next_id};
         atomic_init(&w.nacks, 0);
+        atomic_init(&w.done, 0);
         pthread_t th;
         ST_ASSERT(pthread_create(&th, NULL, pl_write_loop, &w) == 0);
         uint64_t target = st_rng_uniform(&rng, 40);
-        while (atomic_load(&w.nacks) < target)
+        while (atomic_load(&w.nacks) < target && !atomic_load(&w.done))
             sleep_micros(50);
+        if (atomic_load(&w.done))
+            ST_FAIL("cycle %d: a write failed before the crash: %s", c, strata_errstr(w.last_rc));
         sleep_micros((long)st_rng_uniform(&rng, 300));
         ST_ASSERT_OK(st_fault_env_crash(fe, mode, st_rng_next(&rng)));
         ST_ASSERT(pthread_join(th, NULL) == 0);
