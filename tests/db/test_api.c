@@ -757,6 +757,31 @@ test_reopen_persistence(void)
     st_free(dir);
 }
 
+/* NULL handles to the void / value-returning functions: no crash, neutral results. */
+static void
+test_null_handles(void)
+{
+    strata_iter_seek(NULL, "a", 1);
+    strata_iter_seek_for_prev(NULL, "a", 1);
+    strata_iter_seek_first(NULL);
+    strata_iter_seek_last(NULL);
+    strata_iter_next(NULL);
+    strata_iter_prev(NULL);
+    ST_ASSERT_EQ(strata_iter_valid(NULL), 0);
+    size_t len = 5;
+    ST_ASSERT(strata_iter_key(NULL, &len) == NULL);
+    ST_ASSERT(strata_iter_value(NULL, &len) == NULL);
+    ST_ASSERT_RC(strata_iter_status(NULL), STRATA_INVALID);
+    strata_batch_clear(NULL);
+    ST_ASSERT_EQ(strata_batch_count(NULL), 0);
+    ST_ASSERT_EQ(strata_snapshot_sequence(NULL), 0);
+    strata_snapshot_release(NULL, NULL);
+    ST_ASSERT(strata_errmsg(NULL) != NULL);
+    strata_options_init(NULL);
+    strata_read_options_init(NULL);
+    strata_write_options_init(NULL);
+}
+
 /* A write with disable_wal is visible at once and survives a clean close (close must persist
  * what only the memtable holds; only a crash may lose it). */
 static void
@@ -794,5 +819,6 @@ main(void)
     ST_RUN(test_properties_and_maintenance);
     ST_RUN(test_reopen_persistence);
     ST_RUN(test_disable_wal_clean_close);
+    ST_RUN(test_null_handles);
     return st_test_done();
 }
