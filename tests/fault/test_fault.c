@@ -14,6 +14,7 @@
  */
 #include "db/db.h"
 #include "fault_env.h"
+#include "fault_run.h"
 #include "st_test.h"
 #include "test_fs.h"
 #include "util/alloc.h"
@@ -21,188 +22,29 @@
 
 #include <errno.h>
 
-#define FAULT_WRITES 16
-#define MAX_SWEEP 20000
-
-/* A failing call must give a clean code and a message. */
-static void
-check_failure(const char *what, int rc, long n)
-{
-    if (rc == STRATA_OK)
-        return;
-    if (rc == STRATA_INTERNAL || rc < 0 || rc >= STRATA_RC_COUNT || rc == STRATA_NOTFOUND)
-        ST_FAIL("run %ld: %s returned %s (%s)", n, what, strata_errstr(rc), strata_errmsg(NULL));
-    if (strata_errmsg(NULL)[0] == '\0')
-        ST_FAIL("run %ld: %s returned %s without a detail message", n, what, strata_errstr(rc));
-}
-
-typedef struct run_result {
-    int injected; /* the fault was hit */
-    long acked;   /* writes acknowledged */
-    int flushed;  /* a flush succeeded */
-    int close_rc;
-} run_result;
-
-/*
- * One run over the fault env (armed by the caller). Writes acknowledged go into m; returns the
- * id of the write that failed (the in-flight one) or UINT64_MAX.
- */
-static uint64_t
-fault_run(const char *dir, st_fault_env *fe, uint64_t seed, st_model *m, long n, run_result *res)
-{
-    memset(res, 0, sizeof(*res));
-    strata_options o = st_dbc_opts(64 * 1024);
-    strata_db *db = NULL;
-    uint64_t inflight = UINT64_MAX;
-    int rc = st_db_open_env(dir, &o, st_fault_env_env(fe), &db);
-    check_failure("open", rc, n);
-    if (rc != STRATA_OK) {
-        ST_ASSERT(db == NULL);
-        res->injected = st_fault_env_injected(fe) > 0;
-        return inflight;
-    }
-    strata_write_options wo;
-    strata_write_options_init(&wo);
-    wo.sync = 1;
-    int failed = 0;
-    for (uint64_t id = 0; id < FAULT_WRITES && !failed; id++) {
-        /* two flushes (so there are tables to compact) between the writes */
-        if (id == FAULT_WRITES / 3 || id == 2 * FAULT_WRITES / 3) {
-            rc = strata_flush(db);
-            if (rc != STRATA_NOTSUP) {
-                check_failure("flush", rc, n);
-                res->flushed += rc == STRATA_OK;
-                if (rc != STRATA_OK)
-                    break;
-            }
-        }
-        rc = st_wl_apply_db(db, &wo, seed, id);
-        check_failure("write", rc, n);
-        if (rc != STRATA_OK) {
-            inflight = id;
-            failed = 1;
-            break;
-        }
-        st_wl_apply_model(m, seed, id);
-        res->acked++;
-    }
-    if (!failed) {
-        rc = strata_compact_range(db, NULL, 0, NULL, 0);
-        if (rc != STRATA_NOTSUP)
-            check_failure("compact_range", rc, n);
-    }
-    /* reads (now partly from tables) give the model's answer or fail cleanly */
-    for (unsigned i = 0; i < 8; i++) {
-        st_wl_op op;
-        st_wl_gen(seed, i, &op);
-        char k[16];
-        size_t kl = st_wl_key(op.key[0], k);
-        void *v = NULL;
-        size_t vl = 0;
-        rc = strata_get(db, NULL, k, kl, &v, &vl);
-        if ((rc == STRATA_OK || rc == STRATA_NOTFOUND) && inflight == UINT64_MAX) {
-            const void *mv;
-            size_t mvl;
-            int present = st_model_get(m, k, kl, &mv, &mvl);
-            if (present != (rc == STRATA_OK) || (present && (vl != mvl || memcmp(v, mv, vl))))
-                ST_FAIL("run %ld: get %s disagrees with the acknowledged writes", n, k);
-        } else if (rc != STRATA_NOTFOUND) {
-            check_failure("get", rc, n);
-        }
-        strata_free(v);
-    }
-    res->close_rc = strata_close(db);
-    check_failure("close", res->close_rc, n);
-    res->injected = st_fault_env_injected(fe) > 0;
-    return inflight;
-}
-
-/*
- * The sweep for one op mask / errno / flags combination. A healthy reopen that fails is
- * reported and the sweep goes on (so one run shows every failing N); a lost or partial write
- * fails at once.
- */
-static void
-sweep(const char *name, unsigned mask, int errnum, int flags)
-{
-    char *dir = st_test_tmpdir("fault");
-    uint64_t seed = st_test_seed();
-    st_rng rng;
-    st_rng_seed(&rng, seed);
-    st_fault_env *fe = st_fault_env_new(st_env_posix());
-    ST_ASSERT(fe != NULL);
-    long n, failed_runs = 0, flushes = 0, max_ops = 0, bad_reopens = 0;
-    for (n = 1; n <= MAX_SWEEP; n++) {
-        st_test_rmrf(dir);
-        st_model *m = st_model_new();
-        st_fault_env_reset(fe);
-        st_fault_env_fail(fe, mask, (uint64_t)n, errnum, flags);
-        run_result res;
-        uint64_t inflight = fault_run(dir, fe, seed, m, n, &res);
-        uint64_t ops = st_fault_env_count(fe, ST_FAULT_ALL);
-        max_ops = (long)ops > max_ops ? (long)ops : max_ops;
-        flushes += res.flushed;
-        if (!res.injected) {
-            ST_ASSERT_EQ(res.acked, FAULT_WRITES);
-            ST_ASSERT_OK(res.close_rc);
-        }
-        failed_runs += res.injected;
-        /* reopen over the healthy env; no writes may be lost (the database may also be empty
-         * when the fault hit before anything was created) */
-        strata_options o = st_dbc_opts(64 * 1024);
-        strata_db *db = NULL;
-        int rc = strata_open(dir, &o, &db);
-        if (rc != STRATA_OK) {
-            fprintf(stderr,
-                    "FAILURE: %s run %ld (the %ld-th matching op failed; rerun with "
-                    "ST_FAULT_TRACE=1): healthy reopen failed: %s (%s)\n",
-                    name, n, n, strata_errstr(rc), strata_errmsg(NULL));
-            bad_reopens++;
-        } else {
-            st_wl_verify(db, m, seed, inflight, &rng);
-            ST_ASSERT_OK(strata_close(db));
-        }
-        st_model_free(m);
-        if (!res.injected)
-            break;
-    }
-    ST_ASSERT(n <= MAX_SWEEP);
-    fprintf(stderr,
-            "%s: %ld runs, %ld hit the fault, the full workload takes %ld file operations, %ld "
-            "flushes\n",
-            name, n, failed_runs, max_ops, flushes);
-    if (bad_reopens)
-        ST_FAIL("%s: %ld runs left a database that does not reopen (see FAILURE lines)", name,
-                bad_reopens);
-    ST_ASSERT(failed_runs == n - 1);
-    st_fault_env_free(fe);
-    st_test_rmrf(dir);
-    st_free(dir);
-}
-
 static void
 test_eio_once(void)
 {
-    sweep("EIO one-shot (partial appends)", ST_FAULT_ALL, EIO, ST_FAULT_PARTIAL_APPEND);
+    st_fr_sweep("EIO one-shot (partial appends)", ST_FAULT_ALL, EIO, ST_FAULT_PARTIAL_APPEND, 0);
 }
 
 static void
 test_enospc_once(void)
 {
-    sweep("ENOSPC one-shot", ST_FAULT_ALL, ENOSPC, 0);
+    st_fr_sweep("ENOSPC one-shot", ST_FAULT_ALL, ENOSPC, 0, 0);
 }
 
 static void
 test_eio_persistent(void)
 {
-    sweep("EIO persistent", ST_FAULT_ALL, EIO, ST_FAULT_PERSISTENT);
+    st_fr_sweep("EIO persistent", ST_FAULT_ALL, EIO, ST_FAULT_PERSISTENT, 0);
 }
 
 /* Faults only at the durability points (sync, sync_dir), one-shot. */
 static void
 test_sync_failures(void)
 {
-    sweep("sync/sync_dir EIO", ST_FAULT_SYNC | ST_FAULT_SYNC_DIR, EIO, 0);
+    st_fr_sweep("sync/sync_dir EIO", ST_FAULT_SYNC | ST_FAULT_SYNC_DIR, EIO, 0, 0);
 }
 
 /* ---- allocation failures -------------------------------------------------------------------- */
@@ -304,7 +146,7 @@ test_alloc_failures(void)
     }
     ST_ASSERT_OK(strata_close(db));
     long n, runs = 0, fit = -1;
-    for (n = 0; n <= MAX_SWEEP && fit < 0; n = next_n(n)) {
+    for (n = 0; n <= ST_FR_MAX_SWEEP && fit < 0; n = next_n(n)) {
         st_test_copy_dir(tmpl, dir);
         st_model *m = st_model_clone(base);
         uint64_t inflight;
