@@ -43,6 +43,23 @@ st_batch_release(strata_batch *b)
     st_buf_free(&b->rep);
 }
 
+uint8_t *
+st_batch_encode_entry(uint8_t *p, int kind, const void *key, size_t klen, const void *val,
+                      size_t vlen)
+{
+    *p++ = (uint8_t)kind;
+    p = st_put_varint64(p, klen);
+    memcpy(p, key, klen);
+    p += klen;
+    if (kind == ST_KIND_PUT) {
+        p = st_put_varint64(p, vlen);
+        if (vlen)
+            memcpy(p, val, vlen);
+        p += vlen;
+    }
+    return p;
+}
+
 strata_batch *
 strata_batch_new(void)
 {
@@ -64,21 +81,9 @@ add_entry(strata_batch *b, int kind, const void *key, size_t klen, const void *v
     ST_RET(st_check_kv(key, klen, val, vlen, kind == ST_KIND_PUT));
     if (b->count == UINT32_MAX)
         return st_err(STRATA_INVALID, "batch has too many entries");
-    size_t old = b->rep.len;
-    size_t need = 1 + 2 * ST_MAX_VARINT64 + klen + (kind == ST_KIND_PUT ? vlen : 0);
-    ST_RET(st_buf_reserve(&b->rep, need));
+    ST_RET(st_buf_reserve(&b->rep, st_batch_entry_max(kind, klen, vlen)));
     /* cannot fail after the reserve */
-    uint8_t *p = b->rep.data + old;
-    *p++ = (uint8_t)kind;
-    p = st_put_varint64(p, klen);
-    memcpy(p, key, klen);
-    p += klen;
-    if (kind == ST_KIND_PUT) {
-        p = st_put_varint64(p, vlen);
-        if (vlen)
-            memcpy(p, val, vlen);
-        p += vlen;
-    }
+    uint8_t *p = st_batch_encode_entry(b->rep.data + b->rep.len, kind, key, klen, val, vlen);
     b->rep.len = (size_t)(p - b->rep.data);
     b->count++;
     b->kv_bytes += klen + (kind == ST_KIND_PUT ? vlen : 0);

@@ -13,6 +13,7 @@
 #ifndef ST_DB_BATCH_H
 #define ST_DB_BATCH_H
 
+#include "iter/iter.h"
 #include "strata/strata.h"
 #include "util/buf.h"
 
@@ -25,6 +26,18 @@ struct strata_batch {
     uint32_t count;  /* entries */
     size_t kv_bytes; /* sum of key and value bytes (user bytes, for stats) */
 };
+
+/* Upper bound of one encoded entry's size. */
+static inline size_t
+st_batch_entry_max(int kind, size_t klen, size_t vlen)
+{
+    return 1 + 2 * ST_MAX_VARINT64 + klen + (kind == ST_KIND_PUT ? vlen : 0);
+}
+
+/* Encode one entry at p (room for st_batch_entry_max bytes); returns the end. Arguments must
+ * already be validated (st_check_kv). */
+uint8_t *st_batch_encode_entry(uint8_t *p, int kind, const void *key, size_t klen, const void *val,
+                               size_t vlen);
 
 /* Initialise an empty batch in place (for stack batches of single puts). */
 int st_batch_init(strata_batch *b);

@@ -304,7 +304,20 @@ write_one(strata_db *db, const strata_write_options *wo, int kind, const void *k
           const void *val, size_t vlen)
 {
     ST_RET(st_db_check(db));
+    ST_RET(st_check_kv(key, klen, val, vlen, kind == ST_KIND_PUT));
     strata_batch b;
+    uint8_t small[512];
+    size_t need = ST_BATCH_HEADER + st_batch_entry_max(kind, klen, vlen);
+    if (need <= sizeof(small)) {
+        /* the common small write: encode on the stack, no allocation */
+        uint8_t *end = st_batch_encode_entry(small + ST_BATCH_HEADER, kind, key, klen, val, vlen);
+        b.rep.data = small;
+        b.rep.len = (size_t)(end - small);
+        b.rep.cap = sizeof(small);
+        b.count = 1;
+        b.kv_bytes = klen + (kind == ST_KIND_PUT ? vlen : 0);
+        return st_db_write(db, wo, &b); /* borrows b; nothing to free */
+    }
     ST_RET(st_batch_init(&b));
     int rc = kind == ST_KIND_PUT ? strata_batch_put(&b, key, klen, val, vlen)
                                  : strata_batch_delete(&b, key, klen);
