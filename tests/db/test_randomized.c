@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_randomized.c -- random operation sequences (put, delete, batch, get, iterate, bounded
- * iterate, snapshot, flush, range compaction, reopen) checked against the st_model oracle, over an
- * options matrix (memtable skiplist/trie x compression none/zstd, 64 KiB write buffers so flushes
- * happen often). Seeded by st_test_seed() (replay with ST_SEED=<n>), sized by st_test_scale().
+ * iterate, long-lived iterators, snapshot, flush, range compaction, reopen) checked against the
+ * st_model oracle, over an options matrix (memtable skiplist/trie x compression none/zstd, 64 KiB
+ * write buffers so flushes happen often). Seeded by st_test_seed() (replay with ST_SEED=<n>), sized
+ * by st_test_scale().
  */
 #include "db_check.h"
 #include "st_test.h"
@@ -20,6 +21,8 @@ typedef struct rt_state {
     unsigned char **pool; /* candidate keys */
     size_t *pool_len;
     size_t npool;
+    strata_iter *held;    /* a long-lived iterator, or NULL */
+    st_model *held_model; /* the state it must show */
     int can_flush;
     long stats[9];
 } rt_state;
@@ -81,8 +84,18 @@ make_value(rt_state *s, unsigned char *buf, size_t cap)
 }
 
 static void
+close_held(rt_state *s)
+{
+    strata_iter_close(s->held);
+    st_model_free(s->held_model);
+    s->held = NULL;
+    s->held_model = NULL;
+}
+
+static void
 release_snaps(rt_state *s)
 {
+    close_held(s);
     for (int i = 0; i < MAX_SNAPS; i++) {
         if (s->snaps[i]) {
             strata_snapshot_release(s->db, s->snaps[i]);
@@ -257,10 +270,18 @@ run_config(const char *name, int memtable, int compression, uint64_t seed, long 
         } else if (r < 925) {
             strata_read_options ro;
             strata_read_options_init(&ro);
-            if (st_rng_uniform(&s.rng, 2))
+            if (s.held) {
+                /* an iterator opened many operations ago still shows its point in time */
+                st_dbc_check_open_iter(s.held, s.held_model, &s.rng, 10);
+                close_held(&s);
+            } else if (st_rng_uniform(&s.rng, 3) == 0) {
+                ST_ASSERT_OK(strata_iter_open(s.db, &ro, &s.held));
+                s.held_model = st_model_clone(s.model);
+            } else if (st_rng_uniform(&s.rng, 2)) {
                 st_dbc_check_iter(s.db, &ro, s.model, &s.rng, 10);
-            else
+            } else {
                 check_bounded(&s, &ro, s.model);
+            }
             s.stats[S_ITER]++;
         } else if (r < 985) {
             do_snapshot_op(&s);
@@ -318,7 +339,7 @@ run_config(const char *name, int memtable, int compression, uint64_t seed, long 
 static long
 nops(void)
 {
-    long n = (long)(10000 * st_test_scale());
+    long n = (long)(8000 * st_test_scale());
     return n < 200 ? 200 : n;
 }
 

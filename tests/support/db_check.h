@@ -98,19 +98,15 @@ st_dbc_check_at(strata_iter *it, const st_model *m, long i, const char *what)
 }
 
 /*
- * st_dbc_check_iter --
+ * st_dbc_check_iter / st_dbc_check_open_iter --
  *     Full forward and backward scans of an iterator opened with `ro` must equal the model,
  *     then `nseeks` random seeks / seek_for_prev (keys drawn from the model and random
- *     neighbours) followed by a few next/prev steps.
+ *     neighbours) followed by a few next/prev steps. The _open_ variant checks an iterator the
+ *     caller opened earlier (and still owns).
  */
 static inline void
-st_dbc_check_iter(strata_db *db, const strata_read_options *ro, const st_model *m, st_rng *rng,
-                  int nseeks)
+st_dbc_check_open_iter(strata_iter *it, const st_model *m, st_rng *rng, int nseeks)
 {
-    strata_iter *it = NULL;
-    int rc = strata_iter_open(db, ro, &it);
-    if (rc != STRATA_OK)
-        ST_FAIL("iter_open: %s (%s)", strata_errstr(rc), strata_errmsg(db));
     long n = (long)st_model_count(m);
     strata_iter_seek_first(it);
     for (long i = 0; i < n; i++) {
@@ -171,6 +167,17 @@ st_dbc_check_iter(strata_db *db, const strata_read_options *ro, const st_model *
             }
         }
     }
+}
+
+static inline void
+st_dbc_check_iter(strata_db *db, const strata_read_options *ro, const st_model *m, st_rng *rng,
+                  int nseeks)
+{
+    strata_iter *it = NULL;
+    int rc = strata_iter_open(db, ro, &it);
+    if (rc != STRATA_OK)
+        ST_FAIL("iter_open: %s (%s)", strata_errstr(rc), strata_errmsg(db));
+    st_dbc_check_open_iter(it, m, rng, nseeks);
     strata_iter_close(it);
 }
 
