@@ -35,6 +35,24 @@ sleep_micros(unsigned us)
     nanosleep(&ts, NULL);
 }
 
+/* Wait for background progress (REQUIRES mu): a condition wait for a stop, a 1 ms pause
+ * without the mutex for a slowdown. The time goes to strata.stats. */
+static void
+stall(strata_db *db, int slowdown)
+{
+    uint64_t t0 = st_now_micros();
+    if (slowdown) {
+        pthread_mutex_unlock(&db->mu);
+        sleep_micros(1000);
+        pthread_mutex_lock(&db->mu);
+        atomic_fetch_add(&db->stats.slowdowns, 1);
+    } else {
+        atomic_fetch_add(&db->stats.stalls, 1);
+        pthread_cond_wait(&db->bg_cv, &db->mu);
+    }
+    atomic_fetch_add(&db->stats.stall_micros, st_now_micros() - t0);
+}
+
 int
 st_db_make_room(strata_db *db, int force)
 {
@@ -44,47 +62,25 @@ st_db_make_room(strata_db *db, int force)
             return st_err(STRATA_READONLY,
                           "database refuses writes after an earlier error (%s: %s); reopen it",
                           strata_errstr(db->bg_error), db->bg_errmsg);
-        if (db->read_overlap >= OVERLAP_STOP && (db->compacting > 0 || db->flushing)) {
-            /* stop: compaction is far behind; wait for it to catch up */
-            uint64_t t0 = st_now_micros();
-            atomic_fetch_add(&db->stats.stalls, 1);
-            pthread_cond_wait(&db->bg_cv, &db->mu);
-            atomic_fetch_add(&db->stats.stall_micros, st_now_micros() - t0);
-            continue;
-        }
-        if (!slowed && db->read_overlap >= OVERLAP_SLOWDOWN && db->compacting > 0) {
-            pthread_mutex_unlock(&db->mu);
-            uint64_t t0 = st_now_micros();
-            sleep_micros(1000);
-            pthread_mutex_lock(&db->mu);
-            atomic_fetch_add(&db->stats.slowdowns, 1);
-            atomic_fetch_add(&db->stats.stall_micros, st_now_micros() - t0);
-            slowed = 1;
-            continue;
-        }
-        uint64_t entries = st_memtable_entries(db->mem);
-        if (entries == 0 || (!force && st_memtable_memory(db->mem) < db->opts.write_buffer_size))
-            return STRATA_OK;
         int max = db->opts.max_immutable_memtables;
-        if ((int)db->nimm >= max) {
-            /* stop: wait for a flush to finish */
-            uint64_t t0 = st_now_micros();
-            atomic_fetch_add(&db->stats.stalls, 1);
-            pthread_cond_wait(&db->bg_cv, &db->mu);
-            atomic_fetch_add(&db->stats.stall_micros, st_now_micros() - t0);
+        int full = st_memtable_entries(db->mem) > 0 &&
+                   (force || st_memtable_memory(db->mem) >= db->opts.write_buffer_size);
+        /* stop: compaction far behind (while it runs), or no room to queue a full memtable */
+        if ((db->read_overlap >= OVERLAP_STOP && (db->compacting > 0 || db->flushing)) ||
+            (full && (int)db->nimm >= max)) {
+            stall(db, 0);
             continue;
         }
-        if (!slowed && max > 1 && (int)db->nimm >= max - 1) {
-            /* slowdown: give the flush a head start before queueing the last slot */
-            pthread_mutex_unlock(&db->mu);
-            uint64_t t0 = st_now_micros();
-            sleep_micros(1000);
-            pthread_mutex_lock(&db->mu);
-            atomic_fetch_add(&db->stats.slowdowns, 1);
-            atomic_fetch_add(&db->stats.stall_micros, st_now_micros() - t0);
+        /* slowdown: compaction behind, or one queue slot left: give background work a head
+         * start, once per commit group */
+        if (!slowed && ((db->read_overlap >= OVERLAP_SLOWDOWN && db->compacting > 0) ||
+                        (full && max > 1 && (int)db->nimm >= max - 1))) {
+            stall(db, 1);
             slowed = 1;
             continue;
         }
+        if (!full)
+            return STRATA_OK;
         /* rotate */
         st_memtable *fresh = NULL;
         ST_RET(st_memtable_new(db->opts.memtable_kind, &fresh));

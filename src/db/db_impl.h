@@ -109,6 +109,9 @@ struct strata_db {
     st_db_stats stats;
 };
 
+/* Parse "<digits><suffix>" (e.g. "000012.wal") into *num; 1 on success, 0 if not such a name. */
+int st_db_parse_numbered(const char *name, const char *suffix, uint64_t *num);
+
 /* Format the file name of number `num` with `suffix` (".wal", ".parquet") into a new string. */
 char *st_db_file_path(const strata_db *db, uint64_t num, const char *suffix);
 

@@ -11,9 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Parse "NNNNNN<suffix>" into *num; 1 on success. */
-static int
-parse_numbered(const char *name, const char *suffix, uint64_t *num)
+int
+st_db_parse_numbered(const char *name, const char *suffix, uint64_t *num)
 {
     size_t n = strlen(name), s = strlen(suffix);
     if (n <= s || strcmp(name + n - s, suffix) != 0)
@@ -114,15 +113,15 @@ st_db_new_wal(strata_db *db)
 static int
 classify(const char *name, uint64_t *num, int *kind)
 {
-    if (parse_numbered(name, ".wal", num)) {
+    if (st_db_parse_numbered(name, ".wal", num)) {
         *kind = 'w';
         return 1;
     }
-    if (parse_numbered(name, ".parquet", num)) {
+    if (st_db_parse_numbered(name, ".parquet", num)) {
         *kind = 't';
         return 1;
     }
-    if (strncmp(name, "MANIFEST-", 9) == 0 && parse_numbered(name + 9, "", num)) {
+    if (strncmp(name, "MANIFEST-", 9) == 0 && st_db_parse_numbered(name + 9, "", num)) {
         *kind = 'm';
         return 1;
     }

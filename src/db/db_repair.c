@@ -40,23 +40,6 @@ finish_report(report *r, char **out)
     return STRATA_OK;
 }
 
-/* Parse "<digits><suffix>". */
-static int
-numbered(const char *name, const char *suffix, uint64_t *num)
-{
-    size_t n = strlen(name), s = strlen(suffix);
-    if (n <= s || strcmp(name + n - s, suffix) != 0)
-        return 0;
-    uint64_t v = 0;
-    for (size_t i = 0; i < n - s; i++) {
-        if (name[i] < '0' || name[i] > '9' || v > (UINT64_MAX - 9) / 10)
-            return 0;
-        v = v * 10 + (uint64_t)(name[i] - '0');
-    }
-    *num = v;
-    return 1;
-}
-
 static int
 lock_db(st_env *env, const char *path, st_file **lock)
 {
@@ -100,14 +83,16 @@ strata_repair(const char *path, const strata_options *opts, char **out)
     }
     for (size_t i = 0; i < count; i++) {
         uint64_t num;
-        if ((numbered(names[i], ".wal", &num) || numbered(names[i], ".parquet", &num) ||
-             (strncmp(names[i], "MANIFEST-", 9) == 0 && numbered(names[i] + 9, "", &num))) &&
+        if ((st_db_parse_numbered(names[i], ".wal", &num) ||
+             st_db_parse_numbered(names[i], ".parquet", &num) ||
+             (strncmp(names[i], "MANIFEST-", 9) == 0 &&
+              st_db_parse_numbered(names[i] + 9, "", &num))) &&
             num > max_num)
             max_num = num;
     }
     for (size_t i = 0; i < count; i++) {
         uint64_t num;
-        if (!numbered(names[i], ".parquet", &num))
+        if (!st_db_parse_numbered(names[i], ".parquet", &num))
             continue;
         char *tp = st_path_join(path, names[i]);
         st_sst_reader *sr = NULL;
@@ -150,8 +135,8 @@ strata_repair(const char *path, const strata_options *opts, char **out)
         max_num + 1, state.ntables, state.last_seq);
     for (size_t i = 0; i < count; i++) {
         uint64_t num;
-        if (strncmp(names[i], "MANIFEST-", 9) == 0 && numbered(names[i] + 9, "", &num) &&
-            num != max_num + 1) {
+        if (strncmp(names[i], "MANIFEST-", 9) == 0 &&
+            st_db_parse_numbered(names[i] + 9, "", &num) && num != max_num + 1) {
             char *p = st_path_join(path, names[i]);
             if (p && env->remove(env, p) == STRATA_OK)
                 rep(&r, "removed old %s\n", names[i]);
@@ -277,9 +262,9 @@ strata_check(const char *path, char **out)
     }
     for (size_t i = 0; i < count; i++) {
         uint64_t num;
-        if (numbered(names[i], ".wal", &num) && num >= state.log_number) {
+        if (st_db_parse_numbered(names[i], ".wal", &num) && num >= state.log_number) {
             check_wal(env, path, names[i], &r);
-        } else if (numbered(names[i], ".parquet", &num)) {
+        } else if (st_db_parse_numbered(names[i], ".parquet", &num)) {
             int live = 0;
             for (size_t j = 0; j < state.ntables; j++)
                 live |= state.tables[j].fnum == num;
