@@ -472,10 +472,8 @@ stats_text(strata_db *db, strbuf *s)
               log, wal_size, atomic_load(&st->wal_records), atomic_load(&st->wal_syncs),
               atomic_load(&st->groups));
     sb_printf(s,
-              "writes: puts %" PRIu64 ", deletes %" PRIu64 ", batches %" PRIu64
-              ", user bytes %" PRIu64 "\n",
-              atomic_load(&st->puts), atomic_load(&st->deletes), atomic_load(&st->batches),
-              atomic_load(&st->user_bytes));
+              "writes: %" PRIu64 " batches in %" PRIu64 " commit groups, %" PRIu64 " user bytes\n",
+              atomic_load(&st->batches), atomic_load(&st->groups), atomic_load(&st->user_bytes));
     sb_printf(s, "reads: gets %" PRIu64 ", found %" PRIu64 "\n", atomic_load(&st->gets),
               atomic_load(&st->get_hits));
     sb_printf(s,
@@ -501,6 +499,17 @@ stats_text(strata_db *db, strbuf *s)
         sb_printf(s,
                   "tables: %zu, %" PRIu64 " bytes, %" PRIu64 " entries (%" PRIu64 " tombstones)\n",
                   v->n, v->bytes, entries, tombs);
+        st_ucs_level_stats lv[16];
+        size_t nl = 0, overlap = 0;
+        if (st_db_level_stats(db, v, lv, 16, &nl, &overlap) == STRATA_OK) {
+            sb_printf(s, "levels (UCS): a point read consults at most %zu tables\n", overlap);
+            for (size_t i = 0; i < nl; i++)
+                sb_printf(s,
+                          "  L%-2d %4zu tables %12" PRIu64 " bytes  overlap %zu (trigger %d)"
+                          "  fan-out %d\n",
+                          lv[i].level, lv[i].tables, lv[i].bytes, lv[i].max_overlap,
+                          lv[i].threshold, lv[i].fanout);
+        }
         st_version_unref(v);
     }
     uint64_t ub = atomic_load(&st->user_bytes), fb = atomic_load(&st->flush_bytes),

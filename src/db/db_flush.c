@@ -286,6 +286,22 @@ ucs_tables(st_version *v)
     return a;
 }
 
+int
+st_db_level_stats(strata_db *db, st_version *v, st_ucs_level_stats *levels, size_t max,
+                  size_t *nlevels, size_t *overlap)
+{
+    st_ucs_options u;
+    pthread_mutex_lock(&db->mu);
+    ucs_options_from(db, &u);
+    st_ucs_table *a = ucs_tables(v);
+    pthread_mutex_unlock(&db->mu);
+    if (!a)
+        return st_err(STRATA_NOMEM, "out of memory");
+    int rc = st_ucs_stats(&u, a, v->n, levels, max, nlevels, overlap);
+    st_free(a);
+    return rc;
+}
+
 void
 st_db_update_overlap(strata_db *db)
 {

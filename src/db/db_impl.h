@@ -55,7 +55,7 @@ struct strata_snapshot {
 };
 
 typedef struct st_db_stats {
-    _Atomic uint64_t puts, deletes, batches, gets, get_hits, wal_syncs, wal_records, wal_bytes;
+    _Atomic uint64_t batches, gets, get_hits, wal_syncs, wal_records, wal_bytes;
     _Atomic uint64_t groups, user_bytes;
     uint64_t recovered_records, recovered_entries, recovery_dropped_bytes; /* set at open */
     uint64_t recovery_micros;
@@ -136,6 +136,9 @@ int st_db_write_level0(strata_db *db, st_memtable *mem, st_compact_job *job);
 int st_db_log_and_apply(strata_db *db, st_version_edit *e);
 /* Remove files no version or log needs (REQUIRES: no background work running). */
 void st_db_remove_obsolete_files(strata_db *db);
+/* UCS per-level summary of version v (pinned by the caller). Takes mu briefly. */
+int st_db_level_stats(strata_db *db, st_version *v, st_ucs_level_stats *levels, size_t max,
+                      size_t *nlevels, size_t *overlap);
 /* Recompute db->read_overlap (UCS total overlap) for the current version. REQUIRES mu. */
 void st_db_update_overlap(strata_db *db);
 /* Record a background error (sticky); REQUIRES mu. */
