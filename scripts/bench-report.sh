@@ -102,6 +102,7 @@ charts=()
 if command -v gnuplot >/dev/null; then
   for s in "${scenarios[@]}"; do
     IFS='|' read -r name desc args <<<"$s"
+    [ -f "$out/$name.csv" ] || continue
     for m in "ops_per_sec|throughput (ops/s, log scale)|1" "p99_us|p99 latency (µs, log scale)|1" \
              "write_amp|write amplification (disk bytes / user bytes)|0" \
              "disk_bytes|on-disk size (bytes)|0" "peak_rss_kb|peak RSS (KiB)|0"; do
@@ -128,6 +129,7 @@ report="$out/results.md"
   echo "anything else running on it at the time is part of the numbers."
   for s in "${scenarios[@]}"; do
     IFS='|' read -r name desc args <<<"$s"
+    [ -f "$out/$name.md" ] || continue
     echo
     echo "### $name: $desc"
     echo
