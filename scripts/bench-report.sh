@@ -91,6 +91,9 @@ pivot() {
     END {
       printf "workload"; for (j = 1; j <= ne; j++) printf " %s", e[j]; printf "\n"
       for (i = 1; i <= nw; i++) {
+        nz = 0  # leave out workloads where the metric is 0 everywhere (W-amp of reads)
+        for (j = 1; j <= ne; j++) if ((w[i], e[j]) in v && v[w[i], e[j]] + 0 != 0) nz = 1
+        if (!nz) continue
         printf "%s", w[i]
         for (j = 1; j <= ne; j++) printf " %s", ((w[i], e[j]) in v ? v[w[i], e[j]] : "NaN")
         printf "\n"
