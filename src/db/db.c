@@ -239,7 +239,7 @@ st_db_open_env(const char *path, const strata_options *opts, st_env *env, strata
     if (rc != STRATA_OK)
         goto err;
 
-    ST_ERR(st_memtable_new(opts->memtable_kind, &db->mem));
+    ST_ERR(st_memtable_new_sized(opts->memtable_kind, opts->write_buffer_size, &db->mem));
     ST_ERR(st_db_recover(db));
     db->stats.recovery_micros = st_now_micros() - t0;
     ST_ERR(st_db_start_workers(db));

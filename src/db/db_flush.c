@@ -83,7 +83,7 @@ st_db_make_room(strata_db *db, int force)
             return STRATA_OK;
         /* rotate */
         st_memtable *fresh = NULL;
-        ST_RET(st_memtable_new(db->opts.memtable_kind, &fresh));
+        ST_RET(st_memtable_new_sized(db->opts.memtable_kind, db->opts.write_buffer_size, &fresh));
         int rc = db->wal ? st_wal_writer_sync(db->wal) : STRATA_OK;
         uint64_t old_log = db->log_number;
         if (rc == STRATA_OK)
@@ -450,7 +450,8 @@ static int compact_tables(strata_db *db, st_version *v, st_table **inputs, size_
 static int
 try_compaction(strata_db *db)
 {
-    int limit = db->nworkers > 1 ? db->nworkers - 1 : 1; /* keep a worker free for flushes */
+    int n = db->opts.background_threads;
+    int limit = n > 1 ? n - 1 : 1; /* keep a worker free for flushes */
     st_version *v = db->current;
     if (db->compacting >= limit || v->n < 2)
         return 0;

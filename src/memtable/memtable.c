@@ -51,10 +51,16 @@ st_memtable_arena_destroy(st_memtable *mt)
 int
 st_memtable_new(int kind, st_memtable **out)
 {
+    return st_memtable_new_sized(kind, 0, out);
+}
+
+int
+st_memtable_new_sized(int kind, size_t expected_bytes, st_memtable **out)
+{
     *out = NULL;
     switch (kind) {
     case ST_MEMTABLE_SKIPLIST:
-        return st_memtable_skiplist_new(out);
+        return st_memtable_skiplist_new(expected_bytes, out);
     case ST_MEMTABLE_TRIE:
         return st_memtable_trie_new(out);
     default:
