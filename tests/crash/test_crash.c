@@ -7,7 +7,8 @@
  *   parent through a pipe AFTER the call returned. The parent SIGKILLs it at a random moment,
  *   reopens the database and checks that every acknowledged write is present, that the one in
  *   flight is all-or-nothing, and that nothing else is there. With sync=1 and with sync=0 (a
- *   write that returned has reached the OS, so a process kill loses nothing acknowledged).
+ *   write that returned has reached the OS, so a process kill loses nothing acknowledged), and
+ *   with three sync writer threads on disjoint key lanes (group commit).
  *
  *   Every 16th write is followed by a flush and every 128th by a full compaction, so crashes
  *   land inside those too.
@@ -80,28 +81,54 @@ child_die(const char *what, int rc)
     _exit(3);
 }
 
-/* Runs until killed (or a generous cap). Never returns. */
+typedef struct child_lane {
+    strata_db *db;
+    int sync, ackfd;
+    unsigned lane;
+    uint64_t seed, first_seq;
+} child_lane;
+
+/* One writer of the child: its lane's operations from first_seq on, each acknowledged through
+ * the pipe after the call returned (8-byte writes to a pipe are atomic). */
+static void *
+child_lane_main(void *arg)
+{
+    child_lane *cl = arg;
+    strata_write_options wo;
+    strata_write_options_init(&wo);
+    wo.sync = cl->sync;
+    for (uint64_t seq = cl->first_seq; seq < cl->first_seq + 1000000; seq++) {
+        uint64_t id = st_wl_lane_id(cl->lane, seq);
+        int rc = st_wl_apply_db(cl->db, &wo, cl->seed, id);
+        if (rc != STRATA_OK)
+            child_die("write", rc);
+        if (write(cl->ackfd, &id, sizeof(id)) != (ssize_t)sizeof(id))
+            _exit(4);
+        rc = maintain(cl->db, id);
+        if (rc != STRATA_OK)
+            child_die("flush/compact", rc);
+    }
+    _exit(0);
+}
+
+/* Runs until killed (or a generous cap): `nlanes` writer threads. Never returns. */
 static void
-child_main(const char *dir, int sync, uint64_t seed, uint64_t first_id, int ackfd)
+child_main(const char *dir, int sync, uint64_t seed, const uint64_t *first_seq, int nlanes,
+           int ackfd)
 {
     strata_options o = st_dbc_opts(CRASH_WRITE_BUFFER);
     strata_db *db = NULL;
     int rc = strata_open(dir, &o, &db);
     if (rc != STRATA_OK)
         child_die("open", rc);
-    strata_write_options wo;
-    strata_write_options_init(&wo);
-    wo.sync = sync;
-    for (uint64_t id = first_id; id < first_id + 1000000; id++) {
-        rc = st_wl_apply_db(db, &wo, seed, id);
-        if (rc != STRATA_OK)
-            child_die("write", rc);
-        if (write(ackfd, &id, sizeof(id)) != (ssize_t)sizeof(id))
-            _exit(4);
-        rc = maintain(db, id);
-        if (rc != STRATA_OK)
-            child_die("flush/compact", rc);
+    child_lane cl[ST_WL_MAX_LANES];
+    pthread_t th[ST_WL_MAX_LANES];
+    for (int l = 0; l < nlanes; l++) {
+        cl[l] = (child_lane){db, sync, ackfd, (unsigned)l, seed, first_seq[l]};
+        if (l > 0 && pthread_create(&th[l], NULL, child_lane_main, &cl[l]) != 0)
+            _exit(5);
     }
+    child_lane_main(&cl[0]);
     _exit(0);
 }
 
@@ -123,15 +150,34 @@ read_ack(int fd, uint64_t *id)
     return 1;
 }
 
+/* Record one ack: lanes acknowledge their operations in order. */
 static void
-kill_cycles(int sync, int ncycles)
+take_ack(uint64_t id, const uint64_t *next_seq, uint64_t *nacks, int nlanes)
 {
-    char *dir = st_test_tmpdir(sync ? "crash_kill_sync" : "crash_kill_nosync");
-    uint64_t seed = st_test_seed() + (uint64_t)sync;
+    unsigned lane = (unsigned)(id >> ST_WL_LANE_SHIFT);
+    ST_ASSERT(lane < (unsigned)nlanes);
+    uint64_t seq = id & ((1ull << ST_WL_LANE_SHIFT) - 1);
+    if (seq != next_seq[lane] + nacks[lane])
+        ST_FAIL("lane %u acknowledged op %llu, expected %llu", lane, (unsigned long long)seq,
+                (unsigned long long)(next_seq[lane] + nacks[lane]));
+    nacks[lane]++;
+}
+
+/*
+ * kill_cycles --
+ *     `ncycles` times: fork a child running `nlanes` writer threads (several sync writers share
+ *     fsyncs through group commit), SIGKILL it at a random moment, reopen and verify: every
+ *     acknowledged write present, each lane's in-flight write all-or-nothing.
+ */
+static void
+kill_cycles(const char *name, int sync, int nlanes, int ncycles)
+{
+    char *dir = st_test_tmpdir("crash_kill");
+    uint64_t seed = st_test_seed() + (uint64_t)sync + 100u * (uint64_t)nlanes;
     st_rng rng;
     st_rng_seed(&rng, seed);
     st_model *m = st_model_new();
-    uint64_t next_id = 0;
+    uint64_t next_seq[ST_WL_MAX_LANES] = {0};
     long acked_total = 0, inflight_applied = 0;
     for (int c = 0; c < ncycles; c++) {
         int fds[2];
@@ -141,43 +187,45 @@ kill_cycles(int sync, int ncycles)
         ST_ASSERT(pid >= 0);
         if (pid == 0) {
             close(fds[0]);
-            child_main(dir, sync, seed, next_id, fds[1]);
+            child_main(dir, sync, seed, next_seq, nlanes, fds[1]);
         }
         close(fds[1]);
         /* let it acknowledge a random number of writes (0: possibly killed inside open) */
-        uint64_t target = st_rng_uniform(&rng, 60), nacks = 0, id = 0, last = UINT64_MAX;
-        while (nacks < target && read_ack(fds[0], &id)) {
-            ST_ASSERT(id == next_id + nacks);
-            last = id;
-            nacks++;
+        uint64_t target = st_rng_uniform(&rng, 60), total = 0, id = 0;
+        uint64_t nacks[ST_WL_MAX_LANES] = {0};
+        while (total < target && read_ack(fds[0], &id)) {
+            take_ack(id, next_seq, nacks, nlanes);
+            total++;
         }
         /* without sync a write takes microseconds: kill sooner to keep the database small */
         sleep_micros((long)st_rng_uniform(&rng, sync ? 2000 : 300));
         kill(pid, SIGKILL);
         while (read_ack(fds[0], &id)) {
-            ST_ASSERT(id == next_id + nacks);
-            last = id;
-            nacks++;
+            take_ack(id, next_seq, nacks, nlanes);
+            total++;
         }
         close(fds[0]);
         int status = 0;
         ST_ASSERT(waitpid(pid, &status, 0) == pid);
         if (!(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL))
             ST_FAIL("cycle %d: child ended on its own (status 0x%x)", c, status);
-        for (uint64_t i = 0; i < nacks; i++)
-            st_wl_apply_model(m, seed, next_id + i);
-        uint64_t inflight = last == UINT64_MAX ? next_id : last + 1;
+        uint64_t inflight[ST_WL_MAX_LANES];
+        for (int l = 0; l < nlanes; l++) {
+            for (uint64_t i = 0; i < nacks[l]; i++)
+                st_wl_apply_model(m, seed, st_wl_lane_id((unsigned)l, next_seq[l] + i));
+            inflight[l] = st_wl_lane_id((unsigned)l, next_seq[l] + nacks[l]);
+            next_seq[l] += nacks[l] + 1;
+        }
         strata_options o = st_dbc_opts(CRASH_WRITE_BUFFER);
         strata_db *db = st_dbc_open(dir, &o);
-        inflight_applied += st_wl_verify(db, m, seed, inflight, &rng);
+        inflight_applied += st_wl_verify_lanes(db, m, seed, inflight, nlanes, &rng);
         ST_ASSERT_OK(strata_close(db));
-        acked_total += (long)nacks;
-        next_id = inflight + 1;
+        acked_total += (long)total;
     }
     fprintf(stderr,
-            "%s: %d kill cycles, %ld acknowledged writes all present, in-flight write found "
+            "%s: %d kill cycles, %ld acknowledged writes all present, in-flight writes found "
             "applied %ld times, %zu keys at the end\n",
-            sync ? "sync" : "no-sync", ncycles, acked_total, inflight_applied, st_model_count(m));
+            name, ncycles, acked_total, inflight_applied, st_model_count(m));
     st_model_free(m);
     st_test_rmrf(dir);
     st_free(dir);
@@ -186,21 +234,29 @@ kill_cycles(int sync, int ncycles)
 static void
 test_kill_sync(void)
 {
-    kill_cycles(1, cycles(120));
+    kill_cycles("sync", 1, 1, cycles(120));
 }
 
 static void
 test_kill_nosync(void)
 {
-    kill_cycles(0, cycles(120));
+    kill_cycles("no-sync", 0, 1, cycles(120));
+}
+
+/* Three sync writer threads in the child: group commit under SIGKILL. */
+static void
+test_kill_group_commit(void)
+{
+    kill_cycles("group commit (3 sync writers)", 1, 3, cycles(60));
 }
 
 /* ---- power loss over the fault env --------------------------------------------------------- */
 
 typedef struct pl_writer {
     strata_db *db;
-    uint64_t seed, first_id;
-    atomic_ullong nacks; /* acknowledged ops (first_id .. first_id + nacks - 1) */
+    unsigned lane;
+    uint64_t seed, first_seq;
+    atomic_ullong nacks; /* acknowledged ops of the lane: first_seq .. first_seq + nacks - 1 */
     atomic_int done;     /* the writer stopped (after its first failure) */
     int last_rc;
 } pl_writer;
@@ -212,7 +268,8 @@ pl_write_loop(void *arg)
     strata_write_options wo;
     strata_write_options_init(&wo);
     wo.sync = 1;
-    for (uint64_t id = w->first_id;; id++) {
+    for (uint64_t seq = w->first_seq;; seq++) {
+        uint64_t id = st_wl_lane_id(w->lane, seq);
         int rc = st_wl_apply_db(w->db, &wo, w->seed, id);
         if (rc == STRATA_OK) {
             atomic_fetch_add(&w->nacks, 1);
@@ -226,17 +283,24 @@ pl_write_loop(void *arg)
     }
 }
 
+/*
+ * power_loss_cycles --
+ *     `ncycles` times: open over the fault env, run `nlanes` sync writer threads, simulate a
+ *     power loss once lane 0 acknowledged a random number of writes, close (the env is off),
+ *     reopen over the real env and verify.
+ */
 static void
-power_loss_cycles(int mode, int ncycles)
+power_loss_cycles(int mode, int nlanes, int ncycles)
 {
-    char *dir = st_test_tmpdir(mode == ST_FAULT_CRASH_TORN ? "crash_pl_torn" : "crash_pl");
-    uint64_t seed = st_test_seed() + 10 + (uint64_t)mode;
+    const char *name = mode == ST_FAULT_CRASH_TORN ? "torn" : "exact";
+    char *dir = st_test_tmpdir("crash_pl");
+    uint64_t seed = st_test_seed() + 10 + (uint64_t)mode + 100u * (uint64_t)nlanes;
     st_rng rng;
     st_rng_seed(&rng, seed);
     st_fault_env *fe = st_fault_env_new(st_env_posix());
     ST_ASSERT(fe != NULL);
     st_model *m = st_model_new();
-    uint64_t next_id = 0;
+    uint64_t next_seq[ST_WL_MAX_LANES] = {0};
     long acked_total = 0, inflight_applied = 0, close_errors = 0;
     for (int c = 0; c < ncycles; c++) {
         st_fault_env_reset(fe);
@@ -246,39 +310,48 @@ power_loss_cycles(int mode, int ncycles)
         if (rc != STRATA_OK)
             ST_FAIL("cycle %d: open over the fault env: %s (%s)", c, strata_errstr(rc),
                     strata_errmsg(NULL));
-        pl_writer w = {.db = db, .seed = seed, .first_id = next_id};
-        atomic_init(&w.nacks, 0);
-        atomic_init(&w.done, 0);
-        pthread_t th;
-        ST_ASSERT(pthread_create(&th, NULL, pl_write_loop, &w) == 0);
+        pl_writer w[ST_WL_MAX_LANES];
+        pthread_t th[ST_WL_MAX_LANES];
+        for (int l = 0; l < nlanes; l++) {
+            w[l] =
+                (pl_writer){.db = db, .lane = (unsigned)l, .seed = seed, .first_seq = next_seq[l]};
+            atomic_init(&w[l].nacks, 0);
+            atomic_init(&w[l].done, 0);
+            ST_ASSERT(pthread_create(&th[l], NULL, pl_write_loop, &w[l]) == 0);
+        }
         uint64_t target = st_rng_uniform(&rng, 40);
-        while (atomic_load(&w.nacks) < target && !atomic_load(&w.done))
+        while (atomic_load(&w[0].nacks) < target && !atomic_load(&w[0].done))
             sleep_micros(50);
-        if (atomic_load(&w.done))
-            ST_FAIL("cycle %d: a write failed before the crash: %s", c, strata_errstr(w.last_rc));
         sleep_micros((long)st_rng_uniform(&rng, 300));
+        for (int l = 0; l < nlanes; l++)
+            if (atomic_load(&w[l].done))
+                ST_FAIL("cycle %d: a write failed before the crash: %s", c,
+                        strata_errstr(w[l].last_rc));
         ST_ASSERT_OK(st_fault_env_crash(fe, mode, st_rng_next(&rng)));
-        ST_ASSERT(pthread_join(th, NULL) == 0);
-        ST_ASSERT(w.last_rc != STRATA_OK && w.last_rc != STRATA_INTERNAL);
+        uint64_t inflight[ST_WL_MAX_LANES];
+        for (int l = 0; l < nlanes; l++) {
+            ST_ASSERT(pthread_join(th[l], NULL) == 0);
+            ST_ASSERT(w[l].last_rc != STRATA_OK && w[l].last_rc != STRATA_INTERNAL);
+            uint64_t nacks = atomic_load(&w[l].nacks);
+            for (uint64_t i = 0; i < nacks; i++)
+                st_wl_apply_model(m, seed, st_wl_lane_id((unsigned)l, next_seq[l] + i));
+            inflight[l] = st_wl_lane_id((unsigned)l, next_seq[l] + nacks);
+            next_seq[l] += nacks + 1;
+            acked_total += (long)nacks;
+        }
         /* the machine is off: close may fail but must release everything */
         rc = strata_close(db);
         ST_ASSERT(rc != STRATA_INTERNAL && rc != STRATA_BUSY);
         close_errors += rc != STRATA_OK;
-        uint64_t nacks = atomic_load(&w.nacks);
-        for (uint64_t i = 0; i < nacks; i++)
-            st_wl_apply_model(m, seed, next_id + i);
-        uint64_t inflight = next_id + nacks;
         st_fault_env_reset(fe);
         db = st_dbc_open(dir, &o); /* the real env */
-        inflight_applied += st_wl_verify(db, m, seed, inflight, &rng);
+        inflight_applied += st_wl_verify_lanes(db, m, seed, inflight, nlanes, &rng);
         ST_ASSERT_OK(strata_close(db));
-        acked_total += (long)nacks;
-        next_id = inflight + 1;
     }
     fprintf(stderr,
-            "power loss (%s): %d cycles, %ld synced writes all present, in-flight write found "
-            "applied %ld times, close failed %ld times, %zu keys at the end\n",
-            mode == ST_FAULT_CRASH_TORN ? "torn" : "exact", ncycles, acked_total, inflight_applied,
+            "power loss (%s, %d writer%s): %d cycles, %ld synced writes all present, in-flight "
+            "writes found applied %ld times, close failed %ld times, %zu keys at the end\n",
+            name, nlanes, nlanes > 1 ? "s" : "", ncycles, acked_total, inflight_applied,
             close_errors, st_model_count(m));
     st_fault_env_free(fe);
     st_model_free(m);
@@ -289,13 +362,14 @@ power_loss_cycles(int mode, int ncycles)
 static void
 test_power_loss_exact(void)
 {
-    power_loss_cycles(ST_FAULT_CRASH_EXACT, cycles(60));
+    power_loss_cycles(ST_FAULT_CRASH_EXACT, 1, cycles(60));
 }
 
+/* Torn tails, with three sync writers sharing fsyncs (group commit). */
 static void
 test_power_loss_torn(void)
 {
-    power_loss_cycles(ST_FAULT_CRASH_TORN, cycles(60));
+    power_loss_cycles(ST_FAULT_CRASH_TORN, 3, cycles(60));
 }
 
 /* ---- damaged write-ahead logs ------------------------------------------------------------- */
@@ -477,6 +551,7 @@ main(void)
 {
     ST_RUN(test_kill_sync);
     ST_RUN(test_kill_nosync);
+    ST_RUN(test_kill_group_commit);
     ST_RUN(test_power_loss_exact);
     ST_RUN(test_power_loss_torn);
     ST_RUN(test_wal_damage);

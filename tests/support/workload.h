@@ -5,9 +5,10 @@
  * that was in flight).
  *
  * Operation `id` of a workload with `seed` is a pure function of (seed, id): a single put, a
- * single delete, or an atomic batch of 2..8 distinct keys. Every value names the operation that
- * wrote it ("op=<id>/<j>/" plus padding), so a recovered value shows which write it came from
- * and a partly visible batch is detected.
+ * single delete, or an atomic batch of 2..8 distinct keys. Several writer threads use lanes
+ * (disjoint key ranges, see st_wl_lane_id) so that each thread's sequence stays checkable. Every
+ * value names the operation that wrote it ("op=<id>/<j>/" plus padding), so a recovered value shows
+ * which write it came from and a partly visible batch is detected.
  *
  * Header-only (static inline) because it calls strata_* and the support library is linked after
  * libstrata. Memory: nothing is retained. Thread safety: none needed (pure functions plus the
@@ -22,6 +23,10 @@
 #include "util/random.h"
 
 #define ST_WL_KEYS 2000u
+/* Lanes: independent operation sequences on disjoint keys (one per writer thread). Operation
+ * `seq` of lane `l` has id (l << ST_WL_LANE_SHIFT) | seq and uses keys l*ST_WL_KEYS + k. */
+#define ST_WL_LANE_SHIFT 40
+#define ST_WL_MAX_LANES 8
 #define ST_WL_MAX_N 8
 #define ST_WL_VALUE_MAX 320
 
@@ -51,10 +56,16 @@ st_wl_gen(uint64_t seed, uint64_t id, st_wl_op *op)
             for (int i = 0; i < j; i++)
                 dup |= op->key[i] == k;
         } while (dup);
-        op->key[j] = k;
+        op->key[j] = k + (unsigned)(id >> ST_WL_LANE_SHIFT) * ST_WL_KEYS;
         op->is_del[j] =
             op->kind == ST_WL_DELETE || (op->kind == ST_WL_BATCH && st_rng_uniform(&r, 5) == 0);
     }
+}
+
+static inline uint64_t
+st_wl_lane_id(unsigned lane, uint64_t seq)
+{
+    return ((uint64_t)lane << ST_WL_LANE_SHIFT) | seq;
 }
 
 static inline size_t
@@ -157,56 +168,72 @@ st_wl_matches(const st_model *m, const char *k, size_t kl, const void *v, size_t
 }
 
 /*
- * st_wl_verify --
- *     `m` holds the effect of every acknowledged operation. Operation `inflight` (or none when
- *     it is UINT64_MAX) may or may not have been applied, but atomically. Decide which from the
- *     database, fail the test on a partial or foreign state, update `m` to match, then compare
- *     full scans and point reads. Returns 1 when the in-flight operation was found applied.
+ * st_wl_resolve --
+ *     `m` holds the effect of every acknowledged operation. Operation `inflight` (none when
+ *     UINT64_MAX) may or may not have been applied, but atomically. Decide which from the
+ *     database, fail the test on a partial or foreign state, and update `m` to match. Returns 1
+ *     when the in-flight operation was found applied.
  */
 static inline int
-st_wl_verify(strata_db *db, st_model *m, uint64_t seed, uint64_t inflight, st_rng *rng)
+st_wl_resolve(strata_db *db, st_model *m, uint64_t seed, uint64_t inflight)
+{
+    if (inflight == UINT64_MAX)
+        return 0;
+    st_model *with = st_model_clone(m);
+    st_wl_apply_model(with, seed, inflight);
+    st_wl_op op;
+    st_wl_gen(seed, inflight, &op);
+    int seen_with = 0, seen_without = 0;
+    for (int j = 0; j < op.n; j++) {
+        char k[16];
+        size_t kl = st_wl_key(op.key[j], k);
+        void *v = NULL;
+        size_t vl = 0;
+        int rc = strata_get(db, NULL, k, kl, &v, &vl);
+        if (rc != STRATA_OK && rc != STRATA_NOTFOUND)
+            ST_FAIL("get %s: %s (%s)", k, strata_errstr(rc), strata_errmsg(db));
+        int present = rc == STRATA_OK;
+        int w = st_wl_matches(with, k, kl, v, vl, present);
+        int wo = st_wl_matches(m, k, kl, v, vl, present);
+        strata_free(v);
+        if (!w && !wo)
+            ST_FAIL("key %s of in-flight op %llx holds a value from neither before nor after it", k,
+                    (unsigned long long)inflight);
+        seen_with += w && !wo;
+        seen_without += wo && !w;
+    }
+    if (seen_with && seen_without)
+        ST_FAIL("in-flight batch %llx is partly visible (%d keys applied, %d not)",
+                (unsigned long long)inflight, seen_with, seen_without);
+    if (seen_with)
+        st_wl_apply_model(m, seed, inflight);
+    st_model_free(with);
+    return seen_with > 0;
+}
+
+/*
+ * st_wl_verify / st_wl_verify_lanes --
+ *     Resolve the in-flight operation(s) (st_wl_resolve; one per lane, on disjoint keys), then
+ *     compare full scans and random seeks with `m`. Return how many in-flight operations were
+ *     found applied.
+ */
+static inline int
+st_wl_verify_lanes(strata_db *db, st_model *m, uint64_t seed, const uint64_t *inflight, int nlanes,
+                   st_rng *rng)
 {
     int applied = 0;
-    if (inflight != UINT64_MAX) {
-        st_model *with = st_model_clone(m);
-        st_wl_apply_model(with, seed, inflight);
-        st_wl_op op;
-        st_wl_gen(seed, inflight, &op);
-        int seen_with = 0, seen_without = 0;
-        for (int j = 0; j < op.n; j++) {
-            char k[16];
-            size_t kl = st_wl_key(op.key[j], k);
-            void *v = NULL;
-            size_t vl = 0;
-            int rc = strata_get(db, NULL, k, kl, &v, &vl);
-            if (rc != STRATA_OK && rc != STRATA_NOTFOUND)
-                ST_FAIL("get %s: %s (%s)", k, strata_errstr(rc), strata_errmsg(db));
-            int present = rc == STRATA_OK;
-            int w = st_wl_matches(with, k, kl, v, vl, present);
-            int wo = st_wl_matches(m, k, kl, v, vl, present);
-            strata_free(v);
-            if (!w && !wo)
-                ST_FAIL("key %s of in-flight op %llu holds a value from neither before nor after "
-                        "it",
-                        k, (unsigned long long)inflight);
-            if (w && !wo)
-                seen_with++;
-            if (wo && !w)
-                seen_without++;
-        }
-        if (seen_with && seen_without)
-            ST_FAIL("in-flight batch %llu is partly visible (%d keys applied, %d not)",
-                    (unsigned long long)inflight, seen_with, seen_without);
-        if (seen_with) {
-            applied = 1;
-            st_wl_apply_model(m, seed, inflight);
-        }
-        st_model_free(with);
-    }
+    for (int l = 0; l < nlanes; l++)
+        applied += st_wl_resolve(db, m, seed, inflight[l]);
     strata_read_options ro;
     strata_read_options_init(&ro);
     st_dbc_check_iter(db, &ro, m, rng, 20);
     return applied;
+}
+
+static inline int
+st_wl_verify(strata_db *db, st_model *m, uint64_t seed, uint64_t inflight, st_rng *rng)
+{
+    return st_wl_verify_lanes(db, m, seed, &inflight, 1, rng);
 }
 
 #endif
