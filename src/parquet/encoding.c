@@ -180,6 +180,8 @@ st_pq_rle_decode(const uint8_t *p, size_t len, int bw, uint32_t *out, size_t n, 
 #define DBP_BLOCK 128
 #define DBP_MINIBLOCKS 4
 #define DBP_MB_VALUES (DBP_BLOCK / DBP_MINIBLOCKS)
+/* Miniblocks up to this many values are unpacked on the stack (strata writes 32). */
+#define DBP_STACK_VALUES 256
 
 static int
 bits_needed(uint64_t v)
@@ -276,7 +278,7 @@ st_pq_dbp_decode(const uint8_t *p, size_t len, int is32, int64_t *out, size_t n,
     if (n > 0)
         out[got++] = prev;
     size_t per_mb = (size_t)(h.block / h.mbs);
-    uint64_t *tmp = NULL;
+    uint64_t stack_tmp[DBP_STACK_VALUES], *tmp = per_mb <= DBP_STACK_VALUES ? stack_tmp : NULL;
     int rc = STRATA_OK;
     while (got < n) {
         uint64_t z;
@@ -317,7 +319,8 @@ st_pq_dbp_decode(const uint8_t *p, size_t len, int is32, int64_t *out, size_t n,
         if (rc != STRATA_OK)
             break;
     }
-    st_free(tmp);
+    if (tmp != stack_tmp)
+        st_free(tmp);
     if (rc == STRATA_OK && used)
         *used = (size_t)(q - p);
     return rc;
@@ -325,23 +328,26 @@ st_pq_dbp_decode(const uint8_t *p, size_t len, int is32, int64_t *out, size_t n,
 
 /* ---- byte arrays ---------------------------------------------------------------------------- */
 
+/* Length arrays of up to this many values live on the caller's stack. */
+#define LEN_STACK 256
+
+/* n int64 lengths: the stack array when it is large enough, else the heap. */
 static int
-alloc_lengths(size_t n, int64_t **a, int64_t **b)
+alloc_lengths(size_t n, int64_t *stack, int64_t **out)
 {
-    *a = st_malloc((n ? n : 1) * sizeof(int64_t));
-    if (b)
-        *b = st_malloc((n ? n : 1) * sizeof(int64_t));
-    if (!*a || (b && !*b)) {
-        st_free(*a);
-        if (b)
-            st_free(*b);
-        return st_err(STRATA_NOMEM, "decoding byte arrays");
-    }
-    return STRATA_OK;
+    *out = n <= LEN_STACK ? stack : st_malloc(n * sizeof(int64_t));
+    return *out ? STRATA_OK : st_err(STRATA_NOMEM, "decoding byte arrays");
+}
+
+static void
+free_lengths(int64_t *p, const int64_t *stack)
+{
+    if (p != stack)
+        st_free(p);
 }
 
 static int
-decode_plain(const uint8_t *p, size_t len, size_t n, st_buf *data, size_t *offs)
+decode_plain(const uint8_t *p, size_t len, size_t n, st_buf *data, uint32_t *offs)
 {
     const uint8_t *q = p, *end = p + len;
     size_t base = data->len;
@@ -355,22 +361,22 @@ decode_plain(const uint8_t *p, size_t len, size_t n, st_buf *data, size_t *offs)
         q += 4;
         if (l > (size_t)(end - q))
             return corrupt("PLAIN BYTE_ARRAY (value truncated)");
-        offs[i] = data->len - base;
+        offs[i] = (uint32_t)(data->len - base);
         if (l)
             memcpy(data->data + data->len, q, l); /* total <= len: reserved above */
         data->len += l;
         q += l;
     }
-    offs[n] = data->len - base;
+    offs[n] = (uint32_t)(data->len - base);
     return STRATA_OK;
 }
 
 static int
-decode_dlba(const uint8_t *p, size_t len, size_t n, st_buf *data, size_t *offs)
+decode_dlba(const uint8_t *p, size_t len, size_t n, st_buf *data, uint32_t *offs)
 {
-    int64_t *lens;
+    int64_t stack[LEN_STACK], *lens;
     size_t used = 0, base = data->len;
-    ST_RET(alloc_lengths(n, &lens, NULL));
+    ST_RET(alloc_lengths(n, stack, &lens));
     int rc = st_pq_dbp_decode(p, len, 1, lens, n, &used);
     const uint8_t *q = p + used, *end = p + len;
     if (rc == STRATA_OK)
@@ -380,26 +386,28 @@ decode_dlba(const uint8_t *p, size_t len, size_t n, st_buf *data, size_t *offs)
             rc = corrupt("DELTA_LENGTH_BYTE_ARRAY (value truncated)");
             break;
         }
-        offs[i] = data->len - base;
+        offs[i] = (uint32_t)(data->len - base);
         rc = st_buf_append(data, q, (size_t)lens[i]);
         q += lens[i];
     }
-    offs[n] = data->len - base;
-    st_free(lens);
+    offs[n] = (uint32_t)(data->len - base);
+    free_lengths(lens, stack);
     return rc;
 }
 
 static int
-decode_dba(const uint8_t *p, size_t len, size_t n, st_buf *data, size_t *offs)
+decode_dba(const uint8_t *p, size_t len, size_t n, st_buf *data, uint32_t *offs)
 {
-    int64_t *pre, *suf;
+    int64_t pstack[LEN_STACK], sstack[LEN_STACK], *pre, *suf = NULL;
     size_t used = 0, used2 = 0, base = data->len;
-    ST_RET(alloc_lengths(n, &pre, &suf));
-    int rc = st_pq_dbp_decode(p, len, 1, pre, n, &used);
+    ST_RET(alloc_lengths(n, pstack, &pre));
+    int rc = alloc_lengths(n, sstack, &suf);
+    if (rc == STRATA_OK)
+        rc = st_pq_dbp_decode(p, len, 1, pre, n, &used);
     if (rc == STRATA_OK)
         rc = st_pq_dbp_decode(p + used, len - used, 1, suf, n, &used2);
     const uint8_t *q = p + used + used2, *end = p + len;
-    size_t prevlen = 0, prevoff = 0, total = 0, suffixes = 0;
+    size_t prevlen = 0, total = 0, suffixes = 0;
     /* validate all lengths and size the output once */
     for (size_t i = 0; rc == STRATA_OK && i < n; i++) {
         size_t l = (size_t)pre[i] + (size_t)suf[i];
@@ -412,29 +420,35 @@ decode_dba(const uint8_t *p, size_t len, size_t n, st_buf *data, size_t *offs)
         prevlen = l;
     }
     if (rc == STRATA_OK)
-        rc = st_buf_reserve(data, total);
-    prevlen = 0;
-    for (size_t i = 0; rc == STRATA_OK && i < n; i++) {
-        size_t l = (size_t)pre[i] + (size_t)suf[i];
-        size_t off = data->len;
-        if (pre[i])
-            memcpy(data->data + off, data->data + prevoff, (size_t)pre[i]);
-        if (suf[i])
-            memcpy(data->data + off + pre[i], q, (size_t)suf[i]);
-        data->len += l;
-        q += suf[i];
-        offs[i] = off - base;
-        prevoff = off;
+        rc = st_buf_reserve(data, total + 1);
+    if (rc == STRATA_OK) {
+        uint8_t *o = data->data + data->len, *prev = o;
+        for (size_t i = 0; i < n; i++) {
+            size_t pl = (size_t)pre[i], sl = (size_t)suf[i];
+            offs[i] = (uint32_t)((size_t)(o - data->data) - base);
+            if (pl)
+                memcpy(o, prev, pl); /* prev is the previous value, pl <= its length */
+            if (sl)
+                memcpy(o + pl, q, sl);
+            prev = o;
+            o += pl + sl;
+            q += sl;
+        }
+        data->len = (size_t)(o - data->data);
     }
-    offs[n] = data->len - base;
-    st_free(pre);
-    st_free(suf);
+    offs[n] = (uint32_t)(data->len - base);
+    free_lengths(pre, pstack);
+    if (suf)
+        free_lengths(suf, sstack);
     return rc;
 }
 
 int
-st_pq_decode_byte_array(int enc, const uint8_t *p, size_t len, size_t n, st_buf *data, size_t *offs)
+st_pq_decode_byte_array(int enc, const uint8_t *p, size_t len, size_t n, st_buf *data,
+                        uint32_t *offs)
 {
+    if (len > ST_PQ_MAX_DECODED || data->len > ST_PQ_MAX_DECODED)
+        return corrupt("byte array (page too large)");
     switch (enc) {
     case ST_PQ_PLAIN:
         return decode_plain(p, len, n, data, offs);

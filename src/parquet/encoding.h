@@ -39,7 +39,7 @@ int st_pq_dbp_peek_count(const uint8_t *p, size_t len, uint64_t *count);
  */
 #define ST_PQ_MAX_DECODED ((size_t)1 << 30)
 int st_pq_decode_byte_array(int enc, const uint8_t *p, size_t len, size_t n, st_buf *data,
-                            size_t *offs);
+                            uint32_t *offs);
 
 /* Bit-pack n values of width bits (0..64), LSB first, appended to out (padded to a byte). */
 int st_pq_bitpack(st_buf *out, const uint64_t *vals, size_t n, int width);

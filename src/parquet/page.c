@@ -15,9 +15,6 @@ st_pq_page_free(st_pq_page *pg)
 {
     if (!pg)
         return;
-    st_free(pg->nulls);
-    st_free(pg->ints);
-    st_free(pg->offs);
     st_free(pg->data);
     st_free(pg);
 }
@@ -42,128 +39,227 @@ st_pq_page_frame(st_pq_compressor *comp, st_pq_page_header *h, const uint8_t *pa
     return st_buf_append(out, scratch->data, scratch->len);
 }
 
-/* Decode n non-null values of the page's encoding into pg (row positions given by rowmap). */
-static int
-decode_values(const st_pq_column_desc *c, int enc, const uint8_t *p, size_t len, size_t nvals,
-              const st_pq_page *dict, st_pq_page *pg, const uint8_t *nulls)
+/* Temporary arrays of up to this many elements live on the stack. */
+#define PAGE_STACK 512
+
+/*
+ * One allocation for the page: the struct, then n + 1 offsets (byte arrays) or n integers, then
+ * (max_def > 0) n null flags whose address is returned in *null_space.
+ */
+static st_pq_page *
+page_alloc(int type, size_t n, int max_def, uint8_t **null_space)
 {
+    size_t head = (sizeof(st_pq_page) + 7) & ~(size_t)7;
+    size_t arr = type == ST_PQ_BYTE_ARRAY ? (n + 1) * sizeof(uint32_t) : n * sizeof(int64_t);
+    size_t total = head + arr + (max_def > 0 ? n : 0);
+    st_pq_page *pg = st_malloc(total);
+    if (!pg)
+        return NULL;
+    memset(pg, 0, sizeof(*pg));
+    uint8_t *base = (uint8_t *)pg + head;
+    if (type == ST_PQ_BYTE_ARRAY)
+        pg->offs = (uint32_t *)(void *)base;
+    else
+        pg->ints = (int64_t *)(void *)base;
+    *null_space = base + arr;
+    pg->n = (uint32_t)n;
+    pg->type = type;
+    pg->mem = total;
+    return pg;
+}
+
+/* Dictionary indices of nvals values (bit width byte + RLE hybrid) into idx, checked. */
+static int
+decode_dict_indices(const uint8_t *p, size_t len, size_t nvals, const st_pq_page *dict,
+                    uint32_t *idx)
+{
+    if (!dict)
+        return st_err(STRATA_CORRUPT, "dictionary-encoded page without dictionary page");
+    if (len < 1 || p[0] > 32)
+        return st_err(STRATA_CORRUPT, "bad dictionary index bit width");
+    ST_RET(st_pq_rle_decode(p + 1, len - 1, p[0], idx, nvals, NULL));
+    for (size_t i = 0; i < nvals; i++)
+        if (idx[i] >= dict->n)
+            return st_err(STRATA_CORRUPT, "dictionary index %u out of range", idx[i]);
+    return STRATA_OK;
+}
+
+/*
+ * PLAIN byte arrays, row by row (nulls skip a row without consuming a value): the values are
+ * copied back to back into dst without their length prefixes. dst may be the buffer holding p
+ * itself (at or before p): every value moves down by at least its 4-byte prefix.
+ */
+static int
+plain_rows(const uint8_t *p, size_t len, size_t nvals, st_pq_page *pg, const uint8_t *nulls,
+           uint8_t *dst)
+{
+    const uint8_t *q = p, *end = p + len;
+    size_t o = 0, v = 0;
+    if (nvals > len / 4)
+        return st_err(STRATA_CORRUPT, "malformed PLAIN BYTE_ARRAY data (more values than bytes)");
+    for (size_t r = 0; r < pg->n; r++) {
+        pg->offs[r] = (uint32_t)o;
+        if (nulls && nulls[r])
+            continue;
+        if ((size_t)(end - q) < 4)
+            return st_err(STRATA_CORRUPT, "malformed PLAIN BYTE_ARRAY data (length truncated)");
+        uint32_t l = st_get_fixed32(q);
+        q += 4;
+        if (l > (size_t)(end - q))
+            return st_err(STRATA_CORRUPT, "malformed PLAIN BYTE_ARRAY data (value truncated)");
+        if (l)
+            memmove(dst + o, q, l);
+        o += l;
+        q += l;
+        v++;
+    }
+    pg->offs[pg->n] = (uint32_t)o;
+    return v == nvals ? STRATA_OK
+                      : st_err(STRATA_CORRUPT, "malformed PLAIN BYTE_ARRAY data (value count)");
+}
+
+/* Spread nvals per-value offsets vo over the page's rows (nulls repeat the offset). */
+static void
+spread_offsets(st_pq_page *pg, const uint8_t *nulls, const uint32_t *vo)
+{
+    for (size_t r = 0, v = 0; r <= pg->n; r++) {
+        pg->offs[r] = vo[v];
+        if (r < pg->n && !(nulls && nulls[r]))
+            v++;
+    }
+}
+
+/*
+ * Byte-array values. own (may be NULL) is a heap buffer of own_cap bytes holding p that the
+ * page may take over as its data (PLAIN); *taken is set when it did.
+ */
+static int
+decode_bytes(int enc, const uint8_t *p, size_t len, size_t nvals, const st_pq_page *dict,
+             st_pq_page *pg, const uint8_t *nulls, uint8_t *own, size_t own_cap, int *taken)
+{
+    uint32_t stack[PAGE_STACK], *tmp = NULL;
     size_t n = pg->n;
-    int is32 = c->type == ST_PQ_INT32;
     int rc = STRATA_OK;
-    uint32_t *idx = NULL;
-    int64_t *iv = NULL;
-    size_t *vo = NULL;
     st_buf data = {0};
-
-    if (enc == ST_PQ_PLAIN_DICTIONARY || enc == ST_PQ_RLE_DICTIONARY) {
-        if (!dict)
-            return st_err(STRATA_CORRUPT, "dictionary-encoded page without dictionary page");
-        if (len < 1 || p[0] > 32)
-            return st_err(STRATA_CORRUPT, "bad dictionary index bit width");
-        if (!(idx = st_malloc((nvals ? nvals : 1) * sizeof(uint32_t))))
+    *taken = 0;
+    if (enc == ST_PQ_PLAIN) {
+        uint8_t *dst = own ? own : st_malloc(len + 1);
+        if (!dst)
             return st_err(STRATA_NOMEM, "decoding page");
-        rc = st_pq_rle_decode(p + 1, len - 1, p[0], idx, nvals, NULL);
+        rc = plain_rows(p, len, nvals, pg, nulls, dst);
+        if (rc == STRATA_OK && own) {
+            *taken = 1;
+        } else if (rc != STRATA_OK && !own) {
+            st_free(dst);
+            dst = NULL;
+        }
+        if (rc == STRATA_OK) {
+            pg->data = dst;
+            pg->mem += own ? own_cap : len + 1;
+        }
+        return rc;
+    }
+    /* per-value offsets (or dictionary indices) when they differ from per-row ones */
+    int need_tmp = enc == ST_PQ_PLAIN_DICTIONARY || enc == ST_PQ_RLE_DICTIONARY || nvals != n;
+    if (need_tmp) {
+        tmp = nvals + 1 <= PAGE_STACK ? stack : st_malloc((nvals + 1) * sizeof(uint32_t));
+        if (!tmp)
+            return st_err(STRATA_NOMEM, "decoding page");
+    }
+    uint32_t *vo = need_tmp ? tmp : pg->offs;
+    if (enc == ST_PQ_PLAIN_DICTIONARY || enc == ST_PQ_RLE_DICTIONARY) {
+        rc = decode_dict_indices(p, len, nvals, dict, tmp);
+        size_t total = 0;
         for (size_t i = 0; rc == STRATA_OK && i < nvals; i++)
-            if (idx[i] >= dict->n)
-                rc = st_err(STRATA_CORRUPT, "dictionary index %u out of range", idx[i]);
-    }
-    if (rc != STRATA_OK)
-        goto out;
-
-    if (c->type == ST_PQ_BYTE_ARRAY) {
-        if (!(vo = st_malloc((nvals + 1) * sizeof(size_t))) ||
-            !(pg->offs = st_malloc((n + 1) * sizeof(size_t)))) {
-            rc = st_err(STRATA_NOMEM, "decoding page");
-            goto out;
+            total += dict->offs[tmp[i] + 1] - dict->offs[tmp[i]];
+        if (rc == STRATA_OK && total > ST_PQ_MAX_DECODED)
+            rc = st_err(STRATA_CORRUPT, "dictionary page expands too much");
+        if (rc == STRATA_OK)
+            rc = st_buf_reserve(&data, total + 1);
+        for (size_t i = 0; rc == STRATA_OK && i < nvals; i++) {
+            size_t a = dict->offs[tmp[i]], b = dict->offs[tmp[i] + 1];
+            tmp[i] = (uint32_t)data.len; /* index i is consumed: reuse the slot as offset */
+            memcpy(data.data + data.len, dict->data + a, b - a);
+            data.len += b - a;
         }
-        if (idx) {
-            size_t total = 0;
-            for (size_t i = 0; i < nvals; i++)
-                total += dict->offs[idx[i] + 1] - dict->offs[idx[i]];
-            if (total > ST_PQ_MAX_DECODED) {
-                rc = st_err(STRATA_CORRUPT, "dictionary page expands too much");
-                goto out;
-            }
-            if ((rc = st_buf_reserve(&data, total)) != STRATA_OK)
-                goto out;
-            for (size_t i = 0; i < nvals; i++) {
-                size_t a = dict->offs[idx[i]], b = dict->offs[idx[i] + 1];
-                vo[i] = data.len;
-                memcpy(data.data + data.len, dict->data + a, b - a);
-                data.len += b - a;
-            }
-            vo[nvals] = data.len;
-        } else {
-            rc = st_pq_decode_byte_array(enc, p, len, nvals, &data, vo);
-            if (rc != STRATA_OK)
-                goto out;
-        }
-        for (size_t r = 0, v = 0; r <= n; r++) {
-            pg->offs[r] = vo[v];
-            if (r < n && !(nulls && nulls[r]))
-                v++;
-        }
-        pg->mem += (n + 1) * sizeof(size_t) + data.len;
-        pg->data = st_buf_detach(&data, &len);
+        if (rc == STRATA_OK)
+            tmp[nvals] = (uint32_t)data.len;
     } else {
-        if (!(iv = st_malloc((nvals ? nvals : 1) * sizeof(int64_t))) ||
-            !(pg->ints = st_calloc(n ? n : 1, sizeof(int64_t)))) {
-            rc = st_err(STRATA_NOMEM, "decoding page");
-            goto out;
-        }
-        if (idx) {
-            for (size_t i = 0; i < nvals; i++)
-                iv[i] = dict->ints[idx[i]];
-        } else if (enc == ST_PQ_PLAIN) {
-            size_t w = is32 ? 4 : 8;
-            if (len / w < nvals) {
-                rc = st_err(STRATA_CORRUPT, "PLAIN integers truncated");
-                goto out;
-            }
-            for (size_t i = 0; i < nvals; i++)
-                iv[i] = is32 ? (int64_t)(int32_t)st_get_fixed32(p + 4 * i)
-                             : (int64_t)st_get_fixed64(p + 8 * i);
-        } else if (enc == ST_PQ_DELTA_BINARY_PACKED) {
-            if ((rc = st_pq_dbp_decode(p, len, is32, iv, nvals, NULL)) != STRATA_OK)
-                goto out;
-        } else {
-            rc = st_err(STRATA_NOTSUP, "unsupported integer encoding %d", enc);
-            goto out;
-        }
-        for (size_t r = 0, v = 0; r < n; r++)
-            if (!(nulls && nulls[r]))
-                pg->ints[r] = iv[v++];
-        pg->mem += n * sizeof(int64_t);
+        rc = st_pq_decode_byte_array(enc, p, len, nvals, &data, vo);
     }
-out:
-    st_free(idx);
-    st_free(iv);
-    st_free(vo);
+    if (rc == STRATA_OK) {
+        if (need_tmp)
+            spread_offsets(pg, nulls, vo);
+        pg->mem += data.cap;
+        pg->data = data.data;
+        data.data = NULL;
+    }
+    if (tmp != stack)
+        st_free(tmp);
     st_buf_free(&data);
     return rc;
 }
 
-/* Definition levels -> nulls array; returns the number of non-null values in *nvals. */
+/* Integer values (PLAIN, DELTA_BINARY_PACKED or dictionary) spread over the rows. */
 static int
-decode_levels(const uint8_t *p, size_t len, st_pq_page *pg, size_t *nvals)
+decode_ints(const st_pq_column_desc *c, int enc, const uint8_t *p, size_t len, size_t nvals,
+            const st_pq_page *dict, st_pq_page *pg, const uint8_t *nulls)
+{
+    int64_t stack[PAGE_STACK], *iv = pg->ints;
+    uint32_t *idx = NULL;
+    size_t n = pg->n;
+    int is32 = c->type == ST_PQ_INT32, rc = STRATA_OK;
+    if (nvals != n &&
+        !(iv = nvals <= PAGE_STACK ? stack : st_malloc((nvals ? nvals : 1) * sizeof(int64_t))))
+        return st_err(STRATA_NOMEM, "decoding page");
+    if (enc == ST_PQ_PLAIN_DICTIONARY || enc == ST_PQ_RLE_DICTIONARY) {
+        if (!(idx = st_malloc((nvals ? nvals : 1) * sizeof(uint32_t))))
+            rc = st_err(STRATA_NOMEM, "decoding page");
+        if (rc == STRATA_OK)
+            rc = decode_dict_indices(p, len, nvals, dict, idx);
+        for (size_t i = 0; rc == STRATA_OK && i < nvals; i++)
+            iv[i] = dict->ints[idx[i]];
+        st_free(idx);
+    } else if (enc == ST_PQ_PLAIN) {
+        size_t w = is32 ? 4 : 8;
+        if (len / w < nvals)
+            rc = st_err(STRATA_CORRUPT, "PLAIN integers truncated");
+        for (size_t i = 0; rc == STRATA_OK && i < nvals; i++)
+            iv[i] = is32 ? (int64_t)(int32_t)st_get_fixed32(p + 4 * i)
+                         : (int64_t)st_get_fixed64(p + 8 * i);
+    } else if (enc == ST_PQ_DELTA_BINARY_PACKED) {
+        rc = st_pq_dbp_decode(p, len, is32, iv, nvals, NULL);
+    } else {
+        rc = st_err(STRATA_NOTSUP, "unsupported integer encoding %d", enc);
+    }
+    if (rc == STRATA_OK && iv != pg->ints)
+        for (size_t r = 0, v = 0; r < n; r++)
+            pg->ints[r] = nulls && nulls[r] ? 0 : iv[v++];
+    if (iv != pg->ints && iv != stack)
+        st_free(iv);
+    return rc;
+}
+
+/* Definition levels -> null flags in space (pg->nulls = space when any); *nvals = non-nulls. */
+static int
+decode_levels(const uint8_t *p, size_t len, st_pq_page *pg, uint8_t *space, size_t *nvals)
 {
     size_t n = pg->n;
-    uint32_t *lv = st_malloc((n ? n : 1) * sizeof(uint32_t));
+    uint32_t stack[PAGE_STACK];
+    uint32_t *lv = n <= PAGE_STACK ? stack : st_malloc((n ? n : 1) * sizeof(uint32_t));
     if (!lv)
         return st_err(STRATA_NOMEM, "decoding levels");
     int rc = st_pq_rle_decode(p, len, 1, lv, n, NULL);
     size_t nn = 0;
-    for (size_t i = 0; rc == STRATA_OK && i < n; i++)
-        nn += lv[i] == 0;
-    if (rc == STRATA_OK && nn) {
-        if (!(pg->nulls = st_malloc(n)))
-            rc = st_err(STRATA_NOMEM, "decoding levels");
-        for (size_t i = 0; rc == STRATA_OK && i < n; i++)
-            pg->nulls[i] = lv[i] == 0;
-        pg->mem += n;
+    for (size_t i = 0; rc == STRATA_OK && i < n; i++) {
+        space[i] = lv[i] == 0;
+        nn += space[i];
     }
+    if (nn)
+        pg->nulls = space;
     *nvals = n - nn;
-    st_free(lv);
+    if (lv != stack)
+        st_free(lv);
     return rc;
 }
 
@@ -189,19 +285,17 @@ st_pq_page_decode(const st_pq_column_desc *c, const st_pq_page_header *h, const 
         return st_err(STRATA_CORRUPT, "%s: page at offset %llu: bad type or value count", what,
                       (unsigned long long)off);
 
-    st_pq_page *pg = st_calloc(1, sizeof(*pg));
+    uint8_t *null_space = NULL;
+    st_pq_page *pg = page_alloc(c->type, n, dictpage ? 0 : c->max_def, &null_space);
     uint8_t *raw = NULL;
-    int rc = STRATA_OK, enc;
-    size_t ulen = (size_t)h->uncompressed_size, clen = (size_t)h->compressed_size;
+    int rc = STRATA_OK, enc, taken = 0;
+    size_t ulen = (size_t)h->uncompressed_size, clen = (size_t)h->compressed_size, rawcap = 0;
     const uint8_t *vals = NULL;
     size_t vlen = 0, nvals = n, lv = 0;
     const uint8_t *levels = NULL;
     size_t levels_len = 0;
     if (!pg)
         return st_err(STRATA_NOMEM, "decoding page");
-    pg->n = (uint32_t)n;
-    pg->type = c->type;
-    pg->mem = sizeof(*pg);
 
     if (h->type == ST_PQ_DATA_PAGE_V2) {
         lv = (size_t)h->def_len + (size_t)h->rep_len;
@@ -213,7 +307,8 @@ st_pq_page_decode(const st_pq_column_desc *c, const st_pq_page_header *h, const 
         levels = payload;
         levels_len = (size_t)h->def_len;
         if (h->is_compressed && c->codec != ST_PQ_UNCOMPRESSED) {
-            if (!(raw = st_malloc(ulen - lv + 1))) {
+            rawcap = ulen - lv + 1;
+            if (!(raw = st_malloc(rawcap))) {
                 rc = st_err(STRATA_NOMEM, "decoding page");
                 goto out;
             }
@@ -229,7 +324,8 @@ st_pq_page_decode(const st_pq_column_desc *c, const st_pq_page_header *h, const 
         vlen = ulen - lv;
     } else {
         if (c->codec != ST_PQ_UNCOMPRESSED) {
-            if (!(raw = st_malloc(ulen + 1))) {
+            rawcap = ulen + 1;
+            if (!(raw = st_malloc(rawcap))) {
                 rc = st_err(STRATA_NOMEM, "decoding page");
                 goto out;
             }
@@ -256,7 +352,7 @@ st_pq_page_decode(const st_pq_column_desc *c, const st_pq_page_header *h, const 
     if (rc != STRATA_OK)
         goto out;
     if (!dictpage && c->max_def > 0) {
-        rc = decode_levels(levels, levels_len, pg, &nvals);
+        rc = decode_levels(levels, levels_len, pg, null_space, &nvals);
         if (rc == STRATA_OK && h->type == ST_PQ_DATA_PAGE_V2 && (size_t)h->num_nulls != n - nvals)
             rc = st_err(STRATA_CORRUPT, "v2 num_nulls disagrees with levels");
         if (rc != STRATA_OK)
@@ -267,9 +363,14 @@ st_pq_page_decode(const st_pq_column_desc *c, const st_pq_page_header *h, const 
         rc = st_err(STRATA_NOTSUP, "dictionary page encoding %d", h->dict_encoding);
         goto out;
     }
-    rc = decode_values(c, enc, vals, vlen, nvals, dictpage ? NULL : dict, pg, pg->nulls);
+    if (c->type == ST_PQ_BYTE_ARRAY)
+        rc = decode_bytes(enc, vals, vlen, nvals, dictpage ? NULL : dict, pg, pg->nulls, raw,
+                          rawcap, &taken);
+    else
+        rc = decode_ints(c, enc, vals, vlen, nvals, dictpage ? NULL : dict, pg, pg->nulls);
 out:
-    st_free(raw);
+    if (!taken)
+        st_free(raw);
     if (rc != STRATA_OK) {
         st_pq_page_free(pg);
         return st_err_prefix(rc, "%s: page at offset %llu: ", what, (unsigned long long)off);

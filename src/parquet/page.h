@@ -29,13 +29,19 @@ typedef struct st_pq_column_desc {
     int verify_crc; /* check PageHeader.crc when present */
 } st_pq_column_desc;
 
+/*
+ * A decoded page is one allocation (this struct followed by its offsets / integers / nulls) plus,
+ * for byte arrays, one data buffer (for PLAIN pages: the decompressed page itself with the length
+ * prefixes squeezed out; for DELTA pages: the reconstructed values back to back). mem is the
+ * true heap size of both, for cache charging.
+ */
 typedef struct st_pq_page {
     uint32_t n;     /* values (= rows for a flat column) */
     int type;       /* physical type */
     uint8_t *nulls; /* n bytes, 1 = null; NULL when the page has no null */
     int64_t *ints;  /* INT32/INT64: n values (0 where null) */
-    size_t *offs;   /* BYTE_ARRAY: n + 1 offsets into data (equal for nulls) */
-    uint8_t *data;  /* BYTE_ARRAY bytes */
+    uint32_t *offs; /* BYTE_ARRAY: n + 1 offsets into data (equal for nulls), offs[0] = 0 */
+    uint8_t *data;  /* BYTE_ARRAY bytes (owned; NULL when there are none) */
     size_t mem;     /* bytes allocated, for cache charging */
 } st_pq_page;
 

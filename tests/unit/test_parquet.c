@@ -357,7 +357,7 @@ test_delta_binary_packed(void)
 }
 
 static void
-check_values(const st_buf *data, const size_t *offs, const char *const *want, size_t n)
+check_values(const st_buf *data, const uint32_t *offs, const char *const *want, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         ST_ASSERT_MEM_EQ(data->data + offs[i], offs[i + 1] - offs[i], want[i], strlen(want[i]));
@@ -375,7 +375,7 @@ test_byte_arrays(void)
                            'a',  'x',  'i',  's',  'l',  'e',  'b',  'a',  'b',  'b',  'l',
                            'e',  'y',  'h',  'o',  'o',  'd'};
     st_buf data = {0};
-    size_t offs[5];
+    uint32_t offs[5];
     ST_ASSERT_OK(st_pq_decode_byte_array(ST_PQ_DELTA_BYTE_ARRAY, dba, sizeof(dba), 4, &data, offs));
     check_values(&data, offs, words, 4);
     for (size_t t = 0; t < sizeof(dba); t++) {
