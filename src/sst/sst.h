@@ -28,7 +28,8 @@
 typedef struct st_sst_options {
     int compression;        /* STRATA_COMPRESSION_*; default ZSTD */
     int compression_level;  /* zstd level; default 1 (ignored by the other codecs) */
-    size_t page_size;       /* target uncompressed key bytes per page; default 8 KiB */
+    size_t page_size;       /* target uncompressed bytes per page of all columns together (pages
+                               of every column are cut at the same rows); default 8 KiB */
     size_t row_group_size;  /* target uncompressed key+value bytes per row group; default 16 MiB */
     int bloom_bits_per_key; /* 0 = no bloom filter; default 10 (~1% false positives) */
 } st_sst_options;

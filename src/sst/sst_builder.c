@@ -130,7 +130,6 @@ struct st_sst_builder {
     uint64_t off;       /* bytes written to the file */
     uint64_t index_off; /* start of the bloom filters + page indexes */
     uint32_t index_crc; /* CRC-32C of everything written since index_off */
-    size_t value_page_limit;
 
     /* current page */
     st_buf kprefix, ksuflen, ksuffix; /* int64 arrays + suffix bytes (DELTA_BYTE_ARRAY) */
@@ -237,7 +236,6 @@ st_sst_builder_new(st_env *env, const char *path, const st_sst_options *o, st_ss
         b->opt.page_size = 8192;
     if (b->opt.row_group_size == 0)
         b->opt.row_group_size = 16u << 20;
-    b->value_page_limit = b->opt.page_size * 16 < 65536 ? 65536 : b->opt.page_size * 16;
     b->codec = b->opt.compression == STRATA_COMPRESSION_ZSTD     ? ST_PQ_ZSTD
                : b->opt.compression == STRATA_COMPRESSION_SNAPPY ? ST_PQ_SNAPPY
                : b->opt.compression == STRATA_COMPRESSION_NONE   ? ST_PQ_UNCOMPRESSED
@@ -761,8 +759,9 @@ add_entry(st_sst_builder *b, const uint8_t *key, size_t klen, uint64_t seq, int 
         vlen = 0;
     if (newkey && b->rg_rows + b->page_rows > 0 && b->rg_bytes >= b->opt.row_group_size)
         ST_RET(flush_row_group(b));
+    /* All four columns are cut at the same rows once the page's row bytes reach page_size. */
     if (b->page_rows > 0 &&
-        (b->page_kbytes >= b->opt.page_size || b->page_vbytes >= b->value_page_limit ||
+        (b->page_kbytes + b->page_vbytes + b->page_rows * ST_SST_ROW_EXTRA >= b->opt.page_size ||
          b->page_vbytes + vlen > (size_t)INT32_MAX / 2))
         ST_RET(flush_page(b));
 

@@ -13,6 +13,13 @@
 #define ST_SST_NCOLS 4
 enum { ST_SST_COL_KEY = 0, ST_SST_COL_VALUE = 1, ST_SST_COL_SEQNO = 2, ST_SST_COL_KIND = 3 };
 
+/*
+ * Pages of all columns are cut at the same rows once the page's row bytes reach page_size: per
+ * row 4 + key length + 4 + value length (the PLAIN/DELTA framing) + this estimate of the seqno,
+ * kind and level bytes.
+ */
+#define ST_SST_ROW_EXTRA 4
+
 /* Statistics / column index bounds for values are truncated to this many bytes. */
 #define ST_SST_STAT_TRUNC 64
 

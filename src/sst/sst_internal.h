@@ -28,6 +28,8 @@ typedef struct st_sst_rg {
     int64_t chunk_end[ST_SST_NCOLS];
     st_pq_column_index kci; /* key ColumnIndex */
     int has_kci;
+    uint64_t *kmax_pfx;   /* has_kci: big-endian first 8 bytes (0-padded) of each page's max key */
+    int aligned;          /* every column's pages start at the same rows (strata's own files) */
     const uint8_t *bloom; /* key bloom bitset, NULL = none */
     size_t bloom_len;
 } st_sst_rg;
@@ -66,6 +68,16 @@ typedef struct st_sst_cursor {
     int64_t row;
     st_sst_pref p[ST_SST_NCOLS];
 } st_sst_cursor;
+
+/* The big-endian value of the first 8 bytes of key (0-padded): orders like the key's prefix. */
+static inline uint64_t
+st_sst_key_prefix(const uint8_t *p, size_t n)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < 8; i++)
+        v = v << 8 | (i < n ? p[i] : 0);
+    return v;
+}
 
 void st_sst_cursor_init(st_sst_cursor *c, st_sst_reader *r, int fill_cache);
 void st_sst_cursor_release(st_sst_cursor *c); /* drop pinned pages */

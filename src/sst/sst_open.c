@@ -218,6 +218,21 @@ load_row_group(st_sst_reader *r, uint32_t g, const int leaf_of[], const int max_
         for (uint32_t i = 0; i < rg->kci.npages; i++)
             if (rg->kci.null_pages[i])
                 rg->has_kci = 0;
+        if (rg->has_kci) {
+            uint32_t n = rg->kci.npages;
+            if (!(rg->kmax_pfx = st_arena_alloc(r->arena, (n ? n : 1) * sizeof(uint64_t))))
+                return st_err(STRATA_NOMEM, "open %s", r->path);
+            for (uint32_t i = 0; i < n; i++)
+                rg->kmax_pfx[i] = st_sst_key_prefix(rg->kci.maxs[i].p, rg->kci.maxs[i].len);
+        }
+    }
+    rg->aligned = 1;
+    for (int c = 1; c < ST_SST_NCOLS; c++) {
+        if (rg->oi[c].npages != rg->oi[0].npages)
+            rg->aligned = 0;
+        for (uint32_t i = 0; rg->aligned && i < rg->oi[0].npages; i++)
+            if (rg->oi[c].pages[i].first_row != rg->oi[0].pages[i].first_row)
+                rg->aligned = 0;
     }
     if (km->bloom_offset > 0) {
         int64_t off = km->bloom_offset;

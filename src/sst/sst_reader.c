@@ -81,14 +81,17 @@ page_deleter(const void *key, size_t klen, void *value)
     st_pq_page_free(value);
 }
 
-static size_t
+/* Fixed-size cache key of a page: (table id, row group, column, page), little-endian. */
+#define CACHE_KEY_LEN 24
+
+static void
 cache_key(const st_sst_reader *r, uint32_t g, int col, uint32_t page, uint8_t *k)
 {
     st_put_fixed64(k, r->cache_id);
     st_put_fixed32(k + 8, g);
-    k[12] = (uint8_t)col;
-    st_put_fixed32(k + 13, page);
-    return 17;
+    st_put_fixed32(k + 12, (uint32_t)col);
+    st_put_fixed32(k + 16, page);
+    st_put_fixed32(k + 20, 0);
 }
 
 static void
@@ -107,8 +110,9 @@ load_page(st_sst_reader *r, uint32_t g, int col, uint32_t page, int fill, st_sst
 {
     memset(out, 0, sizeof(*out));
     st_sst_rg *rg = &r->rgs[g];
-    uint8_t key[17];
-    size_t kl = cache_key(r, g, col, page, key);
+    uint8_t key[CACHE_KEY_LEN];
+    size_t kl = CACHE_KEY_LEN;
+    cache_key(r, g, col, page, key);
     if (r->cache) {
         st_cache_handle *h = st_cache_lookup(r->cache, key, kl);
         if (h) {
@@ -226,10 +230,14 @@ cursor_load_page(st_sst_cursor *c, int col, uint32_t idx)
 int
 st_sst_cursor_load(st_sst_cursor *c, int col)
 {
-    st_sst_pref *p = &c->p[col];
+    const st_sst_pref *p = &c->p[col], *k = &c->p[ST_SST_COL_KEY];
     if (p->pg && p->g == c->g && p->first <= c->row && c->row < p->end)
         return STRATA_OK;
-    return cursor_load_page(c, col, page_for_row(&c->r->rgs[c->g], col, c->row));
+    const st_sst_rg *rg = &c->r->rgs[c->g];
+    /* pages cut at the same rows: the key page's number is every column's */
+    if (rg->aligned && k->pg && k->g == c->g && k->first <= c->row && c->row < k->end)
+        return cursor_load_page(c, col, k->idx);
+    return cursor_load_page(c, col, page_for_row(rg, col, c->row));
 }
 
 void
@@ -375,10 +383,15 @@ page_lower_bound(const st_sst_rg *rg, const uint8_t *key, size_t klen)
 {
     if (!rg->has_kci || rg->kci.boundary_order != ST_PQ_ASCENDING)
         return 0;
+    /* search the compact 8-byte prefixes; equal prefixes fall back to the full maximum */
+    uint64_t kp = st_sst_key_prefix(key, klen);
     uint32_t lo = 0, hi = rg->kci.npages;
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
-        if (st_bytes_cmp(rg->kci.maxs[mid].p, rg->kci.maxs[mid].len, key, klen) < 0)
+        uint64_t mp = rg->kmax_pfx[mid];
+        int lt = mp != kp ? mp < kp
+                          : st_bytes_cmp(rg->kci.maxs[mid].p, rg->kci.maxs[mid].len, key, klen) < 0;
+        if (lt)
             lo = mid + 1;
         else
             hi = mid;
@@ -472,23 +485,37 @@ st_sst_reader_get(st_sst_reader *r, const uint8_t *key, size_t klen, uint64_t sn
     st_sst_cursor c;
     st_sst_cursor_init(&c, r, 1);
     int rc = st_sst_cursor_seek(&c, key, klen, snap_seq), cmp = 1;
-    const uint8_t *k, *v;
-    size_t kl, vl;
-    uint64_t s;
-    int kd;
     if (rc == STRATA_OK && c.valid)
         rc = cmp_key_at(&c, key, klen, &cmp);
     if (rc == STRATA_OK && c.valid && cmp == 0) {
-        rc = st_sst_cursor_entry(&c, &k, &kl, &s, &kd, &v, &vl);
+        /* only the columns this row needs: seqno (loaded by the seek), kind, then the value */
+        const uint8_t *v = NULL;
+        size_t vl = 0;
+        int isnull = 1;
+        int64_t s = 0, k = 0;
+        rc = st_sst_cursor_load(&c, ST_SST_COL_SEQNO);
+        if (rc == STRATA_OK)
+            rc = st_sst_cursor_load(&c, ST_SST_COL_KIND);
+        if (rc == STRATA_OK) {
+            s = st_sst_cursor_int(&c, ST_SST_COL_SEQNO);
+            k = st_sst_cursor_int(&c, ST_SST_COL_KIND);
+            if (k == ST_KIND_PUT && (rc = st_sst_cursor_load(&c, ST_SST_COL_VALUE)) == STRATA_OK)
+                st_sst_cursor_bytes(&c, ST_SST_COL_VALUE, &v, &vl, &isnull);
+        }
+        if (rc == STRATA_OK &&
+            (s < 0 || (uint64_t)s > ST_SEQ_MAX || (k != ST_KIND_PUT && k != ST_KIND_DELETE) ||
+             (k == ST_KIND_PUT && isnull)))
+            rc = st_err(STRATA_CORRUPT, "%s: bad entry in row group %u row %lld", r->path, c.g,
+                        (long long)c.row);
         if (rc == STRATA_OK && val) {
             st_buf_clear(val);
-            rc = st_buf_append(val, v, kd == ST_KIND_PUT ? vl : 0);
+            rc = st_buf_append(val, v, k == ST_KIND_PUT ? vl : 0);
         }
         if (rc == STRATA_OK) {
             if (kind)
-                *kind = kd;
+                *kind = (int)k;
             if (seq)
-                *seq = s;
+                *seq = (uint64_t)s;
         }
     } else if (rc == STRATA_OK) {
         rc = STRATA_NOTFOUND;
