@@ -59,9 +59,24 @@ typedef struct st_sst_pref {
     int64_t first, end; /* rows [first, end) relative to the row group */
 } st_sst_pref;
 
+/*
+ * Read-ahead window of one column chunk for sequential iteration: bytes [off, off + len) of the
+ * file. It grows from one page to ST_SST_READAHEAD_MAX while the cursor keeps asking for the
+ * page right after it, so a seek reads little and a scan issues few, large reads.
+ */
+#define ST_SST_READAHEAD_MAX (256u * 1024u)
+typedef struct st_sst_ra {
+    uint8_t *buf;
+    size_t cap, len;
+    int64_t off;
+    size_t next; /* size of the next window */
+} st_sst_ra;
+
 typedef struct st_sst_cursor {
     st_sst_reader *r;
     int fill_cache;
+    int readahead; /* iterate with read-ahead windows (iterators; not point lookups) */
+    st_sst_ra ra[ST_SST_NCOLS];
     int valid;
     int status;
     uint32_t g;

@@ -148,6 +148,7 @@ st_sst_reader_iter(st_sst_reader *r, const uint8_t *lower, size_t llen, const ui
     it->ulen = ulen;
     st_sst_reader_ref(r);
     st_sst_cursor_init(&it->cur, r, fill_cache);
+    it->cur.readahead = 1;
     *out = &it->base;
     return STRATA_OK;
 }

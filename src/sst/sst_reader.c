@@ -29,6 +29,37 @@ read_header(st_sst_reader *r, int64_t off, size_t want, size_t avail, uint8_t **
     }
 }
 
+/* Decode the page at off whose header h (hlen bytes) is followed by its payload in p + hlen. */
+static int
+decode_page_body(st_sst_reader *r, uint32_t g, int col, int64_t off, const st_pq_page_header *h,
+                 size_t hlen, const uint8_t *p, const st_pq_page *dict, st_pq_page **out,
+                 int *page_type, int64_t *next)
+{
+    *page_type = h->type;
+    *next = off + (int64_t)(hlen + (size_t)h->compressed_size);
+    if (h->type == ST_PQ_DATA_PAGE || h->type == ST_PQ_DATA_PAGE_V2 ||
+        h->type == ST_PQ_DICTIONARY_PAGE)
+        return st_pq_page_decode(&r->rgs[g].desc[col], h, p + hlen,
+                                 h->type == ST_PQ_DICTIONARY_PAGE ? NULL : dict, r->path,
+                                 (uint64_t)off, out);
+    return STRATA_OK;
+}
+
+/* Decode the page whose bytes (header at off) are in p[0, avail). */
+static int
+decode_page_bytes(st_sst_reader *r, uint32_t g, int col, int64_t off, const uint8_t *p,
+                  size_t avail, const st_pq_page *dict, st_pq_page **out, int *page_type,
+                  int64_t *next)
+{
+    st_pq_page_header h;
+    size_t hlen = 0;
+    ST_RET(st_pq_decode_page_header(p, avail, r->path, (uint64_t)off, &h, &hlen));
+    if (hlen + (size_t)h.compressed_size > avail)
+        return st_err(STRATA_CORRUPT, "%s: page at offset %lld overruns its column chunk", r->path,
+                      (long long)off);
+    return decode_page_body(r, g, col, off, &h, hlen, p, dict, out, page_type, next);
+}
+
 int
 st_sst_read_page(st_sst_reader *r, uint32_t g, int col, int64_t off, int64_t hint, int64_t limit,
                  const st_pq_page *dict, st_pq_page **out, int *page_type, int64_t *next)
@@ -56,17 +87,48 @@ st_sst_read_page(st_sst_reader *r, uint32_t g, int col, int64_t off, int64_t hin
         if (rc == STRATA_OK)
             rc = st_file_read_exact(r->file, (uint64_t)off + hlen, buf + hlen, total - hlen);
     }
-    if (rc == STRATA_OK) {
-        *page_type = h.type;
-        *next = off + (int64_t)total;
-        if (h.type == ST_PQ_DATA_PAGE || h.type == ST_PQ_DATA_PAGE_V2 ||
-            h.type == ST_PQ_DICTIONARY_PAGE)
-            rc = st_pq_page_decode(&r->rgs[g].desc[col], &h, buf + hlen,
-                                   h.type == ST_PQ_DICTIONARY_PAGE ? NULL : dict, r->path,
-                                   (uint64_t)off, out);
-    }
+    if (rc == STRATA_OK)
+        rc = decode_page_body(r, g, col, off, &h, hlen, buf, dict, out, page_type, next);
     st_free(buf);
     return rc;
+}
+
+/*
+ * Make ra hold [off, off + size) of chunk (g, col): reuse the window when it does, else read a
+ * new one starting at off (one page for a jump, growing while reads are sequential).
+ */
+static int
+ra_fill(st_sst_reader *r, st_sst_ra *ra, const st_sst_rg *rg, int col, int64_t off, size_t size,
+        const uint8_t **p, size_t *avail)
+{
+    if (!(ra->len && off >= ra->off && off + (int64_t)size <= ra->off + (int64_t)ra->len)) {
+        int sequential = ra->len && off >= ra->off && off <= ra->off + (int64_t)ra->len;
+        ra->next = sequential
+                       ? (ra->next * 2 < ST_SST_READAHEAD_MAX ? ra->next * 2 : ST_SST_READAHEAD_MAX)
+                       : 0;
+        size_t n = ra->next > size ? ra->next : size;
+        if ((int64_t)n > rg->chunk_end[col] - off)
+            n = (size_t)(rg->chunk_end[col] - off);
+        if (n < size)
+            return st_err(STRATA_CORRUPT, "%s: page at offset %lld overruns its column chunk",
+                          r->path, (long long)off);
+        if (n > ra->cap) {
+            uint8_t *nb = st_realloc(ra->buf, n);
+            if (!nb)
+                return st_err(STRATA_NOMEM, "%s: read-ahead", r->path);
+            ra->buf = nb;
+            ra->cap = n;
+        }
+        ra->len = 0;
+        ST_RET(st_file_read_exact(r->file, (uint64_t)off, ra->buf, n));
+        ra->off = off;
+        ra->len = n;
+        if (ra->next < n)
+            ra->next = n;
+    }
+    *p = ra->buf + (off - ra->off);
+    *avail = ra->len - (size_t)(off - ra->off);
+    return STRATA_OK;
 }
 
 /* ---- page cache ----------------------------------------------------------------------------- */
@@ -106,7 +168,8 @@ pref_release(st_sst_reader *r, st_sst_pref *p)
 
 /* Pin page `page` (or the dictionary, DICT_PAGE) of chunk (g, col). */
 static int
-load_page(st_sst_reader *r, uint32_t g, int col, uint32_t page, int fill, st_sst_pref *out)
+load_page(st_sst_reader *r, uint32_t g, int col, uint32_t page, int fill, st_sst_ra *ra,
+          st_sst_pref *out)
 {
     memset(out, 0, sizeof(*out));
     st_sst_rg *rg = &r->rgs[g];
@@ -138,9 +201,18 @@ load_page(st_sst_reader *r, uint32_t g, int col, uint32_t page, int fill, st_sst
         int64_t end =
             page + 1 < rg->oi[col].npages ? rg->oi[col].pages[page + 1].first_row : rg->num_rows;
         if (rg->dict_off[col] >= 0)
-            ST_RET(load_page(r, g, col, DICT_PAGE, fill, &dict));
-        rc = st_sst_read_page(r, g, col, loc->offset, loc->compressed_size, rg->chunk_end[col],
-                              dict.pg, &pg, &type, &next);
+            ST_RET(load_page(r, g, col, DICT_PAGE, fill, NULL, &dict));
+        if (ra) {
+            const uint8_t *p = NULL;
+            size_t avail = 0;
+            rc = ra_fill(r, ra, rg, col, loc->offset, (size_t)loc->compressed_size, &p, &avail);
+            if (rc == STRATA_OK)
+                rc =
+                    decode_page_bytes(r, g, col, loc->offset, p, avail, dict.pg, &pg, &type, &next);
+        } else {
+            rc = st_sst_read_page(r, g, col, loc->offset, loc->compressed_size, rg->chunk_end[col],
+                                  dict.pg, &pg, &type, &next);
+        }
         pref_release(r, &dict);
         if (rc != STRATA_OK)
             return rc;
@@ -179,9 +251,12 @@ st_sst_cursor_init(st_sst_cursor *c, st_sst_reader *r, int fill_cache)
 void
 st_sst_cursor_release(st_sst_cursor *c)
 {
-    for (int i = 0; i < ST_SST_NCOLS; i++)
+    for (int i = 0; i < ST_SST_NCOLS; i++) {
         if (c->p[i].pg)
             pref_release(c->r, &c->p[i]);
+        st_free(c->ra[i].buf);
+        memset(&c->ra[i], 0, sizeof(c->ra[i]));
+    }
 }
 
 static int
@@ -217,7 +292,7 @@ cursor_load_page(st_sst_cursor *c, int col, uint32_t idx)
     st_sst_pref *p = &c->p[col];
     if (p->pg)
         pref_release(r, p);
-    int rc = load_page(r, c->g, col, idx, c->fill_cache, p);
+    int rc = load_page(r, c->g, col, idx, c->fill_cache, c->readahead ? &c->ra[col] : NULL, p);
     if (rc != STRATA_OK)
         return cursor_fail(c, rc);
     p->g = c->g;

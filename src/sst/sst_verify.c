@@ -68,6 +68,7 @@ verify_entries(st_sst_reader *r, st_buf *report)
 {
     st_sst_cursor cur;
     st_sst_cursor_init(&cur, r, 0);
+    cur.readahead = 1;
     st_buf prev = {0};
     uint64_t prevseq = 0, n = 0, tomb = 0, mins = UINT64_MAX, maxs = 0;
     int rc = st_sst_cursor_first(&cur);
