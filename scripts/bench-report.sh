@@ -164,4 +164,4 @@ if [ "$update_doc" = 1 ]; then
 fi
 }
 
-main "$@"
+main "$@"; exit $?
