@@ -461,7 +461,7 @@ typedef struct row_text {
 static void
 row_format(row_text *t, const bench_result *meds, int n, const bench_result *r)
 {
-    snprintf(t->ops, sizeof t->ops, "%.0f", ops_per_sec(r));
+    snprintf(t->ops, sizeof t->ops, ops_per_sec(r) < 100 ? "%.2f" : "%.0f", ops_per_sec(r));
     snprintf(t->mbs, sizeof t->mbs, "%.1f", mb_per_sec(r));
     fmt_us(t->p50, sizeof t->p50, r->p50_us);
     fmt_us(t->p99, sizeof t->p99, r->p99_us);
