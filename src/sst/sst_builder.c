@@ -344,17 +344,34 @@ set_bytes(st_buf *dst, const void *p, size_t n)
     return st_buf_append(dst, p, n);
 }
 
-/* Truncated upper bound of a (prefix of a) value: 0 when impossible (all 0xFF). */
+/* Upper bound of the first n bytes of p cut to at most lim bytes: 0 when impossible (all 0xFF). */
+static size_t
+bound_len(const uint8_t *p, size_t n, size_t lim)
+{
+    if (n <= lim)
+        return n;
+    size_t m = lim;
+    while (m > 0 && p[m - 1] == 0xff)
+        m--;
+    return m;
+}
+
+/*
+ * Truncated upper bound of a (prefix of a) value: ST_SST_STAT_SHORT bytes, or up to
+ * ST_SST_STAT_TRUNC when the short prefix is all 0xFF; 0 when impossible (64 x 0xFF).
+ */
 static int
 trunc_max(const uint8_t *p, size_t n, st_buf *out, int *exact)
 {
-    if (n <= ST_SST_STAT_TRUNC) {
+    size_t lim = ST_SST_STAT_SHORT, m = bound_len(p, n, lim);
+    if (m == 0 && n > 0) {
+        lim = ST_SST_STAT_TRUNC;
+        m = bound_len(p, n, lim);
+    }
+    if (n <= lim) {
         *exact = 1;
         return set_bytes(out, p, n) == STRATA_OK ? 1 : -1;
     }
-    size_t m = ST_SST_STAT_TRUNC;
-    while (m > 0 && p[m - 1] == 0xff)
-        m--;
     if (m == 0)
         return 0;
     if (set_bytes(out, p, m) != STRATA_OK)
@@ -547,9 +564,9 @@ flush_page(st_sst_builder *b)
     x.null_page = (size_t)b->page_nulls == b->page_rows;
     if (b->vhas) {
         x.has = 1;
-        x.min_exact = b->vmin.len <= ST_SST_STAT_TRUNC;
+        x.min_exact = b->vmin.len <= ST_SST_STAT_SHORT;
         ST_ERR(st_buf_append(&x.min, b->vmin.data,
-                             b->vmin.len < ST_SST_STAT_TRUNC ? b->vmin.len : ST_SST_STAT_TRUNC));
+                             b->vmin.len < ST_SST_STAT_SHORT ? b->vmin.len : ST_SST_STAT_SHORT));
         int t = trunc_max(b->vmax.data, b->vmax.len, &x.max, &x.max_exact);
         if (t < 0) {
             rc = st_err(STRATA_NOMEM, "sst builder");

@@ -20,7 +20,12 @@ enum { ST_SST_COL_KEY = 0, ST_SST_COL_VALUE = 1, ST_SST_COL_SEQNO = 2, ST_SST_CO
  */
 #define ST_SST_ROW_EXTRA 4
 
-/* Statistics / column index bounds for values are truncated to this many bytes. */
+/*
+ * Statistics / column index bounds for values are truncated to ST_SST_STAT_SHORT bytes (they
+ * are repeated in every page header and ColumnIndex entry); an upper bound whose short prefix is
+ * all 0xFF uses up to ST_SST_STAT_TRUNC bytes, and none exists past that.
+ */
+#define ST_SST_STAT_SHORT 16
 #define ST_SST_STAT_TRUNC 64
 
 /* Footer keys. */
