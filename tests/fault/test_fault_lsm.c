@@ -16,6 +16,8 @@
  * syncs, reads, lists, closes: ~360 of them; sampled below ST_TEST_SCALE 1) and a sample of ~60
  * x scale for appends, persistent faults and ENOSPC (appends are mostly WAL records; the sample
  * covers table and manifest appends in proportion).
+ * Finally a power-loss sweep: every op from the N-th on fails, then st_fault_env_crash() drops
+ * whatever was not durable (all writes synced there, so all acknowledged ones must survive).
  * Prints runs, faults injected and data lost (0: a lost write fails the test at once).
  */
 #include "db/db.h"
@@ -29,6 +31,7 @@
 #include <errno.h>
 
 #define WL_WRITES 700
+#define WL_WRITES_CRASH 400 /* all synced: ~2 flushes, a compaction */
 
 typedef struct totals {
     long runs, injected, bg_errors, readonly_checked, flushes;
@@ -75,8 +78,9 @@ expect_readonly(strata_db *db, uint64_t seed, uint64_t id, int bg, long n)
 
 /* One run with the fault armed by the caller; returns the in-flight write (or UINT64_MAX). */
 static uint64_t
-run_once(const char *dir, st_fault_env *fe, uint64_t seed, st_model *m, long n)
+run_once(const char *dir, st_fault_env *fe, uint64_t seed, st_model *m, long n, int crash)
 {
+    uint64_t nwrites = crash ? WL_WRITES_CRASH : WL_WRITES;
     strata_options o = st_lsm_opts();
     strata_db *db = NULL;
     int rc = st_db_open_env(dir, &o, st_fault_env_env(fe), &db);
@@ -87,8 +91,8 @@ run_once(const char *dir, st_fault_env *fe, uint64_t seed, st_model *m, long n)
     strata_write_options_init(&wo);
     uint64_t inflight = UINT64_MAX, id;
     int stopped = 0;
-    for (id = 0; id < WL_WRITES && !stopped; id++) {
-        wo.sync = id % 8 == 0;
+    for (id = 0; id < nwrites && !stopped; id++) {
+        wo.sync = crash || id % 8 == 0;
         rc = st_wl_apply_db(db, &wo, seed, id);
         st_fr_check("write", rc, n);
         if (rc != STRATA_OK) {
@@ -99,7 +103,7 @@ run_once(const char *dir, st_fault_env *fe, uint64_t seed, st_model *m, long n)
             break;
         }
         st_wl_apply_model(m, seed, id);
-        if (id == WL_WRITES / 2) {
+        if (id == nwrites / 2) {
             rc = strata_compact_range(db, NULL, 0, NULL, 0);
             st_fr_check("compact_range", rc, n);
         }
@@ -128,12 +132,12 @@ run_once(const char *dir, st_fault_env *fe, uint64_t seed, st_model *m, long n)
 
 /* Matching operations in a healthy run (the sweep's range). */
 static long
-count_ops(const char *dir, st_fault_env *fe, uint64_t seed, unsigned mask)
+count_ops(const char *dir, st_fault_env *fe, uint64_t seed, unsigned mask, int crash)
 {
     st_test_rmrf(dir);
     st_fault_env_reset(fe);
     st_model *m = st_model_new();
-    ST_ASSERT_EQ(run_once(dir, fe, seed, m, 0), UINT64_MAX);
+    ST_ASSERT_EQ(run_once(dir, fe, seed, m, 0, crash), UINT64_MAX);
     st_model_free(m);
     return (long)st_fault_env_count(fe, mask);
 }
@@ -144,7 +148,7 @@ count_ops(const char *dir, st_fault_env *fe, uint64_t seed, unsigned mask)
  *     max_runs is 0, else about max_runs values evenly spread from a seeded offset.
  */
 static void
-sweep(const char *name, unsigned mask, int errnum, int flags, long max_runs)
+sweep(const char *name, unsigned mask, int errnum, int flags, long max_runs, int crash)
 {
     char *dir = st_test_tmpdir("fault_lsm");
     uint64_t seed = st_test_seed() + (uint64_t)errnum * 7 + (uint64_t)flags + mask;
@@ -152,7 +156,7 @@ sweep(const char *name, unsigned mask, int errnum, int flags, long max_runs)
     st_rng_seed(&rng, seed);
     st_fault_env *fe = st_fault_env_new(st_env_posix());
     ST_ASSERT(fe != NULL);
-    long total = count_ops(dir, fe, seed, mask);
+    long total = count_ops(dir, fe, seed, mask, crash);
     ST_ASSERT(total > 0);
     long step = max_runs > 0 && total > max_runs ? total / max_runs : 1;
     long first = step > 1 ? 1 + (long)st_rng_uniform(&rng, (uint64_t)step) : 1;
@@ -162,8 +166,11 @@ sweep(const char *name, unsigned mask, int errnum, int flags, long max_runs)
         st_fault_env_reset(fe);
         st_fault_env_fail(fe, mask, (uint64_t)n, errnum, flags);
         st_model *m = st_model_new();
-        uint64_t inflight = run_once(dir, fe, seed, m, n);
+        uint64_t inflight = run_once(dir, fe, seed, m, n, crash);
         injected += st_fault_env_injected(fe) > 0;
+        if (crash) /* the machine died at op N: drop what was not durable */
+            ST_ASSERT_OK(st_fault_env_crash(fe, n % 2 ? ST_FAULT_CRASH_EXACT : ST_FAULT_CRASH_TORN,
+                                            seed + (uint64_t)n));
         st_fault_env_reset(fe);
         /* the healthy env: everything acknowledged is there, and the files check out */
         strata_options o = st_lsm_opts();
@@ -208,34 +215,44 @@ budget(long n)
 static void
 test_eio_once_non_append(void)
 {
-    sweep("EIO one-shot, every non-append op", NON_APPEND, EIO, 0, budget(400));
+    sweep("EIO one-shot, every non-append op", NON_APPEND, EIO, 0, budget(400), 0);
 }
 
 static void
 test_eio_once_append(void)
 {
     sweep("EIO one-shot, appends (half written)", ST_FAULT_APPEND, EIO, ST_FAULT_PARTIAL_APPEND,
-          budget(60));
+          budget(60), 0);
 }
 
 static void
 test_enospc_once(void)
 {
     sweep("ENOSPC one-shot, disk-changing ops", ST_FAULT_WRITES, ENOSPC, ST_FAULT_PARTIAL_APPEND,
-          budget(60));
+          budget(60), 0);
 }
 
 static void
 test_eio_persistent(void)
 {
-    sweep("EIO persistent, all ops", ST_FAULT_ALL, EIO, ST_FAULT_PERSISTENT, budget(60));
+    sweep("EIO persistent, all ops", ST_FAULT_ALL, EIO, ST_FAULT_PERSISTENT, budget(60), 0);
 }
 
 static void
 test_enospc_persistent(void)
 {
     sweep("ENOSPC persistent, disk-changing ops", ST_FAULT_WRITES, ENOSPC, ST_FAULT_PERSISTENT,
-          budget(60));
+          budget(60), 0);
+}
+
+/* Power loss at op N: every operation from the N-th on fails, then st_fault_env_crash drops what
+ * was not durable (exactly for odd N, torn tails for even N). All writes are synced here, so
+ * every acknowledged one must survive. */
+static void
+test_power_loss_at_op(void)
+{
+    sweep("power loss at op N (EIO from N on, then crash)", ST_FAULT_ALL, EIO, ST_FAULT_PERSISTENT,
+          budget(120), 1);
 }
 
 int
@@ -246,6 +263,7 @@ main(void)
     ST_RUN(test_enospc_once);
     ST_RUN(test_eio_persistent);
     ST_RUN(test_enospc_persistent);
+    ST_RUN(test_power_loss_at_op);
     fprintf(stderr,
             "fault totals: %ld runs, %ld faults injected, %ld background errors (writes then "
             "READONLY: %ld checks), %ld flushes in the faulty runs, data lost 0\n",
