@@ -32,6 +32,9 @@ st_table_open(const st_table_ctx *ctx, const st_table_meta *m, st_table **out)
     rc = st_sst_reader_open(ctx->env, path, ctx->cache, &t->reader);
     if (rc == STRATA_NOTFOUND)
         rc = st_err(STRATA_CORRUPT, "table %s is listed in the manifest but missing", path);
+    else if (rc == STRATA_NOTSUP)
+        /* this database wrote the file: an unknown format inside it means damage */
+        rc = st_err_prefix(STRATA_CORRUPT, "table %s is damaged: ", path);
     if (rc != STRATA_OK)
         goto err;
     {
