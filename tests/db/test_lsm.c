@@ -442,6 +442,69 @@ remove_manifests(const char *dir)
     st_env_free_list(names, count);
 }
 
+/* ---- odd entries through flushes and compactions --------------------------------------------- */
+
+static void
+test_odd_entries_and_edges(void)
+{
+    char *dir = st_test_tmpdir("lsm_edges");
+    lsm_ctx c = ctx_open(dir, 1000, st_test_seed() + 8);
+    /* maintenance on an empty database */
+    ST_ASSERT_OK(strata_flush(c.db));
+    ST_ASSERT_OK(strata_compact_range(c.db, NULL, 0, NULL, 0));
+    ST_ASSERT_OK(strata_wait_idle(c.db));
+    ST_ASSERT_EQ(st_lsm_table_count(c.db), 0);
+    ST_ASSERT_RC(strata_compact_range(c.db, NULL, 3, NULL, 0), STRATA_INVALID);
+    /* a memtable of deletes only */
+    char k[16];
+    for (unsigned i = 0; i < 50; i++) {
+        size_t kl = key_of(i, k);
+        ST_ASSERT_OK(strata_delete(c.db, NULL, k, kl));
+    }
+    ST_ASSERT_OK(strata_flush(c.db));
+    verify(&c, NULL, c.m);
+    /* empty values, a value far above target_file_size, keys with NULs / 0xff / 4 KiB */
+    ST_ASSERT_OK(strata_put(c.db, NULL, "e0", 2, "", 0));
+    st_model_put(c.m, "e0", 2, "", 0);
+    size_t big = 1u << 20;
+    unsigned char *bv = malloc(big);
+    ST_ASSERT(bv != NULL);
+    for (size_t i = 0; i < big; i++)
+        bv[i] = (unsigned char)(i * 7 + (i >> 9));
+    ST_ASSERT_OK(strata_put(c.db, NULL, "huge", 4, bv, big));
+    st_model_put(c.m, "huge", 4, bv, big);
+    free(bv);
+    const char nul_key[] = {'n', 0, 0, 'x'}, ff_key[] = {(char)0xff, (char)0xff, 0};
+    ST_ASSERT_OK(strata_put(c.db, NULL, nul_key, sizeof(nul_key), "nul", 3));
+    st_model_put(c.m, nul_key, sizeof(nul_key), "nul", 3);
+    ST_ASSERT_OK(strata_put(c.db, NULL, ff_key, sizeof(ff_key), "ff", 2));
+    st_model_put(c.m, ff_key, sizeof(ff_key), "ff", 2);
+    char *long_key = malloc(4096);
+    ST_ASSERT(long_key != NULL);
+    memset(long_key, 'L', 4096);
+    ST_ASSERT_OK(strata_put(c.db, NULL, long_key, 4096, "long", 4));
+    st_model_put(c.m, long_key, 4096, "long", 4);
+    do_ops(&c, scaled(1500));
+    ST_ASSERT_OK(strata_flush(c.db));
+    verify(&c, NULL, c.m);
+    /* a reversed range compacts nothing (or is refused) and changes no data */
+    char a[16], z[16];
+    size_t al = key_of(900, a), zl = key_of(100, z);
+    int rc = strata_compact_range(c.db, a, al, z, zl);
+    if (rc != STRATA_OK)
+        ST_ASSERT_RC(rc, STRATA_INVALID);
+    ST_ASSERT_OK(strata_compact_range(c.db, NULL, 0, NULL, 0));
+    ST_ASSERT_OK(strata_wait_idle(c.db));
+    verify(&c, NULL, c.m);
+    void *v = NULL;
+    size_t vl = 7;
+    ST_ASSERT_OK(strata_get(c.db, NULL, "e0", 2, &v, &vl));
+    ST_ASSERT(v != NULL && vl == 0);
+    strata_free(v);
+    free(long_key);
+    finish(&c, dir);
+}
+
 /* ---- reopen removes obsolete files ---------------------------------------------------------- */
 
 static void
@@ -748,6 +811,7 @@ main(void)
     ST_RUN(test_reads_snapshots_iterators);
     ST_RUN(test_tombstones_and_snapshots);
     ST_RUN(test_compact_range);
+    ST_RUN(test_odd_entries_and_edges);
     ST_RUN(test_reopen_removes_obsolete_files);
     ST_RUN(test_repair_lost_manifest);
     ST_RUN(test_corrupt_table);
