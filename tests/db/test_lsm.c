@@ -39,6 +39,18 @@ typedef struct lsm_ctx {
     unsigned keyspace;
 } lsm_ctx;
 
+/* Memtable kind and compression of the databases of this file (varied by the _trie test). */
+static int memtable_kind = STRATA_MEMTABLE_SKIPLIST, compression = STRATA_COMPRESSION_ZSTD;
+
+static strata_options
+opts(void)
+{
+    strata_options o = st_lsm_opts();
+    o.memtable_kind = memtable_kind;
+    o.compression = compression;
+    return o;
+}
+
 static size_t
 key_of(unsigned i, char *buf)
 {
@@ -135,7 +147,7 @@ ctx_open(const char *dir, unsigned keyspace, uint64_t seed)
 {
     lsm_ctx c;
     memset(&c, 0, sizeof(c));
-    strata_options o = st_lsm_opts();
+    strata_options o = opts();
     c.db = st_dbc_open(dir, &o);
     c.m = st_model_new();
     st_rng_seed(&c.rng, seed);
@@ -147,7 +159,7 @@ static void
 reopen(lsm_ctx *c, const char *dir)
 {
     ST_ASSERT_OK(strata_close(c->db));
-    strata_options o = st_lsm_opts();
+    strata_options o = opts();
     c->db = st_dbc_open(dir, &o);
 }
 
@@ -274,6 +286,17 @@ test_reads_snapshots_iterators(void)
     }
     /* reopen recovers exactly (memtable contents come back from the WAL) */
     finish(&c, dir);
+}
+
+/* The same with the trie memtable and snappy tables. */
+static void
+test_reads_snapshots_iterators_trie_snappy(void)
+{
+    memtable_kind = STRATA_MEMTABLE_TRIE;
+    compression = STRATA_COMPRESSION_SNAPPY;
+    test_reads_snapshots_iterators();
+    memtable_kind = STRATA_MEMTABLE_SKIPLIST;
+    compression = STRATA_COMPRESSION_ZSTD;
 }
 
 /* ---- tombstones, snapshots and compaction --------------------------------------------------- */
@@ -601,7 +624,7 @@ test_reopen_removes_obsolete_files(void)
     char src[512], dst[512];
     copy_table(dir, now[0].fnum, dir, 999990);
     st_lsm_table_path(dir, 999990, dst, sizeof(dst));
-    strata_options o = st_lsm_opts();
+    strata_options o = opts();
     c.db = st_dbc_open(dir, &o);
     verify(&c, NULL, c.m);
     expect_clean_dir(dir, c.db);
@@ -645,7 +668,7 @@ test_repair_lost_manifest(void)
                 report ? report : "");
     ST_ASSERT(report && strstr(report, "kept") && strstr(report, "wrote MANIFEST-"));
     strata_free(report);
-    strata_options o = st_lsm_opts();
+    strata_options o = opts();
     c.db = st_dbc_open(dir, &o);
     verify(&c, NULL, c.m);
     do_ops(&c, 200); /* and it keeps working */
@@ -693,7 +716,7 @@ test_repair_after_partial_input_deletion(void)
     char *report = NULL;
     ST_ASSERT_OK(strata_repair(dir, NULL, &report));
     strata_free(report);
-    strata_options o = st_lsm_opts();
+    strata_options o = opts();
     c.db = st_dbc_open(dir, &o);
     int rc = strata_get(c.db, NULL, x, xl, &v, &vl);
     if (rc != STRATA_NOTFOUND)
@@ -715,7 +738,7 @@ test_repair_after_partial_input_deletion(void)
 static void
 read_after_flip(const char *dir, const st_model *m, st_rng *rng, int reported, long off)
 {
-    strata_options o = st_lsm_opts();
+    strata_options o = opts();
     strata_db *db = NULL;
     int rc = strata_open(dir, &o, &db);
     if (rc != STRATA_OK) {
@@ -809,6 +832,7 @@ main(void)
 {
     ST_RUN(test_flush_produces_tables);
     ST_RUN(test_reads_snapshots_iterators);
+    ST_RUN(test_reads_snapshots_iterators_trie_snappy);
     ST_RUN(test_tombstones_and_snapshots);
     ST_RUN(test_compact_range);
     ST_RUN(test_odd_entries_and_edges);
