@@ -20,6 +20,8 @@
  *   - snapshot: take one, read every key with gets (a consistent view), wait, then an iterator
  *     on the same snapshot must show the identical view;
  * At the end every writer's last round is visible, also after a reopen; strata_check passes.
+ * Runs with the default 2 background threads / 4 immutable memtables, and with 1 / 1 (every
+ * rotation stalls the writers while the only worker may be busy compacting).
  * Sized by st_test_scale().
  */
 #include "db_check.h"
@@ -356,10 +358,12 @@ expect_final(strata_db *db, long rounds)
 }
 
 static void
-test_readers_during_flushes_and_compactions(void)
+run(int background_threads, int max_imm)
 {
     char *dir = st_test_tmpdir("lsm_conc");
     strata_options o = st_lsm_opts();
+    o.background_threads = background_threads;
+    o.max_immutable_memtables = max_imm;
     shared sh;
     memset(&sh, 0, sizeof(sh));
     sh.db = st_dbc_open(dir, &o);
@@ -398,10 +402,12 @@ test_readers_during_flushes_and_compactions(void)
     ST_ASSERT(c && sscanf(c, "compactions: %ld", &bg_compactions) == 1);
     strata_free(stats);
     fprintf(stderr,
-            "%ld rounds x %d writers; %ld iterator views, %ld snapshot views; %ld flushes, %ld "
+            "%d worker(s), %d immutable: %ld rounds x %d writers; %ld iterator views, %ld snapshot "
+            "views; %ld flushes, %ld "
             "compactions (maintenance thread asked for %ld flushes, %ld compact_range)\n",
-            sh.rounds, NW, atomic_load(&sh.iter_views), atomic_load(&sh.snap_views), bg_flushes,
-            bg_compactions, atomic_load(&sh.flushes), atomic_load(&sh.compactions));
+            background_threads, max_imm, sh.rounds, NW, atomic_load(&sh.iter_views),
+            atomic_load(&sh.snap_views), bg_flushes, bg_compactions, atomic_load(&sh.flushes),
+            atomic_load(&sh.compactions));
     ST_ASSERT(bg_flushes > 2 && bg_compactions > 0);
     expect_final(sh.db, sh.rounds);
     ST_ASSERT_OK(strata_close(sh.db));
@@ -413,9 +419,24 @@ test_readers_during_flushes_and_compactions(void)
     st_free(dir);
 }
 
+static void
+test_readers_during_flushes_and_compactions(void)
+{
+    run(2, 4);
+}
+
+/* One background thread shared by flushes and compactions, one immutable memtable: writers
+ * stall on every rotation while a compaction may hold the only worker. */
+static void
+test_one_worker_one_immutable(void)
+{
+    run(1, 1);
+}
+
 int
 main(void)
 {
     ST_RUN(test_readers_during_flushes_and_compactions);
+    ST_RUN(test_one_worker_one_immutable);
     return st_test_done();
 }
