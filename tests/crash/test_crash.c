@@ -299,6 +299,7 @@ power_loss_cycles(int mode, int nlanes, int ncycles)
     st_rng_seed(&rng, seed);
     st_fault_env *fe = st_fault_env_new(st_env_posix());
     ST_ASSERT(fe != NULL);
+    st_fault_env_skip_real_sync(fe, 1); /* the power losses are simulated: no real fsync needed */
     st_model *m = st_model_new();
     uint64_t next_seq[ST_WL_MAX_LANES] = {0};
     long acked_total = 0, inflight_applied = 0, close_errors = 0;

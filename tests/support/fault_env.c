@@ -27,7 +27,8 @@ struct st_fault_env {
     pthread_rwlock_t oplock; /* read: one forwarded operation; write: crash */
     pthread_mutex_t mu;      /* everything below */
     int dead;
-    int trace; /* ST_FAULT_TRACE set: print every operation to stderr */
+    int trace;     /* ST_FAULT_TRACE set: print every operation to stderr */
+    int skip_sync; /* record syncs for the crash model but do not fsync the real disk */
     uint64_t counts[ST_FAULT_OP_KINDS];
     unsigned mask;
     uint64_t nth, seen, injected;
@@ -248,7 +249,7 @@ ff_sync(st_file *f)
     st_fault_env *fe = file_env(f);
     pthread_rwlock_rdlock(&fe->oplock);
     int rc = begin_op(fe, ST_FAULT_SYNC, f->path, NULL);
-    if (rc == STRATA_OK)
+    if (rc == STRATA_OK && !fe->skip_sync)
         rc = st_file_sync(file_real(f));
     uint64_t size = 0;
     if (rc == STRATA_OK && st_file_size(file_real(f), &size) == STRATA_OK) {
@@ -411,7 +412,7 @@ fe_sync_dir(st_env *env, const char *dir)
     st_fault_env *fe = (st_fault_env *)env;
     pthread_rwlock_rdlock(&fe->oplock);
     int rc = begin_op(fe, ST_FAULT_SYNC_DIR, dir, NULL);
-    if (rc == STRATA_OK)
+    if (rc == STRATA_OK && !fe->skip_sync)
         rc = fe->real->sync_dir(fe->real, dir);
     if (rc == STRATA_OK) {
         pthread_mutex_lock(&fe->mu);
@@ -564,6 +565,14 @@ st_fault_env_count(st_fault_env *fe, unsigned mask)
             n += fe->counts[i];
     pthread_mutex_unlock(&fe->mu);
     return n;
+}
+
+void
+st_fault_env_skip_real_sync(st_fault_env *fe, int skip)
+{
+    pthread_mutex_lock(&fe->mu);
+    fe->skip_sync = skip;
+    pthread_mutex_unlock(&fe->mu);
 }
 
 int

@@ -119,6 +119,15 @@ int st_fault_env_crash(st_fault_env *fe, int mode, uint64_t seed);
  * disarm faults. */
 void st_fault_env_reset(st_fault_env *fe);
 
+/*
+ * st_fault_env_skip_real_sync --
+ *     skip != 0: sync and sync_dir still count, can fail, and update the crash model, but the
+ *     real disk is not fsync'ed (fast tests whose power losses are all simulated by
+ *     st_fault_env_crash; a real power loss would then lose data). Default 0. Set it before the
+ *     env is used from other threads.
+ */
+void st_fault_env_skip_real_sync(st_fault_env *fe, int skip);
+
 /* 1 while powered off after a crash. */
 int st_fault_env_is_dead(st_fault_env *fe);
 
