@@ -251,6 +251,39 @@ test_crash_torn(void)
     st_free(dir);
 }
 
+/* Skipping real fsyncs keeps the model: a sync still defines what survives a crash. */
+static void
+test_skip_real_sync(void)
+{
+    char *dir = st_test_tmpdir("fe_skip");
+    st_fault_env *fe = st_fault_env_new(st_env_posix());
+    st_fault_env_skip_real_sync(fe, 1);
+    st_env *env = st_fault_env_env(fe);
+    char *p = join(dir, "f");
+    st_file *f = NULL;
+    ST_ASSERT_OK(env->open(env, p, ST_OPEN_WRITE | ST_OPEN_CREATE, &f));
+    ST_ASSERT_OK(st_file_append(f, "abc", 3));
+    ST_ASSERT_OK(st_file_sync(f));
+    ST_ASSERT_OK(env->sync_dir(env, dir));
+    ST_ASSERT_OK(st_file_append(f, "def", 3));
+    uint64_t sl = 0;
+    int dur = 0;
+    ST_ASSERT_EQ(st_fault_env_file_state(fe, p, &sl, &dur), 0);
+    ST_ASSERT_EQ(sl, 3);
+    ST_ASSERT_EQ(dur, 1);
+    ST_ASSERT_EQ(st_fault_env_count(fe, ST_FAULT_SYNC | ST_FAULT_SYNC_DIR), 2);
+    /* and syncs can still fail */
+    st_fault_env_fail(fe, ST_FAULT_SYNC, 1, EIO, 0);
+    ST_ASSERT_RC(st_file_sync(f), STRATA_IOERR);
+    ST_ASSERT_OK(st_fault_env_crash(fe, ST_FAULT_CRASH_EXACT, 1));
+    ST_ASSERT_EQ(disk_len(p), 3);
+    st_file_close(f);
+    st_fault_env_free(fe);
+    st_free(p);
+    st_test_rmrf(dir);
+    st_free(dir);
+}
+
 int
 main(void)
 {
@@ -258,5 +291,6 @@ main(void)
     ST_RUN(test_nth_failure);
     ST_RUN(test_crash_model);
     ST_RUN(test_crash_torn);
+    ST_RUN(test_skip_real_sync);
     return st_test_done();
 }
