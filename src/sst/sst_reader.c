@@ -166,7 +166,10 @@ pref_release(st_sst_reader *r, st_sst_pref *p)
     memset(p, 0, sizeof(*p));
 }
 
-/* Pin page `page` (or the dictionary, DICT_PAGE) of chunk (g, col). */
+/*
+ * Pin page `page` (or the dictionary, DICT_PAGE) of chunk (g, col). fill > 0: look it up in the
+ * cache and insert it; 0: look it up only; < 0: a private page, the cache is not touched.
+ */
 static int
 load_page(st_sst_reader *r, uint32_t g, int col, uint32_t page, int fill, st_sst_ra *ra,
           st_sst_pref *out)
@@ -176,7 +179,7 @@ load_page(st_sst_reader *r, uint32_t g, int col, uint32_t page, int fill, st_sst
     uint8_t key[CACHE_KEY_LEN];
     size_t kl = CACHE_KEY_LEN;
     cache_key(r, g, col, page, key);
-    if (r->cache) {
+    if (r->cache && fill >= 0) {
         st_cache_handle *h = st_cache_lookup(r->cache, key, kl);
         if (h) {
             out->h = h;
@@ -229,7 +232,7 @@ load_page(st_sst_reader *r, uint32_t g, int col, uint32_t page, int fill, st_sst
                           r->path, (long long)loc->offset, st_sst_col_names[col]);
         }
     }
-    if (r->cache && fill) {
+    if (r->cache && fill > 0) {
         st_cache_handle *h = NULL;
         ST_RET(st_cache_insert(r->cache, key, kl, pg, pg->mem, page_deleter, &h));
         out->h = h;
@@ -550,16 +553,154 @@ st_sst_reader_may_contain(st_sst_reader *r, const uint8_t *key, size_t klen)
     return may_contain(r, key, klen, &g);
 }
 
+/* ---- point lookups through page bundles ------------------------------------------------------ */
+
+/*
+ * In a row group whose columns' pages are aligned, a point lookup caches the four decoded pages
+ * of one page number as a single entry (cache-key column BUNDLE_COL): one cache lookup per get
+ * instead of four, one insert and one eviction per miss.
+ */
+#define BUNDLE_COL 0xff
+
+typedef struct page_bundle {
+    st_pq_page *pg[ST_SST_NCOLS];
+} page_bundle;
+
+static void
+bundle_free(page_bundle *b)
+{
+    for (int c = 0; c < ST_SST_NCOLS; c++)
+        st_pq_page_free(b->pg[c]);
+    st_free(b);
+}
+
+static void
+bundle_deleter(const void *key, size_t klen, void *value)
+{
+    (void)key;
+    (void)klen;
+    bundle_free(value);
+}
+
+static int
+load_bundle(st_sst_reader *r, uint32_t g, uint32_t idx, st_cache_handle **h, page_bundle **out)
+{
+    uint8_t key[CACHE_KEY_LEN];
+    cache_key(r, g, BUNDLE_COL, idx, key);
+    if ((*h = st_cache_lookup(r->cache, key, CACHE_KEY_LEN))) {
+        *out = st_cache_value(*h);
+        return STRATA_OK;
+    }
+    page_bundle *b = st_calloc(1, sizeof(*b));
+    if (!b)
+        return st_err(STRATA_NOMEM, "%s: page bundle", r->path);
+    size_t charge = sizeof(*b);
+    int rc = STRATA_OK;
+    for (int c = 0; c < ST_SST_NCOLS && rc == STRATA_OK; c++) {
+        st_sst_pref p;
+        rc = load_page(r, g, c, idx, -1, NULL, &p);
+        if (rc == STRATA_OK) {
+            b->pg[c] = p.pg;
+            charge += p.pg->mem;
+        }
+    }
+    if (rc != STRATA_OK) {
+        bundle_free(b);
+        return rc;
+    }
+    ST_RET(st_cache_insert(r->cache, key, CACHE_KEY_LEN, b, charge, bundle_deleter, h));
+    *out = b;
+    return STRATA_OK;
+}
+
+/* Copy out one found row (shared by both lookup paths), validating it like the iterator does. */
+static int
+found_row(st_sst_reader *r, uint32_t g, int64_t row, int64_t s, int64_t k, const uint8_t *v,
+          size_t vl, int isnull, int *kind, st_buf *val, uint64_t *seq)
+{
+    if (s < 0 || (uint64_t)s > ST_SEQ_MAX || (k != ST_KIND_PUT && k != ST_KIND_DELETE) ||
+        (k == ST_KIND_PUT && isnull))
+        return st_err(STRATA_CORRUPT, "%s: bad entry in row group %u row %lld", r->path, g,
+                      (long long)row);
+    if (val) {
+        st_buf_clear(val);
+        ST_RET(st_buf_append(val, v, k == ST_KIND_PUT ? vl : 0));
+    }
+    if (kind)
+        *kind = (int)k;
+    if (seq)
+        *seq = (uint64_t)s;
+    return STRATA_OK;
+}
+
+/*
+ * The bundle path: *done = 0 when it cannot answer (no cache, unaligned pages, no usable key
+ * ColumnIndex, or the key's versions continue on the next page) and the cursor path must.
+ */
+static int
+get_bundled(st_sst_reader *r, uint32_t g, const uint8_t *key, size_t klen, uint64_t snap_seq,
+            int *kind, st_buf *val, uint64_t *seq, int *done)
+{
+    const st_sst_rg *rg = &r->rgs[g];
+    *done = 0;
+    if (!r->cache || !rg->aligned || !rg->has_kbounds || !rg->has_kci ||
+        rg->kci.boundary_order != ST_PQ_ASCENDING)
+        return STRATA_OK;
+    uint32_t idx = page_lower_bound(rg, key, klen);
+    if (idx >= rg->oi[0].npages)
+        return STRATA_OK;
+    st_cache_handle *h = NULL;
+    page_bundle *b = NULL;
+    ST_RET(load_bundle(r, g, idx, &h, &b));
+    const st_pq_page *kp = b->pg[ST_SST_COL_KEY];
+    const int64_t *seqs = b->pg[ST_SST_COL_SEQNO]->ints;
+    uint32_t lo = 0, hi = kp->n;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (st_bytes_cmp(kp->data + kp->offs[mid], kp->offs[mid + 1] - kp->offs[mid], key, klen) <
+            0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    int cmp = 1;
+    while (lo < kp->n &&
+           (cmp = st_bytes_cmp(kp->data + kp->offs[lo], kp->offs[lo + 1] - kp->offs[lo], key,
+                               klen)) == 0 &&
+           (uint64_t)seqs[lo] > snap_seq)
+        lo++;
+    int rc = STRATA_OK;
+    if (lo < kp->n) {
+        *done = 1;
+        if (cmp != 0) {
+            rc = STRATA_NOTFOUND;
+        } else {
+            const st_pq_page *vp = b->pg[ST_SST_COL_VALUE];
+            rc = found_row(r, g, rg->oi[0].pages[idx].first_row + lo, seqs[lo],
+                           b->pg[ST_SST_COL_KIND]->ints[lo], vp->data + vp->offs[lo],
+                           vp->offs[lo + 1] - vp->offs[lo], vp->nulls ? vp->nulls[lo] : 0, kind,
+                           val, seq);
+        }
+    }
+    st_cache_release(r->cache, h);
+    return rc;
+}
+
 int
 st_sst_reader_get(st_sst_reader *r, const uint8_t *key, size_t klen, uint64_t snap_seq, int *kind,
                   st_buf *val, uint64_t *seq)
 {
     uint32_t g;
+    int done;
     if (!may_contain(r, key, klen, &g))
         return STRATA_NOTFOUND;
+    int rc = get_bundled(r, g, key, klen, snap_seq, kind, val, seq, &done);
+    if (rc != STRATA_OK || done)
+        return rc;
     st_sst_cursor c;
     st_sst_cursor_init(&c, r, 1);
-    int rc = st_sst_cursor_seek(&c, key, klen, snap_seq), cmp = 1;
+    int cmp = 1;
+    rc = st_sst_cursor_seek(&c, key, klen, snap_seq);
     if (rc == STRATA_OK && c.valid)
         rc = cmp_key_at(&c, key, klen, &cmp);
     if (rc == STRATA_OK && c.valid && cmp == 0) {
@@ -567,30 +708,16 @@ st_sst_reader_get(st_sst_reader *r, const uint8_t *key, size_t klen, uint64_t sn
         const uint8_t *v = NULL;
         size_t vl = 0;
         int isnull = 1;
-        int64_t s = 0, k = 0;
         rc = st_sst_cursor_load(&c, ST_SST_COL_SEQNO);
         if (rc == STRATA_OK)
             rc = st_sst_cursor_load(&c, ST_SST_COL_KIND);
         if (rc == STRATA_OK) {
-            s = st_sst_cursor_int(&c, ST_SST_COL_SEQNO);
-            k = st_sst_cursor_int(&c, ST_SST_COL_KIND);
+            int64_t s = st_sst_cursor_int(&c, ST_SST_COL_SEQNO);
+            int64_t k = st_sst_cursor_int(&c, ST_SST_COL_KIND);
             if (k == ST_KIND_PUT && (rc = st_sst_cursor_load(&c, ST_SST_COL_VALUE)) == STRATA_OK)
                 st_sst_cursor_bytes(&c, ST_SST_COL_VALUE, &v, &vl, &isnull);
-        }
-        if (rc == STRATA_OK &&
-            (s < 0 || (uint64_t)s > ST_SEQ_MAX || (k != ST_KIND_PUT && k != ST_KIND_DELETE) ||
-             (k == ST_KIND_PUT && isnull)))
-            rc = st_err(STRATA_CORRUPT, "%s: bad entry in row group %u row %lld", r->path, c.g,
-                        (long long)c.row);
-        if (rc == STRATA_OK && val) {
-            st_buf_clear(val);
-            rc = st_buf_append(val, v, k == ST_KIND_PUT ? vl : 0);
-        }
-        if (rc == STRATA_OK) {
-            if (kind)
-                *kind = (int)k;
-            if (seq)
-                *seq = (uint64_t)s;
+            if (rc == STRATA_OK)
+                rc = found_row(r, c.g, c.row, s, k, v, vl, isnull, kind, val, seq);
         }
     } else if (rc == STRATA_OK) {
         rc = STRATA_NOTFOUND;

@@ -338,23 +338,83 @@ test_page_edges(void)
         snprintf(name, sizeof(name), "e%zu.parquet", ps);
         roundtrip(dir, name, &m, &o, NULL, &rng);
     }
-    /* snapshot reads of the multi-version key */
+    /* the same tables read through a cache (point lookups then go through page bundles and
+     * fall back to the cursor when a key's versions continue on the next page) */
+    st_cache *cache = NULL;
+    ST_ASSERT_OK(st_cache_new(1u << 20, 0, &cache));
+    for (size_t ps = 1; ps <= 64; ps *= 4) {
+        char name[32];
+        snprintf(name, sizeof(name), "e%zu.parquet", ps);
+        char *p = table_path(dir, name);
+        st_sst_reader *rc = NULL;
+        ST_ASSERT_OK(st_sst_reader_open(st_env_posix(), p, cache, &rc));
+        check_gets(rc, &m, &rng, 300);
+        check_gets(rc, &m, &rng, 300); /* now from the cache */
+        st_sst_reader_unref(rc);
+        free(p);
+    }
+    /* snapshot reads of the multi-version key, without and with the cache */
     char *path = table_path(dir, "e1.parquet");
+    for (int cached = 0; cached < 2; cached++) {
+        st_sst_reader *r = NULL;
+        ST_ASSERT_OK(st_sst_reader_open(st_env_posix(), path, cached ? cache : NULL, &r));
+        for (uint64_t snap = 790; snap <= 1001; snap++) {
+            int kind;
+            uint64_t seq;
+            int rc = st_sst_reader_get(r, (const uint8_t *)"samekey", 7, snap, &kind, NULL, &seq);
+            if (snap < 801) {
+                ST_ASSERT_RC(rc, STRATA_NOTFOUND);
+            } else {
+                ST_ASSERT_OK(rc);
+                ST_ASSERT_EQ(seq, snap > 1000 ? 1000 : snap);
+                ST_ASSERT_EQ(kind, (1000 - seq) % 7 == 0 ? ST_KIND_DELETE : ST_KIND_PUT);
+            }
+        }
+        st_sst_reader_unref(r);
+    }
+    free(path);
+    st_cache_free(cache);
+    model_free(&m);
+    end(dir);
+}
+
+static void
+test_row_aligned_pages(void)
+{
+    /* Every column is cut at the same rows once the row bytes (key + value + 12) reach
+     * page_size: 16 + 100 + 12 = 128 bytes a row, so 1024-byte pages hold 8 rows. */
+    st_rng rng;
+    char *dir = begin("sst_aligned", &rng);
+    model m = {0};
+    size_t rows = 1000, per_page = 1024 / (16 + 100 + 12);
+    uint8_t key[16], val[100];
+    for (size_t i = 0; i < rows; i++) {
+        memset(key, 0, sizeof(key));
+        snprintf((char *)key, sizeof(key), "key%08zu", i);
+        for (size_t j = 0; j < sizeof(val); j++)
+            val[j] = (uint8_t)st_rng_next(&rng);
+        model_add(&m, key, sizeof(key), i + 1, ST_KIND_PUT, val, sizeof(val));
+    }
+    st_sst_options o;
+    st_sst_options_init(&o);
+    o.page_size = 1024;
+    char *path = table_path(dir, "aligned.parquet");
+    st_sst_meta bm;
+    build(path, &m, &o, &bm);
     st_sst_reader *r = NULL;
     ST_ASSERT_OK(st_sst_reader_open(st_env_posix(), path, NULL, &r));
-    for (uint64_t snap = 790; snap <= 1001; snap++) {
-        int kind;
-        uint64_t seq;
-        int rc = st_sst_reader_get(r, (const uint8_t *)"samekey", 7, snap, &kind, NULL, &seq);
-        if (snap < 801) {
-            ST_ASSERT_RC(rc, STRATA_NOTFOUND);
-        } else {
-            ST_ASSERT_OK(rc);
-            ST_ASSERT_EQ(seq, snap > 1000 ? 1000 : snap);
-            ST_ASSERT_EQ(kind, (1000 - seq) % 7 == 0 ? ST_KIND_DELETE : ST_KIND_PUT);
-        }
+    ST_ASSERT_EQ(r->nrgs, 1);
+    const st_sst_rg *rg = &r->rgs[0];
+    ST_ASSERT(rg->aligned);
+    ST_ASSERT_EQ(rg->oi[0].npages, (rows + per_page - 1) / per_page);
+    for (int c = 0; c < ST_SST_NCOLS; c++) {
+        ST_ASSERT_EQ(rg->oi[c].npages, rg->oi[0].npages);
+        for (uint32_t i = 0; i < rg->oi[c].npages; i++)
+            ST_ASSERT_EQ(rg->oi[c].pages[i].first_row, (int64_t)(i * per_page));
     }
+    check_gets(r, &m, &rng, 300);
     st_sst_reader_unref(r);
+    st_sst_meta_free(&bm);
     free(path);
     model_free(&m);
     end(dir);
@@ -603,6 +663,7 @@ main(void)
     ST_RUN(test_empty_and_one);
     ST_RUN(test_random_codecs);
     ST_RUN(test_page_edges);
+    ST_RUN(test_row_aligned_pages);
     ST_RUN(test_large_values);
     ST_RUN(test_cache);
     ST_RUN(test_iter_model);
