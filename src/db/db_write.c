@@ -45,6 +45,9 @@ st_db_set_bg_error(strata_db *db, int rc)
         db->bg_error = rc;
         snprintf(db->bg_errmsg, sizeof(db->bg_errmsg), "%s", st_errmsg());
     }
+    /* wake everyone waiting for background progress (flush, wait_idle, stalled writers): it
+     * will not come now */
+    pthread_cond_broadcast(&db->bg_cv);
 }
 
 static int
