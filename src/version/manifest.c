@@ -115,6 +115,8 @@ st_manifest_create(st_env *env, const char *dir, uint64_t number, const st_manif
     ST_ERR(st_wal_writer_open(env, path, number, &m->w));
     ST_ERR(st_wal_writer_add(m->w, m->scratch.data, m->scratch.len));
     ST_ERR(st_wal_writer_sync(m->w));
+    /* the new manifest's directory entry must be durable before CURRENT can name it */
+    ST_ERR(env->sync_dir(env, dir));
     {
         char cur[80];
         int n = snprintf(cur, sizeof(cur), "%s\n", name);
