@@ -408,9 +408,11 @@ build_meta(st_sst_reader *r)
             st_free(p->value);
             return st_err(STRATA_NOMEM, "%s: meta", r->path);
         }
-        memcpy(p->key, kv->key.p, kv->key.len);
+        if (kv->key.len) /* an empty string may have no bytes behind it */
+            memcpy(p->key, kv->key.p, kv->key.len);
         p->key[kv->key.len] = 0;
-        memcpy(p->value, kv->value.p, kv->value.len);
+        if (kv->value.len)
+            memcpy(p->value, kv->value.p, kv->value.len);
         p->value[kv->value.len] = 0;
         m->nprops++;
     }
