@@ -5,6 +5,7 @@
 #include "util/alloc.h"
 
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 
 int
@@ -109,6 +110,13 @@ start_output(out_state *o)
     st_free(path);
     if (rc == STRATA_OK && job->producer_note)
         rc = st_sst_builder_set_meta(o->b, "strata-job", job->producer_note);
+    if (rc == STRATA_OK && job->max_wal) {
+        char num[24];
+        snprintf(num, sizeof(num), "%llu", (unsigned long long)job->max_wal);
+        rc = st_sst_builder_set_meta(o->b, "strata-max-wal", num);
+    }
+    if (rc == STRATA_OK && job->replaces && *job->replaces)
+        rc = st_sst_builder_set_meta(o->b, "strata-replaces", job->replaces);
     return rc;
 }
 

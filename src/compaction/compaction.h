@@ -34,6 +34,12 @@ typedef struct st_compact_job {
     uint64_t (*new_file_number)(void *arg); /* allocates output file numbers */
     void *fnum_arg;
     const char *producer_note; /* optional footer pair strata-job=<note> (e.g. "flush") */
+    /* Lineage, written to every output's footer so that strata_repair can tell live tables from
+     * leftovers (doc/format_manifest.md "Repair"): the newest WAL whose data the outputs hold
+     * (strata-max-wal, 0 = none) and the tables they replace (strata-replaces, comma-separated
+     * file numbers; NULL = none). */
+    uint64_t max_wal;
+    const char *replaces;
     /* Optional: when *cancel becomes non-zero the run stops with STRATA_BUSY (close). */
     const _Atomic int *cancel;
     /* Optional shard boundaries (ascending): a new output starts at the first key >= bounds[i]

@@ -17,6 +17,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -145,7 +146,7 @@ copy_snapshots(strata_db *db, uint64_t **out, size_t *n)
 }
 
 int
-st_db_write_level0(strata_db *db, st_memtable *mem, st_compact_job *job)
+st_db_write_level0(strata_db *db, st_memtable *mem, uint64_t max_wal, st_compact_job *job)
 {
     memset(job, 0, sizeof(*job));
     uint64_t *snaps = NULL;
@@ -164,6 +165,7 @@ st_db_write_level0(strata_db *db, st_memtable *mem, st_compact_job *job)
     job->new_file_number = alloc_file_number;
     job->fnum_arg = db;
     job->producer_note = "flush";
+    job->max_wal = max_wal;
     job->input = st_memtable_iter(mem);
     if (!job->input) {
         st_free(snaps);
@@ -404,7 +406,7 @@ flush_one(strata_db *db)
     st_compact_job job;
     st_version_edit e;
     st_edit_init(&e);
-    int rc = st_db_write_level0(db, mem, &job);
+    int rc = st_db_write_level0(db, mem, wal, &job);
     if (rc == STRATA_OK) {
         e.has_log_number = 1;
         e.log_number = log_after;
@@ -647,6 +649,8 @@ compact_tables(strata_db *db, st_version *v, st_table **inputs, size_t n, const 
     uint64_t bytes_in = 0, t0 = st_now_micros();
     int rc = STRATA_OK;
     size_t nits = 0;
+    st_buf lineage;
+    st_buf_init(&lineage);
     if (!its)
         return st_err(STRATA_NOMEM, "out of memory");
     pthread_mutex_lock(&db->mu);
@@ -679,6 +683,21 @@ compact_tables(strata_db *db, st_version *v, st_table **inputs, size_t n, const 
     job.new_file_number = alloc_file_number;
     job.fnum_arg = db;
     job.producer_note = "compaction";
+    /* lineage: the inputs this output replaces, and the newest WAL their data came from */
+    for (size_t i = 0; i < n && rc == STRATA_OK; i++) {
+        char num[24];
+        snprintf(num, sizeof(num), "%s%llu", i ? "," : "", (unsigned long long)inputs[i]->m.fnum);
+        rc = st_buf_append(&lineage, num, strlen(num));
+        const char *w = st_sst_meta_prop(st_sst_reader_meta(inputs[i]->reader), "strata-max-wal");
+        uint64_t wn = w ? strtoull(w, NULL, 10) : 0;
+        if (wn > job.max_wal)
+            job.max_wal = wn;
+    }
+    if (rc == STRATA_OK)
+        rc = st_buf_put_u8(&lineage, 0);
+    if (rc != STRATA_OK)
+        goto err;
+    job.replaces = (const char *)lineage.data;
     job.cancel = &db->cancel_bg;
     if (pick) {
         job.bounds = pick->bounds;
@@ -703,8 +722,10 @@ compact_tables(strata_db *db, st_version *v, st_table **inputs, size_t n, const 
         atomic_fetch_add(&db->stats.compact_micros, st_now_micros() - t0);
     }
 err:
+    st_iter_close(job.input); /* only still set when the run never started */
     st_compact_job_free(&job);
     st_edit_free(&e);
+    st_buf_free(&lineage);
     st_free(its);
     st_free(snaps);
     return rc;

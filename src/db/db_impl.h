@@ -125,8 +125,9 @@ int st_db_make_room(strata_db *db, int force);
 /* Background work (db_flush.c) */
 int st_db_start_workers(strata_db *db);
 void st_db_stop_workers(strata_db *db);
-/* Write the memtable `mem` (not yet in any version) to tables and return their metadata. */
-int st_db_write_level0(strata_db *db, st_memtable *mem, st_compact_job *job);
+/* Write the memtable `mem` (not yet in any version), whose writes came from WALs up to number
+ * max_wal, to tables and return their metadata. */
+int st_db_write_level0(strata_db *db, st_memtable *mem, uint64_t max_wal, st_compact_job *job);
 /*
  * st_db_log_and_apply --
  *     Make `e` durable in the manifest, then install the version current - removed + added.

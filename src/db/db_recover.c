@@ -247,7 +247,7 @@ st_db_recover(strata_db *db)
     /* Write what the logs held to a table, so that they can go. */
     if (st_memtable_entries(db->mem) > 0) {
         st_memtable *fresh = NULL;
-        ST_ERR(st_db_write_level0(db, db->mem, &job));
+        ST_ERR(st_db_write_level0(db, db->mem, nlogs ? logs[nlogs - 1] : 0, &job));
         ST_ERR(st_memtable_new_sized(db->opts.memtable_kind, db->opts.write_buffer_size, &fresh));
         st_memtable_unref(db->mem);
         db->mem = fresh;

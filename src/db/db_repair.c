@@ -10,6 +10,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct report {
@@ -55,6 +56,13 @@ lock_db(st_env *env, const char *path, st_file **lock)
     return rc;
 }
 
+typedef struct found_table {
+    uint64_t num;
+    const char *name; /* borrowed from the directory listing */
+    st_sst_reader *reader;
+    uint64_t superseded_by; /* a compaction output that replaces it (0 = none) */
+} found_table;
+
 int
 strata_repair(const char *path, const strata_options *opts, char **out)
 {
@@ -72,7 +80,9 @@ strata_repair(const char *path, const strata_options *opts, char **out)
     st_manifest_state state;
     memset(&state, 0, sizeof(state));
     st_manifest *m = NULL;
-    uint64_t max_num = 0;
+    uint64_t max_num = 0, max_wal = 0;
+    found_table *found = NULL;
+    size_t nfound = 0;
     int rc = env->list(env, path, &names, &count);
     if (rc != STRATA_OK)
         goto err;
@@ -90,6 +100,14 @@ strata_repair(const char *path, const strata_options *opts, char **out)
             num > max_num)
             max_num = num;
     }
+    /* Pass 1: read every table's footer. Pass 2: keep those no readable compaction output
+     * replaces (a crash between a compaction's manifest edit and the removal of its inputs
+     * leaves inputs behind; adopting them could resurrect deleted keys). */
+    found = st_calloc(count ? count : 1, sizeof(*found));
+    if (!found) {
+        rc = st_err(STRATA_NOMEM, "out of memory");
+        goto err;
+    }
     for (size_t i = 0; i < count; i++) {
         uint64_t num;
         if (!st_db_parse_numbered(names[i], ".parquet", &num))
@@ -98,19 +116,10 @@ strata_repair(const char *path, const strata_options *opts, char **out)
         st_sst_reader *sr = NULL;
         int trc = tp ? st_sst_reader_open(env, tp, NULL, &sr) : STRATA_NOMEM;
         if (trc == STRATA_OK) {
-            const st_sst_meta *sm = st_sst_reader_meta(sr);
-            if (sm->entries == 0) {
-                rep(&r, "%s: empty table, ignored\n", names[i]);
-            } else if (st_table_meta_from_sst(&state.tables[state.ntables], num, sm) == STRATA_OK) {
-                const st_table_meta *tm = &state.tables[state.ntables++];
-                rep(&r,
-                    "%s: %" PRIu64 " entries, seq %" PRIu64 "..%" PRIu64 ", %" PRIu64
-                    " bytes: kept\n",
-                    names[i], tm->entries, tm->min_seq, tm->max_seq, tm->file_size);
-                if (tm->max_seq > state.last_seq)
-                    state.last_seq = tm->max_seq;
-            }
-            st_sst_reader_unref(sr);
+            found[nfound].num = num;
+            found[nfound].name = names[i];
+            found[nfound].reader = sr;
+            nfound++;
         } else if (tp) {
             r.problems++;
             rep(&r, "%s: unreadable (%s: %s): moved to lost/\n", names[i], strata_errstr(trc),
@@ -124,7 +133,48 @@ strata_repair(const char *path, const strata_options *opts, char **out)
         }
         st_free(tp);
     }
-    state.log_number = 0; /* replay every surviving log at the next open */
+    for (size_t i = 0; i < nfound; i++) {
+        const st_sst_meta *sm = st_sst_reader_meta(found[i].reader);
+        const char *w = st_sst_meta_prop(sm, "strata-max-wal");
+        uint64_t wn = w ? strtoull(w, NULL, 10) : 0;
+        if (wn > max_wal)
+            max_wal = wn;
+        const char *rp = st_sst_meta_prop(sm, "strata-replaces");
+        while (rp && *rp) {
+            char *endp;
+            uint64_t victim = strtoull(rp, &endp, 10);
+            if (endp == rp)
+                break;
+            for (size_t j = 0; j < nfound; j++)
+                if (found[j].num == victim && j != i)
+                    found[j].superseded_by = found[i].num;
+            rp = *endp == ',' ? endp + 1 : endp;
+        }
+    }
+    for (size_t i = 0; i < nfound; i++) {
+        const st_sst_meta *sm = st_sst_reader_meta(found[i].reader);
+        if (found[i].superseded_by) {
+            rep(&r, "%s: replaced by compaction output %06" PRIu64 ": removed\n", found[i].name,
+                found[i].superseded_by);
+            char *tp = st_path_join(path, found[i].name);
+            if (tp)
+                env->remove(env, tp);
+            st_free(tp);
+        } else if (sm->entries == 0) {
+            rep(&r, "%s: empty table, ignored\n", found[i].name);
+        } else if (st_table_meta_from_sst(&state.tables[state.ntables], found[i].num, sm) ==
+                   STRATA_OK) {
+            const st_table_meta *tm = &state.tables[state.ntables++];
+            rep(&r,
+                "%s: %" PRIu64 " entries, seq %" PRIu64 "..%" PRIu64 ", %" PRIu64 " bytes: kept\n",
+                found[i].name, tm->entries, tm->min_seq, tm->max_seq, tm->file_size);
+            if (tm->max_seq > state.last_seq)
+                state.last_seq = tm->max_seq;
+        }
+    }
+    /* logs up to the newest one a table's data came from were flushed (flushes go in log
+     * order); replaying them could bring back data a later compaction dropped */
+    state.log_number = max_wal + 1;
     state.next_file = max_num + 2;
     rc = st_manifest_create(env, path, max_num + 1, &state, &m);
     if (rc != STRATA_OK)
@@ -146,6 +196,9 @@ strata_repair(const char *path, const strata_options *opts, char **out)
 err:
     if (rc != STRATA_OK)
         rep(&r, "repair failed: %s: %s\n", strata_errstr(rc), st_errmsg());
+    for (size_t i = 0; i < nfound; i++)
+        st_sst_reader_unref(found[i].reader);
+    st_free(found);
     st_manifest_close(m);
     st_manifest_state_free(&state);
     st_env_free_list(names, count);

@@ -679,16 +679,12 @@ test_repair_lost_manifest(void)
  * A compaction that dropped a bottom-most tombstone removes its input tables one by one. A crash
  * after the table holding the tombstone is gone but before the one holding the older value is
  * leaves that older table on disk. Normal recovery removes it (not in the manifest); a repair
- * (manifest lost) must not bring the deleted key back from it either.
- * Known to fail (see the report): ST_LSM_KNOWN_ISSUES=1 runs it.
+ * (manifest lost) must not bring the deleted key back from it either: compaction outputs name the
+ * tables they replace (strata-replaces), and repair drops those.
  */
 static void
 test_repair_after_partial_input_deletion(void)
 {
-    if (!getenv("ST_LSM_KNOWN_ISSUES")) {
-        fprintf(stderr, "skipped: a known issue (set ST_LSM_KNOWN_ISSUES=1 to run it)\n");
-        return;
-    }
     char *dir = st_test_tmpdir("lsm_partial");
     char *side = st_test_tmpdir("lsm_partial_side");
     lsm_ctx c = ctx_open(dir, 500, st_test_seed() + 7);

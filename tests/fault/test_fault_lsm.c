@@ -166,29 +166,6 @@ count_ops(const char *dir, st_fault_env *fe, uint64_t seed, unsigned mask, int c
 }
 
 /*
- * Known issue: a new manifest's directory entry is never made durable (no sync_dir) before
- * CURRENT is renamed to name it, so a power loss can leave CURRENT naming a manifest that is
- * gone (fault_env drops the undurable creation; the rename over the old CURRENT counts as
- * durable). LevelDB syncs the directory when it syncs a new manifest for this reason. Counted
- * and reported instead of failing (the run then repairs and must find every write), unless
- * ST_LSM_KNOWN_ISSUES is set. Returns 1 when tolerated.
- */
-static long known_issue_hits;
-
-static int
-known_missing_manifest(const char *name, long n)
-{
-    const char *msg = strata_errmsg(NULL);
-    if (getenv("ST_LSM_KNOWN_ISSUES") || !strstr(msg, "CURRENT names") ||
-        !strstr(msg, "which is missing"))
-        return 0;
-    fprintf(stderr, "KNOWN ISSUE: %s, N=%ld (ST_SEED=%llu): %s\n", name, n,
-            (unsigned long long)st_test_seed(), msg);
-    known_issue_hits++;
-    return 1;
-}
-
-/*
  * sweep --
  *     Fail the N-th matching operation for N = 1 .. (ops of a healthy run), every N when
  *     max_runs is 0, else about max_runs values evenly spread from a seeded offset.
@@ -221,13 +198,6 @@ sweep(const char *name, unsigned mask, int errnum, int flags, long max_runs, int
         strata_options o = st_lsm_opts();
         strata_db *db = NULL;
         int rc = strata_open(dir, &o, &db);
-        if (rc == STRATA_CORRUPT && crash && known_missing_manifest(name, n)) {
-            /* the data is all still there: strata_repair must bring it back */
-            char *report = NULL;
-            ST_ASSERT_OK(strata_repair(dir, NULL, &report));
-            strata_free(report);
-            rc = strata_open(dir, &o, &db);
-        }
         if (rc != STRATA_OK)
             ST_FAIL("%s, N=%ld (ST_SEED=%llu): healthy reopen failed: %s (%s)", name, n,
                     (unsigned long long)st_test_seed(), strata_errstr(rc), strata_errmsg(NULL));
@@ -356,9 +326,7 @@ main(void)
     ST_RUN(test_recovery_faults);
     fprintf(stderr,
             "fault totals: %ld runs, %ld faults injected, %ld background errors (writes then "
-            "READONLY: %ld checks), %ld flushes in the faulty runs, data lost 0; known issue "
-            "(CURRENT names a lost manifest) hit %ld times\n",
-            all.runs, all.injected, all.bg_errors, all.readonly_checked, all.flushes,
-            known_issue_hits);
+            "READONLY: %ld checks), %ld flushes in the faulty runs, data lost 0\n",
+            all.runs, all.injected, all.bg_errors, all.readonly_checked, all.flushes);
     return st_test_done();
 }
