@@ -342,69 +342,29 @@ out:
     free(val);
 }
 
-/* ---- LevelDB ------------------------------------------------------------------------------- */
+/* ---- LevelDB and RocksDB: one driver over small adapters ------------------------------------- */
 
-typedef struct ldb_ctx {
-    leveldb_t *db;
-    leveldb_readoptions_t *ro;
-} ldb_ctx;
+/*
+ * kv_engine -- what the driver needs from a key-value store. open() with cache_size 0 means "no
+ * block cache" (cold); iter_new() returns an iterator that does not fill the cache.
+ */
+typedef struct kv_engine {
+    const char *name;   /* for messages and the directory name */
+    const char *suffix; /* table file names end in this */
+    int (*open)(void *ctx, const cfg *c, const char *dir, size_t cache_size);
+    void (*close)(void *ctx);
+    int (*put)(void *ctx, const char *key, const char *val, size_t vlen);
+    void (*compact)(void *ctx);
+    get_fn get;
+    void *(*iter_new)(void *ctx);
+    void (*iter_first)(void *it);
+    int (*iter_valid)(void *it);
+    void (*iter_next)(void *it);
+    void (*iter_entry)(void *it, const char **k, size_t *kl, const char **v, size_t *vl);
+    void (*iter_free)(void *it);
+} kv_engine;
 
-static int
-ldb_get(void *ctx, const char *key, const char *want, size_t wlen)
-{
-    ldb_ctx *l = ctx;
-    char *err = NULL;
-    size_t vl = 0;
-    char *v = leveldb_get(l->db, l->ro, key, KEY_LEN, &vl, &err);
-    if (err != NULL) {
-        leveldb_free(err);
-        leveldb_free(v);
-        return -1;
-    }
-    if (v == NULL) {
-        return 1;
-    }
-    int rc = vl == wlen && memcmp(v, want, wlen) == 0 ? 0 : -1;
-    leveldb_free(v);
-    return rc;
-}
-
-/* Open dir with an LRU cache of cache_size bytes (0 = capacity 0, i.e. nothing kept). */
-static leveldb_t *
-ldb_open(const cfg *c, const char *dir, size_t cache_size, size_t write_buffer,
-         leveldb_options_t **opts, leveldb_cache_t **cache, leveldb_filterpolicy_t **bloom)
-{
-    *opts = leveldb_options_create();
-    *bloom = leveldb_filterpolicy_create_bloom(10);
-    *cache = leveldb_cache_create_lru(cache_size);
-    leveldb_options_set_create_if_missing(*opts, 1);
-    leveldb_options_set_filter_policy(*opts, *bloom);
-    leveldb_options_set_cache(*opts, *cache);
-    leveldb_options_set_compression(*opts, leveldb_snappy_compression);
-    leveldb_options_set_write_buffer_size(*opts, write_buffer);
-    (void)c;
-    char *err = NULL;
-    leveldb_t *db = leveldb_open(*opts, dir, &err);
-    if (err != NULL) {
-        fail("leveldb", "open: %s", err);
-        leveldb_free(err);
-        return NULL;
-    }
-    return db;
-}
-
-static void
-ldb_close(leveldb_t *db, leveldb_options_t *opts, leveldb_cache_t *cache,
-          leveldb_filterpolicy_t *bloom)
-{
-    if (db != NULL) {
-        leveldb_close(db);
-    }
-    leveldb_options_destroy(opts);
-    leveldb_cache_destroy(cache);
-    leveldb_filterpolicy_destroy(bloom);
-}
-
+/* A memtable that holds all N puts, so the compaction step is the only table building. */
 static size_t
 write_buffer_for(const cfg *c)
 {
@@ -414,136 +374,253 @@ write_buffer_for(const cfg *c)
 }
 
 static void
-bench_leveldb(const cfg *c, result *res)
+bench_kv(const cfg *c, const kv_engine *e, void *ctx, result *res)
 {
     char dir[600];
-    snprintf(dir, sizeof dir, "%s/leveldb", c->dir);
-    res->name = "LevelDB";
-    leveldb_options_t *opts;
-    leveldb_cache_t *cache;
-    leveldb_filterpolicy_t *bloom;
-    ldb_ctx l = {0};
     char key[KEY_LEN];
     char *val = malloc(c->value_size);
-    char *err = NULL;
-    leveldb_iterator_t *it = NULL;
-    uint64_t t0 = 0, n = 0, bad = 0;
-    leveldb_writeoptions_t *wo = leveldb_writeoptions_create();
-    l.ro = leveldb_readoptions_create();
-    l.db = ldb_open(c, dir, c->cache_size, write_buffer_for(c), &opts, &cache, &bloom);
-    if (l.db == NULL || val == NULL) {
+    uint64_t t0, n = 0, bad = 0;
+    void *it;
+    snprintf(dir, sizeof dir, "%s/%s", c->dir, e->name);
+    if (val == NULL) {
+        fail(e->name, "out of memory");
+        return;
+    }
+    if (e->open(ctx, c, dir, c->cache_size) != 0) {
         goto out;
     }
-    for (uint64_t i = 0; i < c->num && err == NULL; i++) {
+    for (uint64_t i = 0; i < c->num; i++) {
         make_key(i, key);
         make_value(i, c->value_size, val);
-        leveldb_put(l.db, wo, key, KEY_LEN, val, c->value_size, &err);
-    }
-    if (err != NULL) {
-        fail("leveldb", "put: %s", err);
-        leveldb_free(err);
-        goto out;
+        if (e->put(ctx, key, val, c->value_size) != 0) {
+            goto out;
+        }
     }
     t0 = bench_now_ns();
-    leveldb_compact_range(l.db, NULL, 0, NULL, 0);
+    e->compact(ctx);
     res->build_s = (double)(bench_now_ns() - t0) / 1e9;
-    res->file_bytes = files_size(dir, ".ldb");
+    res->file_bytes = files_size(dir, e->suffix);
 
-    if (run_warm_and_measure(c, ldb_get, &l, "leveldb", &res->warm_ops, &res->warm_p50_us) != 0) {
+    if (run_warm_and_measure(c, e->get, ctx, e->name, &res->warm_ops, &res->warm_p50_us) != 0) {
         goto out;
     }
-    leveldb_readoptions_set_fill_cache(l.ro, 0);
-    it = leveldb_create_iterator(l.db, l.ro);
+    it = e->iter_new(ctx);
     t0 = bench_now_ns();
-    for (leveldb_iter_seek_to_first(it); leveldb_iter_valid(it); leveldb_iter_next(it)) {
+    for (e->iter_first(it); e->iter_valid(it); e->iter_next(it)) {
+        const char *k, *v;
         size_t kl, vl;
-        const char *k = leveldb_iter_key(it, &kl);
-        const char *v = leveldb_iter_value(it, &vl);
+        e->iter_entry(it, &k, &kl, &v, &vl);
         if (check_entry(c, n, k, kl, v, vl, val) != 0) {
             bad++;
         }
         n++;
     }
-    report_scan(c, "leveldb", n, bad, t0, &res->scan_ops);
-    leveldb_iter_destroy(it);
+    report_scan(c, e->name, n, bad, t0, &res->scan_ops);
+    e->iter_free(it);
 
-    /* Cold: reopen with a capacity-0 block cache, and never fill it. */
-    ldb_close(l.db, opts, cache, bloom);
-    l.db = ldb_open(c, dir, 0, write_buffer_for(c), &opts, &cache, &bloom);
-    if (l.db == NULL) {
+    /* Cold: reopen without a block cache. */
+    e->close(ctx);
+    if (e->open(ctx, c, dir, 0) != 0) {
         goto out;
     }
-    if (run_gets(c, 3003, ldb_get, &l, "leveldb", &res->cold_ops, &res->cold_p50_us) != 0) {
+    if (run_gets(c, 3003, e->get, ctx, e->name, &res->cold_ops, &res->cold_p50_us) != 0) {
         goto out;
     }
     res->ran = 1;
 out:
-    ldb_close(l.db, opts, cache, bloom);
-    leveldb_readoptions_destroy(l.ro);
-    leveldb_writeoptions_destroy(wo);
+    e->close(ctx);
     free(val);
 }
 
-/* ---- RocksDB ------------------------------------------------------------------------------- */
+/* Takes ownership of an error string from either library; returns -1 when there was one. */
+static int
+kv_check(const char *engine, const char *what, char *err)
+{
+    if (err == NULL) {
+        return 0;
+    }
+    fail(engine, "%s: %s", what, err);
+    free(err); /* both C APIs allocate error strings with malloc */
+    return -1;
+}
 
-typedef struct rdb_ctx {
-    rocksdb_t *db;
-    rocksdb_readoptions_t *ro;
-    rocksdb_options_t *opts;
-    rocksdb_block_based_table_options_t *topts;
-    rocksdb_cache_t *cache;
-} rdb_ctx;
+/* LevelDB: snappy, bloom 10, default block size; cold = an LRU cache of capacity 0 (LevelDB
+ * always has a block cache) plus fill_cache off. */
+typedef struct ldb_ctx {
+    leveldb_t *db;
+    leveldb_options_t *opts;
+    leveldb_cache_t *cache;
+    leveldb_filterpolicy_t *bloom;
+    leveldb_readoptions_t *ro;
+    leveldb_readoptions_t *ro_nofill;
+    leveldb_writeoptions_t *wo;
+} ldb_ctx;
+
+static void
+ldb_close(void *ctx)
+{
+    ldb_ctx *l = ctx;
+    if (l->db != NULL) {
+        leveldb_close(l->db);
+    }
+    if (l->opts != NULL) {
+        leveldb_options_destroy(l->opts);
+        leveldb_cache_destroy(l->cache);
+        leveldb_filterpolicy_destroy(l->bloom);
+        leveldb_readoptions_destroy(l->ro);
+        leveldb_readoptions_destroy(l->ro_nofill);
+        leveldb_writeoptions_destroy(l->wo);
+    }
+    memset(l, 0, sizeof *l);
+}
 
 static int
-rdb_get(void *ctx, const char *key, const char *want, size_t wlen)
+ldb_open(void *ctx, const cfg *c, const char *dir, size_t cache_size)
 {
-    rdb_ctx *r = ctx;
+    ldb_ctx *l = ctx;
     char *err = NULL;
-    size_t vl = 0;
-    char *v = rocksdb_get(r->db, r->ro, key, KEY_LEN, &vl, &err);
-    if (err != NULL) {
-        rocksdb_free(err);
-        rocksdb_free(v);
-        return -1;
+    l->opts = leveldb_options_create();
+    l->bloom = leveldb_filterpolicy_create_bloom(10);
+    l->cache = leveldb_cache_create_lru(cache_size);
+    l->ro = leveldb_readoptions_create();
+    l->ro_nofill = leveldb_readoptions_create();
+    l->wo = leveldb_writeoptions_create();
+    leveldb_options_set_create_if_missing(l->opts, 1);
+    leveldb_options_set_filter_policy(l->opts, l->bloom);
+    leveldb_options_set_cache(l->opts, l->cache);
+    leveldb_options_set_compression(l->opts, leveldb_snappy_compression);
+    leveldb_options_set_write_buffer_size(l->opts, write_buffer_for(c));
+    leveldb_readoptions_set_fill_cache(l->ro_nofill, 0);
+    if (cache_size == 0) {
+        leveldb_readoptions_set_fill_cache(l->ro, 0);
     }
-    if (v == NULL) {
-        return 1;
-    }
-    int rc = vl == wlen && memcmp(v, want, wlen) == 0 ? 0 : -1;
-    rocksdb_free(v);
-    return rc;
+    l->db = leveldb_open(l->opts, dir, &err);
+    return kv_check("leveldb", "open", err);
+}
+
+static int
+ldb_put(void *ctx, const char *key, const char *val, size_t vlen)
+{
+    ldb_ctx *l = ctx;
+    char *err = NULL;
+    leveldb_put(l->db, l->wo, key, KEY_LEN, val, vlen, &err);
+    return kv_check("leveldb", "put", err);
 }
 
 static void
-rdb_close(rdb_ctx *r)
+ldb_compact(void *ctx)
 {
+    leveldb_compact_range(((ldb_ctx *)ctx)->db, NULL, 0, NULL, 0);
+}
+
+/* Both libraries return a malloc'd copy (or NULL) and a malloc'd error string. */
+static int
+kv_check_get(char *v, size_t vl, char *err, const char *want, size_t wlen)
+{
+    int rc = err != NULL ? -1 : v == NULL ? 1 : (vl == wlen && memcmp(v, want, wlen) == 0 ? 0 : -1);
+    free(err);
+    free(v);
+    return rc;
+}
+
+static int
+ldb_get(void *ctx, const char *key, const char *want, size_t wlen)
+{
+    ldb_ctx *l = ctx;
+    char *err = NULL;
+    size_t vl = 0;
+    char *v = leveldb_get(l->db, l->ro, key, KEY_LEN, &vl, &err);
+    return kv_check_get(v, vl, err, want, wlen);
+}
+
+static void *
+ldb_iter_new(void *ctx)
+{
+    ldb_ctx *l = ctx;
+    return leveldb_create_iterator(l->db, l->ro_nofill);
+}
+
+static void
+ldb_iter_first(void *it)
+{
+    leveldb_iter_seek_to_first(it);
+}
+
+static int
+ldb_iter_valid(void *it)
+{
+    return leveldb_iter_valid(it);
+}
+
+static void
+ldb_iter_next(void *it)
+{
+    leveldb_iter_next(it);
+}
+
+static void
+ldb_iter_entry(void *it, const char **k, size_t *kl, const char **v, size_t *vl)
+{
+    *k = leveldb_iter_key(it, kl);
+    *v = leveldb_iter_value(it, vl);
+}
+
+static void
+ldb_iter_free(void *it)
+{
+    leveldb_iter_destroy(it);
+}
+
+static const kv_engine kv_leveldb = {"leveldb",      ".ldb",         ldb_open,      ldb_close,
+                                     ldb_put,        ldb_compact,    ldb_get,       ldb_iter_new,
+                                     ldb_iter_first, ldb_iter_valid, ldb_iter_next, ldb_iter_entry,
+                                     ldb_iter_free};
+
+/* RocksDB: snappy, full bloom 10, default block size, WAL off for the (untimed) load; cold =
+ * no_block_cache. */
+typedef struct rdb_ctx {
+    rocksdb_t *db;
+    rocksdb_options_t *opts;
+    rocksdb_block_based_table_options_t *topts;
+    rocksdb_cache_t *cache;
+    rocksdb_readoptions_t *ro;
+    rocksdb_readoptions_t *ro_nofill;
+    rocksdb_writeoptions_t *wo;
+} rdb_ctx;
+
+static void
+rdb_close(void *ctx)
+{
+    rdb_ctx *r = ctx;
     if (r->db != NULL) {
         rocksdb_close(r->db);
     }
     if (r->opts != NULL) {
         rocksdb_options_destroy(r->opts);
-    }
-    if (r->topts != NULL) {
-        rocksdb_block_based_options_destroy(r->topts);
+        rocksdb_block_based_options_destroy(r->topts); /* also drops the filter policy */
+        rocksdb_readoptions_destroy(r->ro);
+        rocksdb_readoptions_destroy(r->ro_nofill);
+        rocksdb_writeoptions_destroy(r->wo);
     }
     if (r->cache != NULL) {
         rocksdb_cache_destroy(r->cache);
     }
-    r->db = NULL;
-    r->opts = NULL;
-    r->topts = NULL;
-    r->cache = NULL;
+    memset(r, 0, sizeof *r);
 }
 
-/* Open dir with a cache_size LRU block cache, or with no block cache when cache_size is 0. */
 static int
-rdb_open(const cfg *c, const char *dir, size_t cache_size, rdb_ctx *r)
+rdb_open(void *ctx, const cfg *c, const char *dir, size_t cache_size)
 {
+    rdb_ctx *r = ctx;
+    char *err = NULL;
     r->opts = rocksdb_options_create();
+    r->topts = rocksdb_block_based_options_create();
+    r->ro = rocksdb_readoptions_create();
+    r->ro_nofill = rocksdb_readoptions_create();
+    r->wo = rocksdb_writeoptions_create();
     rocksdb_options_set_create_if_missing(r->opts, 1);
     rocksdb_options_set_compression(r->opts, rocksdb_snappy_compression);
     rocksdb_options_set_write_buffer_size(r->opts, write_buffer_for(c));
-    r->topts = rocksdb_block_based_options_create();
     rocksdb_block_based_options_set_filter_policy(r->topts,
                                                   rocksdb_filterpolicy_create_bloom_full(10.0));
     if (cache_size > 0) {
@@ -553,82 +630,79 @@ rdb_open(const cfg *c, const char *dir, size_t cache_size, rdb_ctx *r)
         rocksdb_block_based_options_set_no_block_cache(r->topts, 1);
     }
     rocksdb_options_set_block_based_table_factory(r->opts, r->topts);
-    char *err = NULL;
+    rocksdb_readoptions_set_fill_cache(r->ro_nofill, 0);
+    rocksdb_writeoptions_disable_WAL(r->wo, 1);
     r->db = rocksdb_open(r->opts, dir, &err);
-    if (err != NULL) {
-        fail("rocksdb", "open: %s", err);
-        rocksdb_free(err);
-        return -1;
-    }
-    return 0;
+    return kv_check("rocksdb", "open", err);
+}
+
+static int
+rdb_put(void *ctx, const char *key, const char *val, size_t vlen)
+{
+    rdb_ctx *r = ctx;
+    char *err = NULL;
+    rocksdb_put(r->db, r->wo, key, KEY_LEN, val, vlen, &err);
+    return kv_check("rocksdb", "put", err);
 }
 
 static void
-bench_rocksdb(const cfg *c, result *res)
+rdb_compact(void *ctx)
 {
-    char dir[600];
-    snprintf(dir, sizeof dir, "%s/rocksdb", c->dir);
-    res->name = "RocksDB";
-    rdb_ctx r = {0};
-    char key[KEY_LEN];
-    char *val = malloc(c->value_size);
-    char *err = NULL;
-    rocksdb_iterator_t *it = NULL;
-    uint64_t t0 = 0, n = 0, bad = 0;
-    rocksdb_writeoptions_t *wo = rocksdb_writeoptions_create();
-    r.ro = rocksdb_readoptions_create();
-    rocksdb_writeoptions_disable_WAL(wo, 1); /* the load is not measured */
-    if (rdb_open(c, dir, c->cache_size, &r) != 0 || val == NULL) {
-        goto out;
-    }
-    for (uint64_t i = 0; i < c->num && err == NULL; i++) {
-        make_key(i, key);
-        make_value(i, c->value_size, val);
-        rocksdb_put(r.db, wo, key, KEY_LEN, val, c->value_size, &err);
-    }
-    if (err != NULL) {
-        fail("rocksdb", "put: %s", err);
-        rocksdb_free(err);
-        goto out;
-    }
-    t0 = bench_now_ns();
-    rocksdb_compact_range(r.db, NULL, 0, NULL, 0);
-    res->build_s = (double)(bench_now_ns() - t0) / 1e9;
-    res->file_bytes = files_size(dir, ".sst");
-
-    if (run_warm_and_measure(c, rdb_get, &r, "rocksdb", &res->warm_ops, &res->warm_p50_us) != 0) {
-        goto out;
-    }
-    rocksdb_readoptions_set_fill_cache(r.ro, 0);
-    it = rocksdb_create_iterator(r.db, r.ro);
-    t0 = bench_now_ns();
-    for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it); rocksdb_iter_next(it)) {
-        size_t kl, vl;
-        const char *k = rocksdb_iter_key(it, &kl);
-        const char *v = rocksdb_iter_value(it, &vl);
-        if (check_entry(c, n, k, kl, v, vl, val) != 0) {
-            bad++;
-        }
-        n++;
-    }
-    report_scan(c, "rocksdb", n, bad, t0, &res->scan_ops);
-    rocksdb_iter_destroy(it);
-
-    /* Cold: reopen with no block cache. */
-    rdb_close(&r);
-    if (rdb_open(c, dir, 0, &r) != 0) {
-        goto out;
-    }
-    if (run_gets(c, 3003, rdb_get, &r, "rocksdb", &res->cold_ops, &res->cold_p50_us) != 0) {
-        goto out;
-    }
-    res->ran = 1;
-out:
-    rdb_close(&r);
-    rocksdb_readoptions_destroy(r.ro);
-    rocksdb_writeoptions_destroy(wo);
-    free(val);
+    rocksdb_compact_range(((rdb_ctx *)ctx)->db, NULL, 0, NULL, 0);
 }
+
+static int
+rdb_get(void *ctx, const char *key, const char *want, size_t wlen)
+{
+    rdb_ctx *r = ctx;
+    char *err = NULL;
+    size_t vl = 0;
+    char *v = rocksdb_get(r->db, r->ro, key, KEY_LEN, &vl, &err);
+    return kv_check_get(v, vl, err, want, wlen);
+}
+
+static void *
+rdb_iter_new(void *ctx)
+{
+    rdb_ctx *r = ctx;
+    return rocksdb_create_iterator(r->db, r->ro_nofill);
+}
+
+static void
+rdb_iter_first(void *it)
+{
+    rocksdb_iter_seek_to_first(it);
+}
+
+static int
+rdb_iter_valid(void *it)
+{
+    return rocksdb_iter_valid(it);
+}
+
+static void
+rdb_iter_next(void *it)
+{
+    rocksdb_iter_next(it);
+}
+
+static void
+rdb_iter_entry(void *it, const char **k, size_t *kl, const char **v, size_t *vl)
+{
+    *k = rocksdb_iter_key(it, kl);
+    *v = rocksdb_iter_value(it, vl);
+}
+
+static void
+rdb_iter_free(void *it)
+{
+    rocksdb_iter_destroy(it);
+}
+
+static const kv_engine kv_rocksdb = {"rocksdb",      ".sst",         rdb_open,      rdb_close,
+                                     rdb_put,        rdb_compact,    rdb_get,       rdb_iter_new,
+                                     rdb_iter_first, rdb_iter_valid, rdb_iter_next, rdb_iter_entry,
+                                     rdb_iter_free};
 
 /* Remove what a run leaves in c->dir (also the leftovers of an interrupted run). */
 static void
@@ -802,8 +876,14 @@ main(int argc, char **argv)
     memset(rs, 0, sizeof rs);
     bench_strata(&c, &rs[0]);
     fflush(stdout);
-    bench_leveldb(&c, &rs[1]);
-    bench_rocksdb(&c, &rs[2]);
+    ldb_ctx l;
+    rdb_ctx r;
+    memset(&l, 0, sizeof l);
+    memset(&r, 0, sizeof r);
+    rs[1].name = "LevelDB";
+    bench_kv(&c, &kv_leveldb, &l, &rs[1]);
+    rs[2].name = "RocksDB";
+    bench_kv(&c, &kv_rocksdb, &r, &rs[2]);
     print_results(&c, rs, 3);
     printf(
         "\nWhat each figure measures:\n"
