@@ -51,10 +51,14 @@ struct st_sst_reader {
     int strata_meta; /* the footer has strata.* metadata (else derived: tombstones unknown) */
 };
 
-/* A pinned decoded page (cached: h != NULL; private: h == NULL and pg owned). */
+/*
+ * A pinned decoded page (cached: h != NULL; private: h == NULL and pg owned; bundled: a page of
+ * the cursor's page bundle, owned by the bundle).
+ */
 typedef struct st_sst_pref {
     st_pq_page *pg;
     st_cache_handle *h;
+    int bundled;
     uint32_t g, idx;    /* row group, page number in the chunk */
     int64_t first, end; /* rows [first, end) relative to the row group */
 } st_sst_pref;
@@ -72,6 +76,14 @@ typedef struct st_sst_ra {
     size_t next; /* size of the next window */
 } st_sst_ra;
 
+/*
+ * The four decoded pages of one page number of a row group whose columns' pages are aligned:
+ * the unit point lookups and iterator seeks cache (one cache entry per page number).
+ */
+typedef struct st_sst_bundle {
+    st_pq_page *pg[ST_SST_NCOLS];
+} st_sst_bundle;
+
 typedef struct st_sst_cursor {
     st_sst_reader *r;
     int fill_cache;
@@ -82,6 +94,10 @@ typedef struct st_sst_cursor {
     uint32_t g;
     int64_t row;
     st_sst_pref p[ST_SST_NCOLS];
+    /* the page bundle a seek positioned on (pinned while a column's page is bundled) */
+    st_sst_bundle *b;
+    st_cache_handle *bh; /* cached bundle, or NULL when b is private to the cursor */
+    uint32_t bg, bidx;
 } st_sst_cursor;
 
 /* The big-endian value of the first 8 bytes of key (0-padded): orders like the key's prefix. */

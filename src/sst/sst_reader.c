@@ -161,7 +161,7 @@ pref_release(st_sst_reader *r, st_sst_pref *p)
 {
     if (p->h)
         st_cache_release(r->cache, p->h);
-    else
+    else if (!p->bundled)
         st_pq_page_free(p->pg);
     memset(p, 0, sizeof(*p));
 }
@@ -241,6 +241,71 @@ load_page(st_sst_reader *r, uint32_t g, int col, uint32_t page, int fill, st_sst
     return STRATA_OK;
 }
 
+/* ---- page bundles -----------------------------------------------------------------------------
+ */
+
+/*
+ * In a row group whose columns' pages are aligned, point lookups and iterator seeks cache the
+ * four decoded pages of one page number as a single entry (cache-key column BUNDLE_COL): one
+ * cache lookup per lookup or seek instead of four, one insert and one eviction per miss.
+ */
+#define BUNDLE_COL 0xff
+
+static void
+bundle_free(st_sst_bundle *b)
+{
+    for (int c = 0; c < ST_SST_NCOLS; c++)
+        st_pq_page_free(b->pg[c]);
+    st_free(b);
+}
+
+static void
+bundle_deleter(const void *key, size_t klen, void *value)
+{
+    (void)key;
+    (void)klen;
+    bundle_free(value);
+}
+
+/*
+ * Pin the bundle of page idx of row group g. fill > 0: look it up in the cache and insert it on a
+ * miss; otherwise (or without a cache) a miss builds a private bundle (*h = NULL, the caller
+ * frees it with bundle_free).
+ */
+static int
+load_bundle(st_sst_reader *r, uint32_t g, uint32_t idx, int fill, st_cache_handle **h,
+            st_sst_bundle **out)
+{
+    uint8_t key[CACHE_KEY_LEN];
+    cache_key(r, g, BUNDLE_COL, idx, key);
+    *h = NULL;
+    if (r->cache && (*h = st_cache_lookup(r->cache, key, CACHE_KEY_LEN))) {
+        *out = st_cache_value(*h);
+        return STRATA_OK;
+    }
+    st_sst_bundle *b = st_calloc(1, sizeof(*b));
+    if (!b)
+        return st_err(STRATA_NOMEM, "%s: page bundle", r->path);
+    size_t charge = sizeof(*b);
+    int rc = STRATA_OK;
+    for (int c = 0; c < ST_SST_NCOLS && rc == STRATA_OK; c++) {
+        st_sst_pref p;
+        rc = load_page(r, g, c, idx, -1, NULL, &p);
+        if (rc == STRATA_OK) {
+            b->pg[c] = p.pg;
+            charge += p.pg->mem;
+        }
+    }
+    if (rc != STRATA_OK) {
+        bundle_free(b);
+        return rc;
+    }
+    if (r->cache && fill > 0)
+        ST_RET(st_cache_insert(r->cache, key, CACHE_KEY_LEN, b, charge, bundle_deleter, h));
+    *out = b;
+    return STRATA_OK;
+}
+
 /* ---- cursor --------------------------------------------------------------------------------- */
 
 void
@@ -251,12 +316,35 @@ st_sst_cursor_init(st_sst_cursor *c, st_sst_reader *r, int fill_cache)
     c->fill_cache = fill_cache;
 }
 
+/* Unpin the cursor's page bundle (no column's page may still be bundled). */
+static void
+cursor_drop_bundle(st_sst_cursor *c)
+{
+    if (c->bh)
+        st_cache_release(c->r->cache, c->bh);
+    else if (c->b)
+        bundle_free(c->b);
+    c->b = NULL;
+    c->bh = NULL;
+}
+
+/* Release column col's page; unpin the bundle once no column uses it. */
+static void
+cursor_release_page(st_sst_cursor *c, int col)
+{
+    if (c->p[col].pg)
+        pref_release(c->r, &c->p[col]);
+    for (int i = 0; i < ST_SST_NCOLS; i++)
+        if (c->p[i].bundled)
+            return;
+    cursor_drop_bundle(c);
+}
+
 void
 st_sst_cursor_release(st_sst_cursor *c)
 {
     for (int i = 0; i < ST_SST_NCOLS; i++) {
-        if (c->p[i].pg)
-            pref_release(c->r, &c->p[i]);
+        cursor_release_page(c, i);
         st_free(c->ra[i].buf);
         memset(&c->ra[i], 0, sizeof(c->ra[i]));
     }
@@ -293,8 +381,7 @@ cursor_load_page(st_sst_cursor *c, int col, uint32_t idx)
     st_sst_reader *r = c->r;
     st_sst_rg *rg = &r->rgs[c->g];
     st_sst_pref *p = &c->p[col];
-    if (p->pg)
-        pref_release(r, p);
+    cursor_release_page(c, col);
     int rc = load_page(r, c->g, col, idx, c->fill_cache, c->readahead ? &c->ra[col] : NULL, p);
     if (rc != STRATA_OK)
         return cursor_fail(c, rc);
@@ -477,6 +564,52 @@ page_lower_bound(const st_sst_rg *rg, const uint8_t *key, size_t klen)
     return lo;
 }
 
+/*
+ * Pin every column's page idx of row group c->g for a seek: pages the cursor already holds stay,
+ * the others come from the page bundle (one cache entry; fill_cache = 0 never inserts one).
+ * Sequential steps past the bundle's pages load single pages through the read-ahead windows.
+ */
+static int
+cursor_seek_bundle(st_sst_cursor *c, uint32_t idx)
+{
+    st_sst_reader *r = c->r;
+    const st_sst_rg *rg = &r->rgs[c->g];
+    int have = 1;
+    for (int col = 0; col < ST_SST_NCOLS; col++) {
+        const st_sst_pref *p = &c->p[col];
+        have &= p->pg && p->g == c->g && p->idx == idx;
+    }
+    if (have)
+        return STRATA_OK;
+    if (!(c->b && c->bg == c->g && c->bidx == idx)) {
+        st_cache_handle *h = NULL;
+        st_sst_bundle *b = NULL;
+        int rc = load_bundle(r, c->g, idx, c->fill_cache, &h, &b);
+        if (rc != STRATA_OK)
+            return cursor_fail(c, rc);
+        for (int col = 0; col < ST_SST_NCOLS; col++)
+            cursor_release_page(c, col);
+        c->b = b;
+        c->bh = h;
+        c->bg = c->g;
+        c->bidx = idx;
+    }
+    for (int col = 0; col < ST_SST_NCOLS; col++) {
+        st_sst_pref *p = &c->p[col];
+        if (p->pg && p->g == c->g && p->idx == idx)
+            continue;
+        if (p->pg)
+            pref_release(r, p);
+        p->pg = c->b->pg[col];
+        p->bundled = 1;
+        p->g = c->g;
+        p->idx = idx;
+        p->first = rg->oi[col].pages[idx].first_row;
+        p->end = p->first + p->pg->n;
+    }
+    return STRATA_OK;
+}
+
 int
 st_sst_cursor_seek(st_sst_cursor *c, const uint8_t *key, size_t klen, uint64_t seq)
 {
@@ -489,8 +622,12 @@ st_sst_cursor_seek(st_sst_cursor *c, const uint8_t *key, size_t klen, uint64_t s
         st_sst_rg *rg = &r->rgs[c->g];
         if (rg->num_rows == 0)
             continue;
+        int bundled = rg->aligned && rg->has_kci && rg->kci.boundary_order == ST_PQ_ASCENDING;
         for (uint32_t pi = page_lower_bound(rg, key, klen); pi < rg->oi[0].npages; pi++) {
-            ST_RET(cursor_load_page(c, ST_SST_COL_KEY, pi));
+            if (bundled)
+                ST_RET(cursor_seek_bundle(c, pi));
+            else
+                ST_RET(cursor_load_page(c, ST_SST_COL_KEY, pi));
             st_sst_pref *p = &c->p[ST_SST_COL_KEY];
             /* binary search in the page for the first key >= key */
             int64_t lo = p->first, hi = p->end;
@@ -555,64 +692,6 @@ st_sst_reader_may_contain(st_sst_reader *r, const uint8_t *key, size_t klen)
 
 /* ---- point lookups through page bundles ------------------------------------------------------ */
 
-/*
- * In a row group whose columns' pages are aligned, a point lookup caches the four decoded pages
- * of one page number as a single entry (cache-key column BUNDLE_COL): one cache lookup per get
- * instead of four, one insert and one eviction per miss.
- */
-#define BUNDLE_COL 0xff
-
-typedef struct page_bundle {
-    st_pq_page *pg[ST_SST_NCOLS];
-} page_bundle;
-
-static void
-bundle_free(page_bundle *b)
-{
-    for (int c = 0; c < ST_SST_NCOLS; c++)
-        st_pq_page_free(b->pg[c]);
-    st_free(b);
-}
-
-static void
-bundle_deleter(const void *key, size_t klen, void *value)
-{
-    (void)key;
-    (void)klen;
-    bundle_free(value);
-}
-
-static int
-load_bundle(st_sst_reader *r, uint32_t g, uint32_t idx, st_cache_handle **h, page_bundle **out)
-{
-    uint8_t key[CACHE_KEY_LEN];
-    cache_key(r, g, BUNDLE_COL, idx, key);
-    if ((*h = st_cache_lookup(r->cache, key, CACHE_KEY_LEN))) {
-        *out = st_cache_value(*h);
-        return STRATA_OK;
-    }
-    page_bundle *b = st_calloc(1, sizeof(*b));
-    if (!b)
-        return st_err(STRATA_NOMEM, "%s: page bundle", r->path);
-    size_t charge = sizeof(*b);
-    int rc = STRATA_OK;
-    for (int c = 0; c < ST_SST_NCOLS && rc == STRATA_OK; c++) {
-        st_sst_pref p;
-        rc = load_page(r, g, c, idx, -1, NULL, &p);
-        if (rc == STRATA_OK) {
-            b->pg[c] = p.pg;
-            charge += p.pg->mem;
-        }
-    }
-    if (rc != STRATA_OK) {
-        bundle_free(b);
-        return rc;
-    }
-    ST_RET(st_cache_insert(r->cache, key, CACHE_KEY_LEN, b, charge, bundle_deleter, h));
-    *out = b;
-    return STRATA_OK;
-}
-
 /* Copy out one found row (shared by both lookup paths), validating it like the iterator does. */
 static int
 found_row(st_sst_reader *r, uint32_t g, int64_t row, int64_t s, int64_t k, const uint8_t *v,
@@ -650,8 +729,8 @@ get_bundled(st_sst_reader *r, uint32_t g, const uint8_t *key, size_t klen, uint6
     if (idx >= rg->oi[0].npages)
         return STRATA_OK;
     st_cache_handle *h = NULL;
-    page_bundle *b = NULL;
-    ST_RET(load_bundle(r, g, idx, &h, &b));
+    st_sst_bundle *b = NULL;
+    ST_RET(load_bundle(r, g, idx, 1, &h, &b));
     const st_pq_page *kp = b->pg[ST_SST_COL_KEY];
     const int64_t *seqs = b->pg[ST_SST_COL_SEQNO]->ints;
     uint32_t lo = 0, hi = kp->n;

@@ -559,6 +559,153 @@ test_iter_model(void)
     end(dir);
 }
 
+/* Random seeks on it (no bounds), each followed by a walk of up to 20 steps, against m. */
+static void
+check_seek_walks(st_iter *it, const model *m, st_rng *rng, int rounds)
+{
+    for (int round = 0; round < rounds; round++) {
+        const ent *t = &m->e[st_rng_uniform(rng, m->n)];
+        uint64_t seq = st_rng_uniform(rng, 2) ? t->seq : st_rng_uniform(rng, m->n + 2);
+        st_iter_seek(it, t->key, t->klen, seq);
+        long pos = model_lower(m, t->key, t->klen, seq);
+        for (int step = 0; step < 20; step++) {
+            int inrange = pos >= 0 && pos < (long)m->n;
+            ST_ASSERT_OK(it->status);
+            ST_ASSERT_EQ(it->valid, inrange);
+            if (!inrange)
+                break;
+            ST_ASSERT_MEM_EQ(it->key, it->klen, m->e[pos].key, m->e[pos].klen);
+            ST_ASSERT_EQ(it->seq, m->e[pos].seq);
+            ST_ASSERT_EQ(it->kind, m->e[pos].kind);
+            ST_ASSERT_MEM_EQ(it->val, it->vlen, m->e[pos].val, m->e[pos].vlen);
+            if (st_rng_uniform(rng, 4) == 0) {
+                st_iter_prev(it);
+                pos--;
+            } else {
+                st_iter_next(it);
+                pos++;
+            }
+        }
+    }
+}
+
+/*
+ * Iterator seeks on row-aligned pages load the page group through the cached page bundle of
+ * point lookups: fill_cache = 0 leaves the cache untouched, a seek into the pages already held
+ * does no cache lookup, and walks past the bundle's pages stay correct.
+ */
+static void
+test_seek_bundles(void)
+{
+    st_rng rng;
+    char *dir = begin("sst_seekb", &rng);
+    model m = {0};
+    uint8_t key[16], val[100];
+    for (size_t i = 0; i < 300; i++) {
+        memset(key, 0, sizeof(key));
+        snprintf((char *)key, sizeof(key), "key%06zu", i * 3);
+        int versions = 1 + (int)st_rng_uniform(&rng, 3); /* versions straddle page boundaries */
+        for (int v = 0; v < versions; v++) {
+            for (size_t j = 0; j < sizeof(val); j++)
+                val[j] = (uint8_t)st_rng_next(&rng);
+            int kind = st_rng_uniform(&rng, 5) ? ST_KIND_PUT : ST_KIND_DELETE;
+            model_add(&m, key, sizeof(key), 1000 - (uint64_t)v * 7 - i % 5, kind, val, sizeof(val));
+        }
+    }
+    model_sort(&m);
+    st_sst_options o;
+    st_sst_options_init(&o);
+    o.page_size = 1024; /* 8 rows a page, every column cut at the same rows */
+    char *path = table_path(dir, "seekb.parquet");
+    build(path, &m, &o, NULL);
+    st_cache *cache = NULL;
+    ST_ASSERT_OK(st_cache_new(4u << 20, 0, &cache));
+    st_sst_reader *r = NULL;
+    ST_ASSERT_OK(st_sst_reader_open(st_env_posix(), path, cache, &r));
+    ST_ASSERT(r->rgs[0].aligned && r->rgs[0].has_kci);
+    ST_ASSERT(r->rgs[0].oi[0].npages > 8);
+    size_t base = st_cache_usage(cache);
+    st_iter *it = NULL;
+    /* fill_cache = 0: correct results, nothing inserted, nothing left pinned */
+    ST_ASSERT_OK(st_sst_reader_iter(r, NULL, 0, NULL, 0, 0, &it));
+    check_seek_walks(it, &m, &rng, 150);
+    ST_ASSERT_EQ(st_cache_usage(cache), base);
+    st_iter_close(it);
+    ST_ASSERT_EQ(st_cache_usage(cache), base);
+    /* fill_cache = 1: the seeks' bundles are cached */
+    ST_ASSERT_OK(st_sst_reader_iter(r, NULL, 0, NULL, 0, 1, &it));
+    check_seek_walks(it, &m, &rng, 150);
+    ST_ASSERT(st_cache_usage(cache) > base);
+    /* two seeks into the page the cursor holds look nothing up; a and b are rows of one page
+     * whose keys start in that page (a seek lands on the first page holding its key) */
+    const st_pq_offset_index *oi = &r->rgs[0].oi[0];
+    long a = -1, b = -1;
+    for (uint32_t pg = 1; pg < oi->npages && b < 0; pg++) {
+        long f = (long)oi->pages[pg].first_row;
+        long e = pg + 1 < oi->npages ? (long)oi->pages[pg + 1].first_row : (long)m.n;
+        for (long i = f; i + 1 < e; i++) {
+            if (model_lower(&m, m.e[i].key, m.e[i].klen, ST_SEQ_MAX) >= f &&
+                model_lower(&m, m.e[i + 1].key, m.e[i + 1].klen, ST_SEQ_MAX) >= f) {
+                if (a < 0) {
+                    a = i;
+                    break; /* b from a later page */
+                }
+                b = i;
+                break;
+            }
+        }
+    }
+    ST_ASSERT(a >= 0 && b >= 0);
+    uint64_t h0, m0, h1, m1;
+    st_iter_seek(it, m.e[a].key, m.e[a].klen, m.e[a].seq);
+    ST_ASSERT(it->valid);
+    ST_ASSERT_EQ(it->seq, m.e[a].seq);
+    st_cache_stats(cache, &h0, &m0);
+    st_iter_seek(it, m.e[a + 1].key, m.e[a + 1].klen, m.e[a + 1].seq);
+    ST_ASSERT(it->valid);
+    ST_ASSERT_MEM_EQ(it->key, it->klen, m.e[a + 1].key, m.e[a + 1].klen);
+    ST_ASSERT_EQ(it->seq, m.e[a + 1].seq);
+    ST_ASSERT_MEM_EQ(it->val, it->vlen, m.e[a + 1].val, m.e[a + 1].vlen);
+    st_iter_seek(it, m.e[a].key, m.e[a].klen, m.e[a].seq);
+    ST_ASSERT_EQ(it->seq, m.e[a].seq);
+    st_cache_stats(cache, &h1, &m1);
+    ST_ASSERT_EQ(h1, h0);
+    ST_ASSERT_EQ(m1, m0);
+    /* a seek into another page is one bundle lookup, a hit after the first time */
+    st_iter_seek(it, m.e[b].key, m.e[b].klen, m.e[b].seq);
+    st_iter_seek(it, m.e[a].key, m.e[a].klen, m.e[a].seq);
+    st_cache_stats(cache, &h0, &m0);
+    st_iter_seek(it, m.e[b].key, m.e[b].klen, m.e[b].seq);
+    ST_ASSERT_EQ(it->seq, m.e[b].seq);
+    st_cache_stats(cache, &h1, &m1);
+    ST_ASSERT_EQ(h1, h0 + 1);
+    ST_ASSERT_EQ(m1, m0);
+    /* a full scan after the seeks (read-ahead windows) */
+    st_iter_seek_first(it);
+    for (size_t i = 0; i < m.n; i++) {
+        ST_ASSERT(it->valid);
+        ST_ASSERT_MEM_EQ(it->key, it->klen, m.e[i].key, m.e[i].klen);
+        ST_ASSERT_EQ(it->seq, m.e[i].seq);
+        ST_ASSERT_MEM_EQ(it->val, it->vlen, m.e[i].val, m.e[i].vlen);
+        st_iter_next(it);
+    }
+    ST_ASSERT(!it->valid);
+    ST_ASSERT_OK(it->status);
+    st_iter_close(it);
+    /* without a cache the bundles are private to the cursor */
+    st_sst_reader_unref(r);
+    ST_ASSERT_EQ(st_cache_pinned(cache), 0);
+    ST_ASSERT_OK(st_sst_reader_open(st_env_posix(), path, NULL, &r));
+    ST_ASSERT_OK(st_sst_reader_iter(r, NULL, 0, NULL, 0, 1, &it));
+    check_seek_walks(it, &m, &rng, 100);
+    st_iter_close(it);
+    st_sst_reader_unref(r);
+    st_cache_free(cache);
+    free(path);
+    model_free(&m);
+    end(dir);
+}
+
 static void
 test_builder_errors(void)
 {
@@ -667,6 +814,7 @@ main(void)
     ST_RUN(test_large_values);
     ST_RUN(test_cache);
     ST_RUN(test_iter_model);
+    ST_RUN(test_seek_bundles);
     ST_RUN(test_builder_errors);
     ST_RUN(test_nomem);
     return st_test_done();
