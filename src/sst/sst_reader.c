@@ -269,8 +269,8 @@ bundle_deleter(const void *key, size_t klen, void *value)
 
 /*
  * Pin the bundle of page idx of row group g. fill > 0: look it up in the cache and insert it on a
- * miss; otherwise (or without a cache) a miss builds a private bundle (*h = NULL, the caller
- * frees it with bundle_free).
+ * miss; 0 (or no cache): a miss builds a private bundle (*h = NULL, the caller frees it with
+ * bundle_free); < 0: look it up only (*out = NULL on a miss).
  */
 static int
 load_bundle(st_sst_reader *r, uint32_t g, uint32_t idx, int fill, st_cache_handle **h,
@@ -283,6 +283,9 @@ load_bundle(st_sst_reader *r, uint32_t g, uint32_t idx, int fill, st_cache_handl
         *out = st_cache_value(*h);
         return STRATA_OK;
     }
+    *out = NULL;
+    if (fill < 0)
+        return STRATA_OK;
     st_sst_bundle *b = st_calloc(1, sizeof(*b));
     if (!b)
         return st_err(STRATA_NOMEM, "%s: page bundle", r->path);
@@ -392,6 +395,8 @@ cursor_load_page(st_sst_cursor *c, int col, uint32_t idx)
     return STRATA_OK;
 }
 
+static int cursor_pin_bundle(st_sst_cursor *c, uint32_t idx, int fill, int *pinned);
+
 int
 st_sst_cursor_load(st_sst_cursor *c, int col)
 {
@@ -399,10 +404,21 @@ st_sst_cursor_load(st_sst_cursor *c, int col)
     if (p->pg && p->g == c->g && p->first <= c->row && c->row < p->end)
         return STRATA_OK;
     const st_sst_rg *rg = &c->r->rgs[c->g];
+    if (!rg->aligned)
+        return cursor_load_page(c, col, page_for_row(rg, col, c->row));
     /* pages cut at the same rows: the key page's number is every column's */
-    if (rg->aligned && k->pg && k->g == c->g && k->first <= c->row && c->row < k->end)
-        return cursor_load_page(c, col, k->idx);
-    return cursor_load_page(c, col, page_for_row(rg, col, c->row));
+    uint32_t idx = k->pg && k->g == c->g && k->first <= c->row && c->row < k->end
+                       ? k->idx
+                       : page_for_row(rg, col, c->row);
+    /* a bundle the cursor holds or the cache has (a seek's or a point lookup's) serves every
+     * column; otherwise the page alone, through the read-ahead window when iterating */
+    if (c->b || c->r->cache) {
+        int pinned;
+        ST_RET(cursor_pin_bundle(c, idx, -1, &pinned));
+        if (pinned)
+            return STRATA_OK;
+    }
+    return cursor_load_page(c, col, idx);
 }
 
 void
@@ -565,28 +581,24 @@ page_lower_bound(const st_sst_rg *rg, const uint8_t *key, size_t klen)
 }
 
 /*
- * Pin every column's page idx of row group c->g for a seek: pages the cursor already holds stay,
- * the others come from the page bundle (one cache entry; fill_cache = 0 never inserts one).
- * Sequential steps past the bundle's pages load single pages through the read-ahead windows.
+ * Make every column's page idx of row group c->g the page of the cursor's bundle (kept when the
+ * cursor already holds the bundle; else loaded per load_bundle's fill). *pinned = 0 when fill < 0
+ * and the bundle is not cached.
  */
 static int
-cursor_seek_bundle(st_sst_cursor *c, uint32_t idx)
+cursor_pin_bundle(st_sst_cursor *c, uint32_t idx, int fill, int *pinned)
 {
     st_sst_reader *r = c->r;
     const st_sst_rg *rg = &r->rgs[c->g];
-    int have = 1;
-    for (int col = 0; col < ST_SST_NCOLS; col++) {
-        const st_sst_pref *p = &c->p[col];
-        have &= p->pg && p->g == c->g && p->idx == idx;
-    }
-    if (have)
-        return STRATA_OK;
+    *pinned = 0;
     if (!(c->b && c->bg == c->g && c->bidx == idx)) {
         st_cache_handle *h = NULL;
         st_sst_bundle *b = NULL;
-        int rc = load_bundle(r, c->g, idx, c->fill_cache, &h, &b);
+        int rc = load_bundle(r, c->g, idx, fill, &h, &b);
         if (rc != STRATA_OK)
             return cursor_fail(c, rc);
+        if (!b)
+            return STRATA_OK;
         for (int col = 0; col < ST_SST_NCOLS; col++)
             cursor_release_page(c, col);
         c->b = b;
@@ -607,7 +619,23 @@ cursor_seek_bundle(st_sst_cursor *c, uint32_t idx)
         p->first = rg->oi[col].pages[idx].first_row;
         p->end = p->first + p->pg->n;
     }
+    *pinned = 1;
     return STRATA_OK;
+}
+
+/*
+ * Pin every column's page idx of row group c->g for a seek: pages the cursor already holds stay,
+ * the others come from the page bundle (one cache entry; fill_cache = 0 never inserts one).
+ */
+static int
+cursor_seek_bundle(st_sst_cursor *c, uint32_t idx)
+{
+    int have = 1, pinned;
+    for (int col = 0; col < ST_SST_NCOLS; col++) {
+        const st_sst_pref *p = &c->p[col];
+        have &= p->pg && p->g == c->g && p->idx == idx;
+    }
+    return have ? STRATA_OK : cursor_pin_bundle(c, idx, c->fill_cache, &pinned);
 }
 
 int

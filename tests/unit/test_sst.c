@@ -692,6 +692,35 @@ test_seek_bundles(void)
     ST_ASSERT(!it->valid);
     ST_ASSERT_OK(it->status);
     st_iter_close(it);
+    /* once point lookups have cached every page's bundle, a scan (even fill_cache = 0) reads
+     * them all from the cache: no miss */
+    st_sst_reader_unref(r);
+    ST_ASSERT_EQ(st_cache_pinned(cache), 0);
+    st_cache_free(cache);
+    ST_ASSERT_OK(st_cache_new(4u << 20, 0, &cache)); /* no page of the scans above */
+    ST_ASSERT_OK(st_sst_reader_open(st_env_posix(), path, cache, &r));
+    for (size_t i = 0; i < m.n; i++) {
+        int kind;
+        uint64_t seq;
+        int rc = st_sst_reader_get(r, m.e[i].key, m.e[i].klen, m.e[i].seq, &kind, NULL, &seq);
+        ST_ASSERT(rc == STRATA_OK || rc == STRATA_NOTFOUND);
+    }
+    ST_ASSERT_OK(st_sst_reader_iter(r, NULL, 0, NULL, 0, 0, &it));
+    st_cache_stats(cache, &h0, &m0);
+    size_t scanned = 0;
+    for (st_iter_seek_first(it); it->valid; st_iter_next(it)) {
+        ST_ASSERT(scanned < m.n);
+        ST_ASSERT_MEM_EQ(it->key, it->klen, m.e[scanned].key, m.e[scanned].klen);
+        ST_ASSERT_EQ(it->seq, m.e[scanned].seq);
+        ST_ASSERT_MEM_EQ(it->val, it->vlen, m.e[scanned].val, m.e[scanned].vlen);
+        scanned++;
+    }
+    ST_ASSERT_OK(it->status);
+    ST_ASSERT_EQ(scanned, m.n);
+    st_cache_stats(cache, &h1, &m1);
+    ST_ASSERT_EQ(m1, m0);
+    ST_ASSERT(h1 >= h0 + r->rgs[0].oi[0].npages);
+    st_iter_close(it);
     /* without a cache the bundles are private to the cursor */
     st_sst_reader_unref(r);
     ST_ASSERT_EQ(st_cache_pinned(cache), 0);
