@@ -69,6 +69,9 @@ extern const bench_engine_ops bench_engine_rocksdb;
 extern const bench_engine_ops bench_engine_strata;
 #endif
 
+/* Parse a decimal unsigned 64-bit number (the whole string); 0 on success, -1 otherwise. */
+int bench_parse_u64(const char *s, uint64_t *out);
+
 /* bench_set_error -- record the calling thread's failure message (printf-style).
  * bench_last_error -- read it back (thread-local, never NULL). */
 void bench_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -86,19 +86,6 @@ usage(FILE *f)
             "                         (later options override these)\n");
 }
 
-static int
-parse_u64(const char *s, uint64_t *out)
-{
-    char *end = NULL;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || s[0] == '-') {
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
 /* A byte count with an optional binary suffix: 8M, 8MB, 8MiB, 64k, 1G. */
 static int
 parse_size(const char *s, uint64_t *out)
@@ -248,27 +235,27 @@ parse_args(options *o, int argc, char **argv)
         } else if (IS("--engines")) {
             bad = set_engines(o, v);
         } else if (IS("--num")) {
-            bad = parse_u64(v, &c->num) || c->num == 0;
+            bad = bench_parse_u64(v, &c->num) || c->num == 0;
         } else if (IS("--reads")) {
-            bad = parse_u64(v, &c->reads);
+            bad = bench_parse_u64(v, &c->reads);
             o->reads_set = 1;
         } else if (IS("--sync_num")) {
-            bad = parse_u64(v, &c->sync_num);
+            bad = bench_parse_u64(v, &c->sync_num);
             o->sync_set = 1;
         } else if (IS("--value_size")) {
-            bad = parse_u64(v, &u) || u == 0 || u > (64u << 20);
+            bad = bench_parse_u64(v, &u) || u == 0 || u > (64u << 20);
             c->value_size = (size_t)u;
         } else if (IS("--compression_ratio")) {
             c->compression_ratio = atof(v);
             bad = c->compression_ratio <= 0 || c->compression_ratio > 1;
         } else if (IS("--threads")) {
-            bad = parse_u64(v, &u) || u == 0 || u > 256;
+            bad = bench_parse_u64(v, &u) || u == 0 || u > 256;
             c->threads = (int)u;
         } else if (IS("--batch_size")) {
-            bad = parse_u64(v, &u) || u == 0 || u > 1000000;
+            bad = bench_parse_u64(v, &u) || u == 0 || u > 1000000;
             c->batch_size = (int)u;
         } else if (IS("--seek_nexts")) {
-            bad = parse_u64(v, &u) || u > 1000000;
+            bad = bench_parse_u64(v, &u) || u > 1000000;
             c->seek_nexts = (int)u;
         } else if (IS("--cache_size")) {
             bad = parse_size(v, &u);
@@ -277,7 +264,7 @@ parse_args(options *o, int argc, char **argv)
             bad = parse_size(v, &u);
             c->engine.write_buffer = (size_t)u;
         } else if (IS("--bloom_bits")) {
-            bad = parse_u64(v, &u) || u > 64;
+            bad = bench_parse_u64(v, &u) || u > 64;
             c->engine.bloom_bits = (int)u;
         } else if (IS("--db")) {
             o->db = v;
@@ -286,9 +273,9 @@ parse_args(options *o, int argc, char **argv)
         } else if (IS("--markdown")) {
             o->markdown = v;
         } else if (IS("--seed")) {
-            bad = parse_u64(v, &c->seed);
+            bad = bench_parse_u64(v, &c->seed);
         } else if (IS("--repeat")) {
-            bad = parse_u64(v, &u) || u == 0 || u > 100;
+            bad = bench_parse_u64(v, &u) || u == 0 || u > 100;
             o->repeat = (int)u;
         } else if (IS("--stats")) {
             c->print_stats = atoi(v) != 0;

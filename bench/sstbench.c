@@ -737,33 +737,21 @@ usage(void)
 }
 
 static int
-parse_u64(const char *s, uint64_t *out)
-{
-    char *end = NULL;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || s[0] == '-') {
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
-static int
 parse_args(int argc, char **argv, cfg *c, int *reads_given, int *dir_given)
 {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         uint64_t v = 0;
-        if (strncmp(a, "--num=", 6) == 0 && parse_u64(a + 6, &v) == 0 && v > 0) {
+        if (strncmp(a, "--num=", 6) == 0 && bench_parse_u64(a + 6, &v) == 0 && v > 0) {
             c->num = v;
-        } else if (strncmp(a, "--reads=", 8) == 0 && parse_u64(a + 8, &v) == 0 && v > 0) {
+        } else if (strncmp(a, "--reads=", 8) == 0 && bench_parse_u64(a + 8, &v) == 0 && v > 0) {
             c->reads = v;
             *reads_given = 1;
-        } else if (strncmp(a, "--value_size=", 13) == 0 && parse_u64(a + 13, &v) == 0 && v > 0 &&
-                   v <= (1u << 20)) {
+        } else if (strncmp(a, "--value_size=", 13) == 0 && bench_parse_u64(a + 13, &v) == 0 &&
+                   v > 0 && v <= (1u << 20)) {
             c->value_size = (size_t)v;
-        } else if (strncmp(a, "--cache_size=", 13) == 0 && parse_u64(a + 13, &v) == 0 && v > 0) {
+        } else if (strncmp(a, "--cache_size=", 13) == 0 && bench_parse_u64(a + 13, &v) == 0 &&
+                   v > 0) {
             c->cache_size = (size_t)v;
         } else if (strncmp(a, "--dir=", 6) == 0 && strlen(a + 6) > 0 &&
                    strlen(a + 6) < sizeof c->dir) {

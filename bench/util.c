@@ -2,6 +2,7 @@
 /* util.c -- strata-bench helpers: error messages, histogram, PRNG, value generator, clock. */
 #include "bench.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -189,4 +190,17 @@ bench_valuegen_value(const bench_valuegen *g, uint64_t k, size_t len)
      * position), so neighbouring values in a table do not repeat each other. */
     size_t span = g->size - len;
     return g->data + (size_t)((k * (uint64_t)len) % span);
+}
+
+int
+bench_parse_u64(const char *s, uint64_t *out)
+{
+    char *end = NULL;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || s[0] == '-') {
+        return -1;
+    }
+    *out = v;
+    return 0;
 }
