@@ -134,22 +134,6 @@ child_main(const char *dir, int sync, uint64_t seed, const uint64_t *first_seq, 
 
 /* ---- parent -------------------------------------------------------------------------------- */
 
-/* Read one ack; 0 at EOF. */
-static int
-read_ack(int fd, uint64_t *id)
-{
-    size_t got = 0;
-    while (got < sizeof(*id)) {
-        ssize_t r = read(fd, (char *)id + got, sizeof(*id) - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return 0;
-        got += (size_t)r;
-    }
-    return 1;
-}
-
 /* Record one ack: lanes acknowledge their operations in order. */
 static void
 take_ack(uint64_t id, const uint64_t *next_seq, uint64_t *nacks, int nlanes)
@@ -193,14 +177,14 @@ kill_cycles(const char *name, int sync, int nlanes, int ncycles)
         /* let it acknowledge a random number of writes (0: possibly killed inside open) */
         uint64_t target = st_rng_uniform(&rng, 60), total = 0, id = 0;
         uint64_t nacks[ST_WL_MAX_LANES] = {0};
-        while (total < target && read_ack(fds[0], &id)) {
+        while (total < target && st_test_read_ack(fds[0], &id)) {
             take_ack(id, next_seq, nacks, nlanes);
             total++;
         }
         /* without sync a write takes microseconds: kill sooner to keep the database small */
         sleep_micros((long)st_rng_uniform(&rng, sync ? 2000 : 300));
         kill(pid, SIGKILL);
-        while (read_ack(fds[0], &id)) {
+        while (st_test_read_ack(fds[0], &id)) {
             take_ack(id, next_seq, nacks, nlanes);
             total++;
         }

@@ -95,21 +95,6 @@ child_main(const char *dir, uint64_t seed, uint64_t first_id, int ackfd)
     _exit(3);
 }
 
-static int
-next_ack(int fd, uint64_t *id)
-{
-    size_t got = 0;
-    while (got < sizeof(*id)) {
-        ssize_t r = read(fd, (char *)id + got, sizeof(*id) - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return 0;
-        got += (size_t)r;
-    }
-    return 1;
-}
-
 /* Lose CURRENT and every manifest, then rebuild them with strata_repair. */
 static void
 lose_manifest_and_repair(const char *dir, int cycle)
@@ -160,13 +145,13 @@ kill_cycles(int repair, int n)
         close(fds[1]);
         /* up to ~2 flushes' worth of writes, then a random extra delay */
         uint64_t target = st_rng_uniform(&rng, 500), nacks = 0, id;
-        while (nacks < target && next_ack(fds[0], &id)) {
+        while (nacks < target && st_test_read_ack(fds[0], &id)) {
             ST_ASSERT(id == next_id + nacks);
             nacks++;
         }
         pause_micros((long)st_rng_uniform(&rng, 3000));
         kill(pid, SIGKILL);
-        while (next_ack(fds[0], &id)) {
+        while (st_test_read_ack(fds[0], &id)) {
             ST_ASSERT(id == next_id + nacks);
             nacks++;
         }

@@ -85,6 +85,10 @@ uint64_t st_test_seed(void);
  * site is not needed: the returned string is st_malloc'ed and owned by the caller. */
 char *st_test_tmpdir(const char *name);
 
+/* Read one 8-byte acknowledgement a crash-test child wrote to a pipe (retrying short reads and
+ * EINTR): 1 when read, 0 at EOF or on error (the child died). */
+int st_test_read_ack(int fd, uint64_t *id);
+
 /* rm -rf path (best effort). */
 void st_test_rmrf(const char *path);
 

@@ -4,6 +4,7 @@
 #include "util/status.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -91,4 +92,19 @@ st_test_scale(void)
     const char *s = getenv("ST_TEST_SCALE");
     double v = s ? atof(s) : 1.0;
     return v > 0 ? v : 1.0;
+}
+
+int
+st_test_read_ack(int fd, uint64_t *id)
+{
+    size_t got = 0;
+    while (got < sizeof(*id)) {
+        ssize_t r = read(fd, (char *)id + got, sizeof(*id) - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return 0;
+        got += (size_t)r;
+    }
+    return 1;
 }
