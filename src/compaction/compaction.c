@@ -23,6 +23,8 @@ st_table_meta_from_sst(st_table_meta *m, uint64_t fnum, const st_sst_meta *sm)
     m->largest = st_memdup(sm->largest, sm->largest_len);
     m->smallest_len = sm->smallest_len;
     m->largest_len = sm->largest_len;
+    m->file_crc = sm->file_crc32c;
+    m->has_file_crc = sm->has_file_crc32c;
     if (!m->smallest || !m->largest) {
         st_table_meta_free(m);
         return st_err(STRATA_NOMEM, "out of memory");

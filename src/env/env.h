@@ -119,6 +119,9 @@ void st_env_free_list(char **names, size_t count);
 /* Read a whole file into b (b is cleared first). */
 int st_env_read_file(st_env *env, const char *path, st_buf *b);
 
+/* CRC-32C and size of the whole file at path, read in 1 MiB steps. */
+int st_env_file_crc32c(st_env *env, const char *path, uint64_t *size, uint32_t *crc);
+
 /*
  * st_env_write_file_atomic --
  *     Replace dir/name with data durably: write dir/name.tmp, sync it, rename over dir/name and

@@ -2,6 +2,7 @@
 /* env_util.c -- helpers built only on the st_env vtable (so they work over any env). */
 #include "env/env.h"
 #include "util/alloc.h"
+#include "util/crc32c.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -42,6 +43,31 @@ st_env_read_file(st_env *env, const char *path, st_buf *b)
     }
     int crc = st_file_close(f);
     return rc != STRATA_OK ? rc : crc;
+}
+
+int
+st_env_file_crc32c(st_env *env, const char *path, uint64_t *size, uint32_t *crc)
+{
+    enum { STEP = 1 << 20 };
+    st_file *f = NULL;
+    *size = 0;
+    *crc = 0;
+    ST_RET(env->open(env, path, ST_OPEN_READ, &f));
+    uint8_t *buf = st_malloc(STEP);
+    int rc = buf ? STRATA_OK : st_err(STRATA_NOMEM, "checksum of %s", path);
+    uint64_t off = 0;
+    while (rc == STRATA_OK) {
+        size_t got = 0;
+        rc = st_file_read_at(f, off, buf, STEP, &got);
+        if (rc != STRATA_OK || got == 0)
+            break;
+        *crc = st_crc32c_extend(*crc, buf, got);
+        off += got;
+    }
+    *size = off;
+    st_free(buf);
+    int crc_rc = st_file_close(f);
+    return rc != STRATA_OK ? rc : crc_rc;
 }
 
 char *

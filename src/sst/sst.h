@@ -49,8 +49,11 @@ typedef struct st_sst_prop {
  */
 typedef struct st_sst_meta {
     uint64_t file_size;
-    uint64_t entries;    /* rows */
-    uint64_t tombstones; /* rows with kind = ST_KIND_DELETE */
+    uint32_t file_crc32c; /* CRC-32C of the whole file, when has_file_crc32c */
+    int has_file_crc32c;  /* set by the builder only: a reader cannot know it (the footer
+                             cannot hold its own checksum) */
+    uint64_t entries;     /* rows */
+    uint64_t tombstones;  /* rows with kind = ST_KIND_DELETE */
     uint64_t min_seq, max_seq;
     uint64_t created_us; /* wall clock at build time */
     uint8_t *smallest;   /* first key */

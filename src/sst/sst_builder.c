@@ -130,6 +130,7 @@ struct st_sst_builder {
     uint64_t off;       /* bytes written to the file */
     uint64_t index_off; /* start of the bloom filters + page indexes */
     uint32_t index_crc; /* CRC-32C of everything written since index_off */
+    uint32_t file_crc;  /* CRC-32C of every byte written so far */
 
     /* current page */
     st_buf kprefix, ksuflen, ksuffix; /* int64 arrays + suffix bytes (DELTA_BYTE_ARRAY) */
@@ -266,6 +267,7 @@ st_sst_builder_new(st_env *env, const char *path, const st_sst_options *o, st_ss
         goto err;
     }
     b->off = 4;
+    b->file_crc = st_crc32c("PAR1", 4);
     *out = b;
     return STRATA_OK;
 err:
@@ -674,6 +676,7 @@ flush_row_group(st_sst_builder *b)
         int64_t start = (int64_t)b->off;
         ST_RET(st_file_append(b->file, cs->pages.data, cs->pages.len));
         b->off += cs->pages.len;
+        b->file_crc = st_crc32c_extend(b->file_crc, cs->pages.data, cs->pages.len);
         size_t np = cs->locs.len / sizeof(st_pq_page_location);
         ri->oi[c].pages = st_malloc((np ? np : 1) * sizeof(st_pq_page_location));
         if (!ri->oi[c].pages)
@@ -853,6 +856,7 @@ write_bytes(st_sst_builder *b, const void *p, size_t n)
     ST_RET(st_file_append(b->file, p, n));
     b->off += n;
     b->index_crc = st_crc32c_extend(b->index_crc, p, n);
+    b->file_crc = st_crc32c_extend(b->file_crc, p, n);
     return STRATA_OK;
 }
 
@@ -1019,6 +1023,8 @@ fill_meta(st_sst_builder *b, uint64_t created, st_sst_meta *m)
 {
     memset(m, 0, sizeof(*m));
     m->file_size = b->off;
+    m->file_crc32c = b->file_crc;
+    m->has_file_crc32c = 1;
     m->entries = b->entries;
     m->tombstones = b->tombstones;
     m->min_seq = b->entries ? b->min_seq : 0;

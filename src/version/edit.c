@@ -13,7 +13,8 @@ enum {
     TAG_LAST_SEQ = 5,
     TAG_ADD_TABLE = 6,
     TAG_REMOVE_TABLE = 7,
-    TAG_FIRST_OPTIONAL = 64
+    TAG_FIRST_OPTIONAL = 64,
+    TAG_TABLE_CRC = 64 /* optional: fnum (varint), fixed32 CRC-32C of the whole table file */
 };
 
 #define MANIFEST_MAGIC "STRATAMF"
@@ -132,6 +133,12 @@ st_edit_encode(const st_version_edit *e, int with_header, st_buf *out)
         ST_ERR(st_buf_put_lenprefixed(&f, m->smallest, m->smallest_len));
         ST_ERR(st_buf_put_lenprefixed(&f, m->largest, m->largest_len));
         ST_ERR(put_field(out, TAG_ADD_TABLE, &f));
+        if (m->has_file_crc) {
+            st_buf_clear(&f);
+            ST_ERR(st_buf_put_varint64(&f, m->fnum));
+            ST_ERR(st_buf_put_fixed32(&f, m->file_crc));
+            ST_ERR(put_field(out, TAG_TABLE_CRC, &f));
+        }
     }
 err:
     st_buf_free(&f);
@@ -242,6 +249,16 @@ st_edit_decode(const uint8_t *p, size_t n, st_version_edit *e, int *had_header, 
             rc = st_edit_add_table(e, &m);
             st_table_meta_free(&m);
             ST_RET(rc);
+            break;
+        }
+        case TAG_TABLE_CRC: {
+            /* follows the add_table of the same edit that it describes */
+            uint64_t fnum = 0;
+            const uint8_t *q = st_get_varint64(f, fend, &fnum);
+            if (!q || fend - q != 4 || e->nadded == 0 || e->added[e->nadded - 1].fnum != fnum)
+                return corrupt(what, "table checksum field without its add_table");
+            e->added[e->nadded - 1].file_crc = st_get_fixed32(q);
+            e->added[e->nadded - 1].has_file_crc = 1;
             break;
         }
         default:

@@ -28,6 +28,9 @@ typedef struct st_table_meta {
     uint64_t fnum, file_size, entries, tombstones, min_seq, max_seq, created_us;
     uint8_t *smallest, *largest; /* owned */
     size_t smallest_len, largest_len;
+    uint32_t file_crc; /* CRC-32C of the whole file, when has_file_crc */
+    int has_file_crc;  /* recorded by the writer (manifest tag 64); 0 for tables adopted
+                          without one, e.g. by an older strata */
 } st_table_meta;
 
 void st_table_meta_free(st_table_meta *m);
