@@ -4,6 +4,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build/test}
 fail=0
+for lib in "$build/libstrata.so" "$build/libstrata.a"; do
+  [ -f "$lib" ] || { echo "check.sh: $lib not built (build it first, e.g. scripts/test.sh)"; exit 1; }
+done
 # 1. libstrata exports only strata_* (shared) / strata_ + st_ (static) globals.
 bad=$(nm -D --defined-only "$build/libstrata.so" | awk '$2 ~ /[TDBR]/ {print $3}' | grep -v '^strata_' || true)
 if [ -n "$bad" ]; then echo "non-strata_ symbols exported from libstrata.so:"; echo "$bad"; fail=1; fi
