@@ -125,7 +125,8 @@ struct st_sst_builder {
     st_file *file;
     st_sst_options opt;
     int rc;
-    st_pq_compressor comp;
+    st_pq_compressor comp;  /* key and value pages */
+    st_pq_compressor plain; /* seqno and kind pages: always UNCOMPRESSED (see col_codec) */
     int codec;
     uint64_t off;       /* bytes written to the file */
     uint64_t index_off; /* start of the bloom filters + page indexes */
@@ -216,6 +217,7 @@ builder_free(st_sst_builder *b)
     }
     st_free(b->props);
     st_pq_compressor_free(&b->comp);
+    st_pq_compressor_free(&b->plain);
     st_free(b->path);
     st_free(b->tmp);
     st_free(b);
@@ -251,6 +253,7 @@ st_sst_builder_new(st_env *env, const char *path, const st_sst_options *o, st_ss
     }
     ST_ERR(st_pq_compressor_init(&b->comp, b->codec,
                                  b->opt.compression_level ? b->opt.compression_level : 1));
+    ST_ERR(st_pq_compressor_init(&b->plain, ST_PQ_UNCOMPRESSED, 0));
     b->path = st_strdup(path);
     b->tmp = st_malloc(n + 5);
     if (!b->path || !b->tmp) {
@@ -486,6 +489,17 @@ bound_to_stats(const bound *x, st_pq_stats *s)
 
 /* ---- pages ---------------------------------------------------------------------------------- */
 
+/*
+ * The codec of column c. seqno and kind pages are bit-packed integers that general-purpose
+ * compression does not shrink (it grew them in measurements), so they are stored UNCOMPRESSED
+ * whatever the table's codec: a point lookup then decompresses two pages, not four.
+ */
+static int
+col_codec(const st_sst_builder *b, int c)
+{
+    return c == ST_SST_COL_KEY || c == ST_SST_COL_VALUE ? b->codec : ST_PQ_UNCOMPRESSED;
+}
+
 static int
 emit_page(st_sst_builder *b, int c, int encoding, int32_t nvals, const bound *x, int is_bytes)
 {
@@ -495,14 +509,13 @@ emit_page(st_sst_builder *b, int c, int encoding, int32_t nvals, const bound *x,
     h.type = ST_PQ_DATA_PAGE;
     h.num_values = nvals;
     h.encoding = encoding;
-    bound_to_stats(x, &h.stats);
-    h.has_stats = 1;
+    /* no statistics in the page header: the ColumnIndex holds the same bounds for every page */
     st_pq_page_location loc;
     loc.offset = (int64_t)cs->pages.len;
     loc.first_row = (int64_t)b->rg_rows;
     size_t hlen = 0;
-    ST_RET(st_pq_page_frame(&b->comp, &h, b->payload.data, b->payload.len, &b->scratch, &cs->pages,
-                            &hlen));
+    ST_RET(st_pq_page_frame(col_codec(b, c) == ST_PQ_UNCOMPRESSED ? &b->plain : &b->comp, &h,
+                            b->payload.data, b->payload.len, &b->scratch, &cs->pages, &hlen));
     loc.compressed_size = (int32_t)(cs->pages.len - (size_t)loc.offset);
     cs->uncompressed += (int64_t)(hlen + b->payload.len);
     ST_RET(st_buf_append(&cs->locs, &loc, sizeof(loc)));
@@ -689,7 +702,7 @@ flush_row_group(st_sst_builder *b)
             ST_RET(encode_column_index(cs, c, &ri->ci[c]));
         st_pq_column_meta *m = &cc->meta;
         m->type = col_types[c];
-        m->codec = b->codec;
+        m->codec = col_codec(b, c);
         m->encodings = (1u << encs[c]) | (1u << ST_PQ_RLE);
         m->path = (st_pq_bytes){(const uint8_t *)st_sst_col_names[c],
                                 (uint32_t)strlen(st_sst_col_names[c])};

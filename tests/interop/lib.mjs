@@ -84,6 +84,11 @@ export function expectedStrataMeta(t) {
 }
 
 export const CODEC_NAMES = { none: 'UNCOMPRESSED', snappy: 'SNAPPY', zstd: 'ZSTD' }
+// strata stores the seqno and kind columns UNCOMPRESSED whatever the table's codec
+// (doc/format_sst.md): general-purpose compression does not shrink bit-packed integers.
+export function columnCodec(codec, column) {
+  return column === 'key' || column === 'value' ? CODEC_NAMES[codec] : 'UNCOMPRESSED'
+}
 
 // ---- checks ---------------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@
 // usage: node read_duckdb.mjs <dir>
 import { DuckDBInstance } from '@duckdb/node-api'
 import {
-  CODEC_NAMES, Checker, expectedStrataMeta, isPrintableKey, loadManifest, rowGroupRanges, toHex,
+  Checker, columnCodec, expectedStrataMeta, isPrintableKey, loadManifest, rowGroupRanges, toHex,
 } from './lib.mjs'
 
 const dir = process.argv[2]
@@ -119,7 +119,7 @@ async function checkTable(t) {
     const rows = t.rows.slice(start, end)
     const where = `row group ${m.g} ${m.p}`
     ck.eq(m.p, ['key', 'value', 'seqno', 'kind'][m.c], `${where} path`)
-    ck.eq(m.compression, CODEC_NAMES[t.codec], `${where} compression`)
+    ck.eq(m.compression, columnCodec(t.codec, m.p), `${where} compression`)
     if (rows.length === 0) continue
     if (m.c === 0) {
       ck.eq(m.min, await render(toHex(rows[0].key)), `${where} min`)
