@@ -39,6 +39,10 @@ typedef struct st_file_ops {
     int (*size)(st_file *f, uint64_t *size);
     int (*truncate)(st_file *f, uint64_t size);
     int (*close)(st_file *f);
+    /* Optional (NULL = not supported): map the whole file read-only; *base stays valid until
+     * close. Call once, before the file is shared between threads. Only for files nobody
+     * appends to or truncates while mapped (immutable tables). */
+    int (*map)(st_file *f, const uint8_t **base, uint64_t *len);
 } st_file_ops;
 
 /* Base of every open file. Implementations embed it first. */
@@ -109,6 +113,13 @@ static inline int
 st_file_close(st_file *f)
 {
     return f ? f->ops->close(f) : STRATA_OK;
+}
+
+/* Map f read-only (see st_file_ops.map); STRATA_NOTSUP when the env cannot. */
+static inline int
+st_file_map(st_file *f, const uint8_t **base, uint64_t *len)
+{
+    return f->ops->map ? f->ops->map(f, base, len) : STRATA_NOTSUP;
 }
 
 /* Read exactly n bytes at off: a short read is STRATA_CORRUPT ("<path>: short read at off"). */

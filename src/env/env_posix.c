@@ -9,12 +9,15 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 typedef struct posix_file {
     st_file base;
     int fd;
+    void *map; /* pf_map's read-only mapping, or NULL */
+    size_t maplen;
 } posix_file;
 
 static int
@@ -87,10 +90,35 @@ pf_truncate(st_file *f, uint64_t size)
 }
 
 static int
+pf_map(st_file *f, const uint8_t **base, uint64_t *len)
+{
+    posix_file *pf = (posix_file *)f;
+    if (!pf->map) {
+        struct stat st;
+        if (sizeof(void *) < 8)
+            return st_err(STRATA_NOTSUP, "map %s: 32-bit address space", f->path);
+        if (fstat(pf->fd, &st) != 0)
+            return st_err_errno(errno, "stat %s", f->path);
+        if (st.st_size <= 0)
+            return st_err(STRATA_NOTSUP, "map %s: empty file", f->path);
+        void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, pf->fd, 0);
+        if (p == MAP_FAILED)
+            return st_err_errno(errno, "mmap %s", f->path);
+        pf->map = p;
+        pf->maplen = (size_t)st.st_size;
+    }
+    *base = pf->map;
+    *len = pf->maplen;
+    return STRATA_OK;
+}
+
+static int
 pf_close(st_file *f)
 {
     posix_file *pf = (posix_file *)f;
     int rc = STRATA_OK;
+    if (pf->map)
+        munmap(pf->map, pf->maplen);
     if (pf->fd >= 0 && close(pf->fd) != 0)
         rc = st_err_errno(errno, "close %s", f->path);
     st_free(f->path);
@@ -99,7 +127,7 @@ pf_close(st_file *f)
 }
 
 static const st_file_ops posix_file_ops = {
-    pf_read_at, pf_append, pf_sync, pf_size, pf_truncate, pf_close,
+    pf_read_at, pf_append, pf_sync, pf_size, pf_truncate, pf_close, pf_map,
 };
 
 static int

@@ -39,6 +39,7 @@ struct st_sst_reader {
     char *path;
     st_file *file;
     uint64_t file_size;
+    const uint8_t *map; /* the whole file mapped read-only when the env can (NULL: read_at) */
     st_cache *cache;
     uint64_t cache_id;
     st_cache_handle *meta_handle;

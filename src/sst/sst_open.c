@@ -473,6 +473,15 @@ reader_load(st_sst_reader *r)
     ST_RET(st_file_size(r->file, &r->file_size));
     if (r->file_size < 12)
         return corrupt(r, "file too short for Parquet", (long long)r->file_size);
+    {
+        /* pages are then decoded straight from the mapping: no read system call, copy or
+         * buffer per page. Envs without map (fault injection) keep every read on read_at. */
+        const uint8_t *base = NULL;
+        uint64_t len = 0;
+        if (st_file_map(r->file, &base, &len) == STRATA_OK && len == r->file_size)
+            r->map = base;
+        st_err_clear();
+    }
     ST_RET(st_file_read_exact(r->file, r->file_size - 8, tail, 8));
     ST_RET(st_file_read_exact(r->file, 0, head, 4));
     if (memcmp(tail + 4, "PARE", 4) == 0)

@@ -67,6 +67,9 @@ st_sst_read_page(st_sst_reader *r, uint32_t g, int col, int64_t off, int64_t hin
     *out = NULL;
     if (off < 4 || off >= limit || (uint64_t)limit > r->file_size)
         return st_err(STRATA_CORRUPT, "%s: page offset %lld out of range", r->path, (long long)off);
+    if (r->map)
+        return decode_page_bytes(r, g, col, off, r->map + off, (size_t)(limit - off), dict, out,
+                                 page_type, next);
     size_t avail = (size_t)(limit - off), total = 0, hlen = 0;
     size_t want = hint > 0 ? (size_t)hint : 16384;
     uint8_t *buf = NULL;
@@ -101,6 +104,15 @@ static int
 ra_fill(st_sst_reader *r, st_sst_ra *ra, const st_sst_rg *rg, int col, int64_t off, size_t size,
         const uint8_t **p, size_t *avail)
 {
+    if (r->map) {
+        if (off < 4 || off + (int64_t)size > rg->chunk_end[col] ||
+            (uint64_t)rg->chunk_end[col] > r->file_size)
+            return st_err(STRATA_CORRUPT, "%s: page at offset %lld overruns its column chunk",
+                          r->path, (long long)off);
+        *p = r->map + off;
+        *avail = (size_t)(rg->chunk_end[col] - off);
+        return STRATA_OK;
+    }
     if (!(ra->len && off >= ra->off && off + (int64_t)size <= ra->off + (int64_t)ra->len)) {
         int sequential = ra->len && off >= ra->off && off <= ra->off + (int64_t)ra->len;
         ra->next = sequential

@@ -307,8 +307,10 @@ ff_close(st_file *f)
     return rc != STRATA_OK ? rc : frc;
 }
 
+/* no map: every read goes through ff_read_at, where faults are injected and power loss is
+ * simulated (readers fall back to read_at when map is NULL) */
 static const st_file_ops fe_file_ops = {
-    ff_read_at, ff_append, ff_sync, ff_size, ff_truncate, ff_close,
+    ff_read_at, ff_append, ff_sync, ff_size, ff_truncate, ff_close, NULL,
 };
 
 static st_file *

@@ -940,7 +940,8 @@ tf_close(st_file *f)
     return rc;
 }
 
-static const st_file_ops tf_ops = {tf_read_at, tf_append, tf_sync, tf_size, tf_truncate, tf_close};
+static const st_file_ops tf_ops = {tf_read_at,  tf_append, tf_sync, tf_size,
+                                   tf_truncate, tf_close,  NULL};
 
 static int
 te_open(st_env *env, const char *path, int flags, st_file **out)
