@@ -236,7 +236,10 @@ STRATA_API uint64_t strata_snapshot_sequence(const strata_snapshot *snap);
 
 /* Flush every memtable to a table and wait until it is durable. */
 STRATA_API int strata_flush(strata_db *db);
-/* Compact the key range [begin, end] (NULL = open end) and wait for it. */
+/* Compact the key range [begin, end] (NULL = open end) and wait for it: memtables are flushed,
+ * background compactions holding tables of the range are waited for, then every table
+ * overlapping the range is rewritten as one sorted run (shadowed versions and, with no snapshot
+ * needing them, tombstones dropped). */
 STRATA_API int strata_compact_range(strata_db *db, const void *begin, size_t blen, const void *end,
                                     size_t elen);
 /* Wait until no background flush or compaction is queued or running. */

@@ -485,11 +485,16 @@ stats_text(strata_db *db, strbuf *s)
               atomic_load(&db->open_iters), atomic_load(&db->open_snapshots),
               st_crc32c_hw() ? "yes" : "no");
     st_version *v = NULL;
+    int running_flush, running_compactions;
     pthread_mutex_lock(&db->mu);
     v = db->current;
     if (v)
         st_version_ref(v);
+    running_flush = db->flushing;
+    running_compactions = db->compacting;
     pthread_mutex_unlock(&db->mu);
+    sb_printf(s, "background: %d flush, %d compactions running\n", running_flush ? 1 : 0,
+              running_compactions);
     if (v) {
         uint64_t entries = 0, tombs = 0;
         for (size_t i = 0; i < v->n; i++) {

@@ -739,6 +739,23 @@ strata_compact_range(strata_db *db, const void *begin, size_t blen, const void *
         return st_err(STRATA_INVALID, "strata_compact_range: NULL bound with a non-zero length");
     ST_RET(strata_flush(db));
     pthread_mutex_lock(&db->mu);
+    /* A background compaction holding tables of the range would make us skip them and leave
+     * the range partly uncompacted: wait for those to finish (their outputs join the current
+     * version, and their inputs are gone by then). */
+    for (;;) {
+        int busy = 0;
+        for (size_t i = 0; i < db->current->n && !busy; i++)
+            busy = db->current->t[i]->compacting &&
+                   overlaps(db->current->t[i], begin, blen, end, elen);
+        if (!busy || db->bg_error != STRATA_OK)
+            break;
+        pthread_cond_wait(&db->bg_cv, &db->mu);
+    }
+    if (db->bg_error != STRATA_OK) {
+        int rc = st_err(db->bg_error, "background error: %s", db->bg_errmsg);
+        pthread_mutex_unlock(&db->mu);
+        return rc;
+    }
     st_version *v = db->current;
     st_version_ref(v);
     st_table **inputs = st_calloc(v->n ? v->n : 1, sizeof(*inputs));
