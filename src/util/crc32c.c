@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "util/crc32c.h"
 
+#include <libdeflate.h>
 #include <pthread.h>
 #include <string.h>
-#include <libdeflate.h>
 
 #define POLY 0x82f63b78u
 
