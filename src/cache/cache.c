@@ -293,8 +293,8 @@ st_cache_insert(st_cache *c, const void *key, size_t klen, void *value, size_t c
     return STRATA_OK;
 }
 
-st_cache_handle *
-st_cache_lookup(st_cache *c, const void *key, size_t klen)
+static st_cache_handle *
+lookup(st_cache *c, const void *key, size_t klen, int count_miss)
 {
     uint64_t hash = XXH3_64bits(key, klen);
     shard *s = shard_for(c, hash);
@@ -308,8 +308,21 @@ st_cache_lookup(st_cache *c, const void *key, size_t klen)
         e->refs++;
     }
     pthread_mutex_unlock(&s->mu);
-    atomic_fetch_add_explicit(e ? &c->hits : &c->misses, 1, memory_order_relaxed);
+    if (e || count_miss)
+        atomic_fetch_add_explicit(e ? &c->hits : &c->misses, 1, memory_order_relaxed);
     return (st_cache_handle *)e;
+}
+
+st_cache_handle *
+st_cache_lookup(st_cache *c, const void *key, size_t klen)
+{
+    return lookup(c, key, klen, 1);
+}
+
+st_cache_handle *
+st_cache_probe(st_cache *c, const void *key, size_t klen)
+{
+    return lookup(c, key, klen, 0);
 }
 
 void *

@@ -34,6 +34,9 @@ int st_cache_insert(st_cache *c, const void *key, size_t klen, void *value, size
 
 /* Pinned handle for key, or NULL when absent. */
 st_cache_handle *st_cache_lookup(st_cache *c, const void *key, size_t klen);
+/* st_cache_lookup for an entry the caller can do without (it will not load it on a miss): a
+ * miss is not counted in the statistics, a hit is. */
+st_cache_handle *st_cache_probe(st_cache *c, const void *key, size_t klen);
 void *st_cache_value(const st_cache_handle *h);
 void st_cache_release(st_cache *c, st_cache_handle *h);
 void st_cache_erase(st_cache *c, const void *key, size_t klen);

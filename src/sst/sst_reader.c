@@ -291,7 +291,9 @@ load_bundle(st_sst_reader *r, uint32_t g, uint32_t idx, int fill, st_cache_handl
     uint8_t key[CACHE_KEY_LEN];
     cache_key(r, g, BUNDLE_COL, idx, key);
     *h = NULL;
-    if (r->cache && (*h = st_cache_lookup(r->cache, key, CACHE_KEY_LEN))) {
+    /* fill < 0 only probes (the caller falls back to single pages): not a cache miss */
+    if (r->cache && (*h = fill < 0 ? st_cache_probe(r->cache, key, CACHE_KEY_LEN)
+                                   : st_cache_lookup(r->cache, key, CACHE_KEY_LEN))) {
         *out = st_cache_value(*h);
         return STRATA_OK;
     }

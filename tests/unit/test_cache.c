@@ -108,6 +108,18 @@ test_insert_lookup_erase(void)
     st_cache_stats(c, &hits, &misses);
     ST_ASSERT_EQ(hits, 2);
     ST_ASSERT_EQ(misses, 2);
+    /* a probe counts its hit, not its miss */
+    char pk[32];
+    size_t pl;
+    make_key(3, pk, &pl);
+    ST_ASSERT(st_cache_probe(c, pk, pl) == NULL);
+    make_key(2, pk, &pl);
+    st_cache_handle *ph = st_cache_probe(c, pk, pl);
+    ST_ASSERT(ph != NULL);
+    st_cache_release(c, ph);
+    st_cache_stats(c, &hits, &misses);
+    ST_ASSERT_EQ(hits, 3);
+    ST_ASSERT_EQ(misses, 2);
 
     erase(c, 1);
     ST_ASSERT_EQ(deleted[10], 1);

@@ -702,12 +702,15 @@ test_seek_bundles(void)
     ST_ASSERT(!it->valid);
     ST_ASSERT_OK(it->status);
     st_iter_close(it);
-    /* once point lookups have cached every page's bundle, a scan (even fill_cache = 0) reads
-     * them all from the cache: no miss */
+    /* once point lookups and one filling scan have cached every page (as bundles where a
+     * lookup built one; alone where a key's versions continue on the next page or no lookup
+     * built that page's bundle), a scan with fill_cache = 0 reads everything from the cache: no
+     * miss. (Point lookups alone do not always cover every page: asserting that failed for
+     * about 1 seed in 12.) */
     st_sst_reader_unref(r);
     ST_ASSERT_EQ(st_cache_pinned(cache), 0);
     st_cache_free(cache);
-    ST_ASSERT_OK(st_cache_new(4u << 20, 0, &cache)); /* no page of the scans above */
+    ST_ASSERT_OK(st_cache_new(64u << 20, 0, &cache)); /* no page of the scans above; no evictions */
     ST_ASSERT_OK(st_sst_reader_open(st_env_posix(), path, cache, &r));
     for (size_t i = 0; i < m.n; i++) {
         int kind;
@@ -715,6 +718,11 @@ test_seek_bundles(void)
         int rc = st_sst_reader_get(r, m.e[i].key, m.e[i].klen, m.e[i].seq, &kind, NULL, &seq);
         ST_ASSERT(rc == STRATA_OK || rc == STRATA_NOTFOUND);
     }
+    ST_ASSERT_OK(st_sst_reader_iter(r, NULL, 0, NULL, 0, 1, &it));
+    for (st_iter_seek_first(it); it->valid; st_iter_next(it)) {
+    }
+    ST_ASSERT_OK(it->status);
+    st_iter_close(it);
     ST_ASSERT_OK(st_sst_reader_iter(r, NULL, 0, NULL, 0, 0, &it));
     st_cache_stats(cache, &h0, &m0);
     size_t scanned = 0;
