@@ -223,6 +223,16 @@ builder_free(st_sst_builder *b)
     st_free(b);
 }
 
+/* Every byte of the file goes through here: it advances off and the whole-file checksum. */
+static int
+out_append(st_sst_builder *b, const void *p, size_t n)
+{
+    ST_RET(st_file_append(b->file, p, n));
+    b->off += n;
+    b->file_crc = st_crc32c_extend(b->file_crc, p, n);
+    return STRATA_OK;
+}
+
 int
 st_sst_builder_new(st_env *env, const char *path, const st_sst_options *o, st_sst_builder **out)
 {
@@ -263,14 +273,12 @@ st_sst_builder_new(st_env *env, const char *path, const st_sst_options *o, st_ss
     memcpy(b->tmp, path, n);
     memcpy(b->tmp + n, ".tmp", 5);
     ST_ERR(env->open(env, b->tmp, ST_OPEN_WRITE | ST_OPEN_CREATE | ST_OPEN_TRUNC, &b->file));
-    rc = st_file_append(b->file, "PAR1", 4);
+    rc = out_append(b, "PAR1", 4);
     if (rc != STRATA_OK) {
         st_file_close(b->file);
         env->remove(env, b->tmp);
         goto err;
     }
-    b->off = 4;
-    b->file_crc = st_crc32c("PAR1", 4);
     *out = b;
     return STRATA_OK;
 err:
@@ -687,9 +695,7 @@ flush_row_group(st_sst_builder *b)
         colstate *cs = &b->col[c];
         st_pq_column_chunk *cc = &ri->cols[c];
         int64_t start = (int64_t)b->off;
-        ST_RET(st_file_append(b->file, cs->pages.data, cs->pages.len));
-        b->off += cs->pages.len;
-        b->file_crc = st_crc32c_extend(b->file_crc, cs->pages.data, cs->pages.len);
+        ST_RET(out_append(b, cs->pages.data, cs->pages.len));
         size_t np = cs->locs.len / sizeof(st_pq_page_location);
         ri->oi[c].pages = st_malloc((np ? np : 1) * sizeof(st_pq_page_location));
         if (!ri->oi[c].pages)
@@ -866,10 +872,8 @@ st_sst_builder_add(st_sst_builder *b, const uint8_t *key, size_t klen, uint64_t 
 static int
 write_bytes(st_sst_builder *b, const void *p, size_t n)
 {
-    ST_RET(st_file_append(b->file, p, n));
-    b->off += n;
+    ST_RET(out_append(b, p, n));
     b->index_crc = st_crc32c_extend(b->index_crc, p, n);
-    b->file_crc = st_crc32c_extend(b->file_crc, p, n);
     return STRATA_OK;
 }
 
