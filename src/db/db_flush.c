@@ -550,6 +550,15 @@ st_db_stop_workers(strata_db *db)
     db->workers = NULL;
 }
 
+/* STRATA_OK, or the sticky background error with its message (REQUIRES mu). */
+static int
+bg_status(strata_db *db)
+{
+    if (db->bg_error != STRATA_OK)
+        return st_err(db->bg_error, "background error: %s", db->bg_errmsg);
+    return STRATA_OK;
+}
+
 /* Wait (REQUIRES mu) until cond() is false or a background error appears. */
 static int
 wait_until_idle(strata_db *db, int flush_only)
@@ -557,9 +566,7 @@ wait_until_idle(strata_db *db, int flush_only)
     while (db->bg_error == STRATA_OK &&
            (db->nimm > 0 || db->flushing || (!flush_only && db->compacting > 0)))
         pthread_cond_wait(&db->bg_cv, &db->mu);
-    if (db->bg_error != STRATA_OK)
-        return st_err(db->bg_error, "background error: %s", db->bg_errmsg);
-    return STRATA_OK;
+    return bg_status(db);
 }
 
 int
@@ -731,6 +738,16 @@ err:
     return rc;
 }
 
+/* Some table of v overlapping the range is an input of a running compaction (REQUIRES mu). */
+static int
+range_busy(const st_version *v, const void *begin, size_t blen, const void *end, size_t elen)
+{
+    for (size_t i = 0; i < v->n; i++)
+        if (v->t[i]->compacting && overlaps(v->t[i], begin, blen, end, elen))
+            return 1;
+    return 0;
+}
+
 int
 strata_compact_range(strata_db *db, const void *begin, size_t blen, const void *end, size_t elen)
 {
@@ -742,17 +759,10 @@ strata_compact_range(strata_db *db, const void *begin, size_t blen, const void *
     /* A background compaction holding tables of the range would make us skip them and leave
      * the range partly uncompacted: wait for those to finish (their outputs join the current
      * version, and their inputs are gone by then). */
-    for (;;) {
-        int busy = 0;
-        for (size_t i = 0; i < db->current->n && !busy; i++)
-            busy = db->current->t[i]->compacting &&
-                   overlaps(db->current->t[i], begin, blen, end, elen);
-        if (!busy || db->bg_error != STRATA_OK)
-            break;
+    while (db->bg_error == STRATA_OK && range_busy(db->current, begin, blen, end, elen))
         pthread_cond_wait(&db->bg_cv, &db->mu);
-    }
-    if (db->bg_error != STRATA_OK) {
-        int rc = st_err(db->bg_error, "background error: %s", db->bg_errmsg);
+    int rc = bg_status(db);
+    if (rc != STRATA_OK) {
         pthread_mutex_unlock(&db->mu);
         return rc;
     }
@@ -769,7 +779,7 @@ strata_compact_range(strata_db *db, const void *begin, size_t blen, const void *
     if (n > 0)
         db->compacting++;
     pthread_mutex_unlock(&db->mu);
-    int rc = inputs ? STRATA_OK : st_err(STRATA_NOMEM, "out of memory");
+    rc = inputs ? STRATA_OK : st_err(STRATA_NOMEM, "out of memory");
     if (rc == STRATA_OK && n > 0)
         rc = compact_tables(db, v, inputs, n, NULL);
     pthread_mutex_lock(&db->mu);
