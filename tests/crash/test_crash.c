@@ -40,22 +40,6 @@
 /* Flushes happen during the runs, but the database does not pile up too many tables. */
 #define CRASH_WRITE_BUFFER (256 * 1024)
 
-static int
-cycles(int base)
-{
-    const char *s = getenv("ST_CRASH_CYCLES");
-    int n = s ? atoi(s) : (int)(base * st_test_scale());
-    return n < 4 ? 4 : n;
-}
-
-static void
-sleep_micros(long us)
-{
-    struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
-
 /*
  * Background work at deterministic points of the workload so that crashes also land inside
  * flushes and compactions: a flush after every 16th write, a full compaction after every 128th.
@@ -182,7 +166,7 @@ kill_cycles(const char *name, int sync, int nlanes, int ncycles)
             total++;
         }
         /* without sync a write takes microseconds: kill sooner to keep the database small */
-        sleep_micros((long)st_rng_uniform(&rng, sync ? 2000 : 300));
+        st_test_sleep_micros((long)st_rng_uniform(&rng, sync ? 2000 : 300));
         kill(pid, SIGKILL);
         while (st_test_read_ack(fds[0], &id)) {
             take_ack(id, next_seq, nacks, nlanes);
@@ -218,20 +202,20 @@ kill_cycles(const char *name, int sync, int nlanes, int ncycles)
 static void
 test_kill_sync(void)
 {
-    kill_cycles("sync", 1, 1, cycles(120));
+    kill_cycles("sync", 1, 1, st_test_crash_cycles(120));
 }
 
 static void
 test_kill_nosync(void)
 {
-    kill_cycles("no-sync", 0, 1, cycles(120));
+    kill_cycles("no-sync", 0, 1, st_test_crash_cycles(120));
 }
 
 /* Three sync writer threads in the child: group commit under SIGKILL. */
 static void
 test_kill_group_commit(void)
 {
-    kill_cycles("group commit (3 sync writers)", 1, 3, cycles(60));
+    kill_cycles("group commit (3 sync writers)", 1, 3, st_test_crash_cycles(60));
 }
 
 /* ---- power loss over the fault env --------------------------------------------------------- */
@@ -306,8 +290,8 @@ power_loss_cycles(int mode, int nlanes, int ncycles)
         }
         uint64_t target = st_rng_uniform(&rng, 40);
         while (atomic_load(&w[0].nacks) < target && !atomic_load(&w[0].done))
-            sleep_micros(50);
-        sleep_micros((long)st_rng_uniform(&rng, 300));
+            st_test_sleep_micros(50);
+        st_test_sleep_micros((long)st_rng_uniform(&rng, 300));
         for (int l = 0; l < nlanes; l++)
             if (atomic_load(&w[l].done))
                 ST_FAIL("cycle %d: a write failed before the crash: %s", c,
@@ -347,14 +331,14 @@ power_loss_cycles(int mode, int nlanes, int ncycles)
 static void
 test_power_loss_exact(void)
 {
-    power_loss_cycles(ST_FAULT_CRASH_EXACT, 1, cycles(60));
+    power_loss_cycles(ST_FAULT_CRASH_EXACT, 1, st_test_crash_cycles(60));
 }
 
 /* Torn tails, with three sync writers sharing fsyncs (group commit). */
 static void
 test_power_loss_torn(void)
 {
-    power_loss_cycles(ST_FAULT_CRASH_TORN, 3, cycles(60));
+    power_loss_cycles(ST_FAULT_CRASH_TORN, 3, st_test_crash_cycles(60));
 }
 
 /* ---- damaged write-ahead logs ------------------------------------------------------------- */

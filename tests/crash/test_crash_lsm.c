@@ -36,22 +36,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static int
-cycles(int base)
-{
-    const char *s = getenv("ST_CRASH_CYCLES");
-    int n = s ? atoi(s) : (int)(base * st_test_scale());
-    return n < 4 ? 4 : n;
-}
-
-static void
-pause_micros(long us)
-{
-    struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
-
 /* Write `id` of the workload (sync for every 4th, or always), then the periodic compaction. */
 static int
 lsm_write(strata_db *db, uint64_t seed, uint64_t id, int always_sync)
@@ -149,7 +133,7 @@ kill_cycles(int repair, int n)
             ST_ASSERT(id == next_id + nacks);
             nacks++;
         }
-        pause_micros((long)st_rng_uniform(&rng, 3000));
+        st_test_sleep_micros((long)st_rng_uniform(&rng, 3000));
         kill(pid, SIGKILL);
         while (st_test_read_ack(fds[0], &id)) {
             ST_ASSERT(id == next_id + nacks);
@@ -185,7 +169,7 @@ kill_cycles(int repair, int n)
 static void
 test_kill_during_background_work(void)
 {
-    kill_cycles(0, cycles(80));
+    kill_cycles(0, st_test_crash_cycles(80));
 }
 
 /* After a crash, a repair (manifest rebuilt from whatever tables are on disk, every WAL
@@ -193,7 +177,7 @@ test_kill_during_background_work(void)
 static void
 test_kill_then_repair(void)
 {
-    kill_cycles(1, cycles(40));
+    kill_cycles(1, st_test_crash_cycles(40));
 }
 
 /* ---- power loss ---------------------------------------------------------------------------- */
@@ -233,7 +217,7 @@ power_loss(int mode)
     st_model *m = st_model_new();
     uint64_t next_id = 0;
     long acked = 0, applied = 0, flushes = 0;
-    int n = cycles(40);
+    int n = st_test_crash_cycles(40);
     for (int c = 0; c < n; c++) {
         st_fault_env_reset(fe);
         strata_options o = st_lsm_opts();
@@ -250,10 +234,10 @@ power_loss(int mode)
         /* crash after up to ~1.5 flushes' worth of synced writes, plus a random delay */
         uint64_t target = st_rng_uniform(&rng, 300);
         while (atomic_load(&w.nacks) < target && !atomic_load(&w.stopped))
-            pause_micros(100);
+            st_test_sleep_micros(100);
         if (atomic_load(&w.stopped))
             ST_FAIL("cycle %d: a write failed before the crash: %s", c, strata_errstr(w.rc));
-        pause_micros((long)st_rng_uniform(&rng, 2000));
+        st_test_sleep_micros((long)st_rng_uniform(&rng, 2000));
         ST_ASSERT_OK(st_fault_env_crash(fe, mode, st_rng_next(&rng)));
         ST_ASSERT(pthread_join(th, NULL) == 0);
         ST_ASSERT(w.rc != STRATA_OK && w.rc != STRATA_INTERNAL);

@@ -89,6 +89,12 @@ char *st_test_tmpdir(const char *name);
  * EINTR): 1 when read, 0 at EOF or on error (the child died). */
 int st_test_read_ack(int fd, uint64_t *id);
 
+/* Crash-test cycle count: $ST_CRASH_CYCLES, else base x st_test_scale(); at least 4. */
+int st_test_crash_cycles(int base);
+
+/* Sleep us microseconds (resuming after signals). */
+void st_test_sleep_micros(long us);
+
 /* rm -rf path (best effort). */
 void st_test_rmrf(const char *path);
 

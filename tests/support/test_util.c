@@ -95,6 +95,22 @@ st_test_scale(void)
 }
 
 int
+st_test_crash_cycles(int base)
+{
+    const char *s = getenv("ST_CRASH_CYCLES");
+    int n = s ? atoi(s) : (int)(base * st_test_scale());
+    return n < 4 ? 4 : n;
+}
+
+void
+st_test_sleep_micros(long us)
+{
+    struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+int
 st_test_read_ack(int fd, uint64_t *id)
 {
     size_t got = 0;
