@@ -115,6 +115,10 @@ typedef struct strata_options {
     int ucs_scaling[8];
     int ucs_scaling_count; /* entries used in ucs_scaling; default 1 */
     int ucs_base_shards;   /* base shard count of compaction outputs; default 4 */
+    /* Most tables kept open at once (file descriptor, mapping, parsed footer, bloom filters and
+     * page index); the least recently used are closed beyond it and reopened on demand.
+     * 0 = no limit. Default 1000. */
+    int max_open_files;
 } strata_options;
 
 typedef struct strata_read_options {

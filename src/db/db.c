@@ -48,6 +48,7 @@ strata_options_init(strata_options *o)
     o->ucs_scaling[0] = 2;
     o->ucs_scaling_count = 1;
     o->ucs_base_shards = 4;
+    o->max_open_files = 1000;
 }
 
 void
@@ -143,6 +144,9 @@ check_options(const strata_options *o)
         (o->ucs_base_shards & (o->ucs_base_shards - 1)))
         return st_err(STRATA_INVALID, "ucs_base_shards %d must be a power of two in [1, 1024]",
                       o->ucs_base_shards);
+    if (o->max_open_files < 0)
+        return st_err(STRATA_INVALID, "max_open_files %d is negative (0 = no limit)",
+                      o->max_open_files);
     return STRATA_OK;
 }
 
@@ -162,6 +166,7 @@ db_free(strata_db *db)
     st_free(db->imm_log);
     st_memtable_unref(db->mem);
     st_cache_free(db->cache);
+    st_table_cache_free(db->tctx.tc);
     pthread_cond_destroy(&db->bg_cv);
     pthread_mutex_destroy(&db->manifest_mu);
     st_batch_release(&db->group);
@@ -216,6 +221,7 @@ st_db_open_env(const char *path, const strata_options *opts, st_env *env, strata
     db->tctx.env = env;
     db->tctx.dir = db->path;
     db->tctx.cache = db->cache;
+    ST_ERR(st_table_cache_new((size_t)opts->max_open_files, &db->tctx.tc));
 
     ST_ERR(env->exists(env, path, &exists));
     if (!exists && !opts->create_if_missing) {
@@ -506,8 +512,24 @@ stats_text(strata_db *db, strbuf *s)
                   v->n, v->bytes, entries, tombs);
         st_ucs_level_stats lv[16];
         size_t nl = 0, overlap = 0;
+        sb_printf(s,
+                  "sorted runs: %zu (read amplification: a point read consults at most %zu "
+                  "tables, a seek positions in at most %zu)\n",
+                  v->nruns, v->nruns, v->nruns);
+        for (size_t i = 0; i < v->nruns && i < 16; i++)
+            sb_printf(s, "  run %-2zu %5zu tables %12" PRIu64 " bytes  seq %" PRIu64 "..%" PRIu64 "\n",
+                      i, v->runs[i].n, v->runs[i].bytes, v->runs[i].min_seq, v->runs[i].max_seq);
+        if (v->nruns > 16)
+            sb_printf(s, "  ... %zu more runs\n", v->nruns - 16);
+        size_t open, limit;
+        uint64_t opens, evictions;
+        st_table_cache_stats(db->tctx.tc, &open, &limit, &opens, &evictions);
+        sb_printf(s,
+                  "table cache: %zu open (limit %zu%s), %" PRIu64 " opens, %" PRIu64
+                  " evictions\n",
+                  open, limit, limit ? "" : " = none", opens, evictions);
         if (st_db_level_stats(db, v, lv, 16, &nl, &overlap) == STRATA_OK) {
-            sb_printf(s, "levels (UCS): a point read consults at most %zu tables\n", overlap);
+            sb_printf(s, "levels (UCS): total overlap %zu\n", overlap);
             for (size_t i = 0; i < nl; i++)
                 sb_printf(s,
                           "  L%-2d %4zu tables %12" PRIu64 " bytes  overlap %zu (trigger %d)"

@@ -664,7 +664,17 @@ compact_tables(strata_db *db, st_version *v, st_table **inputs, size_t n, const 
     rc = copy_snapshots(db, &snaps, &nsnaps);
     pthread_mutex_unlock(&db->mu);
     for (size_t i = 0; i < n && rc == STRATA_OK; i++) {
-        rc = st_sst_reader_iter(inputs[i]->reader, NULL, 0, NULL, 0, 0, &its[i]);
+        st_sst_reader *rd;
+        rc = st_table_reader(inputs[i], &rd);
+        if (rc != STRATA_OK)
+            break;
+        /* lineage: the newest WAL the input's data came from */
+        const char *w = st_sst_meta_prop(st_sst_reader_meta(rd), "strata-max-wal");
+        uint64_t wn = w ? strtoull(w, NULL, 10) : 0;
+        if (wn > job.max_wal)
+            job.max_wal = wn;
+        rc = st_sst_reader_iter(rd, NULL, 0, NULL, 0, 0, &its[i]);
+        st_sst_reader_unref(rd); /* the iterator holds its own reference */
         if (rc == STRATA_OK)
             nits++;
         bytes_in += inputs[i]->m.file_size;
@@ -690,15 +700,11 @@ compact_tables(strata_db *db, st_version *v, st_table **inputs, size_t n, const 
     job.new_file_number = alloc_file_number;
     job.fnum_arg = db;
     job.producer_note = "compaction";
-    /* lineage: the inputs this output replaces, and the newest WAL their data came from */
+    /* lineage: the inputs this output replaces */
     for (size_t i = 0; i < n && rc == STRATA_OK; i++) {
         char num[24];
         snprintf(num, sizeof(num), "%s%llu", i ? "," : "", (unsigned long long)inputs[i]->m.fnum);
         rc = st_buf_append(&lineage, num, strlen(num));
-        const char *w = st_sst_meta_prop(st_sst_reader_meta(inputs[i]->reader), "strata-max-wal");
-        uint64_t wn = w ? strtoull(w, NULL, 10) : 0;
-        if (wn > job.max_wal)
-            job.max_wal = wn;
     }
     if (rc == STRATA_OK)
         rc = st_buf_put_u8(&lineage, 0);

@@ -1,95 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* version.c -- reference-counted tables and versions, and reads over a version. */
+/* version.c -- reference-counted versions and their partition into sorted runs. */
 #include "version/version.h"
 
 #include "util/alloc.h"
 
-#include <inttypes.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-char *
-st_table_path(const char *dir, uint64_t fnum)
-{
-    char name[64];
-    snprintf(name, sizeof(name), "%06" PRIu64 ".parquet", fnum);
-    return st_path_join(dir, name);
-}
-
-int
-st_table_open(const st_table_ctx *ctx, const st_table_meta *m, st_table **out)
-{
-    *out = NULL;
-    st_table *t = st_calloc(1, sizeof(*t));
-    char *path = st_table_path(ctx->dir, m->fnum);
-    int rc = STRATA_OK;
-    if (!t || !path) {
-        rc = st_err(STRATA_NOMEM, "out of memory opening a table");
-        goto err;
-    }
-    ST_ERR(st_table_meta_copy(&t->m, m));
-    rc = st_sst_reader_open(ctx->env, path, ctx->cache, &t->reader);
-    if (rc == STRATA_NOTFOUND)
-        rc = st_err(STRATA_CORRUPT, "table %s is listed in the manifest but missing", path);
-    else if (rc == STRATA_NOTSUP)
-        /* this database wrote the file: an unknown format inside it means damage */
-        rc = st_err_prefix(STRATA_CORRUPT, "table %s is damaged: ", path);
-    if (rc != STRATA_OK)
-        goto err;
-    {
-        const st_sst_meta *sm = st_sst_reader_meta(t->reader);
-        if (sm->file_size != m->file_size || sm->entries != m->entries ||
-            st_bytes_cmp(sm->smallest, sm->smallest_len, m->smallest, m->smallest_len) != 0 ||
-            st_bytes_cmp(sm->largest, sm->largest_len, m->largest, m->largest_len) != 0) {
-            rc = st_err(STRATA_CORRUPT,
-                        "table %s does not match the manifest (size %" PRIu64 " vs %" PRIu64
-                        ", entries %" PRIu64 " vs %" PRIu64 ")",
-                        path, sm->file_size, m->file_size, sm->entries, m->entries);
-            goto err;
-        }
-    }
-    atomic_init(&t->refs, 1);
-    t->ctx = ctx;
-    *out = t;
-    t = NULL;
-err:
-    if (t) {
-        if (t->reader)
-            st_sst_reader_unref(t->reader);
-        st_table_meta_free(&t->m);
-        st_free(t);
-    }
-    st_free(path);
-    return rc;
-}
-
-void
-st_table_ref(st_table *t)
-{
-    atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);
-}
-
-void
-st_table_unref(st_table *t)
-{
-    if (!t || atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) != 1)
-        return;
-    st_sst_reader_unref(t->reader);
-    if (atomic_load(&t->obsolete)) {
-        char *path = st_table_path(t->ctx->dir, t->m.fnum);
-        if (path) {
-            char saved[ST_ERRMSG_MAX];
-            snprintf(saved, sizeof(saved), "%s", st_errmsg());
-            /* Best effort: a file that cannot be removed now is removed at the next open. */
-            t->ctx->env->remove(t->ctx->env, path);
-            st_err(STRATA_OK, "%s", saved);
-        }
-        st_free(path);
-    }
-    st_table_meta_free(&t->m);
-    st_free(t);
-}
 
 static int
 by_max_seq_desc(const void *a, const void *b)
@@ -98,6 +14,101 @@ by_max_seq_desc(const void *a, const void *b)
     if (x->m.max_seq != y->m.max_seq)
         return x->m.max_seq > y->m.max_seq ? -1 : 1;
     return x->m.fnum > y->m.fnum ? -1 : (x->m.fnum < y->m.fnum);
+}
+
+static int
+by_smallest(const void *a, const void *b)
+{
+    const st_table *x = *(st_table *const *)a, *y = *(st_table *const *)b;
+    int c = st_bytes_cmp(x->m.smallest, x->m.smallest_len, y->m.smallest, y->m.smallest_len);
+    if (c)
+        return c;
+    /* equal starts: newer first, so the partition does not depend on the input order */
+    return x->m.max_seq > y->m.max_seq ? -1 : (x->m.max_seq < y->m.max_seq);
+}
+
+static int
+run_by_max_seq_desc(const void *a, const void *b)
+{
+    const st_run *x = a, *y = b;
+    if (x->max_seq != y->max_seq)
+        return x->max_seq > y->max_seq ? -1 : 1;
+    return x->min_seq > y->min_seq ? -1 : (x->min_seq < y->min_seq);
+}
+
+/*
+ * Partition v->t into the fewest key-disjoint runs: visit tables by smallest key and put each
+ * into the first run whose last table ends below it (greedy interval partitioning, optimal: the
+ * number of runs equals the largest number of tables sharing one key).
+ */
+static int
+build_runs(st_version *v)
+{
+    size_t n = v->n;
+    st_table **sorted = st_malloc((n ? n : 1) * sizeof(*sorted));
+    size_t *run_of = st_malloc((n ? n : 1) * sizeof(*run_of));
+    st_table **last = st_malloc((n ? n : 1) * sizeof(*last)); /* last table of each run */
+    size_t *count = st_calloc(n ? n : 1, sizeof(*count));
+    int rc = STRATA_OK;
+    size_t nruns = 0, off = 0;
+    if (!sorted || !run_of || !last || !count) {
+        rc = st_err(STRATA_NOMEM, "out of memory building a version");
+        goto out;
+    }
+    memcpy(sorted, v->t, n * sizeof(*sorted));
+    qsort(sorted, n, sizeof(*sorted), by_smallest);
+    for (size_t i = 0; i < n; i++) {
+        const st_table *t = sorted[i];
+        size_t r = 0;
+        while (r < nruns && st_bytes_cmp(last[r]->m.largest, last[r]->m.largest_len,
+                                         t->m.smallest, t->m.smallest_len) >= 0)
+            r++;
+        if (r == nruns)
+            nruns++;
+        last[r] = sorted[i];
+        run_of[i] = r;
+        count[r]++;
+    }
+    v->runs = st_calloc(nruns ? nruns : 1, sizeof(*v->runs));
+    v->run_tables = st_malloc((n ? n : 1) * sizeof(*v->run_tables));
+    if (!v->runs || !v->run_tables) {
+        rc = st_err(STRATA_NOMEM, "out of memory building a version");
+        goto out;
+    }
+    for (size_t r = 0; r < nruns; r++) {
+        v->runs[r].t = v->run_tables + off;
+        v->runs[r].min_seq = UINT64_MAX;
+        off += count[r];
+    }
+    for (size_t i = 0; i < n; i++) {
+        st_run *run = &v->runs[run_of[i]];
+        const st_table *t = sorted[i];
+        run->t[run->n++] = sorted[i];
+        run->bytes += t->m.file_size;
+        if (t->m.max_seq > run->max_seq)
+            run->max_seq = t->m.max_seq;
+        if (t->m.min_seq < run->min_seq)
+            run->min_seq = t->m.min_seq;
+    }
+    qsort(v->runs, nruns, sizeof(*v->runs), run_by_max_seq_desc);
+    v->nruns = nruns;
+out:
+    st_free(sorted);
+    st_free(run_of);
+    st_free(last);
+    st_free(count);
+    return rc;
+}
+
+static void
+version_free(st_version *v)
+{
+    for (size_t i = 0; i < v->n; i++)
+        st_table_unref(v->t[i]);
+    st_free(v->t);
+    st_free(v->runs);
+    st_free(v->run_tables);
+    st_free(v);
 }
 
 int
@@ -120,6 +131,11 @@ st_version_new(st_table *const *t, size_t n, st_version **out)
     v->t = arr;
     v->n = n;
     atomic_init(&v->refs, 1);
+    int rc = build_runs(v);
+    if (rc != STRATA_OK) {
+        version_free(v);
+        return rc;
+    }
     *out = v;
     return STRATA_OK;
 }
@@ -135,91 +151,20 @@ st_version_unref(st_version *v)
 {
     if (!v || atomic_fetch_sub_explicit(&v->refs, 1, memory_order_acq_rel) != 1)
         return;
-    for (size_t i = 0; i < v->n; i++)
-        st_table_unref(v->t[i]);
-    st_free(v->t);
-    st_free(v);
+    version_free(v);
 }
 
-static int
-key_in_range(const st_table *t, const uint8_t *key, size_t klen)
+size_t
+st_run_find(const st_run *r, const uint8_t *key, size_t klen)
 {
-    return st_bytes_cmp(key, klen, t->m.smallest, t->m.smallest_len) >= 0 &&
-           st_bytes_cmp(key, klen, t->m.largest, t->m.largest_len) <= 0;
-}
-
-int
-st_version_get(st_version *v, const uint8_t *key, size_t klen, uint64_t snap, int *kind,
-               st_buf *val, uint64_t *seq)
-{
-    /* Tables are ordered by max_seq descending. Once a version with sequence s is found, a
-     * table whose max_seq is below s cannot hold anything newer: stop there. */
-    int found = 0;
-    uint64_t best = 0;
-    st_buf tmp;
-    st_buf_init(&tmp);
-    int rc = STRATA_OK;
-    for (size_t i = 0; i < v->n; i++) {
-        st_table *t = v->t[i];
-        if (found && t->m.max_seq < best)
-            break;
-        if (t->m.min_seq > snap || !key_in_range(t, key, klen))
-            continue;
-        int k;
-        uint64_t s;
-        st_buf_clear(&tmp);
-        rc = st_sst_reader_get(t->reader, key, klen, snap, &k, &tmp, &s);
-        if (rc == STRATA_NOTFOUND) {
-            rc = STRATA_OK;
-            continue;
-        }
-        if (rc != STRATA_OK)
-            break;
-        if (!found || s > best) {
-            found = 1;
-            best = s;
-            *kind = k;
-            *seq = s;
-            st_buf tswap = *val;
-            *val = tmp;
-            tmp = tswap;
-        }
+    size_t lo = 0, hi = r->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const st_table *t = r->t[mid];
+        if (st_bytes_cmp(t->m.largest, t->m.largest_len, key, klen) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
-    st_buf_free(&tmp);
-    if (rc != STRATA_OK)
-        return rc;
-    return found ? STRATA_OK : STRATA_NOTFOUND;
-}
-
-int
-st_version_iters(st_version *v, const uint8_t *lower, size_t llen, const uint8_t *upper,
-                 size_t ulen, int fill_cache, st_iter ***its, size_t *n)
-{
-    *its = NULL;
-    *n = 0;
-    st_iter **arr = st_calloc(v->n ? v->n : 1, sizeof(*arr));
-    if (!arr)
-        return st_err(STRATA_NOMEM, "out of memory");
-    size_t k = 0;
-    int rc = STRATA_OK;
-    for (size_t i = 0; i < v->n; i++) {
-        st_table *t = v->t[i];
-        if (upper && st_bytes_cmp(t->m.smallest, t->m.smallest_len, upper, ulen) >= 0)
-            continue;
-        if (lower && st_bytes_cmp(t->m.largest, t->m.largest_len, lower, llen) < 0)
-            continue;
-        rc = st_sst_reader_iter(t->reader, lower, llen, upper, ulen, fill_cache, &arr[k]);
-        if (rc != STRATA_OK)
-            break;
-        k++;
-    }
-    if (rc != STRATA_OK) {
-        for (size_t i = 0; i < k; i++)
-            st_iter_close(arr[i]);
-        st_free(arr);
-        return rc;
-    }
-    *its = arr;
-    *n = k;
-    return STRATA_OK;
+    return lo;
 }

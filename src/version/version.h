@@ -36,20 +36,33 @@ typedef struct st_table_meta {
 void st_table_meta_free(st_table_meta *m);
 int st_table_meta_copy(st_table_meta *dst, const st_table_meta *src);
 
+/* The bounded set of open table readers of one database (table_cache.c). */
+typedef struct st_table_cache st_table_cache;
+
 /* Shared context of the tables of one database (not owned by tables). */
 typedef struct st_table_ctx {
     st_env *env;
     const char *dir;
-    st_cache *cache;
+    st_cache *cache;     /* decoded pages */
+    st_table_cache *tc;  /* open readers */
 } st_table_ctx;
 
+/*
+ * A table of a version. Its metadata is always in memory; its reader (fd, mapping, parsed
+ * footer, bloom filters and page index) is opened on demand through the table cache and may be
+ * closed again when the cache evicts it (a read that holds a reader reference keeps using it).
+ */
 typedef struct st_table {
     _Atomic long refs;
     st_table_meta m;
-    st_sst_reader *reader;
     const st_table_ctx *ctx;
     _Atomic int obsolete; /* delete the file at the last unref */
     int compacting;       /* [db mu] an input of a running compaction */
+    /* table cache state (table_cache.c) */
+    st_sst_reader *reader;        /* [shard lock] open reader, NULL while evicted */
+    _Atomic int used;             /* CLOCK reference bit */
+    struct st_table *prev, *next; /* [tc mu] ring of tables with an open reader */
+    int in_ring;                  /* [tc mu] */
 } st_table;
 
 /* Path of table fnum in dir (st_malloc'ed). */
@@ -57,18 +70,64 @@ char *st_table_path(const char *dir, uint64_t fnum);
 
 /*
  * st_table_open --
- *     Open table m->fnum (taking a copy of m) with one reference. CORRUPT / IOERR when the file
- *     is missing or damaged, or when its footer disagrees with m (size, key range).
+ *     A table for m->fnum (taking a copy of m) with one reference. The file is opened and its
+ *     footer checked against m once here: CORRUPT / IOERR when it is missing or damaged, or when
+ *     the footer disagrees with m (size, entries, key range). The reader then stays in the table
+ *     cache until evicted.
  */
 int st_table_open(const st_table_ctx *ctx, const st_table_meta *m, st_table **out);
 void st_table_ref(st_table *t);
 void st_table_unref(st_table *t); /* at 0: close the reader; delete the file if obsolete */
+
+/*
+ * st_table_reader --
+ *     The table's reader with a new reference for the caller (release it with
+ *     st_sst_reader_unref), reopening the file (and re-checking it against the metadata) when
+ *     the table cache had closed it. Safe from any thread; the caller holds a table reference.
+ */
+int st_table_reader(st_table *t, st_sst_reader **out);
+
+/* ---- table cache (table_cache.c) --------------------------------------------------------- */
+
+/* A cache keeping at most max_open readers open (0 = no limit), closing the least recently
+ * used (CLOCK) beyond that. Readers still referenced by a read stay valid after eviction. */
+int st_table_cache_new(size_t max_open, st_table_cache **out);
+/* REQUIRES: every table of the cache has been unreferenced. NULL is a no-op. */
+void st_table_cache_free(st_table_cache *tc);
+/* Readers open now and the limit. */
+void st_table_cache_stats(st_table_cache *tc, size_t *open, size_t *limit, uint64_t *opens,
+                          uint64_t *evictions);
+
+/* Table cache internals for version.c: attach a freshly opened reader (taking over its
+ * reference) / detach a dying table. */
+void st_table_cache_attach(st_table *t, st_sst_reader *r);
+void st_table_cache_detach(st_table *t);
+/* The table's open reader with a new reference, or NULL when it is not open. */
+st_sst_reader *st_table_cache_peek(st_table *t);
+
+/* ---- versions and sorted runs ------------------------------------------------------------ */
+
+/*
+ * A sorted run: tables whose key ranges are pairwise disjoint, in ascending key order, so at
+ * most one of them can hold a given key. Flush outputs and the sharded outputs of one
+ * compaction form runs; the version partitions its tables into the fewest runs (greedy interval
+ * partitioning by smallest key), which is exactly the largest number of tables whose ranges
+ * share one key: the read amplification of a point read.
+ */
+typedef struct st_run {
+    st_table **t; /* ascending, key-disjoint (borrowed from the version) */
+    size_t n;
+    uint64_t min_seq, max_seq, bytes;
+} st_run;
 
 typedef struct st_version {
     _Atomic long refs;
     st_table **t; /* sorted by max_seq descending (newest data first) */
     size_t n;
     uint64_t bytes; /* sum of file sizes */
+    st_run *runs;   /* partition of t into sorted runs, newest max_seq first */
+    size_t nruns;
+    st_table **run_tables; /* storage of the runs' table arrays */
 } st_version;
 
 /* A new version over tables t[0..n) (each gains a reference; the array is copied). */
@@ -76,18 +135,27 @@ int st_version_new(st_table *const *t, size_t n, st_version **out);
 void st_version_ref(st_version *v);
 void st_version_unref(st_version *v); /* NULL is a no-op */
 
+/* Index of the first table of run r whose largest key is >= key (r->n when none). */
+size_t st_run_find(const st_run *r, const uint8_t *key, size_t klen);
+
 /*
  * st_version_get --
- *     Newest entry for key with seq <= snap among v's tables. STRATA_OK with *kind, *seq and the
- *     value in val (for a PUT), STRATA_NOTFOUND when no table has the key, or an I/O error.
+ *     Newest entry for key with seq <= snap among v's tables (at most one table per run is
+ *     consulted). STRATA_OK with *kind, *seq and the value in val (for a PUT), STRATA_NOTFOUND
+ *     when no table has the key, or an I/O error.
  */
 int st_version_get(st_version *v, const uint8_t *key, size_t klen, uint64_t snap, int *kind,
                    st_buf *val, uint64_t *seq);
 
-/* One iterator per table that may hold keys in [lower, upper) (NULL = open). *its is a new
- * st_malloc'ed array of *n iterators owned by the caller. */
+/* One iterator per sorted run that may hold keys in [lower, upper) (NULL = open); a run's
+ * iterator concatenates its tables and opens each only when it reaches it. *its is a new
+ * st_malloc'ed array of *n iterators owned by the caller; each holds a reference on v. */
 int st_version_iters(st_version *v, const uint8_t *lower, size_t llen, const uint8_t *upper,
                      size_t ulen, int fill_cache, st_iter ***its, size_t *n);
+
+/* An iterator over the tables of run `run` of v (the concatenation; see st_version_iters). */
+int st_run_iter_new(st_version *v, size_t run, const uint8_t *lower, size_t llen,
+                    const uint8_t *upper, size_t ulen, int fill_cache, st_iter **out);
 
 /* ---- version edits (edit.c) -------------------------------------------------------------- */
 
