@@ -517,7 +517,8 @@ stats_text(strata_db *db, strbuf *s)
                   "tables, a seek positions in at most %zu)\n",
                   v->nruns, v->nruns, v->nruns);
         for (size_t i = 0; i < v->nruns && i < 16; i++)
-            sb_printf(s, "  run %-2zu %5zu tables %12" PRIu64 " bytes  seq %" PRIu64 "..%" PRIu64 "\n",
+            sb_printf(s,
+                      "  run %-2zu %5zu tables %12" PRIu64 " bytes  seq %" PRIu64 "..%" PRIu64 "\n",
                       i, v->runs[i].n, v->runs[i].bytes, v->runs[i].min_seq, v->runs[i].max_seq);
         if (v->nruns > 16)
             sb_printf(s, "  ... %zu more runs\n", v->nruns - 16);
@@ -525,8 +526,7 @@ stats_text(strata_db *db, strbuf *s)
         uint64_t opens, evictions;
         st_table_cache_stats(db->tctx.tc, &open, &limit, &opens, &evictions);
         sb_printf(s,
-                  "table cache: %zu open (limit %zu%s), %" PRIu64 " opens, %" PRIu64
-                  " evictions\n",
+                  "table cache: %zu open (limit %zu%s), %" PRIu64 " opens, %" PRIu64 " evictions\n",
                   open, limit, limit ? "" : " = none", opens, evictions);
         if (st_db_level_stats(db, v, lv, 16, &nl, &overlap) == STRATA_OK) {
             sb_printf(s, "levels (UCS): total overlap %zu\n", overlap);

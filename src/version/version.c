@@ -60,8 +60,8 @@ build_runs(st_version *v)
     for (size_t i = 0; i < n; i++) {
         const st_table *t = sorted[i];
         size_t r = 0;
-        while (r < nruns && st_bytes_cmp(last[r]->m.largest, last[r]->m.largest_len,
-                                         t->m.smallest, t->m.smallest_len) >= 0)
+        while (r < nruns && st_bytes_cmp(last[r]->m.largest, last[r]->m.largest_len, t->m.smallest,
+                                         t->m.smallest_len) >= 0)
             r++;
         if (r == nruns)
             nruns++;

@@ -43,8 +43,8 @@ typedef struct st_table_cache st_table_cache;
 typedef struct st_table_ctx {
     st_env *env;
     const char *dir;
-    st_cache *cache;     /* decoded pages */
-    st_table_cache *tc;  /* open readers */
+    st_cache *cache;    /* decoded pages */
+    st_table_cache *tc; /* open readers */
 } st_table_ctx;
 
 /*

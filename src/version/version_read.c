@@ -29,8 +29,7 @@ st_version_get(st_version *v, const uint8_t *key, size_t klen, uint64_t snap, in
         if (i == run->n)
             continue;
         st_table *t = run->t[i];
-        if (t->m.min_seq > snap ||
-            st_bytes_cmp(key, klen, t->m.smallest, t->m.smallest_len) < 0)
+        if (t->m.min_seq > snap || st_bytes_cmp(key, klen, t->m.smallest, t->m.smallest_len) < 0)
             continue;
         size_t j = nc++;
         while (j > 0 && cand[j - 1]->m.max_seq < t->m.max_seq) {
@@ -311,8 +310,8 @@ run_bounds(const st_run *run, const uint8_t *lower, size_t llen, const uint8_t *
 }
 
 int
-st_run_iter_new(st_version *v, size_t run, const uint8_t *lower, size_t llen,
-                const uint8_t *upper, size_t ulen, int fill_cache, st_iter **out)
+st_run_iter_new(st_version *v, size_t run, const uint8_t *lower, size_t llen, const uint8_t *upper,
+                size_t ulen, int fill_cache, st_iter **out)
 {
     *out = NULL;
     run_iter *it = st_calloc(1, sizeof(*it));
