@@ -215,11 +215,13 @@ do_snapshot_op(rt_state *s)
     }
 }
 
+static int max_open_files = 1000; /* of the next run_config */
+
 static void
 run_config(const char *name, int memtable, int compression, uint64_t seed, long nops)
 {
-    fprintf(stderr, "config %s: memtable=%d compression=%d ops=%ld\n", name, memtable, compression,
-            nops);
+    fprintf(stderr, "config %s: memtable=%d compression=%d max_open_files=%d ops=%ld\n", name,
+            memtable, compression, max_open_files, nops);
     char *dir = st_test_tmpdir("rand");
     strata_options o;
     strata_options_init(&o);
@@ -229,6 +231,7 @@ run_config(const char *name, int memtable, int compression, uint64_t seed, long 
     o.block_cache_size = 256 * 1024;
     o.page_size = 1024;
     o.target_file_size = 256 * 1024;
+    o.max_open_files = max_open_files;
     rt_state s;
     memset(&s, 0, sizeof(s));
     st_rng_seed(&s.rng, seed);
@@ -371,9 +374,20 @@ test_trie_zstd(void)
                nops());
 }
 
+static void
+test_skiplist_two_open_files(void)
+{
+    /* every read and compaction reopens tables the cache of 2 readers just closed */
+    max_open_files = 2;
+    run_config("skiplist/zstd/2 open files", STRATA_MEMTABLE_SKIPLIST, STRATA_COMPRESSION_ZSTD,
+               st_test_seed() + 4, nops());
+    max_open_files = 1000;
+}
+
 int
 main(void)
 {
+    ST_RUN(test_skiplist_two_open_files);
     ST_RUN(test_skiplist_none);
     ST_RUN(test_skiplist_zstd);
     ST_RUN(test_trie_none);

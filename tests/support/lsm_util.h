@@ -25,12 +25,14 @@
 
 #define ST_LSM_BUFFER (64u * 1024u) /* write_buffer_size and target_file_size */
 
-/* Test-sized options: 64 KiB memtables and 64 KiB compaction outputs. */
+/* Test-sized options: 64 KiB memtables and 64 KiB compaction outputs, and a table cache of 8
+ * readers, so reads and compactions keep reopening tables the cache closed. */
 static inline strata_options
 st_lsm_opts(void)
 {
     strata_options o = st_dbc_opts(ST_LSM_BUFFER);
     o.target_file_size = ST_LSM_BUFFER;
+    o.max_open_files = 8;
     return o;
 }
 

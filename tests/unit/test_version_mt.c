@@ -3,6 +3,7 @@
  * test_version.c -- sorted runs of a version (partition, binary search, gets, run iterators)
  * and the bounded table cache (eviction, reopening, iterators on evicted tables).
  */
+#include "fault_env.h"
 #include "st_test.h"
 #include "util/alloc.h"
 #include "version/version.h"
@@ -29,6 +30,17 @@ fx_init(fixture *f, const char *name, size_t max_open)
     f->ctx.dir = f->dir;
     f->ctx.cache = f->cache;
     f->next_fnum = 1;
+}
+
+/* Tables written through a fault env that skips the real fsyncs (10,000 tables stay fast). */
+static st_fault_env *
+fx_fast_env(fixture *f)
+{
+    st_fault_env *fe = st_fault_env_new(st_env_posix());
+    ST_ASSERT(fe != NULL);
+    st_fault_env_skip_real_sync(fe, 1);
+    f->ctx.env = st_fault_env_env(fe);
+    return fe;
 }
 
 static void
@@ -355,6 +367,52 @@ test_table_cache_reopen_error(void)
     fx_free(&f);
 }
 
+static void
+test_table_cache_10000(void)
+{
+    /* 10,000 one-row tables (one run) behind a limit of 64 open readers */
+    fixture f;
+    fx_init(&f, "version_table_cache_10k", 64);
+    st_fault_env *fe = fx_fast_env(&f);
+    int n = (int)(10000 * st_test_scale());
+    if (n < 500)
+        n = 500;
+    st_table **t = st_malloc((size_t)n * sizeof(*t));
+    ST_ASSERT(t != NULL);
+    for (int i = 0; i < n; i++)
+        t[i] = make_table(&f, i, i + 1, 1, 7, 0);
+    st_version *v = make_version(t, (size_t)n);
+    st_free(t);
+    ST_ASSERT_EQ(v->nruns, 1);
+    uint64_t x = 0x9E3779B97F4A7C15ull;
+    for (int i = 0; i < 2000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        int k = (int)(x % (uint64_t)n);
+        expect_get(v, k, ST_SEQ_MAX, 7 + (uint64_t)k, ST_KIND_PUT);
+    }
+    expect_get(v, n, ST_SEQ_MAX, 0, 0);
+    /* a full scan walks every table, reopening each */
+    st_iter *it;
+    ST_ASSERT_OK(st_run_iter_new(v, 0, NULL, 0, NULL, 0, 0, &it));
+    int k = 0;
+    for (st_iter_seek_first(it); it->valid; st_iter_next(it), k++) {
+        char key[16];
+        key_of(k, key);
+        ST_ASSERT_MEM_EQ(it->key, it->klen, key, strlen(key));
+    }
+    ST_ASSERT_OK(it->status);
+    ST_ASSERT_EQ(k, n);
+    st_iter_close(it);
+    size_t open, lim;
+    uint64_t opens, evictions;
+    st_table_cache_stats(f.ctx.tc, &open, &lim, &opens, &evictions);
+    ST_ASSERT(open <= 64);
+    ST_ASSERT(opens >= (uint64_t)n + 2000 - 64);
+    st_version_unref(v);
+    fx_free(&f);
+    st_fault_env_free(fe);
+}
+
 /* Gets and iterators from several threads while a cache of 3 readers keeps evicting (the
  * concurrency label runs this under TSan in CI). */
 typedef struct mt_arg {
@@ -425,5 +483,6 @@ main(void)
     ST_RUN(test_table_cache_bound);
     ST_RUN(test_table_cache_reopen_error);
     ST_RUN(test_table_cache_threads);
+    ST_RUN(test_table_cache_10000);
     return st_test_done();
 }
