@@ -78,6 +78,8 @@ find_next(strata_iter *i, int skipping)
                     break;
                 skipping = 1;
             } else {
+                if ((i->status = st_iter_value(it)) != STRATA_OK)
+                    break;
                 i->valid = 1;
                 i->k = it->key;
                 i->kl = it->klen;
@@ -111,6 +113,8 @@ find_prev(strata_iter *i)
             st_buf_clear(&i->sval);
             if (kind == ST_KIND_PUT) {
                 rc = st_buf_append(&i->skey, it->key, it->klen);
+                if (rc == STRATA_OK)
+                    rc = st_iter_value(it);
                 if (rc == STRATA_OK)
                     rc = st_buf_append(&i->sval, it->val, it->vlen);
                 if (rc != STRATA_OK)

@@ -43,6 +43,9 @@ typedef struct st_iter_ops {
     void (*next)(st_iter *it);
     void (*prev)(st_iter *it);
     void (*close)(st_iter *it); /* frees the iterator */
+    /* Materialise val/vlen of the current entry when lazy_val is set (NULL when an iterator
+     * never sets lazy_val). Returns STRATA_OK or the (sticky) error. */
+    int (*value)(st_iter *it);
 } st_iter_ops;
 
 struct st_iter {
@@ -56,6 +59,9 @@ struct st_iter {
     size_t vlen;
     uint64_t seq;
     int kind;
+    /* 1: val/vlen are not loaded yet (a table page that only st_iter_value decodes, so seeks
+     * and merges that never return this entry's value skip decompressing it). */
+    int lazy_val;
 };
 
 /* Entry order: key ascending, then seq descending. */
@@ -98,6 +104,13 @@ st_iter_prev(st_iter *it)
 {
     it->ops->prev(it);
 }
+/* Make it->val/vlen valid for the current entry (a no-op unless lazy_val). */
+static inline int
+st_iter_value(st_iter *it)
+{
+    return it->lazy_val ? it->ops->value(it) : STRATA_OK;
+}
+
 static inline void
 st_iter_close(st_iter *it)
 {

@@ -63,6 +63,27 @@ set_current(merge_iter *m)
     b->vlen = c->vlen;
     b->seq = c->seq;
     b->kind = c->kind;
+    b->lazy_val = c->lazy_val;
+}
+
+static int
+m_value(st_iter *it)
+{
+    merge_iter *m = (merge_iter *)it;
+    if (!it->valid || !it->lazy_val)
+        return it->status;
+    st_iter *c = m->child[m->heap[0]];
+    int rc = st_iter_value(c);
+    if (rc != STRATA_OK) {
+        it->valid = 0;
+        if (it->status == STRATA_OK)
+            it->status = rc;
+        return rc;
+    }
+    it->val = c->val;
+    it->vlen = c->vlen;
+    it->lazy_val = 0;
+    return STRATA_OK;
 }
 
 static int
@@ -209,7 +230,7 @@ m_close(st_iter *it)
 }
 
 static const st_iter_ops merge_ops = {
-    m_seek_first, m_seek_last, m_seek, m_seek_for_prev, m_next, m_prev, m_close,
+    m_seek_first, m_seek_last, m_seek, m_seek_for_prev, m_next, m_prev, m_close, m_value,
 };
 
 st_iter *
@@ -257,7 +278,8 @@ e_close(st_iter *it)
     st_free(it);
 }
 
-static const st_iter_ops error_ops = {e_noop, e_noop, e_seek, e_seek, e_noop, e_noop, e_close};
+static const st_iter_ops error_ops = {e_noop, e_noop, e_seek,  e_seek,
+                                      e_noop, e_noop, e_close, NULL};
 
 st_iter *
 st_error_iter_new(int rc)

@@ -146,15 +146,21 @@ int st_sst_reader_get(st_sst_reader *r, const uint8_t *key, size_t klen, uint64_
 /* 0 when the table certainly holds no entry for key (key range, then bloom filter), else 1. */
 int st_sst_reader_may_contain(st_sst_reader *r, const uint8_t *key, size_t klen);
 
+/* Flags of st_sst_reader_iter. */
+#define ST_SST_ITER_FILL_CACHE 1 /* keep the pages the iterator decodes in the cache */
+#define ST_SST_ITER_LAZY_VALUES                                                                    \
+    2 /* entries come with lazy_val set: the value page is decoded                                 \
+         only by st_iter_value (iter/iter.h) */
+
 /*
  * st_sst_reader_iter --
  *     An internal iterator (iter/iter.h) over the entries with lower <= key < upper (either bound
  *     may be NULL = unbounded; the bound memory must outlive the iterator). Row groups and pages
- *     outside the bounds are skipped using the page index. fill_cache = 0 keeps pages this
- *     iterator decodes out of the cache. The iterator holds a reference on r.
+ *     outside the bounds are skipped using the page index. flags: ST_SST_ITER_* (0: no cache
+ *     fill, values loaded with every entry). The iterator holds a reference on r.
  */
 int st_sst_reader_iter(st_sst_reader *r, const uint8_t *lower, size_t llen, const uint8_t *upper,
-                       size_t ulen, int fill_cache, st_iter **out);
+                       size_t ulen, int flags, st_iter **out);
 
 void st_sst_reader_ref(st_sst_reader *r);
 /* Drop a reference; the last one closes the file and frees the reader. NULL is a no-op. */

@@ -78,8 +78,10 @@ typedef struct st_sst_ra {
 } st_sst_ra;
 
 /*
- * The four decoded pages of one page number of a row group whose columns' pages are aligned:
- * the unit point lookups and iterator seeks cache (one cache entry per page number).
+ * The decoded key, seqno and kind pages of one page number of a row group whose columns' pages
+ * are aligned: the unit point lookups and iterator seeks cache (one cache entry per page
+ * number). The value page is not part of it (pg[ST_SST_COL_VALUE] is NULL): it is decoded and
+ * cached on its own, only for rows whose value is read.
  */
 typedef struct st_sst_bundle {
     st_pq_page *pg[ST_SST_NCOLS];
@@ -125,6 +127,11 @@ int st_sst_cursor_load(st_sst_cursor *c, int col);
 void st_sst_cursor_bytes(const st_sst_cursor *c, int col, const uint8_t **p, size_t *n,
                          int *is_null);
 int64_t st_sst_cursor_int(const st_sst_cursor *c, int col);
+/* Load key, seqno and kind and fill those fields; CORRUPT on bad kind/seq values. */
+int st_sst_cursor_entry_head(st_sst_cursor *c, const uint8_t **key, size_t *klen, uint64_t *seq,
+                             int *kind);
+/* Load the value column for the current row of kind `kind`; CORRUPT on a null put value. */
+int st_sst_cursor_value(st_sst_cursor *c, int kind, const uint8_t **val, size_t *vlen);
 /* Load all four columns and fill the entry fields; CORRUPT on bad kind/seq values. */
 int st_sst_cursor_entry(st_sst_cursor *c, const uint8_t **key, size_t *klen, uint64_t *seq,
                         int *kind, const uint8_t **val, size_t *vlen);

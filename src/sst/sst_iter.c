@@ -10,6 +10,7 @@ typedef struct sst_iter {
     st_sst_cursor cur;
     const uint8_t *lower, *upper;
     size_t llen, ulen;
+    int lazy; /* ST_SST_ITER_LAZY_VALUES */
 } sst_iter;
 
 /* Publish the cursor's entry into base, applying the bounds. */
@@ -24,7 +25,10 @@ publish(sst_iter *it)
     }
     if (!it->cur.valid)
         return;
-    int rc = st_sst_cursor_entry(&it->cur, &b->key, &b->klen, &b->seq, &b->kind, &b->val, &b->vlen);
+    int rc = it->lazy ? st_sst_cursor_entry_head(&it->cur, &b->key, &b->klen, &b->seq, &b->kind)
+                      : st_sst_cursor_entry(&it->cur, &b->key, &b->klen, &b->seq, &b->kind, &b->val,
+                                            &b->vlen);
+    b->lazy_val = it->lazy;
     if (rc != STRATA_OK) {
         b->status = rc;
         return;
@@ -130,12 +134,28 @@ it_close(st_iter *bi)
     st_sst_reader_unref(r);
 }
 
-static const st_iter_ops sst_iter_ops = {it_seek_first, it_seek_last, it_seek, it_seek_for_prev,
-                                         it_next,       it_prev,      it_close};
+static int
+it_value(st_iter *bi)
+{
+    sst_iter *it = (sst_iter *)bi;
+    if (!bi->valid || !bi->lazy_val)
+        return bi->status;
+    int rc = st_sst_cursor_value(&it->cur, bi->kind, &bi->val, &bi->vlen);
+    if (rc != STRATA_OK) {
+        bi->valid = 0;
+        bi->status = rc;
+        return rc;
+    }
+    bi->lazy_val = 0;
+    return STRATA_OK;
+}
+
+static const st_iter_ops sst_iter_ops = {it_seek_first, it_seek_last, it_seek,  it_seek_for_prev,
+                                         it_next,       it_prev,      it_close, it_value};
 
 int
 st_sst_reader_iter(st_sst_reader *r, const uint8_t *lower, size_t llen, const uint8_t *upper,
-                   size_t ulen, int fill_cache, st_iter **out)
+                   size_t ulen, int flags, st_iter **out)
 {
     *out = NULL;
     sst_iter *it = st_calloc(1, sizeof(*it));
@@ -147,7 +167,8 @@ st_sst_reader_iter(st_sst_reader *r, const uint8_t *lower, size_t llen, const ui
     it->upper = upper;
     it->ulen = ulen;
     st_sst_reader_ref(r);
-    st_sst_cursor_init(&it->cur, r, fill_cache);
+    st_sst_cursor_init(&it->cur, r, (flags & ST_SST_ITER_FILL_CACHE) != 0);
+    it->lazy = (flags & ST_SST_ITER_LAZY_VALUES) != 0;
     it->cur.readahead = 1;
     *out = &it->base;
     return STRATA_OK;

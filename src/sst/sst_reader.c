@@ -258,8 +258,11 @@ load_page(st_sst_reader *r, uint32_t g, int col, uint32_t page, int fill, st_sst
 
 /*
  * In a row group whose columns' pages are aligned, point lookups and iterator seeks cache the
- * four decoded pages of one page number as a single entry (cache-key column BUNDLE_COL): one
- * cache lookup per lookup or seek instead of four, one insert and one eviction per miss.
+ * decoded key, seqno and kind pages of one page number as a single entry (cache-key column
+ * BUNDLE_COL): one cache lookup per lookup or seek instead of three, one insert and one eviction
+ * per miss. The value page, most of a page number's bytes, is left out: a seek positions on
+ * keys in every sorted run but reads the value of only the entry it returns, and a point
+ * lookup needs it only when the key is there.
  */
 #define BUNDLE_COL 0xff
 
@@ -307,6 +310,8 @@ load_bundle(st_sst_reader *r, uint32_t g, uint32_t idx, int fill, st_cache_handl
     int rc = STRATA_OK;
     for (int c = 0; c < ST_SST_NCOLS && rc == STRATA_OK; c++) {
         st_sst_pref p;
+        if (c == ST_SST_COL_VALUE)
+            continue;
         rc = load_page(r, g, c, idx, -1, NULL, &p);
         if (rc == STRATA_OK) {
             b->pg[c] = p.pg;
@@ -420,6 +425,11 @@ st_sst_cursor_load(st_sst_cursor *c, int col)
     const st_sst_rg *rg = &c->r->rgs[c->g];
     if (!rg->aligned)
         return cursor_load_page(c, col, page_for_row(rg, col, c->row));
+    if (col == ST_SST_COL_VALUE) /* never part of a bundle */
+        return cursor_load_page(c, col,
+                                k->pg && k->g == c->g && k->first <= c->row && c->row < k->end
+                                    ? k->idx
+                                    : page_for_row(rg, col, c->row));
     /* pages cut at the same rows: the key page's number is every column's */
     uint32_t idx = k->pg && k->g == c->g && k->first <= c->row && c->row < k->end
                        ? k->idx
@@ -452,24 +462,48 @@ st_sst_cursor_int(const st_sst_cursor *c, int col)
     return pr->pg->ints[c->row - pr->first];
 }
 
+static int
+bad_entry(st_sst_cursor *c)
+{
+    return cursor_fail(c, st_err(STRATA_CORRUPT, "%s: bad entry in row group %u row %lld",
+                                 c->r->path, c->g, (long long)c->row));
+}
+
+int
+st_sst_cursor_entry_head(st_sst_cursor *c, const uint8_t **key, size_t *klen, uint64_t *seq,
+                         int *kind)
+{
+    int isnull;
+    ST_RET(st_sst_cursor_load(c, ST_SST_COL_KEY));
+    ST_RET(st_sst_cursor_load(c, ST_SST_COL_SEQNO));
+    ST_RET(st_sst_cursor_load(c, ST_SST_COL_KIND));
+    st_sst_cursor_bytes(c, ST_SST_COL_KEY, key, klen, &isnull);
+    int64_t s = st_sst_cursor_int(c, ST_SST_COL_SEQNO);
+    int64_t k = st_sst_cursor_int(c, ST_SST_COL_KIND);
+    if (s < 0 || (uint64_t)s > ST_SEQ_MAX || (k != ST_KIND_PUT && k != ST_KIND_DELETE))
+        return bad_entry(c);
+    *seq = (uint64_t)s;
+    *kind = (int)k;
+    return STRATA_OK;
+}
+
+int
+st_sst_cursor_value(st_sst_cursor *c, int kind, const uint8_t **val, size_t *vlen)
+{
+    int isnull;
+    ST_RET(st_sst_cursor_load(c, ST_SST_COL_VALUE));
+    st_sst_cursor_bytes(c, ST_SST_COL_VALUE, val, vlen, &isnull);
+    if (kind == ST_KIND_PUT && isnull)
+        return bad_entry(c);
+    return STRATA_OK;
+}
+
 int
 st_sst_cursor_entry(st_sst_cursor *c, const uint8_t **key, size_t *klen, uint64_t *seq, int *kind,
                     const uint8_t **val, size_t *vlen)
 {
-    int isnull;
-    for (int col = 0; col < ST_SST_NCOLS; col++)
-        ST_RET(st_sst_cursor_load(c, col));
-    st_sst_cursor_bytes(c, ST_SST_COL_KEY, key, klen, &isnull);
-    st_sst_cursor_bytes(c, ST_SST_COL_VALUE, val, vlen, &isnull);
-    int64_t s = st_sst_cursor_int(c, ST_SST_COL_SEQNO);
-    int64_t k = st_sst_cursor_int(c, ST_SST_COL_KIND);
-    if (s < 0 || (uint64_t)s > ST_SEQ_MAX || (k != ST_KIND_PUT && k != ST_KIND_DELETE) ||
-        (k == ST_KIND_PUT && isnull))
-        return cursor_fail(c, st_err(STRATA_CORRUPT, "%s: bad entry in row group %u row %lld",
-                                     c->r->path, c->g, (long long)c->row));
-    *seq = (uint64_t)s;
-    *kind = (int)k;
-    return STRATA_OK;
+    ST_RET(st_sst_cursor_entry_head(c, key, klen, seq, kind));
+    return st_sst_cursor_value(c, *kind, val, vlen);
 }
 
 /* Skip empty row groups forward from g; sets valid. */
@@ -622,7 +656,7 @@ cursor_pin_bundle(st_sst_cursor *c, uint32_t idx, int fill, int *pinned)
     }
     for (int col = 0; col < ST_SST_NCOLS; col++) {
         st_sst_pref *p = &c->p[col];
-        if (p->pg && p->g == c->g && p->idx == idx)
+        if (col == ST_SST_COL_VALUE || (p->pg && p->g == c->g && p->idx == idx))
             continue;
         if (p->pg)
             pref_release(r, p);
@@ -647,7 +681,7 @@ cursor_seek_bundle(st_sst_cursor *c, uint32_t idx)
     int have = 1, pinned;
     for (int col = 0; col < ST_SST_NCOLS; col++) {
         const st_sst_pref *p = &c->p[col];
-        have &= p->pg && p->g == c->g && p->idx == idx;
+        have &= col == ST_SST_COL_VALUE || (p->pg && p->g == c->g && p->idx == idx);
     }
     return have ? STRATA_OK : cursor_pin_bundle(c, idx, c->fill_cache, &pinned);
 }
@@ -796,11 +830,18 @@ get_bundled(st_sst_reader *r, uint32_t g, const uint8_t *key, size_t klen, uint6
         if (cmp != 0) {
             rc = STRATA_NOTFOUND;
         } else {
-            const st_pq_page *vp = b->pg[ST_SST_COL_VALUE];
-            rc = found_row(r, g, rg->oi[0].pages[idx].first_row + lo, seqs[lo],
-                           b->pg[ST_SST_COL_KIND]->ints[lo], vp->data + vp->offs[lo],
-                           vp->offs[lo + 1] - vp->offs[lo], vp->nulls ? vp->nulls[lo] : 0, kind,
-                           val, seq);
+            int64_t k = b->pg[ST_SST_COL_KIND]->ints[lo];
+            st_sst_pref vp = {0};
+            /* the value page only for a put whose value is wanted */
+            if (k == ST_KIND_PUT && val)
+                rc = load_page(r, g, ST_SST_COL_VALUE, idx, 1, NULL, &vp);
+            if (rc == STRATA_OK)
+                rc = found_row(r, g, rg->oi[0].pages[idx].first_row + lo, seqs[lo], k,
+                               vp.pg ? vp.pg->data + vp.pg->offs[lo] : NULL,
+                               vp.pg ? vp.pg->offs[lo + 1] - vp.pg->offs[lo] : 0,
+                               vp.pg && vp.pg->nulls ? vp.pg->nulls[lo] : 0, kind, val, seq);
+            if (vp.pg)
+                pref_release(r, &vp);
         }
     }
     st_cache_release(r->cache, h);

@@ -115,8 +115,8 @@ ri_open(run_iter *it, size_t i)
     it->child = NULL;
     st_sst_reader *rd;
     ST_RET(st_table_reader(it->run->t[i], &rd));
-    int rc = st_sst_reader_iter(rd, it->lower, it->llen, it->upper, it->ulen, it->fill_cache,
-                                &it->child);
+    int flags = ST_SST_ITER_LAZY_VALUES | (it->fill_cache ? ST_SST_ITER_FILL_CACHE : 0);
+    int rc = st_sst_reader_iter(rd, it->lower, it->llen, it->upper, it->ulen, flags, &it->child);
     st_sst_reader_unref(rd); /* the iterator holds its own reference */
     if (rc != STRATA_OK)
         return rc;
@@ -140,6 +140,7 @@ ri_copy(run_iter *it)
         it->base.vlen = c->vlen;
         it->base.seq = c->seq;
         it->base.kind = c->kind;
+        it->base.lazy_val = c->lazy_val;
     }
 }
 
@@ -283,8 +284,25 @@ ri_close(st_iter *b)
     st_free(it);
 }
 
-static const st_iter_ops run_iter_ops = {ri_seek_first, ri_seek_last, ri_seek, ri_seek_for_prev,
-                                         ri_next,       ri_prev,      ri_close};
+static int
+ri_value(st_iter *b)
+{
+    run_iter *it = (run_iter *)b;
+    if (!b->valid || !b->lazy_val)
+        return b->status;
+    int rc = st_iter_value(it->child);
+    if (rc != STRATA_OK) {
+        ri_fail(it, rc);
+        return rc;
+    }
+    b->val = it->child->val;
+    b->vlen = it->child->vlen;
+    b->lazy_val = 0;
+    return STRATA_OK;
+}
+
+static const st_iter_ops run_iter_ops = {ri_seek_first, ri_seek_last, ri_seek,  ri_seek_for_prev,
+                                         ri_next,       ri_prev,      ri_close, ri_value};
 
 /* The tables [*lo, *hi) of run that can hold keys in [lower, upper). */
 static void
