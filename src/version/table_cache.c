@@ -191,3 +191,13 @@ st_table_cache_peek(st_table *t)
 {
     return peek_reader(t->ctx->tc, t);
 }
+
+int
+st_table_cache_may_contain(st_table *t, const uint8_t *key, size_t klen)
+{
+    pthread_mutex_t *m = shard_of(t->ctx->tc, t);
+    pthread_mutex_lock(m);
+    int may = t->reader ? st_sst_reader_may_contain(t->reader, key, klen) : -1;
+    pthread_mutex_unlock(m);
+    return may;
+}

@@ -104,6 +104,9 @@ void st_table_cache_attach(st_table *t, st_sst_reader *r);
 void st_table_cache_detach(st_table *t);
 /* The table's open reader with a new reference, or NULL when it is not open. */
 st_sst_reader *st_table_cache_peek(st_table *t);
+/* Bloom filter check through the open reader without taking a reference: 0 when the table
+ * certainly lacks key, 1 when it may hold it, -1 when the reader is not open. */
+int st_table_cache_may_contain(st_table *t, const uint8_t *key, size_t klen);
 
 /* ---- versions and sorted runs ------------------------------------------------------------ */
 

@@ -47,6 +47,9 @@ st_version_get(st_version *v, const uint8_t *key, size_t klen, uint64_t snap, in
         st_table *t = cand[i];
         if (found && t->m.max_seq < best)
             break;
+        /* most candidates fail their bloom filter: check it without a reader reference */
+        if (st_table_cache_may_contain(t, key, klen) == 0)
+            continue;
         st_sst_reader *rd;
         if ((rc = st_table_reader(t, &rd)) != STRATA_OK)
             break;
