@@ -64,6 +64,8 @@ common=(--repeat="$repeat" --progress=0)
 scenarios=(
   "main|db_bench's workloads, $num keys, each engine's default cache|--num=$num --benchmarks=fillseq,fillrandom,overwrite,readrandom,readmissing,readseq,seekrandom,deleterandom,readwhilewriting,compact"
   "prefix|keys sharing long prefixes (user/%010d/profile/field/%06d); strata uses its trie memtable|--num=$num --benchmarks=prefixfill,prefixread,prefixscan --reads=$((num / 10))"
+  "equal|equal memory for every engine: an 8 MiB block cache and 4 MiB memtables|--num=$num --cache_size=8M --write_buffer_size=4M --benchmarks=fillrandom,readrandom,readseq,seekrandom --reads=$((num / 5))"
+  "seek100|range scans: every seek reads 100 entries, each engine's defaults|--num=$num --benchmarks=fillrandom,seekrandom --seek_nexts=100 --reads=$((num / 10))"
   "cache|data set many times larger than an equal 4 MiB block cache (the OS page cache still holds the files: this measures block-cache misses, decompression and index work, not disk reads)|--num=$num --cache_size=4M --benchmarks=fillrandom,compact,readrandom,seekrandom --reads=$((num / 5))"
   "sync|durable writes (fillsync): 1 writer, then 4 concurrent writers sharing fsyncs (group commit)|--num=$num --benchmarks=fillsync --sync_num=$((num / 200 > 1000 ? num / 200 : 1000))"
   "sync4|(4 writer threads)|--num=$num --benchmarks=fillsync --threads=4 --sync_num=$((num / 50 > 4000 ? num / 50 : 4000))"
