@@ -87,7 +87,12 @@ typedef struct strata_snapshot strata_snapshot;
  * Options. Always initialise with the matching *_init function, then change fields.
  * ------------------------------------------------------------------------------------------- */
 enum { STRATA_MEMTABLE_SKIPLIST = 0, STRATA_MEMTABLE_TRIE = 1 };
-enum { STRATA_COMPRESSION_NONE = 0, STRATA_COMPRESSION_SNAPPY = 1, STRATA_COMPRESSION_ZSTD = 2 };
+enum {
+    STRATA_COMPRESSION_NONE = 0,
+    STRATA_COMPRESSION_SNAPPY = 1,
+    STRATA_COMPRESSION_ZSTD = 2,
+    STRATA_COMPRESSION_LZ4 = 3 /* Parquet LZ4_RAW: a bare LZ4 block per page */
+};
 enum {
     STRATA_WAL_RECOVERY_TOLERATE_TAIL = 0, /* drop a torn tail (reported), fail on mid-log damage */
     STRATA_WAL_RECOVERY_STRICT = 1,        /* any damage, even a torn tail, fails the open */
