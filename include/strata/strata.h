@@ -84,7 +84,9 @@ typedef struct strata_batch strata_batch;
 typedef struct strata_snapshot strata_snapshot;
 
 /* ---------------------------------------------------------------------------------------------
- * Options. Always initialise with the matching *_init function, then change fields.
+ * Options. Always initialise with the matching *_init function, then change fields. A
+ * strata_options.struct_size smaller than this header's (a program built against an older
+ * strata.h) is accepted: the fields past it take their defaults.
  * ------------------------------------------------------------------------------------------- */
 enum { STRATA_MEMTABLE_SKIPLIST = 0, STRATA_MEMTABLE_TRIE = 1 };
 enum {
@@ -108,7 +110,7 @@ typedef struct strata_options {
     size_t write_buffer_size;    /* bytes per memtable before it is flushed; default 64 MiB */
     int max_immutable_memtables; /* queued memtables before writes stall; default 4 */
     int wal_recovery_mode;       /* STRATA_WAL_RECOVERY_*; default TOLERATE_TAIL */
-    int compression;             /* STRATA_COMPRESSION_*; default ZSTD */
+    int compression;             /* STRATA_COMPRESSION_*, see bottommost_compression; default LZ4 */
     int compression_level;       /* codec level (zstd: 1..19); default 1 */
     size_t block_cache_size;     /* bytes of decoded pages cached; default 64 MiB */
     int bloom_bits_per_key;      /* 0 disables the key bloom filter; default 10 */
@@ -120,6 +122,12 @@ typedef struct strata_options {
     int ucs_scaling[8];
     int ucs_scaling_count; /* entries used in ucs_scaling; default 1 */
     int ucs_base_shards;   /* base shard count of compaction outputs; default 4 */
+    /* Codecs, as in RocksDB: `compression` is used for memtable flushes and for compaction
+     * outputs that still have older data under them (cheap to decompress on a cache miss);
+     * bottommost_compression for compaction outputs whose inputs include every table holding
+     * older data in their key range, as a full strata_compact_range does, where most of a
+     * settled database lives. STRATA_COMPRESSION_*; default ZSTD at compression_level. */
+    int bottommost_compression;
 } strata_options;
 
 typedef struct strata_read_options {
