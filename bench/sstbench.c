@@ -6,7 +6,9 @@
  * Data: N keys "%016llu" of i in ascending order, values of --value_size bytes made of
  * value_size/2 random printable bytes followed by a repeat of them (so they compress to about
  * half), a pure function of i so every read is checked. Figures per engine:
- *   build   strata: st_sst_builder_new/add/finish of one table (zstd 1, bloom 10 bits, fsync).
+ *   build   strata: st_sst_builder_new/add/finish of one table (bloom 10 bits, fsync) per codec
+ *           of --compression (default zstd, level 1; a list such as zstd,lz4,snappy,none
+ *           builds and measures one table per codec).
  *           LevelDB/RocksDB: the N puts go in key order into an empty database whose memtable
  *           holds them all (not timed); the figure is the time of CompactRange over everything,
  *           i.e. memtable flush + compaction merge into their bottom level (snappy, bloom 10).
@@ -18,6 +20,7 @@
  *           block cache). Bloom filters and indexes stay in memory in every engine, and the OS
  *           page cache still holds the files: this measures decoding, not disk reads.
  *   scan    one full iterator pass (fill_cache off), entries/s.
+ * --engines=strata,leveldb,rocksdb (default all three) chooses the engines.
  * Any lookup that misses or returns wrong bytes, or a scan count != N, makes the exit status 1.
  */
 #include "bench.h"
@@ -41,6 +44,7 @@
 #include <unistd.h>
 
 #define KEY_LEN 16
+#define MAX_CODECS 4
 
 typedef struct cfg {
     uint64_t num;
@@ -48,7 +52,16 @@ typedef struct cfg {
     size_t value_size;
     size_t cache_size;
     char dir[512];
+    int codecs[MAX_CODECS]; /* STRATA_COMPRESSION_* of the strata tables, in order */
+    int ncodecs;
+    int strata, leveldb, rocksdb; /* engines to run */
 } cfg;
+
+static const char *const codec_names[] = {[STRATA_COMPRESSION_NONE] = "none",
+                                          [STRATA_COMPRESSION_SNAPPY] = "snappy",
+                                          [STRATA_COMPRESSION_ZSTD] = "zstd",
+                                          [STRATA_COMPRESSION_LZ4] = "lz4"};
+#define NCODEC_NAMES (int)(sizeof(codec_names) / sizeof(codec_names[0]))
 
 /* What one engine measured; a negative figure means "not measured". */
 typedef struct result {
@@ -248,11 +261,11 @@ strata_fail(const char *what, int rc)
 }
 
 static void
-bench_strata(const cfg *c, result *res)
+bench_strata(const cfg *c, int codec, result *res)
 {
     st_env *env = st_env_posix();
     char path[600];
-    snprintf(path, sizeof path, "%s/strata.parquet", c->dir);
+    snprintf(path, sizeof path, "%s/strata-%s.parquet", c->dir, codec_names[codec]);
     char key[KEY_LEN];
     char *val = malloc(c->value_size);
     st_sst_builder *b = NULL;
@@ -263,13 +276,18 @@ bench_strata(const cfg *c, result *res)
     uint64_t t0 = 0, n = 0, bad = 0;
     int rc;
     st_buf_init(&s.val);
-    res->name = "strata";
+    static const char *const names[] = {[STRATA_COMPRESSION_NONE] = "strata none",
+                                        [STRATA_COMPRESSION_SNAPPY] = "strata snappy",
+                                        [STRATA_COMPRESSION_ZSTD] = "strata zstd",
+                                        [STRATA_COMPRESSION_LZ4] = "strata lz4"};
+    res->name = c->ncodecs == 1 ? "strata" : names[codec];
     if (val == NULL) {
         fail("strata", "%s", "out of memory");
         return;
     }
 
     st_sst_options_init(&o);
+    o.compression = codec;
     t0 = bench_now_ns();
     rc = st_sst_builder_new(env, path, &o, &b);
     if (rc != STRATA_OK) {
@@ -288,7 +306,8 @@ bench_strata(const cfg *c, result *res)
         goto out;
     }
     res->build_s = (double)(bench_now_ns() - t0) / 1e9;
-    res->file_bytes = files_size(c->dir, ".parquet");
+    struct stat st;
+    res->file_bytes = stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
 
     /* Warm: a shared cache of cache_size. */
     rc = st_cache_new(c->cache_size, -1, &cache);
@@ -710,10 +729,12 @@ cleanup(const cfg *c)
 {
     char p[600];
     char *err = NULL;
-    snprintf(p, sizeof p, "%s/strata.parquet", c->dir);
-    unlink(p);
-    snprintf(p, sizeof p, "%s/strata.parquet.tmp", c->dir);
-    unlink(p);
+    for (int i = 0; i < NCODEC_NAMES; i++) {
+        snprintf(p, sizeof p, "%s/strata-%s.parquet", c->dir, codec_names[i]);
+        unlink(p);
+        snprintf(p, sizeof p, "%s/strata-%s.parquet.tmp", c->dir, codec_names[i]);
+        unlink(p);
+    }
     snprintf(p, sizeof p, "%s/leveldb", c->dir);
     leveldb_options_t *lo = leveldb_options_create();
     leveldb_destroy_db(lo, p, &err);
@@ -733,7 +754,61 @@ static void
 usage(void)
 {
     fprintf(stderr, "usage: strata-sstbench [--num=N] [--value_size=100] [--reads=N] "
-                    "[--cache_size=BYTES] [--dir=D]\n");
+                    "[--cache_size=BYTES] [--dir=D]\n"
+                    "       [--compression=zstd|lz4|snappy|none[,...]] "
+                    "[--engines=strata,leveldb,rocksdb]\n");
+}
+
+/* The next comma-separated word of *s (advanced past it) into w; 0 at the end. */
+static int
+next_word(const char **s, char *w, size_t cap)
+{
+    size_t n = strcspn(*s, ",");
+    if (**s == '\0' || n == 0 || n >= cap) {
+        return 0;
+    }
+    memcpy(w, *s, n);
+    w[n] = '\0';
+    *s += n + ((*s)[n] == ',');
+    return 1;
+}
+
+static int
+parse_codecs(const char *s, cfg *c)
+{
+    char w[16];
+    c->ncodecs = 0;
+    while (next_word(&s, w, sizeof w)) {
+        int found = -1;
+        for (int i = 0; i < NCODEC_NAMES; i++) {
+            if (strcmp(w, codec_names[i]) == 0) {
+                found = i;
+            }
+        }
+        if (found < 0 || c->ncodecs == MAX_CODECS) {
+            return -1;
+        }
+        c->codecs[c->ncodecs++] = found;
+    }
+    return c->ncodecs > 0 && *s == '\0' ? 0 : -1;
+}
+
+static int
+parse_engines(const char *s, cfg *c)
+{
+    char w[16];
+    c->strata = c->leveldb = c->rocksdb = 0;
+    while (next_word(&s, w, sizeof w)) {
+        int *e = strcmp(w, "strata") == 0    ? &c->strata
+                 : strcmp(w, "leveldb") == 0 ? &c->leveldb
+                 : strcmp(w, "rocksdb") == 0 ? &c->rocksdb
+                                             : NULL;
+        if (e == NULL) {
+            return -1;
+        }
+        *e = 1;
+    }
+    return (c->strata || c->leveldb || c->rocksdb) && *s == '\0' ? 0 : -1;
 }
 
 static int
@@ -753,6 +828,14 @@ parse_args(int argc, char **argv, cfg *c, int *reads_given, int *dir_given)
         } else if (strncmp(a, "--cache_size=", 13) == 0 && bench_parse_u64(a + 13, &v) == 0 &&
                    v > 0) {
             c->cache_size = (size_t)v;
+        } else if (strncmp(a, "--compression=", 14) == 0) {
+            if (parse_codecs(a + 14, c) != 0) {
+                return -1;
+            }
+        } else if (strncmp(a, "--engines=", 10) == 0) {
+            if (parse_engines(a + 10, c) != 0) {
+                return -1;
+            }
         } else if (strncmp(a, "--dir=", 6) == 0 && strlen(a + 6) > 0 &&
                    strlen(a + 6) < sizeof c->dir) {
             snprintf(c->dir, sizeof c->dir, "%s", a + 6);
@@ -772,12 +855,14 @@ print_results(const cfg *c, const result *rs, size_t n)
     for (size_t i = 0; i < n; i++) {
         printf(" %14s", rs[i].name);
     }
-    printf(" %12s %12s\n", "strata/LDB", "strata/RDB");
+    /* the ratio columns: one strata table against both other engines */
+    int ratios = n == 3 && c->strata && c->ncodecs == 1 && c->leveldb && c->rocksdb;
+    printf(ratios ? " %12s %12s\n" : "\n", "strata/LDB", "strata/RDB");
     const char *labels[] = {"build MB/s (input)", "build seconds",   "file MB",
                             "file size / raw",    "warm gets/s",     "warm get p50 us",
                             "cold gets/s",        "cold get p50 us", "scan entries/s"};
     for (size_t row = 0; row < sizeof labels / sizeof labels[0]; row++) {
-        double v[3] = {0, 0, 0};
+        double v[MAX_CODECS + 2] = {0};
         printf("%-28s", labels[row]);
         for (size_t i = 0; i < n; i++) {
             const result *r = &rs[i];
@@ -820,7 +905,7 @@ print_results(const cfg *c, const result *rs, size_t n)
                 printf(" %14.3f", x);
             }
         }
-        if (n == 3 && rs[0].ran && rs[1].ran && rs[2].ran && v[1] > 0 && v[2] > 0) {
+        if (ratios && rs[0].ran && rs[1].ran && rs[2].ran && v[1] > 0 && v[2] > 0) {
             printf(" %11.2fx %11.2fx", v[0] / v[1], v[2] > 0 ? v[0] / v[2] : 0.0);
         }
         printf("\n");
@@ -830,7 +915,15 @@ print_results(const cfg *c, const result *rs, size_t n)
 int
 main(int argc, char **argv)
 {
-    cfg c = {.num = 1000000, .reads = 0, .value_size = 100, .cache_size = (size_t)64 << 20};
+    cfg c = {.num = 1000000,
+             .reads = 0,
+             .value_size = 100,
+             .cache_size = (size_t)64 << 20,
+             .codecs = {STRATA_COMPRESSION_ZSTD},
+             .ncodecs = 1,
+             .strata = 1,
+             .leveldb = 1,
+             .rocksdb = 1};
     int reads_given = 0, dir_given = 0;
     if (parse_args(argc, argv, &c, &reads_given, &dir_given) != 0) {
         usage();
@@ -853,26 +946,39 @@ main(int argc, char **argv)
            "compress ~2x), raw %.1f MB; %llu random gets per pass; block cache %zu MiB; dir %s\n",
            (unsigned long long)c.num, KEY_LEN, c.value_size, raw / 1e6, (unsigned long long)c.reads,
            c.cache_size >> 20, c.dir);
-    printf("strata %s: one table, st_sst defaults (zstd 1, bloom 10 bits/key, 8 KiB pages)\n",
-           strata_version(NULL, NULL, NULL));
-    printf("LevelDB %d.%d, RocksDB %s: snappy, bloom 10 bits/key, default block size, sync off\n",
-           leveldb_major_version(), leveldb_minor_version(), BENCH_ROCKSDB_VERSION);
+    printf("strata %s: one table per codec (", strata_version(NULL, NULL, NULL));
+    for (int i = 0; i < c.ncodecs; i++) {
+        printf("%s%s", i ? ", " : "", codec_names[c.codecs[i]]);
+    }
+    printf("), st_sst defaults otherwise (zstd level 1, bloom 10 bits/key, 8 KiB pages)\n");
+    if (c.leveldb || c.rocksdb) {
+        printf("LevelDB %d.%d, RocksDB %s: snappy, bloom 10 bits/key, default block size, sync "
+               "off\n",
+               leveldb_major_version(), leveldb_minor_version(), BENCH_ROCKSDB_VERSION);
+    }
     fflush(stdout);
     cleanup(&c);
 
-    result rs[3];
+    result rs[MAX_CODECS + 2];
+    size_t nr = 0;
     memset(rs, 0, sizeof rs);
-    bench_strata(&c, &rs[0]);
-    fflush(stdout);
+    for (int i = 0; c.strata && i < c.ncodecs; i++) {
+        bench_strata(&c, c.codecs[i], &rs[nr++]);
+        fflush(stdout);
+    }
     ldb_ctx l;
     rdb_ctx r;
     memset(&l, 0, sizeof l);
     memset(&r, 0, sizeof r);
-    rs[1].name = "LevelDB";
-    bench_kv(&c, &kv_leveldb, &l, &rs[1]);
-    rs[2].name = "RocksDB";
-    bench_kv(&c, &kv_rocksdb, &r, &rs[2]);
-    print_results(&c, rs, 3);
+    if (c.leveldb) {
+        rs[nr].name = "LevelDB";
+        bench_kv(&c, &kv_leveldb, &l, &rs[nr++]);
+    }
+    if (c.rocksdb) {
+        rs[nr].name = "RocksDB";
+        bench_kv(&c, &kv_rocksdb, &r, &rs[nr++]);
+    }
+    print_results(&c, rs, nr);
     printf(
         "\nWhat each figure measures:\n"
         "  build     strata: st_sst_builder_new/add/finish of one table from sorted input (incl. "

@@ -2,7 +2,7 @@
 # Install the Debian packages strata needs to build, test and benchmark (idempotent).
 # Runs apt-get update only when a package is missing. Needs root (or sudo).
 set -euo pipefail
-pkgs=(build-essential cmake pkg-config git libzstd-dev libsnappy-dev libxxhash-dev libdeflate-dev
+pkgs=(build-essential cmake pkg-config git libzstd-dev liblz4-dev libsnappy-dev libxxhash-dev libdeflate-dev
       libleveldb-dev librocksdb-dev gnuplot-nox clang nodejs npm)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -61,6 +61,7 @@ typedef struct cli_ctx {
     int sync;                         /* --sync: synchronous writes */
     int memtable;                     /* STRATA_MEMTABLE_* or -1 for the library default */
     int compression;                  /* STRATA_COMPRESSION_* or -1 for the library default */
+    int bottommost;                   /* the same for bottommost_compression */
     strata_db *db; /* set by cli_open_db() (path argv[0]); closed by main() after run() */
 } cli_ctx;
 

@@ -73,12 +73,14 @@ static const cli_cmd commands[] = {
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
 /* Global flags, accepted before or after the command. */
-enum { G_HEX, G_SYNC, G_MEMTABLE, G_COMPRESSION, G_HELP, G_VERSION, G_COUNT };
+enum { G_HEX, G_SYNC, G_MEMTABLE, G_COMPRESSION, G_BOTTOMMOST, G_HELP, G_VERSION, G_COUNT };
 static const cli_opt global_opts[] = {
     [G_HEX] = {"hex", NULL, "keys and values are given and printed as hex digits"},
     [G_SYNC] = {"sync", NULL, "fsync the write-ahead log before each write returns"},
     [G_MEMTABLE] = {"memtable", "skiplist|trie", "memtable kind used while the DB is open"},
-    [G_COMPRESSION] = {"compression", "none|snappy|zstd", "codec for tables written"},
+    [G_COMPRESSION] = {"compression", "CODEC", "lz4|zstd|snappy|none for flushes (default lz4)"},
+    [G_BOTTOMMOST] = {"bottommost-compression", "CODEC",
+                      "zstd|lz4|snappy|none for full compactions (default zstd)"},
     [G_HELP] = {"help", NULL, "show help (also -h)"},
     [G_VERSION] = {"version", NULL, "print the version"},
 };
@@ -275,15 +277,21 @@ set_global(cli_ctx *c, int id, const char *val, int *help, int *version)
             return cli_usage(c, "--memtable wants skiplist or trie, not '%s'", val);
         break;
     case G_COMPRESSION:
-        if (strcmp(val, "none") == 0)
-            c->compression = STRATA_COMPRESSION_NONE;
-        else if (strcmp(val, "snappy") == 0)
-            c->compression = STRATA_COMPRESSION_SNAPPY;
-        else if (strcmp(val, "zstd") == 0)
-            c->compression = STRATA_COMPRESSION_ZSTD;
-        else
-            return cli_usage(c, "--compression wants none, snappy or zstd, not '%s'", val);
+    case G_BOTTOMMOST: {
+        static const char *const names[] = {[STRATA_COMPRESSION_NONE] = "none",
+                                            [STRATA_COMPRESSION_SNAPPY] = "snappy",
+                                            [STRATA_COMPRESSION_ZSTD] = "zstd",
+                                            [STRATA_COMPRESSION_LZ4] = "lz4"};
+        int codec = -1;
+        for (int i = 0; i < (int)(sizeof(names) / sizeof(names[0])); i++)
+            if (strcmp(val, names[i]) == 0)
+                codec = i;
+        if (codec < 0)
+            return cli_usage(c, "--%s wants lz4, zstd, snappy or none, not '%s'",
+                             global_opts[id].name, val);
+        *(id == G_COMPRESSION ? &c->compression : &c->bottommost) = codec;
         break;
+    }
     default:
         break;
     }
@@ -380,6 +388,8 @@ cli_open_db(cli_ctx *c)
         o.memtable_kind = c->memtable;
     if (c->compression >= 0)
         o.compression = c->compression;
+    if (c->bottommost >= 0)
+        o.bottommost_compression = c->bottommost;
     int rc = strata_open(path, &o, &c->db);
     if (rc == STRATA_OK)
         return CLI_EXIT_OK;
@@ -409,6 +419,7 @@ main(int argc, char **argv)
     memset(&c, 0, sizeof(c));
     c.memtable = -1;
     c.compression = -1;
+    c.bottommost = -1;
     int help = 0, version = 0;
     int rc = parse_args(&c, argc, argv, &help, &version);
     if (rc == CLI_EXIT_OK) {

@@ -84,10 +84,17 @@ typedef struct strata_batch strata_batch;
 typedef struct strata_snapshot strata_snapshot;
 
 /* ---------------------------------------------------------------------------------------------
- * Options. Always initialise with the matching *_init function, then change fields.
+ * Options. Always initialise with the matching *_init function, then change fields. A
+ * strata_options.struct_size smaller than this header's (a program built against an older
+ * strata.h) is accepted: the fields past it take their defaults.
  * ------------------------------------------------------------------------------------------- */
 enum { STRATA_MEMTABLE_SKIPLIST = 0, STRATA_MEMTABLE_TRIE = 1 };
-enum { STRATA_COMPRESSION_NONE = 0, STRATA_COMPRESSION_SNAPPY = 1, STRATA_COMPRESSION_ZSTD = 2 };
+enum {
+    STRATA_COMPRESSION_NONE = 0,
+    STRATA_COMPRESSION_SNAPPY = 1,
+    STRATA_COMPRESSION_ZSTD = 2,
+    STRATA_COMPRESSION_LZ4 = 3 /* Parquet LZ4_RAW: a bare LZ4 block per page */
+};
 enum {
     STRATA_WAL_RECOVERY_TOLERATE_TAIL = 0, /* drop a torn tail (reported), fail on mid-log damage */
     STRATA_WAL_RECOVERY_STRICT = 1,        /* any damage, even a torn tail, fails the open */
@@ -103,7 +110,7 @@ typedef struct strata_options {
     size_t write_buffer_size;    /* bytes per memtable before it is flushed; default 64 MiB */
     int max_immutable_memtables; /* queued memtables before writes stall; default 4 */
     int wal_recovery_mode;       /* STRATA_WAL_RECOVERY_*; default TOLERATE_TAIL */
-    int compression;             /* STRATA_COMPRESSION_*; default ZSTD */
+    int compression;             /* STRATA_COMPRESSION_*, see bottommost_compression; default LZ4 */
     int compression_level;       /* codec level (zstd: 1..19); default 1 */
     size_t block_cache_size;     /* bytes of decoded pages cached; default 64 MiB */
     int bloom_bits_per_key;      /* 0 disables the key bloom filter; default 10 */
@@ -119,6 +126,12 @@ typedef struct strata_options {
      * page index); the least recently used are closed beyond it and reopened on demand.
      * 0 = no limit. Default 1000. */
     int max_open_files;
+    /* Codecs, as in RocksDB: `compression` is used for memtable flushes and for compaction
+     * outputs that still have older data under them (cheap to decompress on a cache miss);
+     * bottommost_compression for compaction outputs whose inputs include every table holding
+     * older data in their key range, as a full strata_compact_range does, where most of a
+     * settled database lives. STRATA_COMPRESSION_*; default ZSTD at compression_level. */
+    int bottommost_compression;
 } strata_options;
 
 typedef struct strata_read_options {

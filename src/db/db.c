@@ -38,7 +38,7 @@ strata_options_init(strata_options *o)
     o->write_buffer_size = 64u << 20;
     o->max_immutable_memtables = 4;
     o->wal_recovery_mode = STRATA_WAL_RECOVERY_TOLERATE_TAIL;
-    o->compression = STRATA_COMPRESSION_ZSTD;
+    o->compression = STRATA_COMPRESSION_LZ4;
     o->compression_level = 1;
     o->block_cache_size = 64u << 20;
     o->bloom_bits_per_key = 10;
@@ -49,6 +49,7 @@ strata_options_init(strata_options *o)
     o->ucs_scaling_count = 1;
     o->ucs_base_shards = 4;
     o->max_open_files = 1000;
+    o->bottommost_compression = STRATA_COMPRESSION_ZSTD;
 }
 
 void
@@ -103,14 +104,35 @@ st_db_file_path(const strata_db *db, uint64_t num, const char *suffix)
     return st_path_join(db->path, name);
 }
 
+/* The end of the fields of the first published strata_options (through ucs_base_shards). A
+ * struct_size from there up to sizeof(strata_options) is accepted: fields past it are defaulted. */
+#define OPTIONS_MIN_SIZE (offsetof(strata_options, ucs_base_shards) + sizeof(int))
+
+/* *out = the defaults overlaid with the first struct_size bytes of *o (0 = the whole struct). */
+static int
+options_from_user(const strata_options *o, strata_options *out)
+{
+    size_t n = o->struct_size ? o->struct_size : sizeof(*o);
+    if (n < OPTIONS_MIN_SIZE || n > sizeof(*o))
+        return st_err(STRATA_INVALID,
+                      "strata_options.struct_size is %zu, this library accepts %zu..%zu (call "
+                      "strata_options_init)",
+                      o->struct_size, (size_t)OPTIONS_MIN_SIZE, sizeof(*o));
+    strata_options_init(out);
+    memcpy(out, o, n);
+    out->struct_size = sizeof(*out);
+    return STRATA_OK;
+}
+
+static int
+valid_compression(int c)
+{
+    return c >= STRATA_COMPRESSION_NONE && c <= STRATA_COMPRESSION_LZ4;
+}
+
 static int
 check_options(const strata_options *o)
 {
-    if (o->struct_size != 0 && o->struct_size != sizeof(*o))
-        return st_err(STRATA_INVALID,
-                      "strata_options.struct_size is %zu, this library expects %zu (call "
-                      "strata_options_init)",
-                      o->struct_size, sizeof(*o));
     if (o->memtable_kind != STRATA_MEMTABLE_SKIPLIST && o->memtable_kind != STRATA_MEMTABLE_TRIE)
         return st_err(STRATA_INVALID, "unknown memtable_kind %d", o->memtable_kind);
     if (o->write_buffer_size < (64u << 10) || o->write_buffer_size > ((size_t)1 << 34))
@@ -122,8 +144,11 @@ check_options(const strata_options *o)
     if (o->wal_recovery_mode < STRATA_WAL_RECOVERY_TOLERATE_TAIL ||
         o->wal_recovery_mode > STRATA_WAL_RECOVERY_SKIP_CORRUPT)
         return st_err(STRATA_INVALID, "unknown wal_recovery_mode %d", o->wal_recovery_mode);
-    if (o->compression < STRATA_COMPRESSION_NONE || o->compression > STRATA_COMPRESSION_ZSTD)
+    if (!valid_compression(o->compression))
         return st_err(STRATA_INVALID, "unknown compression %d", o->compression);
+    if (!valid_compression(o->bottommost_compression))
+        return st_err(STRATA_INVALID, "unknown bottommost_compression %d",
+                      o->bottommost_compression);
     if (o->bloom_bits_per_key < 0 || o->bloom_bits_per_key > 64)
         return st_err(STRATA_INVALID, "bloom_bits_per_key %d outside [0, 64]",
                       o->bloom_bits_per_key);
@@ -185,11 +210,12 @@ st_db_open_env(const char *path, const strata_options *opts, st_env *env, strata
     *out = NULL;
     if (!path || !*path)
         return st_err(STRATA_INVALID, "strata_open: path is NULL or empty");
-    strata_options defaults;
-    if (!opts) {
-        strata_options_init(&defaults);
-        opts = &defaults;
-    }
+    strata_options given;
+    if (opts)
+        ST_RET(options_from_user(opts, &given));
+    else
+        strata_options_init(&given);
+    opts = &given;
     ST_RET(check_options(opts));
 
     int rc = STRATA_OK, exists = 0;
@@ -203,7 +229,6 @@ st_db_open_env(const char *path, const strata_options *opts, st_env *env, strata
     pthread_cond_init(&db->bg_cv, NULL);
     db->env = env;
     db->opts = *opts;
-    db->opts.struct_size = sizeof(db->opts);
     db->snapshots.next = db->snapshots.prev = &db->snapshots;
     db->next_file = 1;
     if (!(db->path = st_strdup(path))) {

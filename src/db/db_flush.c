@@ -113,11 +113,12 @@ alloc_file_number(void *arg)
     return n;
 }
 
+/* bottommost: the outputs have no older data under them (see bottommost_inputs). */
 static void
-sst_options_from(const strata_options *o, st_sst_options *s)
+sst_options_from(const strata_options *o, int bottommost, st_sst_options *s)
 {
     st_sst_options_init(s);
-    s->compression = o->compression;
+    s->compression = bottommost ? o->bottommost_compression : o->compression;
     s->compression_level = o->compression_level;
     s->page_size = o->page_size;
     s->bloom_bits_per_key = o->bloom_bits_per_key;
@@ -158,7 +159,7 @@ st_db_write_level0(strata_db *db, st_memtable *mem, uint64_t max_wal, st_compact
         return rc;
     job->env = db->env;
     job->dir = db->path;
-    sst_options_from(&db->opts, &job->sst);
+    sst_options_from(&db->opts, 0, &job->sst);
     job->target_file_size = UINT64_MAX; /* one table per flush */
     job->snapshots = snaps;
     job->nsnapshots = nsnaps;
@@ -638,6 +639,36 @@ overlaps(const st_table *t, const void *b, size_t bl, const void *e, size_t el)
 }
 
 /*
+ * bottommost_inputs --
+ *     1 when no table of c->v outside the inputs may hold data older than theirs within the
+ *     inputs' key range: the outputs are then the bottom of that range and get
+ *     bottommost_compression. Tables holding only newer data do not count.
+ */
+static int
+bottommost_inputs(const drop_ctx *c)
+{
+    const st_table *lo = c->inputs[0], *hi = c->inputs[0];
+    uint64_t max_seq = 0;
+    for (size_t i = 0; i < c->ninputs; i++) {
+        const st_table *t = c->inputs[i];
+        if (st_bytes_cmp(t->m.smallest, t->m.smallest_len, lo->m.smallest, lo->m.smallest_len) < 0)
+            lo = t;
+        if (st_bytes_cmp(t->m.largest, t->m.largest_len, hi->m.largest, hi->m.largest_len) > 0)
+            hi = t;
+        if (t->m.max_seq > max_seq)
+            max_seq = t->m.max_seq;
+    }
+    for (size_t i = 0; i < c->v->n; i++) {
+        const st_table *t = c->v->t[i];
+        if (t->m.min_seq > max_seq || is_input(c, t))
+            continue;
+        if (overlaps(t, lo->m.smallest, lo->m.smallest_len, hi->m.largest, hi->m.largest_len))
+            return 0;
+    }
+    return 1;
+}
+
+/*
  * compact_tables --
  *     Merge `inputs` (tables of v, marked compacting by the caller) into new tables of
  *     target_file_size and install the result.
@@ -691,7 +722,7 @@ compact_tables(strata_db *db, st_version *v, st_table **inputs, size_t n, const 
     }
     job.env = db->env;
     job.dir = db->path;
-    sst_options_from(&db->opts, &job.sst);
+    sst_options_from(&db->opts, n > 0 && bottommost_inputs(&dc), &job.sst);
     job.target_file_size = db->opts.target_file_size;
     job.snapshots = snaps;
     job.nsnapshots = nsnaps;

@@ -6,6 +6,8 @@
 #include "util/coding.h"
 #include "util/status.h"
 
+#include <limits.h>
+#include <lz4.h>
 #include <pthread.h>
 #include <snappy-c.h>
 #include <string.h>
@@ -13,12 +15,22 @@
 #include <zstd.h>
 
 int
+st_pq_codec_readable(int codec)
+{
+    return codec == ST_PQ_UNCOMPRESSED || codec == ST_PQ_SNAPPY || codec == ST_PQ_ZSTD ||
+           codec == ST_PQ_LZ4_RAW || codec == ST_PQ_LZ4;
+}
+
+int
 st_pq_compressor_init(st_pq_compressor *c, int codec, int level)
 {
     c->codec = codec;
     c->level = level;
     c->zctx = NULL;
-    if (codec != ST_PQ_UNCOMPRESSED && codec != ST_PQ_SNAPPY && codec != ST_PQ_ZSTD)
+    if (codec == ST_PQ_LZ4)
+        return st_err(STRATA_NOTSUP, "compression codec LZ4 (Hadoop framing, deprecated) is "
+                                     "read-only: write LZ4_RAW instead");
+    if (!st_pq_codec_readable(codec))
         return st_err(STRATA_NOTSUP, "unsupported compression codec %d", codec);
     return STRATA_OK;
 }
@@ -54,6 +66,17 @@ st_pq_compress(st_pq_compressor *c, const uint8_t *src, size_t n, st_buf *out)
         if (ZSTD_isError(r))
             return st_err(STRATA_INTERNAL, "zstd compress: %s", ZSTD_getErrorName(r));
         out->len += r;
+        return STRATA_OK;
+    }
+    case ST_PQ_LZ4_RAW: {
+        if (n > LZ4_MAX_INPUT_SIZE)
+            return st_err(STRATA_INVALID, "lz4: page of %zu bytes exceeds LZ4_MAX_INPUT_SIZE", n);
+        int cap = LZ4_compressBound((int)n);
+        ST_RET(st_buf_reserve(out, (size_t)cap));
+        int r = LZ4_compress_default((const char *)src, (char *)out->data + out->len, (int)n, cap);
+        if (r <= 0)
+            return st_err(STRATA_INTERNAL, "LZ4_compress_default failed on %zu bytes", n);
+        out->len += (size_t)r;
         return STRATA_OK;
     }
     default:
@@ -96,6 +119,36 @@ thread_dctx(int *owned)
     return ZSTD_createDCtx();
 }
 
+/* One LZ4 block of exactly dst_len bytes: 0, or -1 when the block is damaged or decodes to another
+ * size. LZ4_decompress_safe reads only src[0, n) and writes only dst[0, dst_len). */
+static int
+lz4_block(const uint8_t *src, size_t n, uint8_t *dst, size_t dst_len)
+{
+    if (n > INT_MAX || dst_len > INT_MAX)
+        return -1;
+    int r = LZ4_decompress_safe((const char *)src, (char *)dst, (int)n, (int)dst_len);
+    return r >= 0 && (size_t)r == dst_len ? 0 : -1;
+}
+
+/* Codec LZ4 as Hadoop writes it: blocks of [uncompressed size, compressed size] (big-endian
+ * 32-bit each) followed by that many bytes of one LZ4 block. 0 when src is such a sequence that
+ * fills exactly dst_len bytes, else -1. */
+static int
+lz4_hadoop(const uint8_t *src, size_t n, uint8_t *dst, size_t dst_len)
+{
+    size_t i = 0, o = 0;
+    while (n - i >= 8) {
+        uint64_t h = st_get_be64(src + i);
+        size_t ulen = (size_t)(h >> 32), clen = (size_t)(uint32_t)h;
+        i += 8;
+        if (clen > n - i || ulen > dst_len - o || lz4_block(src + i, clen, dst + o, ulen) != 0)
+            return -1;
+        i += clen;
+        o += ulen;
+    }
+    return i == n && o == dst_len ? 0 : -1;
+}
+
 int
 st_pq_decompress(int codec, const uint8_t *src, size_t n, uint8_t *dst, size_t dst_len)
 {
@@ -131,6 +184,18 @@ st_pq_decompress(int codec, const uint8_t *src, size_t n, uint8_t *dst, size_t d
                           ZSTD_isError(r) ? ZSTD_getErrorName(r) : "short output");
         return STRATA_OK;
     }
+    case ST_PQ_LZ4_RAW:
+        if (lz4_block(src, n, dst, dst_len) != 0)
+            return st_err(STRATA_CORRUPT, "lz4_raw page: damaged block or not %zu bytes", dst_len);
+        return STRATA_OK;
+    case ST_PQ_LZ4:
+        /* Like Arrow: the Hadoop framing, else a bare block (what older writers produced). */
+        if (lz4_hadoop(src, n, dst, dst_len) != 0 && lz4_block(src, n, dst, dst_len) != 0)
+            return st_err(STRATA_CORRUPT,
+                          "lz4 page: neither Hadoop-framed nor a bare block of "
+                          "%zu bytes",
+                          dst_len);
+        return STRATA_OK;
     default:
         return st_err(STRATA_NOTSUP, "unsupported compression codec %d", codec);
     }

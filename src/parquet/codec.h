@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * codec.h -- page compression (ZSTD, SNAPPY, none) with the Parquet codec ids, and the split
- * block bloom filter.
+ * codec.h -- page compression (ZSTD, LZ4_RAW, SNAPPY, none) with the Parquet codec ids, and the
+ * split block bloom filter. Codec LZ4 (the deprecated Hadoop-framed one) is read, never written.
  *
  * A compressor keeps a reusable ZSTD context: one per writer, single-threaded. Decompression is
  * thread-safe (a per-thread ZSTD context is kept and freed at thread exit).
@@ -15,12 +15,15 @@
 #include <stdint.h>
 
 typedef struct st_pq_compressor {
-    int codec; /* ST_PQ_UNCOMPRESSED / ST_PQ_SNAPPY / ST_PQ_ZSTD */
+    int codec; /* ST_PQ_UNCOMPRESSED / ST_PQ_SNAPPY / ST_PQ_ZSTD / ST_PQ_LZ4_RAW */
     int level;
     void *zctx; /* ZSTD_CCtx, created lazily */
 } st_pq_compressor;
 
-/* codec: a Parquet codec id; others give STRATA_NOTSUP. */
+/* 1 when st_pq_decompress can read pages of this Parquet codec id, else 0. */
+int st_pq_codec_readable(int codec);
+/* codec: a Parquet codec id this module writes; others (and LZ4) give STRATA_NOTSUP. level: zstd
+ * only. */
 int st_pq_compressor_init(st_pq_compressor *c, int codec, int level);
 void st_pq_compressor_free(st_pq_compressor *c);
 /* Append the compressed form of src to out. */

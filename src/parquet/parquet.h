@@ -53,6 +53,7 @@ enum {
     ST_PQ_UNCOMPRESSED = 0,
     ST_PQ_SNAPPY = 1,
     ST_PQ_GZIP = 2,
+    ST_PQ_LZ4 = 5, /* deprecated Hadoop-framed LZ4: read only */
     ST_PQ_ZSTD = 6,
     ST_PQ_LZ4_RAW = 7
 };

@@ -250,6 +250,7 @@ st_sst_builder_new(st_env *env, const char *path, const st_sst_options *o, st_ss
     if (b->opt.row_group_size == 0)
         b->opt.row_group_size = 16u << 20;
     b->codec = b->opt.compression == STRATA_COMPRESSION_ZSTD     ? ST_PQ_ZSTD
+               : b->opt.compression == STRATA_COMPRESSION_LZ4    ? ST_PQ_LZ4_RAW
                : b->opt.compression == STRATA_COMPRESSION_SNAPPY ? ST_PQ_SNAPPY
                : b->opt.compression == STRATA_COMPRESSION_NONE   ? ST_PQ_UNCOMPRESSED
                                                                  : -1;

@@ -182,8 +182,11 @@ load_row_group(st_sst_reader *r, uint32_t g, const int leaf_of[], const int max_
             start < 4 || m->total_compressed_size < 0 ||
             (uint64_t)start + (uint64_t)m->total_compressed_size > r->file_size)
             return corrupt(r, "bad column chunk metadata", start);
-        if (m->codec != ST_PQ_UNCOMPRESSED && m->codec != ST_PQ_SNAPPY && m->codec != ST_PQ_ZSTD)
-            return st_err(STRATA_NOTSUP, "%s: unsupported codec %d", r->path, m->codec);
+        if (!st_pq_codec_readable(m->codec))
+            return st_err(STRATA_NOTSUP,
+                          "%s: unsupported codec %d (readable: UNCOMPRESSED, SNAPPY, ZSTD, "
+                          "LZ4_RAW, LZ4)",
+                          r->path, m->codec);
         rg->chunk_end[c] = start + m->total_compressed_size;
         if (cc->offset_index_offset >= 0 && cc->offset_index_length > 0) {
             uint8_t *p;

@@ -94,7 +94,8 @@ expect_rc 2 "flag without its value" "$S" scan "$D" --limit
 expect_rc 2 "bad --limit" "$S" scan "$D" --limit 12x
 expect_rc 2 "negative --limit" "$S" scan "$D" --limit=-1
 expect_rc 2 "bad --memtable" "$S" --memtable btree put "$D" k v
-expect_rc 2 "bad --compression" "$S" put --compression lz4 "$D" k v
+expect_rc 2 "bad --compression" "$S" put --compression lz5 "$D" k v
+expect_rc 2 "bad --bottommost-compression" "$S" put --bottommost-compression gzip "$D" k v
 expect_rc 2 "value given to a plain flag" "$S" put --hex=1 "$D" k v
 expect_rc 2 "odd hex digits" "$S" --hex put "$D" abc 00
 expect_err_match "hex" "odd hex message"
@@ -285,7 +286,7 @@ expect_file "$T/sorted.tsv" "scan after flush" "$S" --hex scan "$H"
 expect_rc 0 "compact all" "$S" compact "$H"
 expect_rc 0 "compact range" "$S" --hex compact "$H" --from 00 --to 7f
 expect_file "$T/sorted.tsv" "scan after compaction" "$S" --hex scan "$H"
-for comp in none snappy zstd; do
+for comp in none snappy zstd lz4; do
     run "$S" --hex load "$T/comp_$comp" --compression "$comp" <"$T/data.tsv"
     if [ "$RC" -eq 0 ]; then ok; else bad "load --compression $comp: exit $RC"; fi
     expect_rc 0 "flush --compression $comp" "$S" flush --compression="$comp" "$T/comp_$comp"
@@ -372,24 +373,35 @@ awk '/^    column 0 key/ { on = 1; next } /^    column / { on = 0 } on' "$T/meta
 if grep -q "^      min: $first\$" "$T/keycol.txt" || [ "$nrg" -gt 1 ]; then ok; else bad "sst: key min is not $first"; fi
 if grep -q "^      max: $last\$" "$T/keycol.txt" || [ "$nrg" -gt 1 ]; then ok; else bad "sst: key max is not $last"; fi
 for field in "bloom filter: present" "column index: present" "offset index: present" \
-    "codec: ZSTD" "pages: [1-9]"; do
+    "codec: LZ4_RAW" "pages: [1-9]"; do
     if grep -q "^      $field" "$T/keycol.txt"; then ok; else bad "sst: key column lacks '$field'"; fi
 done
 if grep -q "^index checksum: ok" "$T/meta.txt"; then ok; else bad "sst: index checksum not ok"; fi
 if grep -q "^created_by: strata" "$T/meta.txt"; then ok; else bad "sst: created_by"; fi
 # the codec of each --compression choice: key and value use it, seqno and kind are always
 # UNCOMPRESSED (doc/format_sst.md)
-for comp in none:UNCOMPRESSED snappy:SNAPPY zstd:ZSTD; do
-    f=$(tables "$T/comp_${comp%%:*}" | head -n 1)
-    expect_rc 0 "sst of a ${comp%%:*} table" "$S" sst "$f"
-    want=${comp#*:}
+# expect_codecs DB CODEC DESC: the first table of DB has key and value chunks in CODEC
+expect_codecs() {
+    local f
+    f=$(tables "$1" | head -n 1)
+    expect_rc 0 "sst of $3" "$S" sst "$f"
     got=$(grep '^      codec:' "$T/out" | head -n 4 | awk '{print $2}' | tr '\n' ' ')
-    if [ "$got" = "$want $want UNCOMPRESSED UNCOMPRESSED " ]; then
+    if [ "$got" = "$2 $2 UNCOMPRESSED UNCOMPRESSED " ]; then
         ok
     else
-        bad "sst: ${comp%%:*} table codecs (key value seqno kind): $got"
+        bad "sst: $3 codecs (key value seqno kind): $got, expected $2"
     fi
+}
+for comp in none:UNCOMPRESSED snappy:SNAPPY zstd:ZSTD lz4:LZ4_RAW; do
+    expect_codecs "$T/comp_${comp%%:*}" "${comp#*:}" "a flushed ${comp%%:*} table"
 done
+# a full compaction writes bottommost tables: zstd by default, else --bottommost-compression
+expect_rc 0 "compact the lz4 database" "$S" compact "$T/comp_lz4"
+expect_codecs "$T/comp_lz4" ZSTD "a fully compacted table"
+expect_file "$T/sorted.tsv" "scan after the full compaction" "$S" --hex scan "$T/comp_lz4"
+expect_rc 0 "compact --bottommost-compression snappy" \
+    "$S" compact --bottommost-compression snappy "$T/comp_none"
+expect_codecs "$T/comp_none" SNAPPY "a table compacted with --bottommost-compression snappy"
 # a tombstone: rows of every table together hold put, del, put with rising seqnos
 K=$T/killdb
 "$S" put "$K" k1 v1 && "$S" del "$K" k1 && "$S" put "$K" k2 v2 && "$S" flush "$K"

@@ -8,6 +8,7 @@
 #include "st_test.h"
 #include "util/alloc.h"
 
+#include <stddef.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -76,7 +77,9 @@ test_version_and_options(void)
     ST_ASSERT_EQ(o.memtable_kind, STRATA_MEMTABLE_SKIPLIST);
     ST_ASSERT_EQ(o.write_buffer_size, 64u << 20);
     ST_ASSERT_EQ(o.wal_recovery_mode, STRATA_WAL_RECOVERY_TOLERATE_TAIL);
-    ST_ASSERT_EQ(o.compression, STRATA_COMPRESSION_ZSTD);
+    ST_ASSERT_EQ(o.compression, STRATA_COMPRESSION_LZ4);
+    ST_ASSERT_EQ(o.bottommost_compression, STRATA_COMPRESSION_ZSTD);
+    ST_ASSERT_EQ(o.compression_level, 1);
     ST_ASSERT_EQ(o.ucs_scaling_count, 1);
     ST_ASSERT_EQ(o.ucs_scaling[0], 2);
     strata_read_options ro;
@@ -143,6 +146,20 @@ test_open_misuse(void)
     o.compression = 99;
     ST_ASSERT_RC(strata_open(sub, &o, &db), STRATA_INVALID);
     o = st_dbc_opts(64 * 1024);
+    o.compression = -1;
+    ST_ASSERT_RC(strata_open(sub, &o, &db), STRATA_INVALID);
+    o = st_dbc_opts(64 * 1024);
+    o.bottommost_compression = STRATA_COMPRESSION_LZ4 + 1;
+    ST_ASSERT_RC(strata_open(sub, &o, &db), STRATA_INVALID);
+    ST_ASSERT(strstr(strata_errmsg(NULL), "bottommost_compression") != NULL);
+    /* struct_size: larger than this library's, or not even the first fields, is refused */
+    o = st_dbc_opts(64 * 1024);
+    o.struct_size = sizeof(o) + 8;
+    ST_ASSERT_RC(strata_open(sub, &o, &db), STRATA_INVALID);
+    ST_ASSERT(strstr(strata_errmsg(NULL), "struct_size") != NULL);
+    o.struct_size = offsetof(strata_options, ucs_base_shards);
+    ST_ASSERT_RC(strata_open(sub, &o, &db), STRATA_INVALID);
+    o = st_dbc_opts(64 * 1024);
     o.wal_recovery_mode = 42;
     ST_ASSERT_RC(strata_open(sub, &o, &db), STRATA_INVALID);
     ST_ASSERT(db == NULL);
@@ -168,6 +185,14 @@ test_open_misuse(void)
     ST_ASSERT(db == NULL);
     o = st_dbc_opts(64 * 1024);
     o.create_if_missing = 0;
+    db = st_dbc_open(sub, &o);
+    expect_str(db, "k", "v");
+    ST_ASSERT_OK(strata_close(db));
+    /* a struct from before bottommost_compression (a program built against an older header):
+     * the fields past its struct_size are not read, so garbage there is ignored */
+    o = st_dbc_opts(64 * 1024);
+    o.struct_size = offsetof(strata_options, bottommost_compression);
+    o.bottommost_compression = 12345;
     db = st_dbc_open(sub, &o);
     expect_str(db, "k", "v");
     ST_ASSERT_OK(strata_close(db));
@@ -730,14 +755,16 @@ test_reopen_persistence(void)
     char *dir = st_test_tmpdir("api_reopen");
     int configs[][2] = {{STRATA_COMPRESSION_NONE, 0},
                         {STRATA_COMPRESSION_ZSTD, 10},
-                        {STRATA_COMPRESSION_SNAPPY, 0}};
+                        {STRATA_COMPRESSION_SNAPPY, 0},
+                        {STRATA_COMPRESSION_LZ4, 10}};
     st_model *m = st_model_new();
     st_rng rng;
     st_rng_seed(&rng, st_test_seed());
-    for (int round = 0; round < 6; round++) {
+    for (int round = 0; round < 8; round++) {
         strata_options o = st_dbc_opts(64 * 1024);
-        o.compression = configs[round % 3][0];
-        o.bloom_bits_per_key = configs[round % 3][1];
+        o.compression = configs[round % 4][0];
+        o.bottommost_compression = configs[(round + 1) % 4][0];
+        o.bloom_bits_per_key = configs[round % 4][1];
         strata_db *db = st_dbc_open(dir, &o);
         st_dbc_check_all_gets(db, NULL, m);
         for (int i = 0; i < 300; i++) {

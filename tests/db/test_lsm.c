@@ -22,6 +22,8 @@
 #include "db_check.h"
 #include "lsm_util.h"
 #include "model.h"
+#include "parquet/parquet.h"
+#include "sst/sst_internal.h"
 #include "st_test.h"
 #include "test_fs.h"
 #include "util/alloc.h"
@@ -39,8 +41,10 @@ typedef struct lsm_ctx {
     unsigned keyspace;
 } lsm_ctx;
 
-/* Memtable kind and compression of the databases of this file (varied by the _trie test). */
-static int memtable_kind = STRATA_MEMTABLE_SKIPLIST, compression = STRATA_COMPRESSION_ZSTD;
+/* Memtable kind, compression (bottommost: the default ZSTD) and UCS scaling of the databases of
+ * this file (varied by the _trie and codec tests). */
+static int memtable_kind = STRATA_MEMTABLE_SKIPLIST, compression = STRATA_COMPRESSION_LZ4;
+static int ucs_scaling = 2;
 
 static strata_options
 opts(void)
@@ -48,6 +52,7 @@ opts(void)
     strata_options o = st_lsm_opts();
     o.memtable_kind = memtable_kind;
     o.compression = compression;
+    o.ucs_scaling[0] = ucs_scaling;
     return o;
 }
 
@@ -296,7 +301,7 @@ test_reads_snapshots_iterators_trie_snappy(void)
     compression = STRATA_COMPRESSION_SNAPPY;
     test_reads_snapshots_iterators();
     memtable_kind = STRATA_MEMTABLE_SKIPLIST;
-    compression = STRATA_COMPRESSION_ZSTD;
+    compression = STRATA_COMPRESSION_LZ4;
 }
 
 /* ---- tombstones, snapshots and compaction --------------------------------------------------- */
@@ -468,6 +473,101 @@ test_compact_range_during_background_compactions(void)
             rounds, busy_rounds);
     verify(&c, NULL, c.m);
     finish(&c, dir);
+}
+
+/* ---- codecs: flushes and upper compactions LZ4, bottommost compactions ZSTD ----------------- */
+
+/* The codec of table fnum's key and value chunks (they must agree); *flush: its footer says a
+ * memtable flush wrote it (strata-job=flush), else a compaction did. */
+static int
+table_codec(const char *dir, unsigned long long fnum, int *flush)
+{
+    char p[512];
+    st_sst_reader *r = NULL;
+    ST_ASSERT_OK(
+        st_sst_reader_open(st_env_posix(), st_lsm_table_path(dir, fnum, p, sizeof(p)), NULL, &r));
+    ST_ASSERT(r->nrgs >= 1);
+    int codec = r->rgs[0].cm[ST_SST_COL_KEY]->codec;
+    for (uint32_t g = 0; g < r->nrgs; g++) {
+        ST_ASSERT_EQ(r->rgs[g].cm[ST_SST_COL_KEY]->codec, codec);
+        ST_ASSERT_EQ(r->rgs[g].cm[ST_SST_COL_VALUE]->codec, codec);
+        ST_ASSERT_EQ(r->rgs[g].cm[ST_SST_COL_SEQNO]->codec, ST_PQ_UNCOMPRESSED);
+    }
+    const char *job = st_sst_meta_prop(&r->meta, "strata-job");
+    ST_ASSERT(job != NULL);
+    *flush = strcmp(job, "flush") == 0;
+    st_sst_reader_unref(r);
+    return codec;
+}
+
+/* Every table of db not in old[0..nold) was written by a flush (want_flush) or a compaction with
+ * codec `want`; returns how many there are. */
+static size_t
+expect_new_codecs(strata_db *db, const char *dir, const st_lsm_table *old, size_t nold,
+                  int want_flush, int want)
+{
+    size_t n, fresh = 0;
+    st_lsm_table *t = st_lsm_tables(db, &n);
+    for (size_t i = 0; i < n; i++) {
+        int known = 0, flush;
+        for (size_t j = 0; j < nold; j++)
+            known |= old[j].fnum == t[i].fnum;
+        if (known)
+            continue;
+        int codec = table_codec(dir, t[i].fnum, &flush);
+        if (flush != want_flush || codec != want)
+            ST_FAIL("table %llu: written by %s with codec %d, expected %s with codec %d", t[i].fnum,
+                    flush ? "a flush" : "a compaction", codec,
+                    want_flush ? "a flush" : "a compaction", want);
+        fresh++;
+    }
+    free(t);
+    return fresh;
+}
+
+static void
+test_codec_profile(void)
+{
+    char *dir = st_test_tmpdir("lsm_codecs");
+    ucs_scaling = 64; /* a threshold of 66 tables: no background compaction in this test */
+    lsm_ctx c = ctx_open(dir, 2000, st_test_seed() + 11);
+    for (int f = 0; f < 4; f++) {
+        do_ops(&c, 400);
+        ST_ASSERT_OK(strata_flush(c.db));
+    }
+    ST_ASSERT_OK(strata_wait_idle(c.db));
+    ST_ASSERT(expect_new_codecs(c.db, dir, NULL, 0, 1, ST_PQ_LZ4_RAW) >= 4);
+    /* a full compaction: nothing older remains under its outputs */
+    ST_ASSERT_OK(strata_compact_range(c.db, NULL, 0, NULL, 0));
+    size_t nbase;
+    ST_ASSERT(expect_new_codecs(c.db, dir, NULL, 0, 0, ST_PQ_ZSTD) >= 2);
+    st_lsm_table *base = st_lsm_tables(c.db, &nbase);
+    /* newer data all over the key space, then a compaction of the low keys only: its inputs are
+     * the new tables and the base tables holding low keys, and the other base tables, older,
+     * overlap the outputs' key range (the new tables'), so the outputs are not bottommost */
+    char lo[16], hi[16], hexhi[32];
+    size_t lol = key_of(0, lo), hil = key_of(100, hi);
+    for (size_t i = 0; i < hil; i++)
+        snprintf(hexhi + 2 * i, 3, "%02x", (unsigned char)hi[i]);
+    int out = 0; /* some base table holds only keys above the range */
+    for (size_t i = 0; i < nbase; i++)
+        out |= strcmp(base[i].smallest, hexhi) > 0;
+    ST_ASSERT(out);
+    do_ops(&c, 400);
+    ST_ASSERT_OK(strata_flush(c.db));
+    ST_ASSERT(expect_new_codecs(c.db, dir, base, nbase, 1, ST_PQ_LZ4_RAW) >= 1);
+    size_t nmid;
+    st_lsm_table *mid = st_lsm_tables(c.db, &nmid);
+    ST_ASSERT_OK(strata_compact_range(c.db, lo, lol, hi, hil));
+    ST_ASSERT(expect_new_codecs(c.db, dir, mid, nmid, 0, ST_PQ_LZ4_RAW) >= 1);
+    verify(&c, NULL, c.m);
+    /* and a full compaction makes everything ZSTD again */
+    ST_ASSERT_OK(strata_compact_range(c.db, NULL, 0, NULL, 0));
+    ST_ASSERT(expect_new_codecs(c.db, dir, NULL, 0, 0, ST_PQ_ZSTD) >= 2);
+    free(base);
+    free(mid);
+    finish(&c, dir);
+    ucs_scaling = 2;
 }
 
 /* Copy table file `fnum` of from_dir to table file `to_fnum` of to_dir. */
@@ -888,5 +988,6 @@ main(void)
     ST_RUN(test_corrupt_table);
     ST_RUN(test_compact_range_during_background_compactions);
     ST_RUN(test_repair_after_partial_input_deletion);
+    ST_RUN(test_codec_profile);
     return st_test_done();
 }

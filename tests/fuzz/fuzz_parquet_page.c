@@ -5,7 +5,8 @@
  * DELTA_BINARY_PACKED, DELTA_LENGTH_BYTE_ARRAY, DELTA_BYTE_ARRAY), v1 and v2 pages.
  *
  * Input: 1 selector byte (bits 0-1: physical type BYTE_ARRAY/INT32/INT64; bit 2: OPTIONAL;
- * bits 3-4: codec none/snappy/zstd; bit 5: skip CRC checks so mutations reach the decoders),
+ * bits 3-4: codec none/snappy/zstd/lz4_raw, bit 6 turning lz4_raw into the Hadoop-framed lz4;
+ * bit 5: skip CRC checks so mutations reach the decoders),
  * then pages back to back (header + payload). A dictionary page is remembered for the data pages
  * after it, as in a column chunk. Checks: only OK / CORRUPT / NOTSUP / NOMEM; a decoded page has
  * exactly the announced number of values, offsets that are monotone and inside the data, and
@@ -54,11 +55,13 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const int types[4] = {ST_PQ_BYTE_ARRAY, ST_PQ_INT32, ST_PQ_INT64, ST_PQ_BYTE_ARRAY};
-    static const int codecs[4] = {ST_PQ_UNCOMPRESSED, ST_PQ_SNAPPY, ST_PQ_ZSTD, ST_PQ_UNCOMPRESSED};
+    static const int codecs[4] = {ST_PQ_UNCOMPRESSED, ST_PQ_SNAPPY, ST_PQ_ZSTD, ST_PQ_LZ4_RAW};
     if (size < 1)
         return 0;
-    st_pq_column_desc c = {types[data[0] & 3], (data[0] >> 2) & 1, codecs[(data[0] >> 3) & 3],
-                           !((data[0] >> 5) & 1)};
+    int codec = codecs[(data[0] >> 3) & 3];
+    if (codec == ST_PQ_LZ4_RAW && (data[0] >> 6) & 1)
+        codec = ST_PQ_LZ4;
+    st_pq_column_desc c = {types[data[0] & 3], (data[0] >> 2) & 1, codec, !((data[0] >> 5) & 1)};
     size_t off = 1;
     st_pq_page *dict = NULL;
     for (int pages = 0; off < size && pages < 8; pages++) {

@@ -83,7 +83,7 @@ export function expectedStrataMeta(t) {
   }
 }
 
-export const CODEC_NAMES = { none: 'UNCOMPRESSED', snappy: 'SNAPPY', zstd: 'ZSTD' }
+export const CODEC_NAMES = { none: 'UNCOMPRESSED', snappy: 'SNAPPY', zstd: 'ZSTD', lz4: 'LZ4_RAW' }
 // strata stores the seqno and kind columns UNCOMPRESSED whatever the table's codec
 // (doc/format_sst.md): general-purpose compression does not shrink bit-packed integers.
 export function columnCodec(codec, column) {

@@ -5,7 +5,7 @@
  * every row (key and value as hex, seqno as a decimal string, kind), plus keys that are absent.
  * The expectations come from the generator's own inputs; nothing is read back through strata.
  *
- * Tables: every codec (none / snappy / zstd) over the same data, empty values and tombstones,
+ * Tables: every codec (none / snappy / zstd / lz4) over the same data, empty values and tombstones,
  * keys with NUL and 0xFF bytes and a 64 KiB key, extreme sequence numbers, 1 MiB values, many
  * pages and several row groups, no bloom filter, caller footer pairs, and an empty table.
  *
@@ -202,7 +202,7 @@ fill_random(uint8_t *p, size_t n)
         p[i] = (uint8_t)st_rng_next(&rng);
 }
 
-/* The data shared by the three codec tables: ~3000 keys, 1-3 versions, some tombstones. */
+/* The data shared by the four codec tables: ~3000 keys, 1-3 versions, some tombstones. */
 static void
 gen_common(table *t)
 {
@@ -387,6 +387,7 @@ codec_name(int c)
 {
     return c == STRATA_COMPRESSION_NONE     ? "none"
            : c == STRATA_COMPRESSION_SNAPPY ? "snappy"
+           : c == STRATA_COMPRESSION_LZ4    ? "lz4"
                                             : "zstd";
 }
 
@@ -457,7 +458,7 @@ main(int argc, char **argv)
         die(dir, rc);
     st_rng_seed(&rng, 20261122);
 
-    enum { NT = 10 };
+    enum { NT = 14 };
     static table ts[NT] = {
         {.name = "codec_none", .compression = STRATA_COMPRESSION_NONE, .bloom_bits = -1},
         {.name = "codec_snappy", .compression = STRATA_COMPRESSION_SNAPPY, .bloom_bits = -1},
@@ -465,11 +466,21 @@ main(int argc, char **argv)
          .compression = STRATA_COMPRESSION_ZSTD,
          .bloom_bits = -1,
          .meta = {{"app.owner", "interop-test"}, {"app.note", "caf\xc3\xa9 \"quoted\""}}},
+        {.name = "codec_lz4", .compression = STRATA_COMPRESSION_LZ4, .bloom_bits = -1},
         {.name = "edge_keys_values", .compression = STRATA_COMPRESSION_ZSTD, .bloom_bits = -1},
+        {.name = "edge_keys_values_lz4", .compression = STRATA_COMPRESSION_LZ4, .bloom_bits = -1},
         {.name = "big_values_zstd", .compression = STRATA_COMPRESSION_ZSTD, .bloom_bits = -1},
         {.name = "big_values_snappy", .compression = STRATA_COMPRESSION_SNAPPY, .bloom_bits = -1},
+        {.name = "big_values_lz4", .compression = STRATA_COMPRESSION_LZ4, .bloom_bits = -1},
         {.name = "many_pages_groups",
          .compression = STRATA_COMPRESSION_ZSTD,
+         .page_size = 1024,
+         .row_group_size = 256 * 1024,
+         .bloom_bits = -1,
+         .min_row_groups = 3,
+         .min_pages = 100},
+        {.name = "many_pages_lz4",
+         .compression = STRATA_COMPRESSION_LZ4,
          .page_size = 1024,
          .row_group_size = 256 * 1024,
          .bloom_bits = -1,
@@ -485,16 +496,19 @@ main(int argc, char **argv)
         {.name = "no_bloom", .compression = STRATA_COMPRESSION_SNAPPY, .bloom_bits = 0},
         {.name = "empty", .compression = STRATA_COMPRESSION_ZSTD, .bloom_bits = -1},
     };
-    for (int i = 0; i < 3; i++) { /* identical rows under every codec */
+    for (int i = 0; i < 4; i++) { /* identical rows under every codec */
         st_rng_seed(&rng, 42);
         gen_common(&ts[i]);
     }
-    gen_edge(&ts[3]);
-    gen_big_values(&ts[4], 3);
-    gen_big_values(&ts[5], 2);
-    gen_many_pages(&ts[6]);
-    gen_many_pages(&ts[7]);
-    gen_small(&ts[8]);
+    gen_edge(&ts[4]);
+    gen_edge(&ts[5]);
+    gen_big_values(&ts[6], 3);
+    gen_big_values(&ts[7], 2);
+    gen_big_values(&ts[8], 2);
+    gen_many_pages(&ts[9]);
+    gen_many_pages(&ts[10]);
+    gen_many_pages(&ts[11]);
+    gen_small(&ts[12]);
     for (int i = 0; i < NT; i++) {
         if (ts[i].min_row_groups == 0)
             ts[i].min_row_groups = ts[i].nrows ? 1 : 0;

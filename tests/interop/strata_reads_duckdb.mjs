@@ -116,6 +116,36 @@ const specs = [
     },
   },
   {
+    name: 'blob_lz4_raw_v1_small_groups', keyType: 'BLOB', codec: 'LZ4_RAW',
+    options: "COMPRESSION lz4_raw, PARQUET_VERSION 'V1', ROW_GROUP_SIZE 2048",
+    rows: () => {
+      // several row groups, compressible values, some tombstones
+      const r = rng(7)
+      const out = []
+      let seq = 5n
+      for (let i = 0; i < 6000; i++) {
+        const key = Buffer.concat([Buffer.from(`obj/${String(i * 3).padStart(7, '0')}/`), bytes(r, r() % 5)])
+        const del = r() % 7 === 0
+        out.push({ key, value: del ? null : Buffer.from(`value ${i} `.repeat(1 + (r() % 8))), seqno: seq++, kind: del ? 0 : 1 })
+      }
+      return out
+    },
+  },
+  {
+    // DuckDB's 'lz4' also writes LZ4_RAW (it never writes the Hadoop-framed LZ4 codec)
+    name: 'varchar_lz4_v2_plain', keyType: 'VARCHAR', codec: 'LZ4_RAW',
+    options: "COMPRESSION lz4, PARQUET_VERSION 'V2', ROW_GROUP_SIZE 4096, DICTIONARY_SIZE_LIMIT 1",
+    rows: () => {
+      const r = rng(8)
+      const out = []
+      for (let i = 0; i < 9000; i++) {
+        const key = Buffer.from(`lz/${bytes(r, 2 + (r() % 9), 'abcdefghijklmnopqrstuvwxyz').toString('latin1')}`)
+        out.push({ key, value: bytes(r, r() % 200, 'ab'), seqno: BigInt(7000000 + i), kind: 1 })
+      }
+      return out
+    },
+  },
+  {
     name: 'blob_snappy_v1_dict_keys', keyType: 'BLOB', options: "COMPRESSION snappy, PARQUET_VERSION 'V1', ROW_GROUP_SIZE 2048",
     rows: () => {
       // few distinct keys with many versions each: DuckDB dictionary-encodes the key column
@@ -150,6 +180,11 @@ for (const spec of specs) {
         seqno::VARCHAR AS s, kind FROM read_parquet('${file}', file_row_number = true) ORDER BY file_row_number`))
       .getRowObjectsJson()).map((x) => JSON.stringify([x.k, x.v, x.s, Number(x.kind)]))
     ck.eq(back.join('\n') === rows.map(rowJson).join('\n'), true, 'DuckDB reads back its own file in strata order')
+    if (spec.codec) {
+      const codecs = (await (await con.runAndReadAll(`SELECT DISTINCT compression FROM parquet_metadata('${file}')`))
+        .getRowObjectsJson()).map((x) => x.compression)
+      ck.eq(codecs, [spec.codec], 'codec of every column chunk DuckDB wrote')
+    }
     if (!writeOnly) checkWithStrata(file, rows)
   })
 }

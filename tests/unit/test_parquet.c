@@ -8,6 +8,7 @@
 #include "st_test.h"
 #include "util/alloc.h"
 #include "util/arena.h"
+#include "util/coding.h"
 #include "util/crc32c.h"
 #include "util/random.h"
 #include "util/status.h"
@@ -436,8 +437,9 @@ test_codecs(void)
     uint8_t *src = st_malloc(n), *dst = st_malloc(n + 1);
     for (size_t i = 0; i < n; i++)
         src[i] = i < n / 2 ? (uint8_t)(i % 7) : (uint8_t)st_rng_next(&rng);
-    int codecs[] = {ST_PQ_UNCOMPRESSED, ST_PQ_SNAPPY, ST_PQ_ZSTD};
-    for (int c = 0; c < 3; c++) {
+    int codecs[] = {ST_PQ_UNCOMPRESSED, ST_PQ_SNAPPY, ST_PQ_ZSTD, ST_PQ_LZ4_RAW};
+    for (int c = 0; c < 4; c++) {
+        ST_ASSERT(st_pq_codec_readable(codecs[c]));
         st_pq_compressor comp;
         ST_ASSERT_OK(st_pq_compressor_init(&comp, codecs[c], 3));
         size_t lens[] = {0, 1, 1000, n};
@@ -459,10 +461,141 @@ test_codecs(void)
         st_pq_compressor_free(&comp);
     }
     st_pq_compressor bad;
-    ST_ASSERT_RC(st_pq_compressor_init(&bad, ST_PQ_LZ4_RAW, 0), STRATA_NOTSUP);
+    ST_ASSERT_RC(st_pq_compressor_init(&bad, ST_PQ_LZ4, 0), STRATA_NOTSUP); /* read-only */
+    ST_ASSERT(strstr(st_errmsg(), "LZ4_RAW") != NULL);
+    ST_ASSERT_RC(st_pq_compressor_init(&bad, ST_PQ_GZIP, 0), STRATA_NOTSUP);
     ST_ASSERT_RC(st_pq_decompress(ST_PQ_GZIP, src, 10, dst, 10), STRATA_NOTSUP);
+    ST_ASSERT(!st_pq_codec_readable(ST_PQ_GZIP) && st_pq_codec_readable(ST_PQ_LZ4));
     st_free(src);
     st_free(dst);
+}
+
+/* Decompress src (copied to an exact-size heap block, so that ASan sees any overread) as codec
+ * into an exact-size heap block of dst_len bytes; out (may be NULL) receives a copy on success. */
+static int
+decompress_exact(int codec, const uint8_t *src, size_t n, size_t dst_len, uint8_t *out)
+{
+    uint8_t *in = st_malloc(n ? n : 1), *dst = st_malloc(dst_len ? dst_len : 1);
+    ST_ASSERT(in != NULL && dst != NULL);
+    if (n)
+        memcpy(in, src, n);
+    int rc = st_pq_decompress(codec, in, n, dst, dst_len);
+    if (rc == STRATA_OK && out && dst_len)
+        memcpy(out, dst, dst_len);
+    st_free(in);
+    st_free(dst);
+    return rc;
+}
+
+/* Hadoop framing of codec LZ4 around LZ4_RAW blocks of src cut at the given lengths. */
+static void
+hadoop_frame(const uint8_t *src, const size_t *cuts, int ncuts, st_buf *out)
+{
+    st_pq_compressor comp;
+    ST_ASSERT_OK(st_pq_compressor_init(&comp, ST_PQ_LZ4_RAW, 0));
+    size_t off = 0;
+    for (int i = 0; i < ncuts; i++) {
+        st_buf blk = {0};
+        ST_ASSERT_OK(st_pq_compress(&comp, src + off, cuts[i], &blk));
+        uint8_t hdr[8];
+        st_put_be64(hdr, (uint64_t)cuts[i] << 32 | blk.len);
+        ST_ASSERT_OK(st_buf_append(out, hdr, 8));
+        ST_ASSERT_OK(st_buf_append(out, blk.data, blk.len));
+        st_buf_free(&blk);
+        off += cuts[i];
+    }
+    st_pq_compressor_free(&comp);
+}
+
+static void
+test_lz4(void)
+{
+    st_rng rng;
+    st_rng_seed(&rng, st_test_seed());
+    /* A bare block by hand: token 0x30 = three literals and no match. */
+    uint8_t got[64];
+    ST_ASSERT_OK(decompress_exact(ST_PQ_LZ4_RAW, BYTES(0x30, 'a', 'b', 'c'), 3, got));
+    ST_ASSERT_MEM_EQ(got, 3, "abc", 3);
+    ST_ASSERT_RC(decompress_exact(ST_PQ_LZ4_RAW, BYTES(0x30, 'a', 'b', 'c'), 2, got),
+                 STRATA_CORRUPT);
+    ST_ASSERT_RC(decompress_exact(ST_PQ_LZ4_RAW, BYTES(0x30, 'a', 'b', 'c'), 4, got),
+                 STRATA_CORRUPT);
+    ST_ASSERT_RC(decompress_exact(ST_PQ_LZ4_RAW, BYTES(0x40, 'a', 'b', 'c'), 3, got),
+                 STRATA_CORRUPT); /* four literals announced, three present */
+    ST_ASSERT_RC(decompress_exact(ST_PQ_LZ4_RAW, NULL, 0, 0, got), STRATA_CORRUPT);
+    /* a match whose offset points before the output start */
+    ST_ASSERT_RC(decompress_exact(ST_PQ_LZ4_RAW,
+                                  BYTES(0x14, 'a', 0x09, 0x00, 0x50, 'b', 'c', 'd', 'e', 'f'), 14,
+                                  got),
+                 STRATA_CORRUPT);
+    ST_ASSERT(strstr(st_errmsg(), "lz4_raw") != NULL);
+
+    size_t n = 70000;
+    uint8_t *src = st_malloc(n), *out = st_malloc(n);
+    for (size_t i = 0; i < n; i++)
+        src[i] = i < n / 2 ? (uint8_t)(i / 64 % 5) : (uint8_t)st_rng_next(&rng);
+    st_pq_compressor comp;
+    ST_ASSERT_OK(st_pq_compressor_init(&comp, ST_PQ_LZ4_RAW, 0));
+    st_buf z = {0};
+    ST_ASSERT_OK(st_pq_compress(&comp, src, n, &z));
+    ST_ASSERT(z.len < n);
+    ST_ASSERT_OK(decompress_exact(ST_PQ_LZ4_RAW, z.data, z.len, n, out));
+    ST_ASSERT(memcmp(out, src, n) == 0);
+    /* every truncation and a wrong output size fail */
+    for (size_t t = 0; t < z.len; t += 1 + t / 8)
+        ST_ASSERT_RC(decompress_exact(ST_PQ_LZ4_RAW, z.data, t, n, NULL), STRATA_CORRUPT);
+    ST_ASSERT_RC(decompress_exact(ST_PQ_LZ4_RAW, z.data, z.len, n - 1, NULL), STRATA_CORRUPT);
+    ST_ASSERT_RC(decompress_exact(ST_PQ_LZ4_RAW, z.data, z.len, n + 1, NULL), STRATA_CORRUPT);
+    /* damaged bytes: the block has no checksum, so a flip may still decode (the page CRC catches
+     * that), but never to another size and never outside the buffers */
+    for (int k = 0; k < 2000; k++) {
+        st_buf d = {0};
+        ST_ASSERT_OK(st_buf_append(&d, z.data, z.len));
+        for (int f = 0; f <= k % 3; f++)
+            d.data[st_rng_uniform(&rng, d.len)] ^= (uint8_t)(1 + st_rng_uniform(&rng, 255));
+        int rc = decompress_exact(ST_PQ_LZ4_RAW, d.data, d.len, n, NULL);
+        ST_ASSERT(rc == STRATA_OK || rc == STRATA_CORRUPT);
+        st_buf_free(&d);
+    }
+    for (int k = 0; k < 200; k++) {
+        uint8_t junk[256];
+        size_t jl = 1 + st_rng_uniform(&rng, sizeof(junk));
+        for (size_t i = 0; i < jl; i++)
+            junk[i] = (uint8_t)st_rng_next(&rng);
+        int rc = decompress_exact(ST_PQ_LZ4_RAW, junk, jl, 1000, NULL);
+        ST_ASSERT(rc == STRATA_OK || rc == STRATA_CORRUPT);
+        rc = decompress_exact(ST_PQ_LZ4, junk, jl, 1000, NULL);
+        ST_ASSERT(rc == STRATA_OK || rc == STRATA_CORRUPT);
+    }
+
+    /* codec LZ4: Hadoop framing with one or several blocks, else a bare block (older writers) */
+    size_t one[] = {n}, three[] = {1000, 0, n - 1000} /* an empty block between */,
+           halves[] = {n / 2, n - n / 2};
+    const size_t *cuts[] = {one, three, halves};
+    int ncuts[] = {1, 3, 2};
+    for (int i = 0; i < 3; i++) {
+        st_buf h = {0};
+        hadoop_frame(src, cuts[i], ncuts[i], &h);
+        memset(out, 0, n);
+        ST_ASSERT_OK(decompress_exact(ST_PQ_LZ4, h.data, h.len, n, out));
+        ST_ASSERT(memcmp(out, src, n) == 0);
+        ST_ASSERT_RC(decompress_exact(ST_PQ_LZ4, h.data, h.len, n - 1, NULL), STRATA_CORRUPT);
+        ST_ASSERT_RC(decompress_exact(ST_PQ_LZ4, h.data, h.len - 1, n, NULL), STRATA_CORRUPT);
+        /* a block header claiming more input than there is */
+        h.data[7] = 0xff;
+        h.data[6] = 0xff;
+        ST_ASSERT_RC(decompress_exact(ST_PQ_LZ4, h.data, h.len, n, NULL), STRATA_CORRUPT);
+        st_buf_free(&h);
+    }
+    memset(out, 0, n);
+    ST_ASSERT_OK(decompress_exact(ST_PQ_LZ4, z.data, z.len, n, out)); /* bare block */
+    ST_ASSERT(memcmp(out, src, n) == 0);
+    ST_ASSERT_RC(decompress_exact(ST_PQ_LZ4, z.data, z.len - 1, n, NULL), STRATA_CORRUPT);
+    ST_ASSERT(strstr(st_errmsg(), "lz4") != NULL);
+    st_buf_free(&z);
+    st_pq_compressor_free(&comp);
+    st_free(src);
+    st_free(out);
 }
 
 static void
@@ -628,6 +761,7 @@ main(void)
     ST_RUN(test_delta_binary_packed);
     ST_RUN(test_byte_arrays);
     ST_RUN(test_codecs);
+    ST_RUN(test_lz4);
     ST_RUN(test_bloom);
     ST_RUN(test_page_v1_roundtrip);
     ST_RUN(test_page_v2_dictionary);

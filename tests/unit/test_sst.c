@@ -299,8 +299,10 @@ test_random_codecs(void)
 {
     st_rng rng;
     char *dir = begin("sst_codecs", &rng);
-    int codecs[] = {STRATA_COMPRESSION_NONE, STRATA_COMPRESSION_SNAPPY, STRATA_COMPRESSION_ZSTD};
-    for (int i = 0; i < 3; i++) {
+    int codecs[] = {STRATA_COMPRESSION_NONE, STRATA_COMPRESSION_SNAPPY, STRATA_COMPRESSION_ZSTD,
+                    STRATA_COMPRESSION_LZ4};
+    int pq[] = {ST_PQ_UNCOMPRESSED, ST_PQ_SNAPPY, ST_PQ_ZSTD, ST_PQ_LZ4_RAW};
+    for (int i = 0; i < 4; i++) {
         model m = {0};
         model_random(&m, &rng, 300 + st_rng_uniform(&rng, 300), 40);
         st_sst_options o = small_opts(codecs[i]);
@@ -308,6 +310,18 @@ test_random_codecs(void)
         char name[32];
         snprintf(name, sizeof(name), "c%d.parquet", i);
         roundtrip(dir, name, &m, &o, NULL, &rng);
+        /* the footer names the Parquet codec: key and value chunks only */
+        char *path = table_path(dir, name);
+        st_sst_reader *r = NULL;
+        ST_ASSERT_OK(st_sst_reader_open(st_env_posix(), path, NULL, &r));
+        ST_ASSERT(r->nrgs > 1);
+        for (uint32_t g = 0; g < r->nrgs; g++) {
+            ST_ASSERT_EQ(r->rgs[g].cm[ST_SST_COL_KEY]->codec, pq[i]);
+            ST_ASSERT_EQ(r->rgs[g].cm[ST_SST_COL_VALUE]->codec, pq[i]);
+            ST_ASSERT_EQ(r->rgs[g].cm[ST_SST_COL_KIND]->codec, ST_PQ_UNCOMPRESSED);
+        }
+        st_sst_reader_unref(r);
+        free(path);
         model_free(&m);
     }
     /* defaults: one page per column, one row group */

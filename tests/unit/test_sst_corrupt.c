@@ -3,7 +3,7 @@
  * Corruption tests of src/sst: truncated files at many lengths and flipped bytes in pages, page
  * headers, bloom filters, page indexes and the footer must give a clean error (STRATA_CORRUPT,
  * or NOTSUP for a footer that now describes something unsupported), never a crash or a wrong
- * answer from a damaged page.
+ * answer from a damaged page. Tables in ZSTD and in LZ4_RAW.
  */
 #include "fault_env.h"
 #include "parquet/parquet.h"
@@ -30,13 +30,12 @@ write_bytes(const char *path, const uint8_t *p, size_t n)
 }
 
 static void
-setup(void)
+setup(int compression)
 {
-    dir = st_test_tmpdir("sst_corrupt");
-    orig = st_path_join(dir, "orig.parquet");
-    bad = st_path_join(dir, "bad.parquet");
+    st_buf_free(&file);
     st_sst_options o;
     st_sst_options_init(&o);
+    o.compression = compression;
     o.page_size = 256;
     o.row_group_size = 8192;
     st_sst_builder *b = NULL;
@@ -245,12 +244,17 @@ test_garbage(void)
 int
 main(void)
 {
-    setup();
+    dir = st_test_tmpdir("sst_corrupt");
+    orig = st_path_join(dir, "orig.parquet");
+    bad = st_path_join(dir, "bad.parquet");
     st_fault_env *fe = st_fault_env_new(st_env_posix());
     st_env *envs[2] = {st_env_posix(), fe ? st_fault_env_env(fe) : NULL};
-    for (int e = 0; e < 2; e++) {
-        env_under_test = envs[e];
-        fprintf(stderr, "-- reading through %s\n", e == 0 ? "the posix env (mapped)" : "read_at");
+    /* ZSTD (the sst default) through both read paths, then LZ4_RAW through the mapped one */
+    for (int e = 0; e < 3; e++) {
+        setup(e < 2 ? STRATA_COMPRESSION_ZSTD : STRATA_COMPRESSION_LZ4);
+        env_under_test = envs[e % 2];
+        fprintf(stderr, "-- %s tables, reading through %s\n", e < 2 ? "zstd" : "lz4",
+                e % 2 == 0 ? "the posix env (mapped)" : "read_at");
         ST_ASSERT(env_under_test != NULL);
         ST_RUN(test_truncation);
         ST_RUN(test_page_flips);

@@ -87,8 +87,9 @@ fill_meta(st_pq_column_chunk *cc, int type, int codec, const char *name, int64_t
 static void
 build_file(const char *path)
 {
-    st_pq_compressor none, snappy, zstd;
+    st_pq_compressor none, snappy, zstd, lz4;
     ST_ASSERT_OK(st_pq_compressor_init(&none, ST_PQ_UNCOMPRESSED, 0));
+    ST_ASSERT_OK(st_pq_compressor_init(&lz4, ST_PQ_LZ4_RAW, 0));
     ST_ASSERT_OK(st_pq_compressor_init(&snappy, ST_PQ_SNAPPY, 0));
     ST_ASSERT_OK(st_pq_compressor_init(&zstd, ST_PQ_ZSTD, 3));
     st_buf lv = {0}, vals = {0};
@@ -132,7 +133,7 @@ build_file(const char *path)
     put_page(&zstd, &h, &lv, &vals);
     fill_meta(&cols[1], ST_PQ_BYTE_ARRAY, ST_PQ_ZSTD, "value", start, -1, start);
 
-    /* seqno: OPTIONAL INT64 v1 PLAIN, uncompressed; kind: REQUIRED INT32 DELTA_BINARY_PACKED */
+    /* seqno: OPTIONAL INT64 v1 PLAIN, lz4_raw; kind: REQUIRED INT32 DELTA_BINARY_PACKED, none */
     start = (int64_t)file.len;
     levels(&lv, all, 3);
     st_buf_clear(&vals);
@@ -142,8 +143,8 @@ build_file(const char *path)
     h.type = ST_PQ_DATA_PAGE;
     h.num_values = 3;
     h.encoding = ST_PQ_PLAIN;
-    put_page(&none, &h, &lv, &vals);
-    fill_meta(&cols[2], ST_PQ_INT64, ST_PQ_UNCOMPRESSED, "seqno", start, -1, start);
+    put_page(&lz4, &h, &lv, &vals);
+    fill_meta(&cols[2], ST_PQ_INT64, ST_PQ_LZ4_RAW, "seqno", start, -1, start);
     start = (int64_t)file.len;
     int64_t kinds[3] = {1, 0, 1};
     st_buf_clear(&vals);
@@ -171,6 +172,7 @@ build_file(const char *path)
     FILE *f = fopen(path, "wb");
     ST_ASSERT(f && fwrite(file.data, 1, file.len, f) == file.len && fclose(f) == 0);
     st_pq_compressor_free(&zstd);
+    st_pq_compressor_free(&lz4);
     st_buf_free(&lv);
     st_buf_free(&vals);
 }
