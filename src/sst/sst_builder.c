@@ -128,6 +128,8 @@ struct st_sst_builder {
     st_pq_compressor comp;  /* key and value pages */
     st_pq_compressor plain; /* seqno and kind pages: always UNCOMPRESSED (see col_codec) */
     int codec;
+    int key_codec;      /* the key chunk's codec in the open row group; -1 until its first page */
+    st_buf probe;       /* the first key page compressed, while deciding key_codec */
     uint64_t off;       /* bytes written to the file */
     uint64_t index_off; /* start of the bloom filters + page indexes */
     uint32_t index_crc; /* CRC-32C of everything written since index_off */
@@ -194,9 +196,10 @@ colstate_free(colstate *c)
 static void
 builder_free(st_sst_builder *b)
 {
-    st_buf *bufs[] = {&b->kprefix,  &b->ksuflen, &b->ksuffix,  &b->prevkey, &b->vals,   &b->defs,
-                      &b->seqs,     &b->kinds,   &b->pfirst,   &b->vmin,    &b->vmax,   &b->rgfirst,
-                      &b->rghashes, &b->lastkey, &b->smallest, &b->scratch, &b->payload};
+    st_buf *bufs[] = {&b->kprefix, &b->ksuflen, &b->ksuffix,  &b->prevkey, &b->vals,
+                      &b->defs,    &b->seqs,    &b->kinds,    &b->pfirst,  &b->vmin,
+                      &b->vmax,    &b->rgfirst, &b->rghashes, &b->lastkey, &b->smallest,
+                      &b->scratch, &b->payload, &b->probe};
     for (size_t i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++)
         st_buf_free(bufs[i]);
     for (int c = 0; c < ST_SST_NCOLS; c++)
@@ -255,6 +258,7 @@ st_sst_builder_new(st_env *env, const char *path, const st_sst_options *o, st_ss
                : b->opt.compression == STRATA_COMPRESSION_NONE   ? ST_PQ_UNCOMPRESSED
                                                                  : -1;
     b->min_seq = UINT64_MAX;
+    b->key_codec = -1;
     int rc;
     size_t n = strlen(path);
     if (b->codec < 0) {
@@ -506,7 +510,32 @@ bound_to_stats(const bound *x, st_pq_stats *s)
 static int
 col_codec(const st_sst_builder *b, int c)
 {
-    return c == ST_SST_COL_KEY || c == ST_SST_COL_VALUE ? b->codec : ST_PQ_UNCOMPRESSED;
+    if (c == ST_SST_COL_KEY)
+        return b->key_codec >= 0 ? b->key_codec : b->codec;
+    return c == ST_SST_COL_VALUE ? b->codec : ST_PQ_UNCOMPRESSED;
+}
+
+/*
+ * Key pages are DELTA_BYTE_ARRAY: shared prefixes are already gone, and what is left (random
+ * suffixes, counters) often does not compress. The first key page of each row group decides:
+ * when the codec saves less than 1/8 of it, the row group's key chunk is stored UNCOMPRESSED,
+ * so seeks and lookups, which decode key pages in every sorted run, skip a useless
+ * decompression (and its pass over the bytes). Parquet sets the codec per column chunk, so
+ * readers need nothing special.
+ */
+static int
+decide_key_codec(st_sst_builder *b)
+{
+    if (b->key_codec >= 0)
+        return STRATA_OK;
+    b->key_codec = b->codec;
+    if (b->codec == ST_PQ_UNCOMPRESSED || b->payload.len < 64)
+        return STRATA_OK;
+    st_buf_clear(&b->probe);
+    ST_RET(st_pq_compress(&b->comp, b->payload.data, b->payload.len, &b->probe));
+    if (b->probe.len > b->payload.len - b->payload.len / 8)
+        b->key_codec = ST_PQ_UNCOMPRESSED;
+    return STRATA_OK;
 }
 
 static int
@@ -523,6 +552,8 @@ emit_page(st_sst_builder *b, int c, int encoding, int32_t nvals, const bound *x,
     loc.offset = (int64_t)cs->pages.len;
     loc.first_row = (int64_t)b->rg_rows;
     size_t hlen = 0;
+    if (c == ST_SST_COL_KEY)
+        ST_RET(decide_key_codec(b));
     ST_RET(st_pq_page_frame(col_codec(b, c) == ST_PQ_UNCOMPRESSED ? &b->plain : &b->comp, &h,
                             b->payload.data, b->payload.len, &b->scratch, &cs->pages, &hlen));
     loc.compressed_size = (int32_t)(cs->pages.len - (size_t)loc.offset);
@@ -756,6 +787,7 @@ flush_row_group(st_sst_builder *b)
     for (int c = 0; c < ST_SST_NCOLS; c++)
         colstate_free(&b->col[c]);
     b->rg_rows = b->rg_bytes = 0;
+    b->key_codec = -1;
     st_buf_clear(&b->rghashes);
     return STRATA_OK;
 }

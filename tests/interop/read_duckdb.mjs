@@ -119,7 +119,7 @@ async function checkTable(t) {
     const rows = t.rows.slice(start, end)
     const where = `row group ${m.g} ${m.p}`
     ck.eq(m.p, ['key', 'value', 'seqno', 'kind'][m.c], `${where} path`)
-    ck.eq(m.compression, columnCodec(t.codec, m.p), `${where} compression`)
+    ck.eq(m.compression, columnCodec(t.codec, m.p, m.compression), `${where} compression`)
     if (rows.length === 0) continue
     if (m.c === 0) {
       ck.eq(m.min, await render(toHex(rows[0].key)), `${where} min`)

@@ -124,7 +124,7 @@ async function checkTable(t) {
       const meta = chunk.meta_data
       const cw = `${where} ${col}`
       ck.eq(meta.path_in_schema, [col], `${cw} path`)
-      ck.eq(meta.codec, columnCodec(t.codec, col), `${cw} codec`)
+      ck.eq(meta.codec, columnCodec(t.codec, col, meta.codec), `${cw} codec`)
       ck.eq(BigInt(meta.num_values), BigInt(rows.length), `${cw} num_values`)
       const vals = columnOf(rows, col)
       const s = meta.statistics ?? {}

@@ -947,6 +947,51 @@ test_lazy_values(void)
     end(dir);
 }
 
+/*
+ * Key chunks: random keys (nothing left to compress after prefix sharing) are stored
+ * UNCOMPRESSED, keys with a long repeated tail keep the table's codec; values always keep it.
+ * Both tables read back equal to their models.
+ */
+static void
+test_key_codec_choice(void)
+{
+    st_rng rng;
+    char *dir = begin("sst_keycodec", &rng);
+    for (int compressible = 0; compressible < 2; compressible++) {
+        model m = {0};
+        uint8_t key[48], val[64];
+        for (size_t i = 0; i < 600; i++) {
+            size_t kl = 16;
+            if (compressible) {
+                kl = (size_t)snprintf((char *)key, sizeof(key), "%08zu/profile/settings/field", i);
+            } else {
+                for (size_t j = 0; j < kl; j++)
+                    key[j] = (uint8_t)st_rng_next(&rng);
+                key[0] = (uint8_t)(i >> 2); /* ascending, distinct */
+                key[1] = (uint8_t)i;
+            }
+            memset(val, 'v', sizeof(val));
+            model_add(&m, key, kl, 10, ST_KIND_PUT, val, sizeof(val));
+        }
+        model_sort(&m);
+        st_sst_options o;
+        st_sst_options_init(&o);
+        o.compression = STRATA_COMPRESSION_LZ4;
+        char *path = table_path(dir, compressible ? "k1.parquet" : "k0.parquet");
+        build(path, &m, &o, NULL);
+        st_sst_reader *r = NULL;
+        ST_ASSERT_OK(st_sst_reader_open(st_env_posix(), path, NULL, &r));
+        ST_ASSERT_EQ(r->rgs[0].cm[ST_SST_COL_KEY]->codec,
+                     compressible ? ST_PQ_LZ4_RAW : ST_PQ_UNCOMPRESSED);
+        ST_ASSERT_EQ(r->rgs[0].cm[ST_SST_COL_VALUE]->codec, ST_PQ_LZ4_RAW);
+        check_scan(r, &m);
+        st_sst_reader_unref(r);
+        free(path);
+        model_free(&m);
+    }
+    end(dir);
+}
+
 int
 main(void)
 {
@@ -959,6 +1004,7 @@ main(void)
     ST_RUN(test_iter_model);
     ST_RUN(test_seek_bundles);
     ST_RUN(test_lazy_values);
+    ST_RUN(test_key_codec_choice);
     ST_RUN(test_builder_errors);
     ST_RUN(test_nomem);
     return st_test_done();
