@@ -678,17 +678,69 @@ tombstone_candidate(const st_ucs_options *o, const ucs_view *v)
     return best;
 }
 
-/* Fragment trigger: among the non-compacting fragments in key order, the longest run of
- * consecutive ones with at least min(F, max_inputs) and at most max_inputs tables and at most
- * min(target_size, max_input_bytes) bytes; ties to the fewest bytes, then the leftmost. Returns
- * the run's length (0: none) and leaves it in v->order[*start ..]. Any min(F, max_inputs)
- * fragments fit the byte limit of target_size (each is below target_size / F), so F fragments
- * always yield a pick unless max_input_bytes is set. */
+/* The run of fragments to merge. A *first-choice* run is pairwise key-disjoint (tables that
+ * overlap are the overlap trigger's to merge) and balanced (its largest table at most the sum of
+ * the others, so a fragment that has grown is not rewritten for a few small newcomers); longer
+ * runs win, then fewer bytes. A *fallback* run may be anything; the fewest bytes per table it
+ * removes win, then longer runs. Ties go to the leftmost. */
+typedef struct frag_run {
+    int fallback;
+    size_t start, len;
+    uint64_t bytes;
+} frag_run;
+
+static int
+run_better(const frag_run *r, size_t len, uint64_t bytes)
+{
+    if (r->len == 0)
+        return 1;
+    if (r->fallback) { /* bytes / (len - 1) < r->bytes / (r->len - 1), in integers */
+        double a = (double)bytes * (double)(r->len - 1), b = (double)r->bytes * (double)(len - 1);
+        if (a != b)
+            return a < b;
+    }
+    return len > r->len || (len == r->len && bytes < r->bytes);
+}
+
+/* Offer the runs starting at v->order[i] (key order) of at least need and at most cap tables and
+ * at most limit bytes to *best. */
+static void
+fragment_runs_at(const ucs_view *v, size_t i, size_t need, size_t cap, uint64_t limit,
+                 frag_run *best)
+{
+    uint64_t bytes = 0, big = 0;
+    const ucs_item *end = NULL; /* the run's table with the largest key so far */
+    for (size_t j = i; j < v->norder && j - i < cap && v->order[j]->t->size <= limit - bytes; j++) {
+        const ucs_item *x = v->order[j];
+        if (!best->fallback && end &&
+            key_cmp(x->t->smallest, x->t->smallest_len, end->t->largest, end->t->largest_len) <= 0)
+            return;
+        if (!end ||
+            key_cmp(x->t->largest, x->t->largest_len, end->t->largest, end->t->largest_len) > 0)
+            end = x;
+        bytes += x->t->size;
+        big = x->t->size > big ? x->t->size : big;
+        if (j + 1 - i >= need && (best->fallback || big <= bytes - big) &&
+            run_better(best, j + 1 - i, bytes)) {
+            best->start = i;
+            best->len = j + 1 - i;
+            best->bytes = bytes;
+        }
+    }
+}
+
+/* Fragment trigger: among the non-compacting fragments in key order, a first-choice run of at
+ * least F' = min(F, max_inputs) of them; once 2 F' fragments exist and there is none, a fallback
+ * run. At most max_inputs tables and min(target_size, max_input_bytes) bytes. Any F' fragments
+ * fit in target_size bytes (each is below target_size / F), so a settled tree holds fewer than
+ * 2 F' fragments unless max_input_bytes is set. Returns the run's length (0: none) and leaves it
+ * in v->order[*start ..]. */
 static size_t
 fragment_run(const st_ucs_options *o, ucs_view *v, size_t *start)
 {
-    size_t need = (size_t)o->fragment_inputs, cap = (size_t)o->max_inputs, best = 0;
-    uint64_t limit = o->target_size, best_bytes = 0;
+    size_t need = (size_t)o->fragment_inputs, cap = (size_t)o->max_inputs;
+    uint64_t limit = o->target_size;
+    frag_run best = {0, 0, 0, 0};
     if (need == 0)
         return 0;
     if (need > cap)
@@ -702,18 +754,14 @@ fragment_run(const st_ucs_options *o, ucs_view *v, size_t *start)
     if (v->norder < need)
         return 0;
     qsort(v->order, v->norder, sizeof(*v->order), cmp_smallest);
-    for (size_t i = 0; i + need <= v->norder; i++) {
-        size_t j = i;
-        uint64_t bytes = 0;
-        while (j < v->norder && j - i < cap && v->order[j]->t->size <= limit - bytes)
-            bytes += v->order[j++]->t->size;
-        if (j - i >= need && (j - i > best || (j - i == best && bytes < best_bytes))) {
-            best = j - i;
-            best_bytes = bytes;
-            *start = i;
-        }
+    for (best.fallback = 0; best.fallback < 2 && best.len == 0; best.fallback++) {
+        if (best.fallback && v->norder < 2 * need)
+            break;
+        for (size_t i = 0; i + need <= v->norder; i++)
+            fragment_runs_at(v, i, need, cap, limit, &best);
     }
-    return best;
+    *start = best.start;
+    return best.len;
 }
 
 void

@@ -21,10 +21,13 @@
  * Fragments. Overlap alone never merges key-disjoint tables (sequential inserts, many short
  * sessions, tiny flushes), so their number would grow without bound. A table is a *fragment*
  * when it is smaller than 1/F of the table UCS writes at its density, E(d) = min(d / S(d), target
- * size), F = fragment_inputs. When no overlap trigger is due and F fragments exist, the picker
- * merges a run of fragments that are consecutive in key order (among the fragments) into one
- * table of at most the target size. A settled tree therefore holds at most F - 1 fragments; the
- * bound on the whole table count is in doc/compaction.md section 4.
+ * size), F = fragment_inputs. When no overlap trigger is due, the picker merges a run of at least
+ * F fragments that are consecutive in key order (among the fragments) into one table of at most
+ * the target size: a run of pairwise key-disjoint tables whose largest is at most the sum of the
+ * others (overlapping tables are the overlap trigger's; a grown fragment is not rewritten for a
+ * few small ones), the longest; once 2F fragments exist and there is no such run, any run, the
+ * cheapest per table removed. A settled tree therefore holds at most 2F - 1 fragments; the bound
+ * on the whole table count is in doc/compaction.md section 4.
  *
  * Every pick has at least two inputs except a tombstone pick (which drops data): levels follow
  * from density, so a "trivial move" of one table to another level would change nothing, and the
@@ -75,9 +78,9 @@ typedef struct st_ucs_options {
      * (lowest max_seq) are taken so that time order is preserved. Default 32. */
     int max_inputs;
     /* F, the fragment trigger (0 disables; else 2..1024, used as min(F, max_inputs); default 4):
-     * a table smaller than E(d) / F is a fragment, and F fragments that are consecutive in key
-     * order among the fragments are merged (up to max_inputs of them and target_size bytes)
-     * when no overlap trigger is due. See the model paragraph above. */
+     * a table smaller than E(d) / F is a fragment, and F or more fragments that are consecutive
+     * in key order among the fragments are merged (up to max_inputs of them and target_size
+     * bytes) when no overlap trigger is due. See the model paragraph above. */
     int fragment_inputs;
     /* Skip any candidate whose inputs total more than this many bytes (0: no limit; default 0).
      * An overlap bucket is judged by all its tables, before the max_inputs cap. For work that

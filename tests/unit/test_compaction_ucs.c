@@ -782,6 +782,16 @@ test_bound_contract_random(void)
 
 /* ---- fragments ------------------------------------------------------------------------------ */
 
+/* What a database with default options passes for small data: T4, m at its 64 KiB floor, the
+ * default 64 MiB target. */
+static st_ucs_options
+small_db_opts(void)
+{
+    st_ucs_options o = opts(2, 64 * 1024);
+    o.target_size = 64 * MIB;
+    return o;
+}
+
 /* A pick over t[0..n) has `want` inputs (0: nothing is due). */
 static void
 expect_inputs(const st_ucs_options *o, const st_ucs_table *t, size_t n, size_t want)
@@ -803,13 +813,12 @@ expect_inputs(const st_ucs_options *o, const st_ucs_table *t, size_t n, size_t w
 static void
 test_fragments_many_tiny_disjoint(void)
 {
-    st_ucs_options o = opts(2, 64 * 1024);
+    st_ucs_options o = small_db_opts();
     tt x[100];
     st_ucs_table t[100];
     st_ucs_pick p;
     st_ucs_level_stats ls[64];
     size_t nl, tot, frags = 0;
-    o.target_size = 64 * MIB;
     for (size_t i = 0; i < 100; i++) /* key order = index order; seq descending with the key */
         x[i] = mk(i, 1000, (i + 1) * (1ull << 56), (i + 1) * (1ull << 56), 1000 - i);
     tt_link(x, 100, t);
@@ -829,7 +838,7 @@ test_fragments_many_tiny_disjoint(void)
     for (size_t i = 0; i < 32; i++)
         ST_ASSERT_EQ(p.inputs[i], 31 - i); /* oldest (largest index) first */
     st_ucs_pick_free(&p);
-    /* F - 1 fragments stay; F merge */
+    /* F - 1 fragments stay; F (of one size: balanced) merge */
     expect_inputs(&o, t, 3, 0);
     expect_inputs(&o, t, 4, 4);
     /* compacting tables are skipped: 0, 3, 4 remain, fewer than F */
@@ -859,6 +868,67 @@ test_fragments_many_tiny_disjoint(void)
     ST_ASSERT_RC(st_ucs_pick_compaction(&o, t, 100, &p), STRATA_INVALID);
     o.fragment_inputs = 1025;
     ST_ASSERT_RC(st_ucs_pick_compaction(&o, t, 100, &p), STRATA_INVALID);
+}
+
+/* Balance: a fragment that has grown is not rewritten for a few small newcomers; they wait for
+ * F of their own size. Fragments that never balance (doubling sizes) merge anyway once 2F exist,
+ * so fewer than 2F remain. */
+static void
+test_fragments_balanced(void)
+{
+    st_ucs_options o = small_db_opts();
+    tt x[8];
+    st_ucs_table t[8];
+    st_ucs_pick p;
+    /* one-key fragments: 40000 bytes, then 1000-byte ones */
+    for (size_t i = 0; i < 8; i++)
+        x[i] = mk(i, i == 0 ? 40000 : 1000, (i + 1) << 20, (i + 1) << 20, 1 + i);
+    tt_link(x, 8, t);
+    expect_inputs(&o, t, 4, 0); /* 40000 > 3 x 1000 */
+    ST_ASSERT_OK(st_ucs_pick_compaction(&o, t, 5, &p));
+    ST_ASSERT_EQ(p.ninputs, 4);
+    ST_ASSERT(!has_input(&p, 0));
+    st_ucs_pick_free(&p);
+    /* 1000, 2000, 4000, ...: every run has its largest above the sum of the others; at 2F
+     * fragments the run that removes tables for the fewest bytes each goes: the first F */
+    for (size_t i = 0; i < 8; i++)
+        t[i].size = 1000ull << i;
+    expect_inputs(&o, t, 7, 0);
+    ST_ASSERT_OK(st_ucs_pick_compaction(&o, t, 8, &p));
+    ST_ASSERT_EQ(p.reason, ST_UCS_REASON_FRAGMENTS);
+    ST_ASSERT_EQ(p.ninputs, 4);
+    ST_ASSERT_EQ(p.input_bytes, 15000);
+    st_ucs_pick_free(&p);
+}
+
+/* Overlap: fragments that share keys are the overlap trigger's (below its threshold, they wait);
+ * a chain in which each overlaps the next (late writes into the previous range) never reaches
+ * the overlap threshold, so at 2F fragments they merge anyway. */
+static void
+test_fragments_overlapping(void)
+{
+    st_ucs_options o = small_db_opts();
+    tt x[8];
+    st_ucs_table t[8];
+    st_ucs_pick p;
+    for (size_t i = 0; i < 8; i++) /* [i, i + 1.5] in units of 2^40: depth 2 */
+        x[i] = mk(i, 1000, i << 40, (i << 40) + (3ull << 39), 1 + i);
+    tt_link(x, 8, t);
+    expect_inputs(&o, t, 7, 0);
+    ST_ASSERT_OK(st_ucs_pick_compaction(&o, t, 8, &p));
+    ST_ASSERT_EQ(p.reason, ST_UCS_REASON_FRAGMENTS);
+    ST_ASSERT_EQ(p.ninputs, 8); /* equal sizes: the longest run is the cheapest per table */
+    st_ucs_pick_free(&p);
+    /* the last four moved to single keys of their own: a disjoint run goes first, and it may
+     * start with the chain's last table (the rest of the chain overlaps) */
+    for (size_t i = 4; i < 8; i++)
+        x[i] = mk(i, 1000, (100 + i) << 40, (100 + i) << 40, 1 + i);
+    tt_link(x, 8, t);
+    ST_ASSERT_OK(st_ucs_pick_compaction(&o, t, 8, &p));
+    ST_ASSERT_EQ(p.ninputs, 5);
+    for (size_t i = 0; i < 8; i++)
+        ST_ASSERT_EQ(has_input(&p, i), i >= 3);
+    st_ucs_pick_free(&p);
 }
 
 /* Sequential tables: spans in proportion to their bytes, so every table has about the same
@@ -1213,7 +1283,7 @@ sim_settle(const st_ucs_options *o, sim *s)
 }
 
 /* The settled-state guarantees (doc/compaction.md section 4): every level's overlap is below its
- * threshold, the overlap of all levels is at most B = sum (t_l - 1), at most F - 1 fragments
+ * threshold, the overlap of all levels is at most B = sum (t_l - 1), at most 2F - 1 fragments
  * remain, and level l holds at most (t_l - 1) F sigma_l other tables, sigma_l = max(S(d), d / t)
  * at the level's top density d. Returns the number of levels; *tot gets the total overlap. */
 static size_t
@@ -1236,7 +1306,7 @@ sim_check_settled(const st_ucs_options *o, sim *s, size_t *tot)
     }
     ST_ASSERT(*tot <= bound);
     if (o->fragment_inputs)
-        ST_ASSERT(frags < (size_t)o->fragment_inputs);
+        ST_ASSERT(frags < 2 * (size_t)o->fragment_inputs);
     return nl;
 }
 
@@ -1403,8 +1473,9 @@ test_shape_sequential(void)
     /* D = 400 m = 6.25 t: at most F - 1 fragments plus tables of at least E / F >= t / (4 F) */
     ST_ASSERT(with.tables <= 3 + 6.25 * 4 * 4 * 1.5);
     ST_ASSERT(with.max_tables <= with.tables + 8);
-    /* each flush is rewritten about log_F(t / m) = 3 times: no more than 1 + 4 */
-    ST_ASSERT(with.wa <= 5.0);
+    /* a fragment is rewritten when F of its size have gathered (balanced runs), so a flush is
+     * rewritten at most log_F(t / m) = 3 times (2.98 - 1 in all: E reaches t only at D = t b) */
+    ST_ASSERT(with.wa <= 4.0);
     ST_ASSERT(with.compactions == with.fragment_merges); /* nothing ever overlaps */
     /* flushes of t/4 or more (the defaults: 64 MiB buffer, 64 MiB target) are left alone */
     o = opts(2, MIB);
@@ -1415,17 +1486,18 @@ test_shape_sequential(void)
 }
 
 /* One-key tables at random keys (the `strata put` per process case), with the parameters a
- * database sees there: m at its 4 KiB floor, the default 64 MiB target. */
+ * database sees there (small_db_opts). */
 static void
 test_shape_points(void)
 {
-    st_ucs_options o = opts(2, 64 * 1024);
+    st_ucs_options o = small_db_opts();
     shape_result with, without;
     uint64_t seed = st_test_seed();
-    o.target_size = 64 * MIB;
+    /* 11 to 17 tables at most over 800 runs; the simulation keeps every byte, where real
+     * merges of one-row tables shrink to a fraction (test_cli_sessions checks 16 on disk) */
     for (uint64_t i = 0; i < 20; i++) {
         simulate_shape("one-key tables", SHAPE_POINTS, &o, 500, seed + i, &with);
-        ST_ASSERT(with.max_tables <= 16);
+        ST_ASSERT(with.max_tables <= 20);
     }
     o.fragment_inputs = 0;
     simulate_shape("one-key tables", SHAPE_POINTS, &o, 500, seed, &without);
@@ -1462,6 +1534,8 @@ main(void)
     ST_RUN(test_choice_between_levels);
     ST_RUN(test_bucket_transitive);
     ST_RUN(test_fragments_many_tiny_disjoint);
+    ST_RUN(test_fragments_balanced);
+    ST_RUN(test_fragments_overlapping);
     ST_RUN(test_fragments_sequential);
     ST_RUN(test_fragments_mixed_sizes);
     ST_RUN(test_shard_count);
