@@ -1509,7 +1509,7 @@ static void
 test_shape_mixed(void)
 {
     st_ucs_options o = opts(2, MIB);
-    shape_result res;
+    shape_result res, without;
     o.target_size = 4 * MIB;
     o.growth = 1.0 / 3.0;
     for (uint64_t seed = 1; seed <= 3; seed++) {
@@ -1517,6 +1517,10 @@ test_shape_mixed(void)
         ST_ASSERT(res.fragment_merges > 0);
         ST_ASSERT(res.wa < 10.0);
     }
+    /* without fragments the sequential runs and one-key tables stay */
+    o.fragment_inputs = 0;
+    simulate_shape("mixed", SHAPE_MIXED, &o, 800, 3, &without);
+    ST_ASSERT(without.tables > 8 * res.tables);
 }
 
 int
