@@ -178,9 +178,12 @@ STRATA_API int strata_open(const char *path, const strata_options *opts, strata_
 
 /*
  * strata_close --
- *     Wait for background work, sync, release the lock and free `db`. All iterators must be
- *     closed and all snapshots released first (otherwise STRATA_BUSY and nothing is closed).
- *     The handle is invalid afterwards even when an I/O error is returned.
+ *     Wait for background work, sync, release the lock and free `db`. A running flush completes;
+ *     a running compaction is cancelled unless its inputs total at most 4 MiB, and due
+ *     compactions of at most 4 MiB of input in all are run before returning, so that many short
+ *     sessions cannot pile up tables (doc/compaction.md). All iterators must be closed and all
+ *     snapshots released first (otherwise STRATA_BUSY and nothing is closed). The handle is
+ *     invalid afterwards even when an I/O error is returned.
  */
 STRATA_API int strata_close(strata_db *db);
 

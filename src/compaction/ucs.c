@@ -4,9 +4,9 @@
  * doc/compaction.md for the model.
  *
  * Everything here is computed from scratch on every call from the table array: positions (after
- * stripping the common bit prefix of all live keys), densities, levels, overlap sets, buckets,
- * and the output shard boundaries. No libm: log2 is computed by hand (the module does not link
- * -lm).
+ * stripping the common bit prefix of all live keys), densities, levels, fragments, overlap sets,
+ * buckets, and the output shard boundaries. No libm: log2 is computed by hand (the module does not
+ * link -lm).
  */
 #include "compaction/ucs.h"
 
@@ -29,6 +29,8 @@ st_ucs_options_init(st_ucs_options *o)
     o->target_size = 64 * MIB;
     o->growth = 0.333;
     o->max_inputs = 32;
+    o->fragment_inputs = 4;
+    o->max_input_bytes = 0;
     o->tombstone_ratio = 0;
 }
 
@@ -53,6 +55,9 @@ validate(const st_ucs_options *o)
         return st_err(STRATA_INVALID, "ucs: growth %g outside [0, 1]", o->growth);
     if (o->max_inputs < 2)
         return st_err(STRATA_INVALID, "ucs: max_inputs %d < 2", o->max_inputs);
+    if (o->fragment_inputs != 0 && (o->fragment_inputs < 2 || o->fragment_inputs > 1024))
+        return st_err(STRATA_INVALID, "ucs: fragment_inputs %d is neither 0 nor in 2..1024",
+                      o->fragment_inputs);
     if (!(o->tombstone_ratio >= 0.0))
         return st_err(STRATA_INVALID, "ucs: tombstone_ratio %g < 0", o->tombstone_ratio);
     return STRATA_OK;
@@ -148,6 +153,13 @@ uint64_t
 st_ucs_shard_count(const st_ucs_options *o, double density)
 {
     return 1ull << shard_bits(o, density);
+}
+
+double
+st_ucs_expected_size(const st_ucs_options *o, double density)
+{
+    double e = density / (double)(1ull << shard_bits(o, density));
+    return e < (double)o->target_size ? e : (double)o->target_size;
 }
 
 /* ---- key positions ---------------------------------------------------------------------- */
@@ -297,6 +309,7 @@ typedef struct ucs_item {
     uint64_t plo, phi;
     double density;
     int level;
+    int fragment;   /* smaller than E(density) / fragment_inputs */
     unsigned stamp; /* membership marks for set intersections */
 } ucs_item;
 
@@ -357,6 +370,8 @@ view_build(const st_ucs_options *o, const st_ucs_table *t, size_t n, const uint8
         it->phi = space_pos(&v->sp, it->t->largest, it->t->largest_len);
         it->density = (double)it->t->size / span_of(it->plo, it->phi);
         it->level = st_ucs_level_of(o, it->density);
+        it->fragment = o->fragment_inputs > 0 && (double)it->t->size * o->fragment_inputs <
+                                                     st_ucs_expected_size(o, it->density);
     }
     return STRATA_OK;
 }
@@ -369,21 +384,33 @@ view_free(ucs_view *v)
     memset(v, 0, sizeof(*v));
 }
 
-/* Order for the sweep: level, then smallest key, then largest key, then index. */
+/* Key order: smallest key, then largest key, then index. */
 static int
-cmp_level_smallest(const void *a, const void *b)
+item_key_cmp(const ucs_item *x, const ucs_item *y)
 {
-    const ucs_item *x = *(const ucs_item *const *)a, *y = *(const ucs_item *const *)b;
-    int c;
-    if (x->level != y->level)
-        return x->level < y->level ? -1 : 1;
-    c = key_cmp(x->t->smallest, x->t->smallest_len, y->t->smallest, y->t->smallest_len);
+    int c = key_cmp(x->t->smallest, x->t->smallest_len, y->t->smallest, y->t->smallest_len);
     if (c)
         return c;
     c = key_cmp(x->t->largest, x->t->largest_len, y->t->largest, y->t->largest_len);
     if (c)
         return c;
     return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+static int
+cmp_smallest(const void *a, const void *b)
+{
+    return item_key_cmp(*(const ucs_item *const *)a, *(const ucs_item *const *)b);
+}
+
+/* Order for the sweep: level, then key order. */
+static int
+cmp_level_smallest(const void *a, const void *b)
+{
+    const ucs_item *x = *(const ucs_item *const *)a, *y = *(const ucs_item *const *)b;
+    if (x->level != y->level)
+        return x->level < y->level ? -1 : 1;
+    return item_key_cmp(x, y);
 }
 
 /* Select the items (without the compacting ones if skip_compacting; all on level 0 if flat)
@@ -584,11 +611,17 @@ scan_level(const st_ucs_options *o, const ucs_sets *s, int level, unsigned *stam
         if (!best->found || ov > best->overlap) {
             unsigned g = ++*stamp;
             size_t n = 0;
+            uint64_t bytes = 0;
             for (size_t a = s->start[lo]; a < s->start[hi + 1]; a++)
                 if (s->members[a]->stamp != g) {
                     s->members[a]->stamp = g;
+                    bytes += s->members[a]->t->size;
                     n++;
                 }
+            if (o->max_input_bytes && bytes > o->max_input_bytes) {
+                i = hi;
+                continue;
+            }
             ucs_item **m = st_realloc(best->members, n * sizeof(*m));
             if (!m)
                 return st_err(STRATA_NOMEM, "ucs: allocating a bucket of %zu tables", n);
@@ -626,7 +659,8 @@ tombstone_candidate(const st_ucs_options *o, const ucs_view *v)
         if (x->t->compacting || x->t->entries == 0 || x->t->tombstones == 0)
             continue;
         ratio = (double)x->t->tombstones / (double)x->t->entries;
-        if (ratio < o->tombstone_ratio || (best && ratio <= best_ratio))
+        if (ratio < o->tombstone_ratio || (best && ratio <= best_ratio) ||
+            (o->max_input_bytes && x->t->size > o->max_input_bytes))
             continue;
         for (size_t j = 0; j < v->n && !blocked; j++) {
             const st_ucs_table *y = v->items[j].t;
@@ -644,6 +678,92 @@ tombstone_candidate(const st_ucs_options *o, const ucs_view *v)
     return best;
 }
 
+/* The run of fragments to merge. A *first-choice* run is pairwise key-disjoint (tables that
+ * overlap are the overlap trigger's to merge) and balanced (its largest table at most the sum of
+ * the others, so a fragment that has grown is not rewritten for a few small newcomers); longer
+ * runs win, then fewer bytes. A *fallback* run may be anything; the fewest bytes per table it
+ * removes win, then longer runs. Ties go to the leftmost. */
+typedef struct frag_run {
+    int fallback;
+    size_t start, len;
+    uint64_t bytes;
+} frag_run;
+
+static int
+run_better(const frag_run *r, size_t len, uint64_t bytes)
+{
+    if (r->len == 0)
+        return 1;
+    if (r->fallback) { /* bytes / (len - 1) < r->bytes / (r->len - 1), in integers */
+        double a = (double)bytes * (double)(r->len - 1), b = (double)r->bytes * (double)(len - 1);
+        if (a != b)
+            return a < b;
+    }
+    return len > r->len || (len == r->len && bytes < r->bytes);
+}
+
+/* Offer the runs starting at v->order[i] (key order) of at least need and at most cap tables and
+ * at most limit bytes to *best. */
+static void
+fragment_runs_at(const ucs_view *v, size_t i, size_t need, size_t cap, uint64_t limit,
+                 frag_run *best)
+{
+    uint64_t bytes = 0, big = 0;
+    const ucs_item *end = NULL; /* the run's table with the largest key so far */
+    for (size_t j = i; j < v->norder && j - i < cap && v->order[j]->t->size <= limit - bytes; j++) {
+        const ucs_item *x = v->order[j];
+        if (!best->fallback && end &&
+            key_cmp(x->t->smallest, x->t->smallest_len, end->t->largest, end->t->largest_len) <= 0)
+            return;
+        if (!end ||
+            key_cmp(x->t->largest, x->t->largest_len, end->t->largest, end->t->largest_len) > 0)
+            end = x;
+        bytes += x->t->size;
+        big = x->t->size > big ? x->t->size : big;
+        if (j + 1 - i >= need && (best->fallback || big <= bytes - big) &&
+            run_better(best, j + 1 - i, bytes)) {
+            best->start = i;
+            best->len = j + 1 - i;
+            best->bytes = bytes;
+        }
+    }
+}
+
+/* Fragment trigger: among the non-compacting fragments in key order, a first-choice run of at
+ * least F' = min(F, max_inputs) of them; once 2 F' fragments exist and there is none, a fallback
+ * run. At most max_inputs tables and min(target_size, max_input_bytes) bytes. Any F' fragments
+ * fit in target_size bytes (each is below target_size / F), so a settled tree holds fewer than
+ * 2 F' fragments unless max_input_bytes is set. Returns the run's length (0: none) and leaves it
+ * in v->order[*start ..]. */
+static size_t
+fragment_run(const st_ucs_options *o, ucs_view *v, size_t *start)
+{
+    size_t need = (size_t)o->fragment_inputs, cap = (size_t)o->max_inputs;
+    uint64_t limit = o->target_size;
+    frag_run best = {0, 0, 0, 0};
+    if (need == 0)
+        return 0;
+    if (need > cap)
+        need = cap;
+    if (o->max_input_bytes && o->max_input_bytes < limit)
+        limit = o->max_input_bytes;
+    v->norder = 0;
+    for (size_t i = 0; i < v->n; i++)
+        if (v->items[i].fragment && !v->items[i].t->compacting)
+            v->order[v->norder++] = &v->items[i];
+    if (v->norder < need)
+        return 0;
+    qsort(v->order, v->norder, sizeof(*v->order), cmp_smallest);
+    for (best.fallback = 0; best.fallback < 2 && best.len == 0; best.fallback++) {
+        if (best.fallback && v->norder < 2 * need)
+            break;
+        for (size_t i = 0; i + need <= v->norder; i++)
+            fragment_runs_at(v, i, need, cap, limit, &best);
+    }
+    *start = best.start;
+    return best.len;
+}
+
 void
 st_ucs_pick_free(st_ucs_pick *p)
 {
@@ -654,9 +774,11 @@ st_ucs_pick_free(st_ucs_pick *p)
     memset(p, 0, sizeof(*p));
 }
 
-/* Fill out from the chosen tables (sorted oldest first, already capped). */
+/* Fill out from the chosen tables (sorted oldest first, already capped); shard = 0 writes one
+ * output (no bounds, shards = 1). */
 static int
-fill_pick(const st_ucs_options *o, const ucs_view *v, ucs_item **sel, size_t n, st_ucs_pick *out)
+fill_pick(const st_ucs_options *o, const ucs_view *v, ucs_item **sel, size_t n, int shard,
+          st_ucs_pick *out)
 {
     uint64_t plo = UINT64_MAX, phi = 0, bytes = 0;
     int bits;
@@ -674,7 +796,7 @@ fill_pick(const st_ucs_options *o, const ucs_view *v, ucs_item **sel, size_t n, 
     }
     out->input_bytes = bytes;
     out->density = (double)bytes / span_of(plo, phi);
-    bits = shard_bits(o, out->density);
+    bits = shard ? shard_bits(o, out->density) : 0;
     out->shards = 1ull << bits;
     return space_bounds(&v->sp, bits, plo, phi, &out->bounds, &out->bound_lens, &out->nbounds);
 }
@@ -687,6 +809,7 @@ st_ucs_pick_compaction(const st_ucs_options *o, const st_ucs_table *t, size_t n,
     ucs_best best;
     ucs_sets s;
     unsigned stamp = 0;
+    size_t nrun, start = 0;
     memset(&best, 0, sizeof(best));
     memset(&s, 0, sizeof(s));
     if (!out)
@@ -712,7 +835,12 @@ st_ucs_pick_compaction(const st_ucs_options *o, const st_ucs_table *t, size_t n,
         out->level = best.level;
         out->overlap = best.overlap;
         out->reason = ST_UCS_REASON_OVERLAP;
-        ST_ERR(fill_pick(o, &v, best.members, best.n < cap ? best.n : cap, out));
+        ST_ERR(fill_pick(o, &v, best.members, best.n < cap ? best.n : cap, 1, out));
+    } else if ((nrun = fragment_run(o, &v, &start)) > 0) {
+        qsort(v.order + start, nrun, sizeof(*v.order), cmp_age);
+        out->reason = ST_UCS_REASON_FRAGMENTS;
+        ST_ERR(fill_pick(o, &v, v.order + start, nrun, 0, out));
+        out->level = st_ucs_level_of(o, out->density);
     } else {
         ucs_item *x = tombstone_candidate(o, &v);
         if (!x) {
@@ -722,7 +850,7 @@ st_ucs_pick_compaction(const st_ucs_options *o, const st_ucs_table *t, size_t n,
         out->level = x->level;
         out->overlap = 1;
         out->reason = ST_UCS_REASON_TOMBSTONES;
-        ST_ERR(fill_pick(o, &v, &x, 1, out));
+        ST_ERR(fill_pick(o, &v, &x, 1, 1, out));
     }
     st_free(best.members);
     view_free(&v);
@@ -769,8 +897,10 @@ st_ucs_stats(const st_ucs_options *o, const st_ucs_table *t, size_t n, st_ucs_le
             levels[l].max_overlap = s.max;
             levels[l].tables = j - i;
             uint64_t bytes = 0;
-            for (size_t a = 0; a < j - i; a++)
+            for (size_t a = 0; a < j - i; a++) {
                 bytes += v.order[i + a]->t->size;
+                levels[l].fragments += (size_t)v.order[i + a]->fragment;
+            }
             levels[l].bytes = bytes;
         }
         i = j;

@@ -18,6 +18,21 @@
  * Outputs are cut at the boundaries of S equal shards of the key space, S chosen from the
  * output density (the "full scheme": m, b, target size, growth lambda).
  *
+ * Fragments. Overlap alone never merges key-disjoint tables (sequential inserts, many short
+ * sessions, tiny flushes), so their number would grow without bound. A table is a *fragment*
+ * when it is smaller than 1/F of the table UCS writes at its density, E(d) = min(d / S(d), target
+ * size), F = fragment_inputs. When no overlap trigger is due, the picker merges a run of at least
+ * F fragments that are consecutive in key order (among the fragments) into one table of at most
+ * the target size: a run of pairwise key-disjoint tables whose largest is at most the sum of the
+ * others (overlapping tables are the overlap trigger's; a grown fragment is not rewritten for a
+ * few small ones), the longest; once 2F fragments exist and there is no such run, any run, the
+ * cheapest per table removed. A settled tree therefore holds at most 2F - 1 fragments; the bound
+ * on the whole table count is in doc/compaction.md section 4.
+ *
+ * Every pick has at least two inputs except a tombstone pick (which drops data): levels follow
+ * from density, so a "trivial move" of one table to another level would change nothing, and the
+ * picker never schedules a one-table rewrite with nothing to merge.
+ *
  * Thread safety: every function is reentrant; the inputs are only read. Callers serialise
  * access to their own table array.
  * Errors: STRATA_INVALID for bad options or arguments (NULL pointers, n with NULL t), STRATA_NOMEM
@@ -62,6 +77,15 @@ typedef struct st_ucs_options {
     /* Cap on tables per compaction (>= 2). When a bucket holds more, the oldest max_inputs tables
      * (lowest max_seq) are taken so that time order is preserved. Default 32. */
     int max_inputs;
+    /* F, the fragment trigger (0 disables; else 2..1024, used as min(F, max_inputs); default 4):
+     * a table smaller than E(d) / F is a fragment, and F or more fragments that are consecutive
+     * in key order among the fragments are merged (up to max_inputs of them and target_size
+     * bytes) when no overlap trigger is due. See the model paragraph above. */
+    int fragment_inputs;
+    /* Skip any candidate whose inputs total more than this many bytes (0: no limit; default 0).
+     * An overlap bucket is judged by all its tables, before the max_inputs cap. For work that
+     * must stay cheap, e.g. while a database closes. */
+    uint64_t max_input_bytes;
     /* Tombstone trigger (optional, 0 disables; default 0): when no overlap trigger is due, a
      * table with tombstones >= tombstone_ratio * entries whose key range overlaps no table that
      * holds older data (so rewriting it alone can drop its tombstones) is picked alone. The
@@ -88,19 +112,21 @@ typedef struct st_ucs_table {
 } st_ucs_table;
 
 /* Why a pick was made. */
-enum { ST_UCS_REASON_OVERLAP = 0, ST_UCS_REASON_TOMBSTONES = 1 };
+enum { ST_UCS_REASON_OVERLAP = 0, ST_UCS_REASON_TOMBSTONES = 1, ST_UCS_REASON_FRAGMENTS = 2 };
 
 /* One chosen compaction. Owned by the caller after a successful pick; free with
  * st_ucs_pick_free (which leaves it empty, so freeing twice is harmless). */
 typedef struct st_ucs_pick {
     size_t *inputs; /* indexes into the caller's table array, oldest first (max_seq asc) */
     size_t ninputs;
-    int level;      /* UCS level of the bucket */
-    size_t overlap; /* size of the triggering overlap set (the largest in the bucket) */
+    int level;      /* UCS level of the bucket (fragments: the level of the output density) */
+    size_t overlap; /* size of the triggering overlap set (the largest in the bucket); 1 for a
+                       tombstone pick, 0 for a fragment merge */
     int reason;     /* ST_UCS_REASON_* */
     /* Output sharding: the writer starts a new output table at the first key >= bounds[i].
      * bounds are ascending, each strictly greater than the inputs' smallest key and <= their
-     * largest key (so no output is empty). Copies owned by the pick. */
+     * largest key (so no output is empty). Copies owned by the pick. A fragment merge has none:
+     * its inputs total at most target_size bytes and become one table. */
     uint8_t **bounds;
     size_t *bound_lens;
     size_t nbounds;
@@ -116,7 +142,8 @@ void st_ucs_pick_free(st_ucs_pick *p);
  *     Choose the best compaction among the n tables t[0..n-1]: STRATA_OK with *out filled,
  *     STRATA_NOTFOUND when nothing is due (*out empty), STRATA_INVALID, STRATA_NOMEM. Tables with
  *     compacting=1 are never picked (and do not count towards triggers); a bucket of one table is
- *     never picked for overlap. *out need not be initialised on entry.
+ *     never picked for overlap. Order of the triggers: overlap, then fragments, then tombstones.
+ *     *out need not be initialised on entry.
  */
 int st_ucs_pick_compaction(const st_ucs_options *o, const st_ucs_table *t, size_t n,
                            st_ucs_pick *out);
@@ -127,6 +154,7 @@ typedef struct st_ucs_level_stats {
     size_t tables;      /* tables at this level (compacting ones included) */
     uint64_t bytes;     /* their total size */
     size_t max_overlap; /* most tables of this level any single key falls into */
+    size_t fragments;   /* tables of this level that are fragments (compacting ones included) */
     int fanout;         /* f of this level */
     int threshold;      /* t of this level */
 } st_ucs_level_stats;
@@ -169,6 +197,10 @@ int st_ucs_level_of(const st_ucs_options *o, double density);
 
 /* S, the number of shards of the whole key space for output density d (full scheme). */
 uint64_t st_ucs_shard_count(const st_ucs_options *o, double density);
+
+/* E(d) = min(d / S(d), target_size): the size of the table UCS writes at density d. A table of
+ * density d is a fragment when its size is below E(d) / fragment_inputs. */
+double st_ucs_expected_size(const st_ucs_options *o, double density);
 
 /*
  * st_ucs_overlap_sets --

@@ -324,6 +324,8 @@ strata_close(strata_db *db)
     db->wal = NULL;
     if (rc == STRATA_OK)
         rc = crc;
+    if (rc == STRATA_OK)
+        st_db_compact_before_close(db); /* keeps short sessions from piling up tables */
     db_free(db);
     return rc;
 }
@@ -535,7 +537,7 @@ stats_text(strata_db *db, strbuf *s)
         sb_printf(s,
                   "tables: %zu, %" PRIu64 " bytes, %" PRIu64 " entries (%" PRIu64 " tombstones)\n",
                   v->n, v->bytes, entries, tombs);
-        st_ucs_level_stats lv[16];
+        st_ucs_level_stats lv[ST_UCS_MAX_LEVELS];
         size_t nl = 0, overlap = 0;
         sb_printf(s,
                   "sorted runs: %zu (read amplification: a point read consults at most %zu "
@@ -553,14 +555,15 @@ stats_text(strata_db *db, strbuf *s)
         sb_printf(s,
                   "table cache: %zu open (limit %zu%s), %" PRIu64 " opens, %" PRIu64 " evictions\n",
                   open, limit, limit ? "" : " = none", opens, evictions);
-        if (st_db_level_stats(db, v, lv, 16, &nl, &overlap) == STRATA_OK) {
+        if (st_db_level_stats(db, v, lv, ST_UCS_MAX_LEVELS, &nl, &overlap) == STRATA_OK) {
             sb_printf(s, "levels (UCS): total overlap %zu\n", overlap);
             for (size_t i = 0; i < nl; i++)
-                sb_printf(s,
-                          "  L%-2d %4zu tables %12" PRIu64 " bytes  overlap %zu (trigger %d)"
-                          "  fan-out %d\n",
-                          lv[i].level, lv[i].tables, lv[i].bytes, lv[i].max_overlap,
-                          lv[i].threshold, lv[i].fanout);
+                if (lv[i].tables > 0)
+                    sb_printf(s,
+                              "  L%-2d %4zu tables %12" PRIu64 " bytes  overlap %zu (trigger %d)"
+                              "  fan-out %d  fragments %zu\n",
+                              lv[i].level, lv[i].tables, lv[i].bytes, lv[i].max_overlap,
+                              lv[i].threshold, lv[i].fanout, lv[i].fragments);
         }
         st_version_unref(v);
     }

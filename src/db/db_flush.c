@@ -29,6 +29,16 @@
 #define OVERLAP_SLOWDOWN 24
 #define OVERLAP_STOP 48
 
+/* A compaction whose inputs total at most this many bytes is cheap: close lets a running one
+ * finish rather than cancel it, then runs due ones itself, up to this many input bytes in all.
+ * Sessions too short for a background compaction (one `strata put` per process) therefore
+ * cannot pile up tables (doc/compaction.md section 4). */
+#define CLOSE_COMPACT_BYTES (4u << 20)
+
+/* Floor of UCS's m. m is also the smallest table the picker shards outputs into; below 64 KiB a
+ * table's fixed costs (footer, descriptor, mapping) would be a sizeable part of it. */
+#define UCS_MIN_FLUSH_SIZE (64u << 10)
+
 static void
 sleep_micros(unsigned us)
 {
@@ -261,8 +271,8 @@ ucs_options_from(strata_db *db, st_ucs_options *u)
     uint64_t fb = atomic_load(&db->stats.flush_bytes);
     /* m: the observed average flush output, else a guess from the write buffer */
     u->flush_size = flushes ? fb / flushes : db->opts.write_buffer_size / 2;
-    if (u->flush_size < 4096)
-        u->flush_size = 4096;
+    if (u->flush_size < UCS_MIN_FLUSH_SIZE)
+        u->flush_size = UCS_MIN_FLUSH_SIZE;
 }
 
 /* Describe v's tables for the picker (keys borrowed from v). REQUIRES mu. */
@@ -443,23 +453,24 @@ flush_one(strata_db *db)
 }
 
 static int compact_tables(strata_db *db, st_version *v, st_table **inputs, size_t n,
-                          const st_ucs_pick *pick);
+                          const st_ucs_pick *pick, const _Atomic int *cancel);
 
 /*
- * try_compaction --
- *     Ask the UCS picker for due work on the current version and run it. REQUIRES mu (released
- *     while the compaction runs). Returns 1 when a compaction ran.
+ * run_picked --
+ *     Ask the UCS picker for due work on the current version, skipping candidates of more than
+ *     max_bytes input bytes (0: no limit), and run it. REQUIRES mu (released while the
+ *     compaction runs). Returns 1 when a compaction ran, with its status in *status and its input
+ *     bytes in *bytes; a failure becomes the background error unless the database is closing.
  */
 static int
-try_compaction(strata_db *db)
+run_picked(strata_db *db, uint64_t max_bytes, int *status, uint64_t *bytes)
 {
-    int n = db->opts.background_threads;
-    int limit = n > 1 ? n - 1 : 1; /* keep a worker free for flushes */
     st_version *v = db->current;
-    if (db->compacting >= limit || v->n < 2)
+    if (v->n < 2)
         return 0;
     st_ucs_options u;
     ucs_options_from(db, &u);
+    u.max_input_bytes = max_bytes;
     st_ucs_table *a = ucs_tables(v);
     st_ucs_pick pick;
     memset(&pick, 0, sizeof(pick));
@@ -476,8 +487,11 @@ try_compaction(strata_db *db)
     }
     st_version_ref(v);
     db->compacting++;
+    *bytes = pick.input_bytes;
     pthread_mutex_unlock(&db->mu);
-    rc = compact_tables(db, v, inputs, pick.ninputs, &pick);
+    /* close cancels background work, but waits for a cheap compaction (CLOSE_COMPACT_BYTES) */
+    rc = compact_tables(db, v, inputs, pick.ninputs, &pick,
+                        pick.input_bytes <= CLOSE_COMPACT_BYTES ? NULL : &db->cancel_bg);
     pthread_mutex_lock(&db->mu);
     for (size_t i = 0; i < pick.ninputs; i++)
         inputs[i]->compacting = 0;
@@ -490,7 +504,33 @@ try_compaction(strata_db *db)
     st_ucs_pick_free(&pick);
     st_free(inputs);
     pthread_mutex_lock(&db->mu);
+    *status = rc;
     return 1;
+}
+
+/* Run due work when a worker may take a compaction (REQUIRES mu). Returns 1 when one ran. */
+static int
+try_compaction(strata_db *db)
+{
+    int n = db->opts.background_threads;
+    int limit = n > 1 ? n - 1 : 1; /* keep a worker free for flushes */
+    int rc;
+    uint64_t bytes;
+    if (db->compacting >= limit)
+        return 0;
+    return run_picked(db, 0, &rc, &bytes);
+}
+
+void
+st_db_compact_before_close(strata_db *db)
+{
+    uint64_t budget = CLOSE_COMPACT_BYTES, bytes = 0;
+    int rc = STRATA_OK;
+    pthread_mutex_lock(&db->mu);
+    while (db->bg_error == STRATA_OK && rc == STRATA_OK && budget > 0 &&
+           run_picked(db, budget, &rc, &bytes))
+        budget = bytes < budget ? budget - bytes : 0;
+    pthread_mutex_unlock(&db->mu);
 }
 
 static void *
@@ -671,10 +711,12 @@ bottommost_inputs(const drop_ctx *c)
 /*
  * compact_tables --
  *     Merge `inputs` (tables of v, marked compacting by the caller) into new tables of
- *     target_file_size and install the result.
+ *     target_file_size and install the result. The run stops with STRATA_BUSY when *cancel
+ *     becomes non-zero (cancel may be NULL).
  */
 static int
-compact_tables(strata_db *db, st_version *v, st_table **inputs, size_t n, const st_ucs_pick *pick)
+compact_tables(strata_db *db, st_version *v, st_table **inputs, size_t n, const st_ucs_pick *pick,
+               const _Atomic int *cancel)
 {
     st_compact_job job;
     memset(&job, 0, sizeof(job));
@@ -742,7 +784,7 @@ compact_tables(strata_db *db, st_version *v, st_table **inputs, size_t n, const 
     if (rc != STRATA_OK)
         goto err;
     job.replaces = (const char *)lineage.data;
-    job.cancel = &db->cancel_bg;
+    job.cancel = cancel;
     if (pick) {
         job.bounds = pick->bounds;
         job.bound_lens = pick->bound_lens;
@@ -818,7 +860,7 @@ strata_compact_range(strata_db *db, const void *begin, size_t blen, const void *
     pthread_mutex_unlock(&db->mu);
     rc = inputs ? STRATA_OK : st_err(STRATA_NOMEM, "out of memory");
     if (rc == STRATA_OK && n > 0)
-        rc = compact_tables(db, v, inputs, n, NULL);
+        rc = compact_tables(db, v, inputs, n, NULL, &db->cancel_bg);
     pthread_mutex_lock(&db->mu);
     for (size_t i = 0; i < n; i++)
         inputs[i]->compacting = 0;

@@ -125,6 +125,14 @@ int st_db_make_room(strata_db *db, int force);
 /* Background work (db_flush.c) */
 int st_db_start_workers(strata_db *db);
 void st_db_stop_workers(strata_db *db);
+/*
+ * st_db_compact_before_close --
+ *     Run due compactions that are cheap (their inputs, and all of them together, at most a few
+ *     MiB), so that sessions too short for background work still leave a bounded number of
+ *     tables. REQUIRES: the workers are stopped. Best effort: a failure ends it and is not
+ *     reported (the inputs stay live; files it leaves behind go at the next open).
+ */
+void st_db_compact_before_close(strata_db *db);
 /* Write the memtable `mem` (not yet in any version), whose writes came from WALs up to number
  * max_wal, to tables and return their metadata. */
 int st_db_write_level0(strata_db *db, st_memtable *mem, uint64_t max_wal, st_compact_job *job);

@@ -111,6 +111,8 @@ test_options(void)
     ST_ASSERT_EQ(o.scaling[0], 2);
     ST_ASSERT_EQ(o.base_shards, 4);
     ST_ASSERT_EQ(o.max_inputs, 32);
+    ST_ASSERT_EQ(o.fragment_inputs, 4);
+    ST_ASSERT_EQ(o.max_input_bytes, 0);
     ST_ASSERT(o.growth > 0.33 && o.growth < 0.34);
     /* T4, L10, N */
     o.scaling[0] = 2;
@@ -130,6 +132,14 @@ test_options(void)
     ST_ASSERT_EQ(st_ucs_fanout(&o, 1), 10);
     ST_ASSERT_EQ(st_ucs_fanout(&o, 7), 10);
     ST_ASSERT_EQ(st_ucs_threshold(&o, 7), 2);
+    /* E(d): d below m is one shard; then d / S; never above the target size */
+    st_ucs_options_init(&o);
+    o.flush_size = MIB;
+    o.target_size = 64 * MIB;
+    ST_ASSERT(st_ucs_expected_size(&o, 0.5 * MIB) == 0.5 * MIB);
+    ST_ASSERT(st_ucs_expected_size(&o, 3.0 * MIB) == 1.5 * MIB);   /* S = 2 */
+    ST_ASSERT(st_ucs_expected_size(&o, 40.0 * MIB) == 10.0 * MIB); /* S = b = 4 */
+    ST_ASSERT(st_ucs_expected_size(&o, 1e15) == 64.0 * MIB);
 
     /* bad options, one field at a time */
     for (int bad = 0; bad < 6; bad++) {
@@ -374,11 +384,24 @@ test_tiered_trigger_at_threshold(void)
     ST_ASSERT_EQ(p.ninputs, 8);
     st_ucs_pick_free(&p);
 
-    /* Count is not the trigger: four disjoint tables at one level never compact. */
+    /* Count is not the overlap trigger: four disjoint tables at one level (each m/2 over 1/8
+     * of the space: density 4m, level 1, E = 4m / 4 shards = m, so no fragments) never
+     * compact. */
     o = opts(2, MIB);
     for (size_t i = 0; i < 4; i++)
-        x[i] = mk(i, MIB / 8, (1ull << 62) * i, (1ull << 62) * i + (1ull << 61), i);
+        x[i] = mk(i, MIB / 2, (1ull << 62) * i, (1ull << 62) * i + (1ull << 61), i);
     tt_link(x, 4, t);
+    ST_ASSERT_RC(st_ucs_pick_compaction(&o, t, 4, &p), STRATA_NOTFOUND);
+    /* At m/8 each (density m, level 0, E = m) they are fragments, and four of them merge into
+     * one table; with the fragment trigger off they stay. */
+    for (size_t i = 0; i < 4; i++)
+        t[i].size = MIB / 8;
+    ST_ASSERT_OK(st_ucs_pick_compaction(&o, t, 4, &p));
+    ST_ASSERT_EQ(p.reason, ST_UCS_REASON_FRAGMENTS);
+    ST_ASSERT_EQ(p.ninputs, 4);
+    ST_ASSERT_EQ(p.nbounds, 0);
+    st_ucs_pick_free(&p);
+    o.fragment_inputs = 0;
     ST_ASSERT_RC(st_ucs_pick_compaction(&o, t, 4, &p), STRATA_NOTFOUND);
 }
 
@@ -757,6 +780,242 @@ test_bound_contract_random(void)
     ST_ASSERT(checked > 1000);
 }
 
+/* ---- fragments ------------------------------------------------------------------------------ */
+
+/* What a database with default options passes for small data: T4, m at its 64 KiB floor, the
+ * default 64 MiB target. */
+static st_ucs_options
+small_db_opts(void)
+{
+    st_ucs_options o = opts(2, 64 * 1024);
+    o.target_size = 64 * MIB;
+    return o;
+}
+
+/* A pick over t[0..n) has `want` inputs (0: nothing is due). */
+static void
+expect_inputs(const st_ucs_options *o, const st_ucs_table *t, size_t n, size_t want)
+{
+    st_ucs_pick p;
+    int rc = st_ucs_pick_compaction(o, t, n, &p);
+    if (want == 0) {
+        ST_ASSERT_RC(rc, STRATA_NOTFOUND);
+        return;
+    }
+    ST_ASSERT_OK(rc);
+    ST_ASSERT_EQ(p.ninputs, want);
+    st_ucs_pick_free(&p);
+}
+
+/* Many one-key tables at disjoint keys (one `strata put` per process): each is a fragment (its
+ * density is that of a table over 2^-40 of the key space, where UCS would write target-size
+ * tables), so runs of them merge into one table, key-adjacent, oldest first, no bounds. */
+static void
+test_fragments_many_tiny_disjoint(void)
+{
+    st_ucs_options o = small_db_opts();
+    tt x[100];
+    st_ucs_table t[100];
+    st_ucs_pick p;
+    st_ucs_level_stats ls[64];
+    size_t nl, tot, frags = 0;
+    for (size_t i = 0; i < 100; i++) /* key order = index order; seq descending with the key */
+        x[i] = mk(i, 1000, (i + 1) * (1ull << 56), (i + 1) * (1ull << 56), 1000 - i);
+    tt_link(x, 100, t);
+    ST_ASSERT_OK(st_ucs_stats(&o, t, 100, ls, 64, &nl, &tot));
+    for (size_t l = 0; l < nl; l++)
+        frags += ls[l].fragments;
+    ST_ASSERT_EQ(frags, 100);
+    ST_ASSERT_EQ(tot, 1);
+    /* the leftmost max_inputs of them */
+    ST_ASSERT_OK(st_ucs_pick_compaction(&o, t, 100, &p));
+    ST_ASSERT_EQ(p.reason, ST_UCS_REASON_FRAGMENTS);
+    ST_ASSERT_EQ(p.ninputs, 32);
+    ST_ASSERT_EQ(p.nbounds, 0);
+    ST_ASSERT_EQ(p.shards, 1);
+    ST_ASSERT_EQ(p.overlap, 0);
+    ST_ASSERT_EQ(p.input_bytes, 32 * 1000);
+    for (size_t i = 0; i < 32; i++)
+        ST_ASSERT_EQ(p.inputs[i], 31 - i); /* oldest (largest index) first */
+    st_ucs_pick_free(&p);
+    /* F - 1 fragments stay; F (of one size: balanced) merge */
+    expect_inputs(&o, t, 3, 0);
+    expect_inputs(&o, t, 4, 4);
+    /* compacting tables are skipped: 0, 3, 4 remain, fewer than F */
+    t[1].compacting = t[2].compacting = 1;
+    ST_ASSERT_RC(st_ucs_pick_compaction(&o, t, 5, &p), STRATA_NOTFOUND);
+    ST_ASSERT_OK(st_ucs_pick_compaction(&o, t, 6, &p)); /* 0, 3, 4, 5 */
+    ST_ASSERT_EQ(p.ninputs, 4);
+    ST_ASSERT(has_input(&p, 0) && has_input(&p, 5) && !has_input(&p, 1) && !has_input(&p, 2));
+    st_ucs_pick_free(&p);
+    t[1].compacting = t[2].compacting = 0;
+    /* a byte limit shortens the run, and below F fragments' worth there is no pick */
+    o.max_input_bytes = 5500;
+    expect_inputs(&o, t, 100, 5);
+    o.max_input_bytes = 3999;
+    expect_inputs(&o, t, 100, 0);
+    o.max_input_bytes = 0;
+    /* F = 2 merges pairs, never one table alone; F = 0 turns the trigger off */
+    o.fragment_inputs = 2;
+    expect_inputs(&o, t, 1, 0);
+    expect_inputs(&o, t, 2, 2);
+    o.fragment_inputs = 0;
+    expect_inputs(&o, t, 100, 0);
+    /* F above max_inputs is used as max_inputs */
+    o.fragment_inputs = 64;
+    expect_inputs(&o, t, 100, 32);
+    o.fragment_inputs = 1;
+    ST_ASSERT_RC(st_ucs_pick_compaction(&o, t, 100, &p), STRATA_INVALID);
+    o.fragment_inputs = 1025;
+    ST_ASSERT_RC(st_ucs_pick_compaction(&o, t, 100, &p), STRATA_INVALID);
+}
+
+/* Balance: a fragment that has grown is not rewritten for a few small newcomers; they wait for
+ * F of their own size. Fragments that never balance (doubling sizes) merge anyway once 2F exist,
+ * so fewer than 2F remain. */
+static void
+test_fragments_balanced(void)
+{
+    st_ucs_options o = small_db_opts();
+    tt x[8];
+    st_ucs_table t[8];
+    st_ucs_pick p;
+    /* one-key fragments: 40000 bytes, then 1000-byte ones */
+    for (size_t i = 0; i < 8; i++)
+        x[i] = mk(i, i == 0 ? 40000 : 1000, (i + 1) << 20, (i + 1) << 20, 1 + i);
+    tt_link(x, 8, t);
+    expect_inputs(&o, t, 4, 0); /* 40000 > 3 x 1000 */
+    ST_ASSERT_OK(st_ucs_pick_compaction(&o, t, 5, &p));
+    ST_ASSERT_EQ(p.ninputs, 4);
+    ST_ASSERT(!has_input(&p, 0));
+    st_ucs_pick_free(&p);
+    /* 1000, 2000, 4000, ...: every run has its largest above the sum of the others; at 2F
+     * fragments the run that removes tables for the fewest bytes each goes: the first F */
+    for (size_t i = 0; i < 8; i++)
+        t[i].size = 1000ull << i;
+    expect_inputs(&o, t, 7, 0);
+    ST_ASSERT_OK(st_ucs_pick_compaction(&o, t, 8, &p));
+    ST_ASSERT_EQ(p.reason, ST_UCS_REASON_FRAGMENTS);
+    ST_ASSERT_EQ(p.ninputs, 4);
+    ST_ASSERT_EQ(p.input_bytes, 15000);
+    st_ucs_pick_free(&p);
+}
+
+/* Overlap: fragments that share keys are the overlap trigger's (below its threshold, they wait);
+ * a chain in which each overlaps the next (late writes into the previous range) never reaches
+ * the overlap threshold, so at 2F fragments they merge anyway. */
+static void
+test_fragments_overlapping(void)
+{
+    st_ucs_options o = small_db_opts();
+    tt x[8];
+    st_ucs_table t[8];
+    st_ucs_pick p;
+    for (size_t i = 0; i < 8; i++) /* [i, i + 1.5] in units of 2^40: depth 2 */
+        x[i] = mk(i, 1000, i << 40, (i << 40) + (3ull << 39), 1 + i);
+    tt_link(x, 8, t);
+    expect_inputs(&o, t, 7, 0);
+    ST_ASSERT_OK(st_ucs_pick_compaction(&o, t, 8, &p));
+    ST_ASSERT_EQ(p.reason, ST_UCS_REASON_FRAGMENTS);
+    ST_ASSERT_EQ(p.ninputs, 8); /* equal sizes: the longest run is the cheapest per table */
+    st_ucs_pick_free(&p);
+    /* the last four moved to single keys of their own: a disjoint run goes first, and it may
+     * start with the chain's last table (the rest of the chain overlaps) */
+    for (size_t i = 4; i < 8; i++)
+        x[i] = mk(i, 1000, (100 + i) << 40, (100 + i) << 40, 1 + i);
+    tt_link(x, 8, t);
+    ST_ASSERT_OK(st_ucs_pick_compaction(&o, t, 8, &p));
+    ST_ASSERT_EQ(p.ninputs, 5);
+    for (size_t i = 0; i < 8; i++)
+        ST_ASSERT_EQ(has_input(&p, i), i >= 3);
+    st_ucs_pick_free(&p);
+}
+
+/* Sequential tables: spans in proportion to their bytes, so every table has about the same
+ * density. Six tables of t/2 (not fragments: E = t) are left alone; the five t/64 tables
+ * written after them are fragments and merge. */
+static void
+test_fragments_sequential(void)
+{
+    const uint64_t t_size = 64 * MIB, big = 1ull << 40, small = big / 32;
+    st_ucs_options o = opts(2, MIB);
+    tt x[11];
+    st_ucs_table t[11];
+    st_ucs_pick p;
+    size_t n = 0;
+    uint64_t at = 0;
+    o.target_size = t_size;
+    for (size_t i = 0; i < 6; i++, n++, at += big)
+        x[n] = mk(n, t_size / 2, at, at + big - 1, 1 + n);
+    for (size_t i = 0; i < 5; i++, n++, at += small)
+        x[n] = mk(n, t_size / 64, at, at + small - 1, 1 + n);
+    tt_link(x, n, t);
+    ST_ASSERT_OK(st_ucs_pick_compaction(&o, t, n, &p));
+    ST_ASSERT_EQ(p.reason, ST_UCS_REASON_FRAGMENTS);
+    ST_ASSERT_EQ(p.ninputs, 5);
+    for (size_t i = 0; i < 5; i++)
+        ST_ASSERT_EQ(p.inputs[i], 6 + i);
+    ST_ASSERT_EQ(p.input_bytes, 5 * (t_size / 64));
+    st_ucs_pick_free(&p);
+    /* the big tables alone, or with three small ones: nothing to do */
+    expect_inputs(&o, t, 6, 0);
+    expect_inputs(&o, t, 9, 0);
+}
+
+/* Mixed sizes: fragments separated in key order by tables that are not fragments still form one
+ * run (the others are skipped, never taken); the run stops at target_size bytes; an overlap
+ * trigger comes first. */
+static void
+test_fragments_mixed_sizes(void)
+{
+    const uint64_t t_size = 64 * MIB, unit = 1ull << 52;
+    /* B f f B f f f B: B = t over one unit, f = t/6 over a single key */
+    static const int is_big[8] = {1, 0, 0, 1, 0, 0, 0, 1};
+    st_ucs_options o = opts(2, MIB);
+    tt x[14];
+    st_ucs_table t[14];
+    st_ucs_pick p;
+    size_t n = 0;
+    o.target_size = t_size;
+    for (size_t i = 0; i < 8; i++, n++) {
+        uint64_t lo = (i + 1) * unit;
+        x[n] = is_big[i] ? mk(n, t_size, lo, lo + unit - 1, 1 + n)
+                         : mk(n, t_size / 6, lo + 7, lo + 7, 1 + n);
+    }
+    tt_link(x, n, t);
+    ST_ASSERT_OK(st_ucs_pick_compaction(&o, t, n, &p));
+    ST_ASSERT_EQ(p.reason, ST_UCS_REASON_FRAGMENTS);
+    ST_ASSERT_EQ(p.ninputs, 5);
+    for (size_t i = 0; i < 8; i++)
+        ST_ASSERT_EQ(has_input(&p, i), !is_big[i]);
+    st_ucs_pick_free(&p);
+    /* two more fragments: 7 of t/6 do not fit in t, the leftmost 6 do */
+    for (size_t i = 0; i < 2; i++, n++)
+        x[n] = mk(n, t_size / 6, (9 + i) * unit, (9 + i) * unit, 1 + n);
+    tt_link(x, n, t);
+    ST_ASSERT_OK(st_ucs_pick_compaction(&o, t, n, &p));
+    ST_ASSERT_EQ(p.ninputs, 6);
+    ST_ASSERT(p.input_bytes <= t_size);
+    ST_ASSERT(!has_input(&p, 9));
+    st_ucs_pick_free(&p);
+    /* four full-span level-0 tables: the overlap trigger wins */
+    for (size_t i = 0; i < 4; i++, n++)
+        x[n] = mk(n, MIB / 2, i, UINT64_MAX - i, 1 + n);
+    tt_link(x, n, t);
+    ST_ASSERT_OK(st_ucs_pick_compaction(&o, t, n, &p));
+    ST_ASSERT_EQ(p.reason, ST_UCS_REASON_OVERLAP);
+    ST_ASSERT_EQ(p.ninputs, 4);
+    st_ucs_pick_free(&p);
+    /* a byte limit: the bucket (4 x m/2 = 2 MiB) fits in 2 MiB; in 1 MiB neither it nor any
+     * F fragments (t/6 each) fit */
+    o.max_input_bytes = 2 * MIB;
+    ST_ASSERT_OK(st_ucs_pick_compaction(&o, t, n, &p));
+    ST_ASSERT_EQ(p.reason, ST_UCS_REASON_OVERLAP);
+    st_ucs_pick_free(&p);
+    o.max_input_bytes = MIB;
+    expect_inputs(&o, t, n, 0);
+}
+
 /* ---- tombstones, stats, allocation failures -------------------------------------------------- */
 
 static void
@@ -874,7 +1133,7 @@ typedef struct sim {
     uint64_t next_id, seq;
     uint64_t flushed, written; /* bytes */
     double ra_sum;
-    size_t ra_samples, ra_max, picks;
+    size_t ra_samples, ra_max, picks, fragment_picks;
 } sim;
 
 static void
@@ -966,6 +1225,91 @@ floor_log(double x, int f)
     return l;
 }
 
+/* Apply picks until none is due. Picks are made two at a time, as two workers would: the second
+ * sees the first's inputs as compacting and must not take any of them. Every pick but a
+ * tombstone pick has at least two inputs (no one-table rewrite with nothing to merge); a
+ * fragment merge has no bounds and at most target_size bytes. */
+static void
+sim_settle(const st_ucs_options *o, sim *s)
+{
+    for (;;) {
+        st_ucs_table *t = sim_tables(s);
+        st_ucs_pick p1, p2;
+        int rc = st_ucs_pick_compaction(o, t, s->n, &p1), rc2;
+        if (rc == STRATA_NOTFOUND) {
+            free(t);
+            break;
+        }
+        ST_ASSERT_OK(rc);
+        ST_ASSERT(p1.ninputs >= 2 && p1.ninputs <= (size_t)o->max_inputs);
+        if (p1.reason == ST_UCS_REASON_FRAGMENTS) {
+            ST_ASSERT_EQ(p1.nbounds, 0);
+            ST_ASSERT(p1.input_bytes <= o->target_size);
+            s->fragment_picks++;
+        }
+        for (size_t i = 0; i < p1.ninputs; i++)
+            t[p1.inputs[i]].compacting = 1;
+        rc2 = st_ucs_pick_compaction(o, t, s->n, &p2);
+        ST_ASSERT(rc2 == STRATA_OK || rc2 == STRATA_NOTFOUND);
+        if (rc2 == STRATA_OK) {
+            ST_ASSERT(p2.ninputs >= 2);
+            for (size_t i = 0; i < p2.ninputs; i++)
+                ST_ASSERT(!t[p2.inputs[i]].compacting);
+            s->fragment_picks += p2.reason == ST_UCS_REASON_FRAGMENTS;
+        }
+        free(t);
+        if (rc2 == STRATA_OK) {
+            /* p1's inputs are untouched by p2: record their ids, apply p2, find them again */
+            uint64_t ids[64];
+            size_t k = p1.ninputs;
+            ST_ASSERT(k <= 64);
+            for (size_t i = 0; i < k; i++)
+                ids[i] = s->x[p1.inputs[i]].t.id;
+            sim_apply(s, &p2);
+            for (size_t i = 0; i < k; i++) {
+                size_t j = 0;
+                while (j < s->n && s->x[j].t.id != ids[i])
+                    j++;
+                ST_ASSERT(j < s->n);
+                p1.inputs[i] = j;
+            }
+            s->picks++;
+            st_ucs_pick_free(&p2);
+        }
+        sim_apply(s, &p1);
+        s->picks++;
+        st_ucs_pick_free(&p1);
+    }
+}
+
+/* The settled-state guarantees (doc/compaction.md section 4): every level's overlap is below its
+ * threshold, the overlap of all levels is at most B = sum (t_l - 1), at most 2F - 1 fragments
+ * remain, and level l holds at most (t_l - 1) F sigma_l other tables, sigma_l = max(S(d), d / t)
+ * at the level's top density d. Returns the number of levels; *tot gets the total overlap. */
+static size_t
+sim_check_settled(const st_ucs_options *o, sim *s, size_t *tot)
+{
+    st_ucs_level_stats ls[64];
+    size_t nl = sim_levels(o, s, ls, tot), bound = 0, frags = 0;
+    double top = (double)o->flush_size;
+    for (size_t l = 0; l < nl; l++) {
+        double sigma, cap;
+        ST_ASSERT(ls[l].max_overlap < (size_t)ls[l].threshold);
+        bound += (size_t)ls[l].threshold - 1;
+        frags += ls[l].fragments;
+        top *= ls[l].fanout;
+        sigma = (double)st_ucs_shard_count(o, top);
+        if (top / (double)o->target_size > sigma)
+            sigma = top / (double)o->target_size;
+        cap = (double)(ls[l].threshold - 1) * o->fragment_inputs * sigma;
+        ST_ASSERT((double)(ls[l].tables - ls[l].fragments) <= cap);
+    }
+    ST_ASSERT(*tot <= bound);
+    if (o->fragment_inputs)
+        ST_ASSERT(frags < 2 * (size_t)o->fragment_inputs);
+    return nl;
+}
+
 static void
 simulate(const char *name, int w, uint64_t seed, double *wa_out)
 {
@@ -973,7 +1317,6 @@ simulate(const char *name, int w, uint64_t seed, double *wa_out)
     st_ucs_options o;
     st_rng r;
     sim s;
-    st_ucs_level_stats ls[64];
     size_t flushes = (size_t)(1500 * st_test_scale()), nl = 0, tot = 0, maxnl = 0;
     int f;
     memset(&s, 0, sizeof(s));
@@ -995,61 +1338,8 @@ simulate(const char *name, int w, uint64_t seed, double *wa_out)
         sim_add(&s, m, lo, lo + width, s.seq, s.seq);
         s.flushed += m;
         s.written += m;
-        for (;;) {
-            /* two picks at once, as two workers would: the second sees the first's inputs as
-             * compacting and must not take any of them */
-            st_ucs_table *t = sim_tables(&s);
-            st_ucs_pick p1, p2;
-            int rc = st_ucs_pick_compaction(&o, t, s.n, &p1), rc2;
-            if (rc == STRATA_NOTFOUND) {
-                free(t);
-                break;
-            }
-            ST_ASSERT_OK(rc);
-            ST_ASSERT(p1.ninputs >= 2 && p1.ninputs <= (size_t)o.max_inputs);
-            for (size_t i = 0; i < p1.ninputs; i++)
-                t[p1.inputs[i]].compacting = 1;
-            rc2 = st_ucs_pick_compaction(&o, t, s.n, &p2);
-            ST_ASSERT(rc2 == STRATA_OK || rc2 == STRATA_NOTFOUND);
-            if (rc2 == STRATA_OK)
-                for (size_t i = 0; i < p2.ninputs; i++)
-                    ST_ASSERT(!t[p2.inputs[i]].compacting);
-            free(t);
-            /* apply p2 first (its inputs are disjoint; indexes shift only at the end) */
-            if (rc2 == STRATA_OK) {
-                /* merge the two into one application each over the same index space: apply
-                 * p1 after remapping is complex, so apply them one at a time with p1 re-derived:
-                 * p1's inputs are untouched by p2, so record p1's ids and find them again. */
-                uint64_t ids[64];
-                size_t k = p1.ninputs;
-                ST_ASSERT(k <= 64);
-                for (size_t i = 0; i < k; i++)
-                    ids[i] = s.x[p1.inputs[i]].t.id;
-                sim_apply(&s, &p2);
-                for (size_t i = 0; i < k; i++) {
-                    size_t j = 0;
-                    while (j < s.n && s.x[j].t.id != ids[i])
-                        j++;
-                    ST_ASSERT(j < s.n);
-                    p1.inputs[i] = j;
-                }
-                s.picks++;
-                st_ucs_pick_free(&p2);
-            }
-            sim_apply(&s, &p1);
-            s.picks++;
-            st_ucs_pick_free(&p1);
-        }
-        /* settled: every level's overlap is below its threshold */
-        nl = sim_levels(&o, &s, ls, &tot);
-        for (size_t l = 0; l < nl; l++)
-            ST_ASSERT(ls[l].max_overlap < (size_t)ls[l].threshold);
-        {
-            size_t bound = 0;
-            for (size_t l = 0; l < nl; l++)
-                bound += (size_t)ls[l].threshold - 1;
-            ST_ASSERT(tot <= bound);
-        }
+        sim_settle(&o, &s);
+        nl = sim_check_settled(&o, &s, &tot);
         s.ra_sum += (double)tot;
         s.ra_samples++;
         if (tot > s.ra_max)
@@ -1066,9 +1356,10 @@ simulate(const char *name, int w, uint64_t seed, double *wa_out)
         ST_ASSERT_EQ(bytes, s.flushed); /* sizes are conserved */
         fprintf(stderr,
                 "  %-3s (W=%d f=%d t=%d) %zu flushes: WA %.2f, RA mean %.2f max %zu tables/read, "
-                "%zu levels (log_f(D/m) = %d), %zu tables, %zu compactions\n",
+                "%zu levels (log_f(D/m) = %d), %zu tables, %zu compactions (%zu fragment "
+                "merges)\n",
                 name, w, f, st_ucs_threshold(&o, 0), flushes, wa, s.ra_sum / (double)s.ra_samples,
-                s.ra_max, nl, lf, s.n, s.picks);
+                s.ra_max, nl, lf, s.n, s.picks, s.fragment_picks);
         /* levels grow like log_f(D/m): the top level holds at most all data in one run */
         ST_ASSERT((int)nl <= lf + 2);
         ST_ASSERT((int)nl >= lf - 1);
@@ -1097,6 +1388,141 @@ test_simulation(void)
     ST_ASSERT(wa_l10 > wa_t4);
 }
 
+/* ---- workload shapes that never overlap ----------------------------------------------------- */
+
+enum { SHAPE_SEQUENTIAL, SHAPE_POINTS, SHAPE_MIXED };
+
+typedef struct shape_result {
+    size_t tables, max_tables, compactions, fragment_merges;
+    double wa;
+} shape_result;
+
+/* Flush number fl of a shape: sequential flushes of m over consecutive key ranges; one-key
+ * tables of 1100 bytes at random keys (one `strata put` per process); or a mix of wide flushes
+ * of m, sequential runs of m/8 and one-key tables. */
+static void
+shape_flush(int shape, size_t fl, uint64_t m, st_rng *r, sim *s)
+{
+    const uint64_t chunk = 1ull << 40;
+    uint64_t size = m, lo, hi;
+    int kind = shape == SHAPE_SEQUENTIAL ? 0 : shape == SHAPE_POINTS ? 1 : (int)(fl % 4);
+    if (kind == 0) { /* sequential */
+        lo = (uint64_t)fl * chunk;
+        hi = lo + chunk - 1;
+        size = shape == SHAPE_MIXED ? m / 8 : m;
+    } else if (kind == 1) { /* one key */
+        lo = hi = st_rng_next(r);
+        size = 1100;
+    } else { /* wide */
+        uint64_t width = (1ull << 63) + st_rng_uniform(r, 1ull << 63);
+        lo = st_rng_uniform(r, UINT64_MAX - width);
+        hi = lo + width;
+    }
+    s->seq++;
+    sim_add(s, size, lo, hi, s->seq, s->seq);
+    s->flushed += size;
+    s->written += size;
+}
+
+static void
+simulate_shape(const char *name, int shape, const st_ucs_options *o, size_t flushes, uint64_t seed,
+               shape_result *res)
+{
+    st_rng r;
+    sim s;
+    size_t tot;
+    memset(&s, 0, sizeof(s));
+    memset(res, 0, sizeof(*res));
+    st_rng_seed(&r, seed);
+    for (size_t fl = 0; fl < flushes; fl++) {
+        shape_flush(shape, fl, o->flush_size, &r, &s);
+        sim_settle(o, &s);
+        if (o->fragment_inputs)
+            sim_check_settled(o, &s, &tot);
+        if (s.n > res->max_tables)
+            res->max_tables = s.n;
+    }
+    res->tables = s.n;
+    res->compactions = s.picks;
+    res->fragment_merges = s.fragment_picks;
+    res->wa = (double)s.written / (double)s.flushed;
+    fprintf(stderr,
+            "  %-22s %zu flushes, F=%d: WA %.2f, %zu tables (max %zu), %zu compactions (%zu "
+            "fragment merges)\n",
+            name, flushes, o->fragment_inputs, res->wa, res->tables, res->max_tables,
+            res->compactions, res->fragment_merges);
+    free(s.x);
+}
+
+/* Sequential inserts: every flush is key-disjoint from the rest, so overlap never triggers.
+ * Without fragments the table count is the flush count. With them, flushes smaller than
+ * target/F are merged with their neighbours F at a time until they reach a size the model
+ * leaves alone; tables of target/F or more are never rewritten. */
+static void
+test_shape_sequential(void)
+{
+    st_ucs_options o = opts(2, MIB / 16);
+    shape_result with, without, big;
+    size_t n = 400;
+    o.target_size = 4 * MIB; /* flushes of t/64 */
+    simulate_shape("sequential, m = t/64", SHAPE_SEQUENTIAL, &o, n, 1, &with);
+    o.fragment_inputs = 0;
+    simulate_shape("sequential, m = t/64", SHAPE_SEQUENTIAL, &o, n, 1, &without);
+    ST_ASSERT_EQ(without.tables, n); /* the problem: one table per flush, forever */
+    ST_ASSERT_EQ(without.compactions, 0);
+    /* D = 400 m = 6.25 t: at most F - 1 fragments plus tables of at least E / F >= t / (4 F) */
+    ST_ASSERT(with.tables <= 3 + 6.25 * 4 * 4 * 1.5);
+    ST_ASSERT(with.max_tables <= with.tables + 8);
+    /* a fragment is rewritten when F of its size have gathered (balanced runs), so a flush is
+     * rewritten at most log_F(t / m) = 3 times (2.98 - 1 in all: E reaches t only at D = t b) */
+    ST_ASSERT(with.wa <= 4.0);
+    ST_ASSERT(with.compactions == with.fragment_merges); /* nothing ever overlaps */
+    /* flushes of t/4 or more (the defaults: 64 MiB buffer, 64 MiB target) are left alone */
+    o = opts(2, MIB);
+    o.target_size = 4 * MIB;
+    simulate_shape("sequential, m = t/4", SHAPE_SEQUENTIAL, &o, n, 1, &big);
+    ST_ASSERT_EQ(big.compactions, 0);
+    ST_ASSERT(big.wa == 1.0);
+}
+
+/* One-key tables at random keys (the `strata put` per process case), with the parameters a
+ * database sees there (small_db_opts). */
+static void
+test_shape_points(void)
+{
+    st_ucs_options o = small_db_opts();
+    shape_result with, without;
+    uint64_t seed = st_test_seed();
+    /* 11 to 17 tables at most over 800 runs; the simulation keeps every byte, where real
+     * merges of one-row tables shrink to a fraction (test_cli_sessions checks 16 on disk) */
+    for (uint64_t i = 0; i < 20; i++) {
+        simulate_shape("one-key tables", SHAPE_POINTS, &o, 500, seed + i, &with);
+        ST_ASSERT(with.max_tables <= 20);
+    }
+    o.fragment_inputs = 0;
+    simulate_shape("one-key tables", SHAPE_POINTS, &o, 500, seed, &without);
+    ST_ASSERT_EQ(without.tables, 500);
+}
+
+/* Wide flushes, sequential runs and one-key tables interleaved. */
+static void
+test_shape_mixed(void)
+{
+    st_ucs_options o = opts(2, MIB);
+    shape_result res, without;
+    o.target_size = 4 * MIB;
+    o.growth = 1.0 / 3.0;
+    for (uint64_t seed = 1; seed <= 3; seed++) {
+        simulate_shape("mixed", SHAPE_MIXED, &o, 800, seed, &res);
+        ST_ASSERT(res.fragment_merges > 0);
+        ST_ASSERT(res.wa < 10.0);
+    }
+    /* without fragments the sequential runs and one-key tables stay */
+    o.fragment_inputs = 0;
+    simulate_shape("mixed", SHAPE_MIXED, &o, 800, 3, &without);
+    ST_ASSERT(without.tables > 8 * res.tables);
+}
+
 int
 main(void)
 {
@@ -1111,6 +1537,11 @@ main(void)
     ST_RUN(test_cap_takes_oldest);
     ST_RUN(test_choice_between_levels);
     ST_RUN(test_bucket_transitive);
+    ST_RUN(test_fragments_many_tiny_disjoint);
+    ST_RUN(test_fragments_balanced);
+    ST_RUN(test_fragments_overlapping);
+    ST_RUN(test_fragments_sequential);
+    ST_RUN(test_fragments_mixed_sizes);
     ST_RUN(test_shard_count);
     ST_RUN(test_shard_bounds_worked_example);
     ST_RUN(test_prefix_stripping);
@@ -1119,5 +1550,8 @@ main(void)
     ST_RUN(test_stats_basic);
     ST_RUN(test_nomem);
     ST_RUN(test_simulation);
+    ST_RUN(test_shape_sequential);
+    ST_RUN(test_shape_points);
+    ST_RUN(test_shape_mixed);
     return st_test_done();
 }
