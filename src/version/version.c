@@ -155,16 +155,24 @@ st_version_unref(st_version *v)
 }
 
 size_t
-st_run_find(const st_run *r, const uint8_t *key, size_t klen)
+st_run_search(const st_run *r, size_t lo, size_t hi, const uint8_t *key, size_t klen,
+              int by_smallest, int past_equal)
 {
-    size_t lo = 0, hi = r->n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         const st_table *t = r->t[mid];
-        if (st_bytes_cmp(t->m.largest, t->m.largest_len, key, klen) < 0)
+        int c = by_smallest ? st_bytes_cmp(t->m.smallest, t->m.smallest_len, key, klen)
+                            : st_bytes_cmp(t->m.largest, t->m.largest_len, key, klen);
+        if (c < 0 || (c == 0 && past_equal))
             lo = mid + 1;
         else
             hi = mid;
     }
     return lo;
+}
+
+size_t
+st_run_find(const st_run *r, const uint8_t *key, size_t klen)
+{
+    return st_run_search(r, 0, r->n, key, klen, 0, 0);
 }

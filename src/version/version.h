@@ -140,6 +140,10 @@ void st_version_unref(st_version *v); /* NULL is a no-op */
 
 /* Index of the first table of run r whose largest key is >= key (r->n when none). */
 size_t st_run_find(const st_run *r, const uint8_t *key, size_t klen);
+/* The first index i in [lo, hi) whose table's bound (smallest key when by_smallest, else
+ * largest) is >= key, or > key when past_equal; hi when none. */
+size_t st_run_search(const st_run *r, size_t lo, size_t hi, const uint8_t *key, size_t klen,
+                     int by_smallest, int past_equal);
 
 /*
  * st_version_get --

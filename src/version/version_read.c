@@ -232,16 +232,8 @@ static void
 ri_seek_for_prev(st_iter *b, const uint8_t *key, size_t klen, uint64_t seq)
 {
     run_iter *it = (run_iter *)b;
-    /* the last table whose smallest key is <= key */
-    size_t lo = it->lo, hi = it->hi;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        const st_table *t = it->run->t[mid];
-        if (st_bytes_cmp(t->m.smallest, t->m.smallest_len, key, klen) <= 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    /* lo - 1: the last table whose smallest key is <= key */
+    size_t lo = st_run_search(it->run, it->lo, it->hi, key, klen, 1, 1);
     if (lo == it->lo || !ri_start(it, lo - 1)) {
         it->base.valid = 0;
         return;
@@ -314,19 +306,8 @@ run_bounds(const st_run *run, const uint8_t *lower, size_t llen, const uint8_t *
 {
     *lo = lower ? st_run_find(run, lower, llen) : 0;
     size_t h = run->n;
-    if (upper) {
-        /* first table whose smallest key is >= upper */
-        size_t a = *lo, z = run->n;
-        while (a < z) {
-            size_t mid = a + (z - a) / 2;
-            const st_table *t = run->t[mid];
-            if (st_bytes_cmp(t->m.smallest, t->m.smallest_len, upper, ulen) < 0)
-                a = mid + 1;
-            else
-                z = mid;
-        }
-        h = a;
-    }
+    if (upper) /* the first table whose smallest key is >= upper */
+        h = st_run_search(run, *lo, run->n, upper, ulen, 1, 0);
     *hi = h < *lo ? *lo : h;
 }
 
