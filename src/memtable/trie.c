@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * trie.c -- ST_MEMTABLE_TRIE: a path-compressed byte trie over an arena with lock-free readers
- * (after Cassandra's InMemoryTrie, ../shared/docs/ucs-trie-and-user-needs.md section 2).
+ * (after the design of Apache Cassandra's InMemoryTrie; doc/design.md, Memtables).
  *
  * Shape. A node stands for one key prefix. Its incoming edge is one transition byte (held in the
  * parent's child table) followed by the node's compressed path: bytes that every key below it

@@ -3,7 +3,7 @@
  * parquet.h -- Parquet metadata structures and their Thrift compact encoders/decoders.
  *
  * This module knows nothing about strata's database: it is a small codec for the subset of the
- * Parquet format described in doc/format_sst.md (and ../shared/docs/parquet-for-c.md). Its
+ * Parquet format described in doc/format_sst.md (the Apache Parquet specification is the rest). Its
  * extern names use the short module prefix st_pq_ (st_thrift_ for the protocol layer).
  *
  * Decoded structures borrow: binary fields (names, statistics, key/value metadata) point into
