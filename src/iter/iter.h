@@ -104,6 +104,19 @@ st_iter_prev(st_iter *it)
 {
     it->ops->prev(it);
 }
+/* Publish src's current entry (borrowed pointers, lazy_val included) as dst's. */
+static inline void
+st_iter_copy_entry(st_iter *dst, const st_iter *src)
+{
+    dst->key = src->key;
+    dst->klen = src->klen;
+    dst->val = src->val;
+    dst->vlen = src->vlen;
+    dst->seq = src->seq;
+    dst->kind = src->kind;
+    dst->lazy_val = src->lazy_val;
+}
+
 /* Make it->val/vlen valid for the current entry (a no-op unless lazy_val). */
 static inline int
 st_iter_value(st_iter *it)

@@ -55,15 +55,8 @@ set_current(merge_iter *m)
         b->valid = 0;
         return;
     }
-    const st_iter *c = m->child[m->heap[0]];
     b->valid = 1;
-    b->key = c->key;
-    b->klen = c->klen;
-    b->val = c->val;
-    b->vlen = c->vlen;
-    b->seq = c->seq;
-    b->kind = c->kind;
-    b->lazy_val = c->lazy_val;
+    st_iter_copy_entry(b, m->child[m->heap[0]]);
 }
 
 static int

@@ -425,15 +425,12 @@ st_sst_cursor_load(st_sst_cursor *c, int col)
     const st_sst_rg *rg = &c->r->rgs[c->g];
     if (!rg->aligned)
         return cursor_load_page(c, col, page_for_row(rg, col, c->row));
-    if (col == ST_SST_COL_VALUE) /* never part of a bundle */
-        return cursor_load_page(c, col,
-                                k->pg && k->g == c->g && k->first <= c->row && c->row < k->end
-                                    ? k->idx
-                                    : page_for_row(rg, col, c->row));
     /* pages cut at the same rows: the key page's number is every column's */
     uint32_t idx = k->pg && k->g == c->g && k->first <= c->row && c->row < k->end
                        ? k->idx
                        : page_for_row(rg, col, c->row);
+    if (col == ST_SST_COL_VALUE) /* never part of a bundle */
+        return cursor_load_page(c, col, idx);
     /* a bundle the cursor holds or the cache has (a seek's or a point lookup's) serves every
      * column; otherwise the page alone, through the read-ahead window when iterating */
     if (c->b || c->r->cache) {

@@ -119,10 +119,10 @@ take_reader(st_table_cache *tc, st_table *t)
     return r;
 }
 
-/* Fast path: t's open reader with a new reference, or NULL. */
-static st_sst_reader *
-peek_reader(st_table_cache *tc, st_table *t)
+st_sst_reader *
+st_table_cache_peek(st_table *t)
 {
+    st_table_cache *tc = t->ctx->tc;
     pthread_mutex_t *m = shard_of(tc, t);
     pthread_mutex_lock(m);
     st_sst_reader *r = t->reader;
@@ -184,12 +184,6 @@ st_table_cache_detach(st_table *t)
     st_sst_reader *r = take_reader(tc, t);
     if (r)
         st_sst_reader_unref(r);
-}
-
-st_sst_reader *
-st_table_cache_peek(st_table *t)
-{
-    return peek_reader(t->ctx->tc, t);
 }
 
 int

@@ -136,42 +136,26 @@ ri_copy(run_iter *it)
         return;
     }
     it->base.valid = c->valid;
-    if (c->valid) {
-        it->base.key = c->key;
-        it->base.klen = c->klen;
-        it->base.val = c->val;
-        it->base.vlen = c->vlen;
-        it->base.seq = c->seq;
-        it->base.kind = c->kind;
-        it->base.lazy_val = c->lazy_val;
-    }
+    if (c->valid)
+        st_iter_copy_entry(&it->base, c);
 }
 
-/* From an exhausted child at table cur, move forward to the first entry of a later table. */
+/* From an exhausted child at table cur, move (dir 1: forward, -1: backward) to the nearest
+ * entry of the neighbouring tables, then publish it. */
 static void
-ri_skip_forward(run_iter *it)
+ri_skip(run_iter *it, int dir)
 {
-    while (!it->child->valid && it->child->status == STRATA_OK && it->cur + 1 < it->hi) {
-        int rc = ri_open(it, it->cur + 1);
+    while (!it->child->valid && it->child->status == STRATA_OK &&
+           (dir > 0 ? it->cur + 1 < it->hi : it->cur > it->lo)) {
+        int rc = ri_open(it, dir > 0 ? it->cur + 1 : it->cur - 1);
         if (rc != STRATA_OK) {
             ri_fail(it, rc);
             return;
         }
-        st_iter_seek_first(it->child);
-    }
-    ri_copy(it);
-}
-
-static void
-ri_skip_backward(run_iter *it)
-{
-    while (!it->child->valid && it->child->status == STRATA_OK && it->cur > it->lo) {
-        int rc = ri_open(it, it->cur - 1);
-        if (rc != STRATA_OK) {
-            ri_fail(it, rc);
-            return;
-        }
-        st_iter_seek_last(it->child);
+        if (dir > 0)
+            st_iter_seek_first(it->child);
+        else
+            st_iter_seek_last(it->child);
     }
     ri_copy(it);
 }
@@ -200,7 +184,7 @@ ri_seek_first(st_iter *b)
     if (!ri_start(it, it->lo))
         return;
     st_iter_seek_first(it->child);
-    ri_skip_forward(it);
+    ri_skip(it, 1);
 }
 
 static void
@@ -212,7 +196,7 @@ ri_seek_last(st_iter *b)
         return;
     }
     st_iter_seek_last(it->child);
-    ri_skip_backward(it);
+    ri_skip(it, -1);
 }
 
 static void
@@ -225,7 +209,7 @@ ri_seek(st_iter *b, const uint8_t *key, size_t klen, uint64_t seq)
     if (!ri_start(it, i))
         return;
     st_iter_seek(it->child, key, klen, seq);
-    ri_skip_forward(it);
+    ri_skip(it, 1);
 }
 
 static void
@@ -239,7 +223,7 @@ ri_seek_for_prev(st_iter *b, const uint8_t *key, size_t klen, uint64_t seq)
         return;
     }
     st_iter_seek_for_prev(it->child, key, klen, seq);
-    ri_skip_backward(it);
+    ri_skip(it, -1);
 }
 
 static void
@@ -253,7 +237,7 @@ ri_next(st_iter *b)
         ri_copy(it);
         return;
     }
-    ri_skip_forward(it);
+    ri_skip(it, 1);
 }
 
 static void
@@ -267,7 +251,7 @@ ri_prev(st_iter *b)
         ri_copy(it);
         return;
     }
-    ri_skip_backward(it);
+    ri_skip(it, -1);
 }
 
 static void
