@@ -8,6 +8,12 @@
  * handles is on no list and is never evicted. When the last reference goes the deleter runs,
  * always outside the shard mutex so a deleter may itself use the cache.
  *
+ * Two priorities, as in RocksDB's high-priority pool: each shard keeps one LRU list per priority.
+ * Eviction takes the least recently used low-priority entry first, and a high-priority one only
+ * when no low-priority entry is left or high-priority entries hold more than
+ * ST_CACHE_HIGH_RATIO_PCT percent of the shard. Small, often-read entries (a table's key pages)
+ * thus survive a stream of large, rarely reused ones (value pages).
+ *
  * Accounting per shard, under the shard mutex: `usage` is the charge of resident entries,
  * `pinned` the charge of entries with at least one handle (resident or not). After every
  * operation usage <= capacity, or every resident entry is pinned; hence usage <= capacity +
@@ -28,6 +34,8 @@
 #define ST_CACHE_MIN_SHARD_BYTES ((size_t)512 * 1024)
 #define ST_CACHE_MAX_AUTO_BITS 6
 #define ST_CACHE_MAX_SHARD_BITS 16
+/* Share of a shard's capacity that high-priority entries keep before they compete with others. */
+#define ST_CACHE_HIGH_RATIO_PCT 75
 
 typedef struct entry {
     struct entry *hnext;       /* hash chain */
@@ -39,6 +47,7 @@ typedef struct entry {
     uint64_t hash;
     uint32_t refs; /* cache's own (if resident) + one per handle */
     bool resident; /* in the hash table, charged to usage */
+    uint8_t pri;   /* ST_CACHE_LOW or ST_CACHE_HIGH */
     unsigned char key[];
 } entry;
 
@@ -48,9 +57,12 @@ typedef struct shard {
     size_t nbuckets; /* power of two */
     size_t count;    /* resident entries */
     size_t capacity;
+    size_t high_capacity; /* ST_CACHE_HIGH_RATIO_PCT of capacity */
     size_t usage;
+    size_t high_usage; /* charge of resident high-priority entries (part of usage) */
     size_t pinned;
-    entry lru; /* sentinel: lru.next is the most recently used, lru.prev the eviction victim */
+    /* per priority, sentinels: lru[p].next is the most recently used, lru[p].prev the oldest */
+    entry lru[2];
 } shard;
 
 struct st_cache {
@@ -76,10 +88,11 @@ lru_remove(entry *e)
 static void
 lru_push_head(shard *s, entry *e)
 {
-    e->next = s->lru.next;
-    e->prev = &s->lru;
+    entry *head = &s->lru[e->pri];
+    e->next = head->next;
+    e->prev = head;
     e->next->prev = e;
-    s->lru.next = e;
+    head->next = e;
 }
 
 static size_t
@@ -132,6 +145,8 @@ unlink_resident(shard *s, entry *e, entry **dead)
         lru_remove(e);
     e->resident = false;
     s->usage -= e->charge;
+    if (e->pri == ST_CACHE_HIGH)
+        s->high_usage -= e->charge;
     s->count--;
     if (--e->refs == 0) {
         e->hnext = *dead;
@@ -139,11 +154,21 @@ unlink_resident(shard *s, entry *e, entry **dead)
     }
 }
 
+/* The next entry to evict, or NULL when every resident entry is pinned. */
+static entry *
+victim_of(shard *s)
+{
+    entry *lo = &s->lru[ST_CACHE_LOW], *hi = &s->lru[ST_CACHE_HIGH];
+    if (hi->prev != hi && (s->high_usage > s->high_capacity || lo->prev == lo))
+        return hi->prev;
+    return lo->prev != lo ? lo->prev : NULL;
+}
+
 static void
 evict(shard *s, entry **dead)
 {
-    while (s->usage > s->capacity && s->lru.prev != &s->lru) {
-        entry *victim = s->lru.prev;
+    entry *victim;
+    while (s->usage > s->capacity && (victim = victim_of(s)) != NULL) {
         entry **pp = table_find(s, victim->key, victim->klen, victim->hash);
         *pp = victim->hnext;
         unlink_resident(s, victim, dead);
@@ -212,7 +237,10 @@ st_cache_new(size_t capacity, int shard_bits, st_cache **out)
         }
         /* Shard capacities add up to exactly `capacity`. */
         s->capacity = capacity / n + (i < capacity % n ? 1 : 0);
-        s->lru.next = s->lru.prev = &s->lru;
+        s->high_capacity = s->capacity / 100 * ST_CACHE_HIGH_RATIO_PCT +
+                           s->capacity % 100 * ST_CACHE_HIGH_RATIO_PCT / 100;
+        for (int p = 0; p < 2; p++)
+            s->lru[p].next = s->lru[p].prev = &s->lru[p];
     }
     atomic_init(&c->hits, 0);
     atomic_init(&c->misses, 0);
@@ -247,7 +275,7 @@ st_cache_free(st_cache *c)
 
 int
 st_cache_insert(st_cache *c, const void *key, size_t klen, void *value, size_t charge,
-                st_cache_deleter deleter, st_cache_handle **out)
+                st_cache_deleter deleter, int pri, st_cache_handle **out)
 {
     if (out)
         *out = NULL;
@@ -265,6 +293,7 @@ st_cache_insert(st_cache *c, const void *key, size_t klen, void *value, size_t c
     e->deleter = deleter;
     e->charge = charge;
     e->resident = true;
+    e->pri = pri == ST_CACHE_HIGH ? ST_CACHE_HIGH : ST_CACHE_LOW;
     e->refs = out ? 2 : 1;
     e->prev = e->next = NULL;
 
@@ -279,6 +308,8 @@ st_cache_insert(st_cache *c, const void *key, size_t klen, void *value, size_t c
         unlink_resident(s, old, &dead);
     s->count++;
     s->usage += charge;
+    if (e->pri == ST_CACHE_HIGH)
+        s->high_usage += charge;
     if (out)
         s->pinned += charge;
     else

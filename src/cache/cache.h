@@ -23,14 +23,19 @@ typedef void (*st_cache_deleter)(const void *key, size_t klen, void *value);
 int st_cache_new(size_t capacity, int shard_bits, st_cache **out);
 void st_cache_free(st_cache *c); /* REQUIRES: no outstanding handles. NULL is a no-op. */
 
+/* Entry priorities: low-priority entries are evicted first; high-priority ones once they hold
+ * more than three quarters of the capacity (or nothing else is left). */
+enum { ST_CACHE_LOW = 0, ST_CACHE_HIGH = 1 };
+
 /*
  * st_cache_insert --
- *     Insert value under key with `charge` bytes, replacing any older entry for the key. The
- *     cache owns value from now on (deleter frees it, even on failure). If out is non-NULL the
- *     entry is returned pinned (release it with st_cache_release). STRATA_OK or STRATA_NOMEM.
+ *     Insert value under key with `charge` bytes and priority pri (ST_CACHE_LOW / _HIGH),
+ *     replacing any older entry for the key. The cache owns value from now on (deleter frees it,
+ *     even on failure). If out is non-NULL the entry is returned pinned (release it with
+ *     st_cache_release). STRATA_OK or STRATA_NOMEM.
  */
 int st_cache_insert(st_cache *c, const void *key, size_t klen, void *value, size_t charge,
-                    st_cache_deleter deleter, st_cache_handle **out);
+                    st_cache_deleter deleter, int pri, st_cache_handle **out);
 
 /* Pinned handle for key, or NULL when absent. */
 st_cache_handle *st_cache_lookup(st_cache *c, const void *key, size_t klen);

@@ -514,7 +514,7 @@ reader_load(st_sst_reader *r)
         st_put_fixed64(key, r->cache_id);
         memset(key + 8, 0xff, 9);
         ST_RET(st_cache_insert(r->cache, key, sizeof(key), r, st_arena_memory(r->arena),
-                               meta_deleter, &r->meta_handle));
+                               meta_deleter, ST_CACHE_HIGH, &r->meta_handle));
     }
     return STRATA_OK;
 }

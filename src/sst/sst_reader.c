@@ -246,7 +246,7 @@ load_page(st_sst_reader *r, uint32_t g, int col, uint32_t page, int fill, st_sst
     }
     if (r->cache && fill > 0) {
         st_cache_handle *h = NULL;
-        ST_RET(st_cache_insert(r->cache, key, kl, pg, pg->mem, page_deleter, &h));
+        ST_RET(st_cache_insert(r->cache, key, kl, pg, pg->mem, page_deleter, ST_CACHE_LOW, &h));
         out->h = h;
     }
     out->pg = pg;
@@ -323,7 +323,8 @@ load_bundle(st_sst_reader *r, uint32_t g, uint32_t idx, int fill, st_cache_handl
         return rc;
     }
     if (r->cache && fill > 0)
-        ST_RET(st_cache_insert(r->cache, key, CACHE_KEY_LEN, b, charge, bundle_deleter, h));
+        ST_RET(st_cache_insert(r->cache, key, CACHE_KEY_LEN, b, charge, bundle_deleter,
+                               ST_CACHE_HIGH, h));
     *out = b;
     return STRATA_OK;
 }

@@ -48,12 +48,18 @@ new_val(int k, int version)
 }
 
 static int
-insert(st_cache *c, int k, int version, size_t charge)
+insert_pri(st_cache *c, int k, int version, size_t charge, int pri)
 {
     char buf[32];
     size_t len;
     make_key(k, buf, &len);
-    return st_cache_insert(c, buf, len, new_val(k, version), charge, test_deleter, NULL);
+    return st_cache_insert(c, buf, len, new_val(k, version), charge, test_deleter, pri, NULL);
+}
+
+static int
+insert(st_cache *c, int k, int version, size_t charge)
+{
+    return insert_pri(c, k, version, charge, ST_CACHE_LOW);
 }
 
 /* Value id under key k, or -1 when absent (the handle is released again). */
@@ -131,8 +137,8 @@ test_insert_lookup_erase(void)
     /* keys are byte strings: embedded NULs and a prefix are distinct keys */
     const char k1[] = {'a', 0, 'b'}, k2[] = {'a', 0, 'c'};
     int *v1 = st_malloc(sizeof(int)), *v2 = st_malloc(sizeof(int));
-    ST_ASSERT_OK(st_cache_insert(c, k1, 3, v1, 1, NULL, NULL));
-    ST_ASSERT_OK(st_cache_insert(c, k2, 3, v2, 1, NULL, NULL));
+    ST_ASSERT_OK(st_cache_insert(c, k1, 3, v1, 1, NULL, ST_CACHE_LOW, NULL));
+    ST_ASSERT_OK(st_cache_insert(c, k2, 3, v2, 1, NULL, ST_CACHE_LOW, NULL));
     st_cache_handle *h1 = st_cache_lookup(c, k1, 3), *h2 = st_cache_lookup(c, k2, 3);
     ST_ASSERT(h1 && h2 && st_cache_value(h1) == v1 && st_cache_value(h2) == v2);
     ST_ASSERT(st_cache_lookup(c, k1, 2) == NULL);
@@ -175,7 +181,7 @@ test_replace(void)
     ST_ASSERT_EQ(st_cache_pinned(c), 0);
 
     /* insert returning a pinned handle */
-    ST_ASSERT_OK(st_cache_insert(c, "key-6", 5, new_val(6, 0), 4, test_deleter, &h));
+    ST_ASSERT_OK(st_cache_insert(c, "key-6", 5, new_val(6, 0), 4, test_deleter, ST_CACHE_LOW, &h));
     ST_ASSERT_EQ(*(int *)st_cache_value(h), 60);
     ST_ASSERT_EQ(st_cache_pinned(c), 4);
     erase(c, 6);
@@ -347,7 +353,7 @@ test_capacity_zero(void)
     ST_ASSERT_EQ(deleted[10], 1);
     ST_ASSERT_EQ(lookup(c, 1), -1);
     st_cache_handle *h;
-    ST_ASSERT_OK(st_cache_insert(c, "key-2", 5, new_val(2, 0), 5, test_deleter, &h));
+    ST_ASSERT_OK(st_cache_insert(c, "key-2", 5, new_val(2, 0), 5, test_deleter, ST_CACHE_LOW, &h));
     ST_ASSERT_EQ(*(int *)st_cache_value(h), 20);
     ST_ASSERT_EQ(st_cache_usage(c), 5);
     ST_ASSERT_EQ(st_cache_pinned(c), 5);
@@ -414,7 +420,7 @@ test_nomem(void)
     int *v = new_val(3, 0);
     st_cache_handle *h = (st_cache_handle *)&h; /* must be reset to NULL */
     st_alloc_fail_after(0);
-    int rc = st_cache_insert(c, "key-3", 5, v, 10, test_deleter, &h);
+    int rc = st_cache_insert(c, "key-3", 5, v, 10, test_deleter, ST_CACHE_LOW, &h);
     st_alloc_fail_after(-1);
     ST_ASSERT_RC(rc, STRATA_NOMEM);
     ST_ASSERT(h == NULL);
@@ -447,6 +453,51 @@ test_nomem(void)
     ST_ASSERT_EQ(total_deleted, 41);
 }
 
+/*
+ * Low-priority entries go first; high-priority ones keep three quarters of the capacity against
+ * any stream of low-priority inserts, and beyond that share they age out like the others.
+ */
+static void
+test_priorities(void)
+{
+    reset_deleted();
+    st_cache *c;
+    ST_ASSERT_OK(st_cache_new(100, 0, &c));
+    for (int k = 0; k < 6; k++) /* 60 bytes of high priority, then a stream of low */
+        ST_ASSERT_OK(insert_pri(c, k, 0, 10, ST_CACHE_HIGH));
+    for (int k = 10; k < 60; k++)
+        ST_ASSERT_OK(insert(c, k, 0, 10));
+    ST_ASSERT_EQ(st_cache_usage(c), 100);
+    for (int k = 0; k < 6; k++)
+        ST_ASSERT_EQ(lookup(c, k), k * 10);
+    for (int k = 10; k < 56; k++) /* the oldest low entries made room */
+        ST_ASSERT_EQ(lookup(c, k), -1);
+    for (int k = 56; k < 60; k++)
+        ST_ASSERT_EQ(lookup(c, k), k * 10);
+    /* more high-priority entries: past 75 bytes the oldest high entry goes while low entries
+     * remain (touch 1..5 so 0 is the oldest) */
+    for (int k = 1; k < 6; k++)
+        ST_ASSERT_EQ(lookup(c, k), k * 10);
+    ST_ASSERT_OK(insert_pri(c, 6, 0, 10, ST_CACHE_HIGH)); /* high 70: a low entry goes */
+    ST_ASSERT_OK(insert_pri(c, 7, 0, 10, ST_CACHE_HIGH)); /* high 80 > 75: the oldest high */
+    ST_ASSERT_EQ(lookup(c, 0), -1);
+    for (int k = 1; k < 8; k++)
+        ST_ASSERT_EQ(lookup(c, k), k * 10);
+    ST_ASSERT_EQ(lookup(c, 56), -1);
+    for (int k = 57; k < 60; k++)
+        ST_ASSERT_EQ(lookup(c, k), k * 10);
+    /* without low entries, high ones use the whole capacity */
+    for (int k = 57; k < 60; k++)
+        erase(c, k);
+    for (int k = 8; k < 11; k++)
+        ST_ASSERT_OK(insert_pri(c, k, 0, 10, ST_CACHE_HIGH));
+    ST_ASSERT_EQ(st_cache_usage(c), 100);
+    for (int k = 1; k < 11; k++)
+        ST_ASSERT_EQ(lookup(c, k), k * 10);
+    st_cache_free(c);
+    ST_ASSERT_EQ(total_deleted, 50 + 11); /* every value freed once: 50 low, 11 high */
+}
+
 int
 main(void)
 {
@@ -459,5 +510,6 @@ main(void)
     ST_RUN(test_sharded);
     ST_RUN(test_new_id);
     ST_RUN(test_nomem);
+    ST_RUN(test_priorities);
     return st_test_done();
 }

@@ -91,7 +91,8 @@ worker(void *arg)
             size_t charge = 1 + st_rng_uniform(&rng, MAX_CHARGE);
             st_cache_handle *h = NULL;
             bool hold = nheld < MAX_HELD && st_rng_uniform(&rng, 4) == 0;
-            ST_ASSERT_OK(st_cache_insert(cache, kb, klen, v, charge, deleter, hold ? &h : NULL));
+            ST_ASSERT_OK(st_cache_insert(cache, kb, klen, v, charge, deleter, ST_CACHE_LOW,
+                                         hold ? &h : NULL));
             if (hold) {
                 verify(h, k);
                 hs[nheld++] = (held){h, k};
