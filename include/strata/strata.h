@@ -106,7 +106,7 @@ typedef struct strata_options {
     size_t struct_size;          /* set by strata_options_init; lets the struct grow */
     int create_if_missing;       /* default 1: create the directory and database if absent */
     int error_if_exists;         /* default 0 */
-    int memtable_kind;           /* STRATA_MEMTABLE_*; default SKIPLIST */
+    int memtable_kind;           /* STRATA_MEMTABLE_*; default TRIE */
     size_t write_buffer_size;    /* bytes per memtable before it is flushed; default 64 MiB */
     int max_immutable_memtables; /* queued memtables before writes stall; default 4 */
     int wal_recovery_mode;       /* STRATA_WAL_RECOVERY_*; default TOLERATE_TAIL */
