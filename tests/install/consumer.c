@@ -4,9 +4,8 @@
  * pkg-config and the CMake package, scripts/check-deb.sh against the Debian package): opens the
  * database in argv[1], writes and reads one key, prints the library version. Exit 0 on success.
  */
-#include <strata/strata.h>
-
 #include <stdio.h>
+#include <strata/strata.h>
 #include <string.h>
 
 int
