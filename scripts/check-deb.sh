@@ -22,7 +22,7 @@ cleanup() {
 }
 trap cleanup EXIT
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "./${deb#./}" >/dev/null
-dpkg -s strata | grep -q "^Status: install ok installed"
+grep -q "^Status: install ok installed" <<<"$(dpkg -s strata)"
 echo "-- installed $(dpkg-query -W -f='${Package} ${Version} (Depends: ${Depends})' strata)"
 
 # the tool, from the system PATH, not the build tree
@@ -35,10 +35,10 @@ printf 'k%d\tv%d\n' 1 1 2 2 3 3 | strata --quiet load "$work/db" >/dev/null
 strata compact "$work/db"
 strata check "$work/db" >/dev/null
 strata stats --json "$work/db" | python3 -c 'import json, sys; d = json.load(sys.stdin); assert d["sequence"] == 4, d'
-strata stats --prometheus "$work/db" | grep -q '^strata_sequence 4$'
+grep -q '^strata_sequence 4$' <<<"$(strata stats --prometheus "$work/db")"
 # man pages and completion
 man -w strata >/dev/null && man -w 3 strata >/dev/null
-test -n "$(MANWIDTH=80 man 1 strata 2>/dev/null | grep -c 'EXIT STATUS')"
+grep -q "EXIT STATUS" <<<"$(MANWIDTH=80 man 1 strata 2>/dev/null)"
 bash -c 'source /usr/share/bash-completion/completions/strata && COMP_WORDS=(strata sc) &&
          COMP_CWORD=1 && _strata && [ "${COMPREPLY[*]}" = scan ]'
 echo "-- tool, man pages, completion: ok"
@@ -48,7 +48,7 @@ cp tests/install/consumer.c tests/install/CMakeLists.txt "$work/"
 # shellcheck disable=SC2046
 cc "$work/consumer.c" -o "$work/consumer_pc" $(pkg-config --cflags --libs strata)
 "$work/consumer_pc" "$work/db_pc"
-ldd "$work/consumer_pc" | grep -q "libstrata.so.0 => /lib\|libstrata.so.0 => /usr/lib"
+grep -q "libstrata.so.0 => /\(usr/\)\?lib/" <<<"$(ldd "$work/consumer_pc")"
 cmake -S "$work" -B "$work/build" >/dev/null
 cmake --build "$work/build" >/dev/null
 "$work/build/consumer_shared" "$work/db_cmake"

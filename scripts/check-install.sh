@@ -25,10 +25,10 @@ cmake -S tests/install -B "$prefix/consumer" -DCMAKE_PREFIX_PATH="$prefix" >/dev
 cmake --build "$prefix/consumer" >/dev/null
 "$prefix/consumer/consumer_shared" "$prefix/db3"
 "$prefix/consumer/consumer_static" "$prefix/db4"
-if ldd "$prefix/consumer/consumer_static" | grep -q libstrata; then
+if grep -q libstrata <<<"$(ldd "$prefix/consumer/consumer_static")"; then
   echo "check-install: consumer_static links libstrata.so (strata::strata_static is not static)"; exit 1
 fi
-ldd "$prefix/consumer/consumer_shared" | grep -q "$libdir/libstrata.so" ||
+grep -q "$libdir/libstrata.so" <<<"$(ldd "$prefix/consumer/consumer_shared")" ||
   { echo "check-install: consumer_shared does not use the installed libstrata.so"; exit 1; }
 test -x "$prefix/bin/strata"
 echo "install check passed"
