@@ -3,7 +3,8 @@
 # Runs apt-get update only when a package is missing. Needs root (or sudo).
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config git libzstd-dev liblz4-dev libsnappy-dev libxxhash-dev libdeflate-dev
-      libleveldb-dev librocksdb-dev gnuplot-nox clang nodejs npm)
+      libleveldb-dev librocksdb-dev gnuplot-nox clang nodejs npm
+      python3 man-db groff-base dpkg-dev file)  # python binding tests, man page check, .deb
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

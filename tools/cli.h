@@ -11,6 +11,9 @@
  *   cli_cmds.c    put, get, del, scan, stats, flush, compact, property.
  *   cli_load.c    load.
  *   cli_check.c   check, repair (closed databases: they do not use cli_open_db).
+ *   cli_progress.c  the progress line of long commands on a terminal.
+ *   cli_stats.c   the numbers of strata.stats as named metrics.
+ *   cli_stats_fmt.c  those metrics as JSON or Prometheus text (stats --json/--prometheus).
  *   cli_sst.c     sst (one table file, no database).
  *
  * Adding a command: write `int cli_cmd_x(cli_ctx *c)` (return a CLI_EXIT_* code), optionally a
@@ -20,7 +23,8 @@
  *
  * Ownership: a cli_ctx is built and owned by main(); commands borrow it for their run. Byte
  * buffers returned by the decoders are malloc'ed and owned by the caller (free()).
- * Thread safety: none; the tool is single-threaded.
+ * Thread safety: the tool is single-threaded, except the progress ticker of cli_progress_run(),
+ * which only draws the progress line (and calls its poll function) while a command waits.
  * Errors: helpers that report a problem print one line on stderr ("strata CMD: ...") and return
  * the exit code to use, so a command can `return cli_usage(c, ...)`.
  */
@@ -62,6 +66,7 @@ typedef struct cli_ctx {
     int memtable;                     /* STRATA_MEMTABLE_* or -1 for the library default */
     int compression;                  /* STRATA_COMPRESSION_* or -1 for the library default */
     int bottommost;                   /* the same for bottommost_compression */
+    int quiet;                        /* --quiet: no progress line */
     strata_db *db; /* set by cli_open_db() (path argv[0]); closed by main() after run() */
 } cli_ctx;
 
@@ -141,6 +146,69 @@ int cli_value_arg(const cli_ctx *c, const char *what, const char *text, unsigned
 const char *cli_check_key(size_t klen);
 const char *cli_check_value(size_t vlen);
 
+/* ---- cli_progress.c: the progress line -------------------------------------------------- */
+
+/* cli_progress.flags: what the line shows besides the elapsed time. */
+enum { CLI_PROGRESS_ENTRIES = 1, CLI_PROGRESS_BYTES = 2 };
+
+typedef struct cli_progress {
+    const char *what; /* "loading", "compacting", ... (static) */
+    const char *unit; /* what the entries count ("entries" when NULL; static) */
+    unsigned flags;   /* CLI_PROGRESS_* */
+    int on;           /* stderr is a terminal and --quiet is not given */
+    int shown;        /* a line is on the terminal and needs its newline */
+    double start, last;
+    unsigned long long entries, bytes; /* done so far */
+} cli_progress;
+
+/* Monotonic seconds. */
+double cli_now(void);
+/* Start timing `what`; the line is drawn only when stderr is a terminal and not c->quiet. */
+void cli_progress_begin(cli_progress *p, const cli_ctx *c, const char *what, unsigned flags);
+/* Record the counts done so far; redraws when the last draw is a quarter second old. */
+void cli_progress_update(cli_progress *p, unsigned long long entries, unsigned long long bytes);
+/* End the line on the terminal so a message can follow on a line of its own. */
+void cli_progress_break(cli_progress *p);
+/* Draw the final counts and end the line; the progress is off afterwards. */
+void cli_progress_end(cli_progress *p);
+/*
+ * cli_progress_run --
+ *     Return work(work_arg), run on this thread while a ticker thread redraws the line every
+ *     quarter second, first calling poll(p, poll_arg) (may be NULL) to refresh p->entries and
+ *     p->bytes (it must only read thread-safe state, e.g. strata_property). Without a terminal,
+ *     just work(work_arg). poll is called once more after the work.
+ */
+int cli_progress_run(cli_progress *p, int (*work)(void *), void *work_arg,
+                     void (*poll)(cli_progress *p, void *arg), void *poll_arg);
+
+/* ---- cli_stats.c / cli_stats_fmt.c: strata.stats as metrics ------------------------------- */
+
+typedef struct cli_metric {
+    const char *name; /* static, without the "strata_" prefix; counters end in _total */
+    const char *help; /* static, one line */
+    int counter;      /* 1: counter, 0: gauge */
+    double value;
+} cli_metric;
+
+#define CLI_MAX_METRICS 64
+
+typedef struct cli_stats {
+    cli_metric m[CLI_MAX_METRICS];
+    size_t n;
+    char version[32];
+    char path[4096];
+    char bg_error[512]; /* "" when there is no background error */
+} cli_stats;
+
+/* Parse the text of the strata.stats property into *st (metrics it does not find are absent). */
+void cli_stats_parse(const char *text, cli_stats *st);
+/* Read strata.stats of the open c->db into *st: CLI_EXIT_OK or a reported database error. */
+int cli_stats_read(cli_ctx *c, cli_stats *st);
+/* The metric called `name`, or NULL. */
+const cli_metric *cli_stats_find(const cli_stats *st, const char *name);
+void cli_stats_print_json(FILE *f, const cli_stats *st);
+void cli_stats_print_prometheus(FILE *f, const cli_stats *st);
+
 /* ---- commands ----------------------------------------------------------------------------- */
 int cli_cmd_put(cli_ctx *c);
 int cli_cmd_get(cli_ctx *c);
@@ -157,6 +225,8 @@ int cli_cmd_sst(cli_ctx *c);
 
 extern const cli_opt cli_scan_opts[];
 extern const cli_opt cli_compact_opts[];
+extern const cli_opt cli_stats_opts[];
+extern const cli_opt cli_property_opts[];
 extern const cli_opt cli_load_opts[];
 extern const cli_opt cli_sst_opts[];
 

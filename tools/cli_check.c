@@ -39,22 +39,41 @@ finish(cli_ctx *c, int rc, char *report, const char *what)
                     *msg ? ": " : "", msg);
 }
 
-int
-cli_cmd_check(cli_ctx *c)
+typedef struct closed_job {
+    const char *path;
+    int repair;
+    char *report;
+} closed_job;
+
+static int
+closed_work(void *arg)
+{
+    closed_job *j = arg;
+    return j->repair ? strata_repair(j->path, NULL, &j->report) : strata_check(j->path, &j->report);
+}
+
+/* check or repair the closed database argv[0], with the elapsed time on a terminal. */
+static int
+run_closed(cli_ctx *c, int repair)
 {
     if (c->argv[0][0] == '\0')
         return cli_usage(c, "empty database path");
-    char *report = NULL;
-    int rc = strata_check(c->argv[0], &report);
-    return finish(c, rc, report, "checking");
+    closed_job j = {c->argv[0], repair, NULL};
+    cli_progress p;
+    cli_progress_begin(&p, c, repair ? "repairing" : "checking", 0);
+    int rc = cli_progress_run(&p, closed_work, &j, NULL, NULL);
+    cli_progress_end(&p);
+    return finish(c, rc, j.report, repair ? "repairing" : "checking");
+}
+
+int
+cli_cmd_check(cli_ctx *c)
+{
+    return run_closed(c, 0);
 }
 
 int
 cli_cmd_repair(cli_ctx *c)
 {
-    if (c->argv[0][0] == '\0')
-        return cli_usage(c, "empty database path");
-    char *report = NULL;
-    int rc = strata_repair(c->argv[0], NULL, &report);
-    return finish(c, rc, report, "repairing");
+    return run_closed(c, 1);
 }

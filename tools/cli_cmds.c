@@ -21,6 +21,28 @@ const cli_opt cli_compact_opts[] = {
     {NULL, NULL, NULL},
 };
 
+const cli_opt cli_stats_opts[] = {
+    {"json", NULL, "print the numbers as one JSON object"},
+    {"prometheus", NULL, "print the numbers in the Prometheus text format"},
+    {NULL, NULL, NULL},
+};
+
+const cli_opt cli_property_opts[] = {
+    {"list", NULL, "list the property names instead of printing one"},
+    {NULL, NULL, NULL},
+};
+
+/* Every name strata_property() accepts (include/strata/strata.h). */
+static const struct {
+    const char *name, *help;
+} properties[] = {
+    {"strata.stats", "summary for people (what 'strata stats' prints)"},
+    {"strata.tables", "one line per table: file, size, entries, tombstones, sequences, keys"},
+    {"strata.memtable-bytes", "bytes in the active and immutable memtables"},
+    {"strata.sequence", "the last sequence number written"},
+    {"strata.wal-bytes", "bytes in the current write-ahead log"},
+};
+
 /* Bytewise key order: memcmp, a shorter prefix first (the library's order). */
 static int
 keycmp(const void *a, size_t alen, const void *b, size_t blen)
@@ -265,7 +287,8 @@ print_property(cli_ctx *c, const char *name)
         return rc;
     int src = strata_property(c->db, name, &text);
     if (src == STRATA_INVALID)
-        return cli_fail(c, CLI_EXIT_USAGE, "unknown property '%s' (see 'strata property --help')",
+        return cli_fail(c, CLI_EXIT_USAGE,
+                        "unknown property '%s' ('strata property DB --list' lists the names)",
                         name);
     if (src != STRATA_OK)
         return cli_dberr(c, src, name);
@@ -280,12 +303,37 @@ print_property(cli_ctx *c, const char *name)
 int
 cli_cmd_stats(cli_ctx *c)
 {
-    return print_property(c, "strata.stats");
+    int json = cli_optval(c, "json") != NULL, prom = cli_optval(c, "prometheus") != NULL;
+    if (json && prom)
+        return cli_usage(c, "--json and --prometheus exclude each other");
+    if (!json && !prom)
+        return print_property(c, "strata.stats");
+    int rc = cli_open_db(c);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    cli_stats st;
+    rc = cli_stats_read(c, &st);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    if (json)
+        cli_stats_print_json(stdout, &st);
+    else
+        cli_stats_print_prometheus(stdout, &st);
+    return cli_finish_output(c, 0);
 }
 
 int
 cli_cmd_property(cli_ctx *c)
 {
+    if (cli_optval(c, "list") != NULL) {
+        if (c->argc > 1)
+            return cli_usage(c, "give either NAME or --list");
+        for (size_t i = 0; i < sizeof(properties) / sizeof(properties[0]); i++)
+            printf("%-24s %s\n", properties[i].name, properties[i].help);
+        return cli_finish_output(c, 0);
+    }
+    if (c->argc < 2)
+        return cli_usage(c, "missing NAME (or --list for the names)");
     return print_property(c, c->argv[1]);
 }
 
@@ -299,6 +347,47 @@ cli_cmd_flush(cli_ctx *c)
     return src == STRATA_OK ? CLI_EXIT_OK : cli_dberr(c, src, "flush");
 }
 
+typedef struct compact_job {
+    cli_ctx *c;
+    const unsigned char *from, *to;
+    size_t flen, tlen;
+    unsigned long long done0, bytes0; /* compactions and bytes written before it started */
+} compact_job;
+
+static int
+compact_work(void *arg)
+{
+    compact_job *j = arg;
+    return strata_compact_range(j->c->db, j->from, j->flen, j->to, j->tlen);
+}
+
+/* Compactions finished and table bytes they wrote so far (the ticker's thread: reads only). */
+static void
+compact_counts(cli_ctx *c, unsigned long long *done, unsigned long long *bytes)
+{
+    char *text = NULL;
+    *done = *bytes = 0;
+    if (strata_property(c->db, "strata.stats", &text) != STRATA_OK)
+        return;
+    cli_stats st;
+    cli_stats_parse(text, &st);
+    strata_free(text);
+    const cli_metric *n = cli_stats_find(&st, "compactions_total");
+    const cli_metric *b = cli_stats_find(&st, "compaction_bytes_out_total");
+    *done = n ? (unsigned long long)n->value : 0;
+    *bytes = b ? (unsigned long long)b->value : 0;
+}
+
+static void
+compact_poll(cli_progress *p, void *arg)
+{
+    compact_job *j = arg;
+    unsigned long long done, bytes;
+    compact_counts(j->c, &done, &bytes);
+    p->entries = done - (done >= j->done0 ? j->done0 : done);
+    p->bytes = bytes - (bytes >= j->bytes0 ? j->bytes0 : bytes);
+}
+
 int
 cli_cmd_compact(cli_ctx *c)
 {
@@ -310,7 +399,14 @@ cli_cmd_compact(cli_ctx *c)
     if (rc == CLI_EXIT_OK)
         rc = cli_open_db(c);
     if (rc == CLI_EXIT_OK) {
-        int src = strata_compact_range(c->db, from, flen, to, tlen);
+        compact_job j = {c, from, to, flen, tlen, 0, 0};
+        cli_progress p;
+        cli_progress_begin(&p, c, "compacting", CLI_PROGRESS_ENTRIES | CLI_PROGRESS_BYTES);
+        p.unit = "compactions done";
+        if (p.on)
+            compact_counts(c, &j.done0, &j.bytes0);
+        int src = cli_progress_run(&p, compact_work, &j, compact_poll, &j);
+        cli_progress_end(&p);
         if (src != STRATA_OK)
             rc = cli_dberr(c, src, "compact");
     }

@@ -10,8 +10,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 const cli_opt cli_load_opts[] = {
     {"batch", "N", "lines per atomic batch write (default 1000)"},
@@ -30,33 +28,15 @@ typedef struct load_state {
     size_t pending_bytes;
     unsigned long long loaded;  /* records written (committed batches) */
     unsigned long long skipped; /* malformed lines */
-    double start, last_progress;
-    int tty;
-    int progress_shown; /* a progress line is on the terminal and needs its newline */
-    int db_failed;      /* a batch write failed: nothing more is written */
+    unsigned long long bytes;   /* input bytes read */
+    cli_progress progress;
+    int db_failed; /* a batch write failed: nothing more is written */
 } load_state;
-
-static double
-now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static double
 rate(unsigned long long n, double secs)
 {
     return secs > 0 ? (double)n / secs : 0.0;
-}
-
-/* Finish the progress line so a message starts on a line of its own. */
-static void
-end_progress(load_state *s)
-{
-    if (s->progress_shown)
-        fputc('\n', stderr);
-    s->progress_shown = 0;
 }
 
 /* Write the pending batch. CLI_EXIT_OK or the reported database error. */
@@ -69,22 +49,13 @@ commit(load_state *s)
     int src = strata_write(s->c->db, &s->wopts, s->batch);
     if (src != STRATA_OK) {
         s->db_failed = 1;
-        end_progress(s);
+        cli_progress_break(&s->progress);
         return cli_dberr(s->c, src, "writing a batch");
     }
     s->loaded += n;
     strata_batch_clear(s->batch);
     s->pending_bytes = 0;
-    if (s->tty) {
-        double t = now_seconds();
-        if (t - s->last_progress >= 0.5) {
-            s->last_progress = t;
-            s->progress_shown = 1;
-            fprintf(stderr, "\rloaded %llu records (%.0f records/s)", s->loaded,
-                    rate(s->loaded, t - s->start));
-            fflush(stderr);
-        }
-    }
+    cli_progress_update(&s->progress, s->loaded, s->bytes);
     return CLI_EXIT_OK;
 }
 
@@ -129,6 +100,7 @@ load_stream(load_state *s, FILE *f, unsigned long long batch_lines, int strict)
     errno = 0;
     while (rc == CLI_EXIT_OK && (got = getline(&line, &cap, f)) >= 0) {
         lineno++;
+        s->bytes += (unsigned long long)got;
         size_t len = (size_t)got;
         if (len > 0 && line[len - 1] == '\n')
             len--;
@@ -139,7 +111,7 @@ load_stream(load_state *s, FILE *f, unsigned long long batch_lines, int strict)
         const char *why = parse_line(s->c, line, len, &key, &klen, &val, &vlen);
         if (why != NULL) {
             s->skipped++;
-            end_progress(s);
+            cli_progress_break(&s->progress);
             cli_fail(s->c, CLI_EXIT_USAGE, "%s:%llu: %s%s", s->name, lineno, why,
                      strict ? "" : " (line skipped)");
             if (strict)
@@ -151,7 +123,7 @@ load_stream(load_state *s, FILE *f, unsigned long long batch_lines, int strict)
         free(val);
         if (src != STRATA_OK) {
             s->db_failed = 1;
-            end_progress(s);
+            cli_progress_break(&s->progress);
             rc = cli_dberr(s->c, src, "adding to a batch");
             break;
         }
@@ -160,7 +132,7 @@ load_stream(load_state *s, FILE *f, unsigned long long batch_lines, int strict)
             rc = commit(s);
     }
     if (rc == CLI_EXIT_OK && ferror(f)) {
-        end_progress(s);
+        cli_progress_break(&s->progress);
         rc = cli_fail(s->c, CLI_EXIT_DBERR, "reading %s: %s", s->name,
                       errno ? strerror(errno) : "read error");
     }
@@ -189,7 +161,6 @@ cli_cmd_load(cli_ctx *c)
     s.c = c;
     s.name = use_stdin ? "<stdin>" : path;
     cli_write_options(c, &s.wopts);
-    s.tty = isatty(STDERR_FILENO);
     /* Open the database (held until main() closes it) before the input, so a slow or blocking
      * input (a fifo) never races another process for the lock. */
     int rc = cli_open_db(c);
@@ -204,7 +175,7 @@ cli_cmd_load(cli_ctx *c)
             fclose(f);
         return cli_fail(c, CLI_EXIT_DBERR, "out of memory");
     }
-    s.start = s.last_progress = now_seconds();
+    cli_progress_begin(&s.progress, c, "loading", CLI_PROGRESS_ENTRIES | CLI_PROGRESS_BYTES);
 
     rc = load_stream(&s, f, batch_lines, strict);
     /* Lines before a --strict stop or a read error are written too. */
@@ -216,9 +187,9 @@ cli_cmd_load(cli_ctx *c)
     if (!use_stdin)
         fclose(f);
     strata_batch_free(s.batch);
-    end_progress(&s);
+    cli_progress_end(&s.progress);
 
-    double secs = now_seconds() - s.start;
+    double secs = cli_now() - s.progress.start;
     printf("loaded %llu records in %.3f s (%.0f records/s)", s.loaded, secs, rate(s.loaded, secs));
     if (s.skipped > 0)
         printf(", %llu malformed line%s %s", s.skipped, s.skipped == 1 ? "" : "s",

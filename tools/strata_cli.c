@@ -36,28 +36,35 @@ static const cli_cmd commands[] = {
      "Blank lines are ignored. A malformed line (no TAB, a second TAB, a bad escape or hex\n"
      "digit, an empty or oversized key) is reported with its line number and skipped; load then\n"
      "writes everything else and exits with status 2. With --strict the first malformed line\n"
-     "stops the load (all lines before it are written) with status 2. A progress line is shown\n"
-     "when stderr is a terminal; the final count and rate are printed on stdout.",
+     "stops the load (all lines before it are written) with status 2. A progress line (entries,\n"
+     "bytes, rates, elapsed time) is shown on stderr when it is a terminal, unless --quiet;\n"
+     "the final count and rate are printed on stdout.",
      1, 2, CLI_NEEDS_DB | CLI_CREATES, cli_load_opts, cli_cmd_load},
-    {"stats", "DB", "print the strata.stats property", NULL, 1, 1, CLI_NEEDS_DB, NULL,
-     cli_cmd_stats},
+    {"stats", "DB [--json|--prometheus]", "print the database statistics",
+     "Prints the strata.stats property (text for people). --json prints its numbers as one JSON\n"
+     "object, --prometheus in the Prometheus text exposition format (counters end in _total;\n"
+     "times are in seconds).",
+     1, 1, CLI_NEEDS_DB, cli_stats_opts, cli_cmd_stats},
     {"flush", "DB", "flush the memtables to tables", NULL, 1, 1, CLI_NEEDS_DB, NULL, cli_cmd_flush},
     {"compact", "DB [--from K] [--to K]", "compact the key range [--from, --to] (default: all)",
-     NULL, 1, 1, CLI_NEEDS_DB, cli_compact_opts, cli_cmd_compact},
-    {"property", "DB NAME", "print a database property",
-     "Names: strata.stats, strata.tables, strata.memtable-bytes, strata.sequence,\n"
-     "strata.wal-bytes.",
-     2, 2, CLI_NEEDS_DB, NULL, cli_cmd_property},
+     "Shows a progress line (compactions done, bytes written, elapsed time) when stderr is a\n"
+     "terminal.",
+     1, 1, CLI_NEEDS_DB, cli_compact_opts, cli_cmd_compact},
+    {"property", "DB NAME | DB --list", "print a database property",
+     "Prints the text of the property NAME. --list prints every name with a description.", 1, 2,
+     CLI_NEEDS_DB, cli_property_opts, cli_cmd_property},
     {"check", "DB", "verify every file of a closed database (exit 3 when damaged)",
      "Runs strata_check on the closed database DB: CURRENT and every manifest record, every\n"
      "write-ahead log record, every table page checksum and structure, and that the manifest\n"
      "and the tables agree. Prints the report (one line per file) on stdout; exits 0 when\n"
-     "everything is consistent, else 3 with the problem count on stderr. Changes nothing.",
+     "everything is consistent, else 3 with the problem count on stderr. Changes nothing.\n"
+     "Shows the elapsed time when stderr is a terminal.",
      1, 1, CLI_NEEDS_DB, NULL, cli_cmd_check},
     {"repair", "DB", "rebuild a lost or damaged manifest from the tables",
      "Runs strata_repair on the closed database DB: writes a new manifest listing every table\n"
      "whose footer can be read (unreadable tables are moved to DB/lost/) and removes the old\n"
-     "manifests; write-ahead logs are replayed at the next open. Prints the report on stdout.",
+     "manifests; write-ahead logs are replayed at the next open. Prints the report on stdout.\n"
+     "Shows the elapsed time when stderr is a terminal.",
      1, 1, CLI_NEEDS_DB, NULL, cli_cmd_repair},
     {"sst", "FILE [--rows] [--limit N]", "show the metadata or the rows of one table file",
      "Decodes the Parquet footer of FILE (a table, NNNNNN.parquet) and prints the file size,\n"
@@ -73,7 +80,17 @@ static const cli_cmd commands[] = {
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
 /* Global flags, accepted before or after the command. */
-enum { G_HEX, G_SYNC, G_MEMTABLE, G_COMPRESSION, G_BOTTOMMOST, G_HELP, G_VERSION, G_COUNT };
+enum {
+    G_HEX,
+    G_SYNC,
+    G_MEMTABLE,
+    G_COMPRESSION,
+    G_BOTTOMMOST,
+    G_QUIET,
+    G_HELP,
+    G_VERSION,
+    G_COUNT
+};
 static const cli_opt global_opts[] = {
     [G_HEX] = {"hex", NULL, "keys and values are given and printed as hex digits"},
     [G_SYNC] = {"sync", NULL, "fsync the write-ahead log before each write returns"},
@@ -81,6 +98,7 @@ static const cli_opt global_opts[] = {
     [G_COMPRESSION] = {"compression", "CODEC", "lz4|zstd|snappy|none for flushes (default lz4)"},
     [G_BOTTOMMOST] = {"bottommost-compression", "CODEC",
                       "zstd|lz4|snappy|none for full compactions (default zstd)"},
+    [G_QUIET] = {"quiet", NULL, "no progress line on the terminal (load, compact, check, repair)"},
     [G_HELP] = {"help", NULL, "show help (also -h)"},
     [G_VERSION] = {"version", NULL, "print the version"},
 };
@@ -261,6 +279,9 @@ set_global(cli_ctx *c, int id, const char *val, int *help, int *version)
         break;
     case G_SYNC:
         c->sync = 1;
+        break;
+    case G_QUIET:
+        c->quiet = 1;
         break;
     case G_HELP:
         *help = 1;

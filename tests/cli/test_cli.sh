@@ -297,10 +297,55 @@ if [ -s "$T/out" ]; then ok; else bad "stats printed nothing"; fi
 expect_rc 0 "property strata.sequence" "$S" property "$H" strata.sequence
 if grep -qE '^[0-9]+$' "$T/out"; then ok; else bad "strata.sequence: '$(cat "$T/out")'"; fi
 expect_rc 2 "unknown property" "$S" property "$H" strata.nonsense
+expect_err_match "property DB --list. lists the names" "unknown property points at --list"
+expect_rc 0 "property --list" "$S" property "$H" --list
+awk '{print $1}' "$T/out" >"$T/props.txt"
+if [ "$(wc -l <"$T/props.txt")" -ge 5 ] && grep -qx strata.stats "$T/props.txt"; then ok; else
+    bad "property --list: '$(head -c 200 "$T/props.txt")'"; fi
+while read -r name; do
+    expect_rc 0 "listed property $name is accepted" "$S" property "$H" "$name"
+done <"$T/props.txt"
+expect_rc 2 "property with NAME and --list" "$S" property "$H" strata.stats --list
+expect_rc 2 "property without NAME" "$S" property "$H"
+expect_rc 2 "stats --json --prometheus" "$S" stats "$H" --json --prometheus
+expect_rc 0 "stats --json" "$S" stats --json "$H"
+seq_now=$("$S" property "$H" strata.sequence)
+if grep -qx "  \"sequence\": $seq_now," "$T/out"; then ok; else bad "stats --json sequence != $seq_now"; fi
+expect_rc 0 "stats --prometheus" "$S" stats "$H" --prometheus
+if grep -qx "strata_sequence $seq_now" "$T/out"; then ok; else bad "prometheus sequence != $seq_now"; fi
 # a closed pipe is not an error
 "$S" --hex scan "$H" | head -n 1 >/dev/null
 rcs=("${PIPESTATUS[@]}")
 if [ "${rcs[0]}" -eq 0 ]; then ok; else bad "scan | head: exit ${rcs[0]}"; fi
+
+# ---- progress: only on a terminal (script(1) gives the tool one), never with --quiet ---------
+run "$S" --hex load "$T/prog_plain" "$T/data.tsv"
+if [ "$RC" -eq 0 ] && ! grep -q "loading" "$T/err"; then ok; else bad "load without a terminal: progress on stderr"; fi
+if command -v script >/dev/null; then
+    # tty_run FILE CMD...: run CMD with stdout and stderr on a pseudo-terminal, output to FILE
+    tty_run() {
+        local out=$1
+        shift
+        script -qec "$(printf '%q ' "$@")" /dev/null >"$out" 2>&1 </dev/null
+    }
+    tty_run "$T/tty.txt" "$S" --hex load "$T/prog_tty" "$T/data.tsv"
+    if grep -q $'\rloading: [0-9]* entries (.*/s), .*B (.*/s), [0-9.]* s' "$T/tty.txt"; then ok; else
+        bad "load on a terminal shows no progress: '$(head -c 200 "$T/tty.txt" | cat -v)'"; fi
+    tty_run "$T/tty.txt" "$S" --hex load "$T/prog_quiet" "$T/data.tsv" --quiet
+    if grep -q "^loaded" "$T/tty.txt" && ! grep -q "loading" "$T/tty.txt"; then ok; else
+        bad "load --quiet on a terminal: '$(head -c 200 "$T/tty.txt" | cat -v)'"; fi
+    tty_run "$T/tty.txt" "$S" compact "$T/prog_tty"
+    if grep -q $'\rcompacting: [0-9]* compactions done' "$T/tty.txt"; then ok; else
+        bad "compact on a terminal: '$(head -c 200 "$T/tty.txt" | cat -v)'"; fi
+    tty_run "$T/tty.txt" "$S" check "$T/prog_tty"
+    if grep -q $'\rchecking: [0-9.]* s' "$T/tty.txt" && grep -q "parquet: ok" "$T/tty.txt"; then ok; else
+        bad "check on a terminal: '$(head -c 200 "$T/tty.txt" | cat -v)'"; fi
+    tty_run "$T/tty.txt" "$S" --quiet repair "$T/prog_tty"
+    if ! grep -q "repairing" "$T/tty.txt"; then ok; else bad "repair --quiet shows progress"; fi
+    expect_file "$T/sorted.tsv" "data intact after the progress runs" "$S" --hex scan "$T/prog_tty"
+else
+    echo "note: script(1) not found, progress-on-a-terminal tests skipped"
+fi
 
 # ---- check, repair and sst ------------------------------------------------------------------
 # tables DIR: the table files of a database, one per line
