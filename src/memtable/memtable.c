@@ -62,7 +62,7 @@ st_memtable_new_sized(int kind, size_t expected_bytes, st_memtable **out)
     case ST_MEMTABLE_SKIPLIST:
         return st_memtable_skiplist_new(expected_bytes, out);
     case ST_MEMTABLE_TRIE:
-        return st_memtable_trie_new(out);
+        return st_memtable_trie_new(expected_bytes, out);
     default:
         return st_err(STRATA_INVALID, "memtable: unknown kind %d", kind);
     }

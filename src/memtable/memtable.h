@@ -52,7 +52,7 @@ struct st_memtable {
 /* New empty memtable of `kind` with one reference. INVALID for an unknown kind, NOMEM. */
 int st_memtable_new(int kind, st_memtable **out);
 /* The same, sized for about expected_bytes of entries (0 = small): the skiplist sizes its
- * point-lookup hash index from it. */
+ * point-lookup hash index from it, the trie its key filter (memtable/keyfilter.h). */
 int st_memtable_new_sized(int kind, size_t expected_bytes, st_memtable **out);
 
 void st_memtable_ref(st_memtable *mt);

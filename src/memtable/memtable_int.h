@@ -16,7 +16,7 @@
 #include <stddef.h>
 
 int st_memtable_skiplist_new(size_t expected_bytes, st_memtable **out); /* skiplist.c */
-int st_memtable_trie_new(st_memtable **out);                            /* trie.c */
+int st_memtable_trie_new(size_t expected_bytes, st_memtable **out);     /* trie.c */
 
 /* Initialise the common header (used by both constructors). */
 void st_memtable_init_header(st_memtable *mt, const st_memtable_ops *ops, int kind);

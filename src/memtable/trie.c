@@ -45,6 +45,7 @@
  * their own buffer: the key pointer of a trie iterator is valid until the next move (iter.h's
  * contract); values point into the memtable.
  */
+#include "memtable/keyfilter.h"
 #include "memtable/memtable_int.h"
 #include "util/alloc.h"
 #include "util/arena.h"
@@ -90,6 +91,7 @@ typedef struct tkids {
 typedef struct trie {
     st_memtable_arena m; /* header + arena (memtable_int.h) */
     tnode *root;         /* T_KIDS | T_LIST, empty path; never replaced */
+    st_keyfilter kf;     /* every added key, for lookups of absent keys */
 } trie;
 
 /* A version to store (from an add or copied from an inline one). */
@@ -527,6 +529,7 @@ tr_add(st_memtable *mt, uint64_t seq, int kind, const uint8_t *key, size_t klen,
     trie *t = (trie *)mt;
     tentry e = {seq << 8 | (uint64_t)kind, val, (uint32_t)vlen};
     tnode *n = t->root;
+    st_keyfilter_add(&t->kf, key, klen); /* before the entry is published */
     _Atomic(tnode *) *slot = NULL;
     size_t d = 0;
     for (;;) {
@@ -607,7 +610,10 @@ static int
 tr_get(st_memtable *mt, const uint8_t *key, size_t klen, uint64_t snap_seq, int *kind,
        const uint8_t **val, size_t *vlen, uint64_t *seq)
 {
-    const tnode *n = find_node((trie *)mt, key, klen);
+    const trie *t = (const trie *)mt;
+    if (!st_keyfilter_may_contain(&t->kf, key, klen))
+        return STRATA_NOTFOUND;
+    const tnode *n = find_node(t, key, klen);
     const tver *v;
     if (!n || !ver_first(n, &v))
         return STRATA_NOTFOUND;
@@ -964,16 +970,31 @@ nomem:
 
 /* ---- lifecycle -------------------------------------------------------------------------- */
 
+/* The arena's bytes plus the key filter's (reserved at creation, about 1/64 of the write
+ * buffer). */
+static size_t
+tr_memory(const st_memtable *mt)
+{
+    return st_memtable_arena_memory(mt) + st_keyfilter_memory(&((const trie *)mt)->kf);
+}
+
+static void
+tr_destroy(st_memtable *mt)
+{
+    st_keyfilter_free(&((trie *)mt)->kf);
+    st_memtable_arena_destroy(mt);
+}
+
 static const st_memtable_ops tr_ops = {
     .add = tr_add,
     .get = tr_get,
     .iter = tr_iter_new,
-    .memory = st_memtable_arena_memory,
-    .destroy = st_memtable_arena_destroy,
+    .memory = tr_memory,
+    .destroy = tr_destroy,
 };
 
 int
-st_memtable_trie_new(st_memtable **out)
+st_memtable_trie_new(size_t expected_bytes, st_memtable **out)
 {
     *out = NULL;
     trie *t = st_calloc(1, sizeof(*t));
@@ -988,6 +1009,11 @@ st_memtable_trie_new(st_memtable **out)
     if (!t->root) {
         st_memtable_arena_destroy(&t->m.base);
         return st_err(STRATA_NOMEM, "memtable: out of memory creating a trie");
+    }
+    rc = st_keyfilter_init(&t->kf, expected_bytes);
+    if (rc != STRATA_OK) {
+        st_memtable_arena_destroy(&t->m.base);
+        return rc;
     }
     *out = &t->m.base;
     return STRATA_OK;

@@ -5,6 +5,7 @@
  * iterator against a sorted-array model, identical sequences across kinds, allocation failure,
  * memory accounting (and a printed bytes/entry and insert-rate report).
  */
+#include "memtable/keyfilter.h"
 #include "memtable/memtable.h"
 #include "st_test.h"
 #include "test_memtable_support.h"
@@ -725,10 +726,59 @@ test_memory_report(void)
     st_free(klens);
 }
 
+/* The key filter never loses a key, and rejects most absent keys when sized for the data. */
+static void
+test_keyfilter(void)
+{
+    enum { N = 20000 };
+    st_keyfilter f;
+    ST_ASSERT_OK(st_keyfilter_init(&f, (size_t)N * 64)); /* ~8 bits per key */
+    ST_ASSERT_EQ(st_keyfilter_memory(&f), (size_t)N / 64 * 64); /* whole 64-byte blocks */
+    char k[32];
+    for (int i = 0; i < N; i++) {
+        int n = snprintf(k, sizeof k, "key-%08d", i * 2);
+        st_keyfilter_add(&f, (const uint8_t *)k, (size_t)n);
+    }
+    int fp = 0;
+    for (int i = 0; i < N; i++) {
+        int n = snprintf(k, sizeof k, "key-%08d", i * 2);
+        ST_ASSERT_EQ(st_keyfilter_may_contain(&f, (const uint8_t *)k, (size_t)n), 1);
+        n = snprintf(k, sizeof k, "key-%08d", i * 2 + 1);
+        fp += st_keyfilter_may_contain(&f, (const uint8_t *)k, (size_t)n);
+    }
+    ST_ASSERT(fp < N / 20); /* a few percent expected */
+    ST_ASSERT(fp > 0);      /* a filter this small is not exact */
+    st_keyfilter_free(&f);
+    /* unsized: no filter, every key may be present */
+    ST_ASSERT_OK(st_keyfilter_init(&f, 0));
+    ST_ASSERT_EQ(st_keyfilter_memory(&f), 0);
+    ST_ASSERT_EQ(st_keyfilter_may_contain(&f, (const uint8_t *)"x", 1), 1);
+    st_keyfilter_free(&f);
+    /* a sized trie answers lookups of present and absent keys exactly, and counts the filter */
+    st_memtable *mt;
+    ST_ASSERT_OK(st_memtable_new_sized(ST_MEMTABLE_TRIE, (size_t)1 << 20, &mt));
+    ST_ASSERT(st_memtable_memory(mt) >= ((size_t)1 << 20) / 64);
+    for (int i = 0; i < 1000; i++) {
+        int n = snprintf(k, sizeof k, "k%d", i * 3);
+        ST_ASSERT_OK(st_memtable_add(mt, (uint64_t)i + 1, ST_KIND_PUT, k, (size_t)n, "v", 1));
+    }
+    for (int i = 0; i < 3000; i++) {
+        int n = snprintf(k, sizeof k, "k%d", i);
+        int kind;
+        const uint8_t *v;
+        size_t vl;
+        uint64_t seq;
+        int rc = st_memtable_get(mt, k, (size_t)n, ST_SEQ_MAX, &kind, &v, &vl, &seq);
+        ST_ASSERT_EQ(rc, i % 3 == 0 ? STRATA_OK : STRATA_NOTFOUND);
+    }
+    st_memtable_unref(mt);
+}
+
 int
 main(void)
 {
     ST_RUN(test_bad_args);
+    ST_RUN(test_keyfilter);
     ST_RUN(test_binary_key_order);
     ST_RUN(test_versions_and_snapshots);
     ST_RUN(test_random_against_model);
