@@ -5,6 +5,7 @@
 #include "util/random.h"
 #include "util/status.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -35,6 +36,8 @@ struct st_fault_env {
     int errnum, flags;
     fe_entry *entries;
     size_t n_entries, cap_entries;
+    char *quota_dir;      /* quota: appends to files directly in quota_dir ... */
+    uint64_t quota_bytes; /* ... may not grow its files' total size beyond this */
 };
 
 typedef struct fe_file {
@@ -197,6 +200,42 @@ disk_size(const char *path, uint64_t *size)
     return 1;
 }
 
+/* Total size of the regular files directly in dir. */
+static uint64_t
+dir_usage(const char *dir)
+{
+    uint64_t total = 0;
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    char path[4096];
+    for (struct dirent *de; (de = readdir(d)) != NULL;) {
+        struct stat st;
+        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+        if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
+            total += (uint64_t)st.st_size;
+    }
+    closedir(d);
+    return total;
+}
+
+/* Bytes of an n-byte append to path that fit in the quota (n when there is none). */
+static size_t
+quota_room(st_fault_env *fe, const char *path, size_t n)
+{
+    pthread_mutex_lock(&fe->mu);
+    char *dir = fe->quota_dir && in_dir(path, fe->quota_dir) ? xstrdup(fe->quota_dir) : NULL;
+    uint64_t limit = fe->quota_bytes;
+    pthread_mutex_unlock(&fe->mu);
+    if (!dir)
+        return n;
+    uint64_t used = dir_usage(dir);
+    free(dir);
+    if (used >= limit)
+        return 0;
+    return limit - used < n ? (size_t)(limit - used) : n;
+}
+
 /* ---- files --------------------------------------------------------------------------------- */
 
 static st_fault_env *
@@ -231,7 +270,12 @@ ff_append(st_file *f, const void *data, size_t n)
     int partial = 0;
     pthread_rwlock_rdlock(&fe->oplock);
     int rc = begin_op(fe, ST_FAULT_APPEND, f->path, &partial);
-    if (rc == STRATA_OK) {
+    size_t room = rc == STRATA_OK ? quota_room(fe, f->path, n) : n;
+    if (rc == STRATA_OK && room < n) { /* a full disk: a short write, then ENOSPC */
+        if (room > 0)
+            (void)st_file_append(file_real(f), data, room);
+        rc = st_err_errno(ENOSPC, "quota of %s exceeded: append to %s", fe->quota_dir, f->path);
+    } else if (rc == STRATA_OK) {
         rc = st_file_append(file_real(f), data, n);
     } else if (partial && n / 2 > 0) {
         char msg[ST_ERRMSG_MAX];
@@ -519,6 +563,7 @@ st_fault_env_free(st_fault_env *fe)
         return;
     track_clear(fe);
     free(fe->entries);
+    free(fe->quota_dir);
     pthread_rwlock_destroy(&fe->oplock);
     pthread_mutex_destroy(&fe->mu);
     free(fe);
@@ -567,6 +612,22 @@ st_fault_env_count(st_fault_env *fe, unsigned mask)
             n += fe->counts[i];
     pthread_mutex_unlock(&fe->mu);
     return n;
+}
+
+void
+st_fault_env_set_quota(st_fault_env *fe, const char *dir, uint64_t bytes)
+{
+    pthread_mutex_lock(&fe->mu);
+    free(fe->quota_dir);
+    fe->quota_dir = dir ? xstrdup(dir) : NULL;
+    fe->quota_bytes = bytes;
+    pthread_mutex_unlock(&fe->mu);
+}
+
+uint64_t
+st_fault_env_dir_usage(const char *dir)
+{
+    return dir_usage(dir);
 }
 
 void

@@ -25,7 +25,9 @@
  *       before the env first saw them are assumed fully durable; data is assumed to reach the
  *       disk in append order (no reordering inside a file, no lost middle pages).
  *       After a crash the env is "powered off": every operation fails with EIO (close still
- *       closes the real descriptor so locks are released) until st_fault_env_reset().
+ *       closes the real descriptor so locks are released) until st_fault_env_reset();
+ *
+ *   (c) optionally enforces a quota on one directory (st_fault_env_set_quota): a small disk.
  *
  * Debugging: with ST_FAULT_TRACE set in the environment every operation is printed to stderr
  * (kind, per-kind count, path, and "-> FAIL" for injected failures).
@@ -127,6 +129,17 @@ void st_fault_env_reset(st_fault_env *fe);
  *     env is used from other threads.
  */
 void st_fault_env_skip_real_sync(st_fault_env *fe, int skip);
+
+/*
+ * st_fault_env_set_quota --
+ *     A small disk: an append to a file directly inside `dir` that would make the regular files
+ *     there total more than `bytes` writes what fits and fails with ENOSPC (STRATA_NOSPC), as a
+ *     full file system does. Usage is measured on the real disk at each append, so removals and
+ *     truncations free space at once. dir NULL removes the quota; reset() keeps it.
+ */
+void st_fault_env_set_quota(st_fault_env *fe, const char *dir, uint64_t bytes);
+/* Total size of the regular files directly inside dir (what the quota counts). */
+uint64_t st_fault_env_dir_usage(const char *dir);
 
 /* 1 while powered off after a crash. */
 int st_fault_env_is_dead(st_fault_env *fe);
