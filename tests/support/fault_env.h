@@ -22,8 +22,11 @@
  *       What is NOT modelled (documented simplifications): removals and file truncations are
  *       treated as durable at once; a rename over an existing durable file is treated as
  *       durable (the replaced contents are gone, so it cannot be undone); files that existed
- *       before the env first saw them are assumed fully durable; data is assumed to reach the
- *       disk in append order (no reordering inside a file, no lost middle pages).
+ *       before the env first saw them are assumed fully durable; in the EXACT and TORN modes
+ *       data reaches the disk in append order, while ST_FAULT_CRASH_SECTORS keeps and drops
+ *       unsynced sectors independently (reordering inside a file, lost middle sectors).
+ *       ST_FAULT_CRASH_MODE=sectors in the environment makes every crash of every fault env
+ *       use ST_FAULT_CRASH_SECTORS (how ctest reruns the power-loss tests under it).
  *       After a crash the env is "powered off": every operation fails with EIO (close still
  *       closes the real descriptor so locks are released) until st_fault_env_reset();
  *
@@ -79,8 +82,13 @@ enum {
 /* Modes for st_fault_env_crash. */
 enum {
     ST_FAULT_CRASH_EXACT = 0, /* drop exactly what was not synced */
-    ST_FAULT_CRASH_TORN = 1   /* keep a random prefix of each unsynced tail (torn writes) */
+    ST_FAULT_CRASH_TORN = 1,  /* keep a random prefix of each unsynced tail (torn writes) */
+    /* Reordered writes, as in SQLite's crash tests: each unsynced sector (ST_FAULT_SECTOR
+     * bytes, file offsets) is independently kept or dropped (reads as zeros), the last may be
+     * torn; the file ends after the last surviving byte or (1 in 4) keeps its length. */
+    ST_FAULT_CRASH_SECTORS = 2
 };
+#define ST_FAULT_SECTOR 512
 
 typedef struct st_fault_env st_fault_env;
 
@@ -111,8 +119,8 @@ const char *st_fault_op_name(unsigned kind);
 
 /*
  * st_fault_env_crash --
- *     Simulate a power loss now (see the header comment). `seed` drives ST_FAULT_CRASH_TORN.
- *     Returns STRATA_OK or the error of a real-disk operation that failed while rewriting.
+ *     Simulate a power loss now (see the header comment). `seed` drives the TORN and SECTORS
+ * choices. Returns STRATA_OK or the error of a real-disk operation that failed while rewriting.
  *     Afterwards the env is powered off until st_fault_env_reset().
  */
 int st_fault_env_crash(st_fault_env *fe, int mode, uint64_t seed);
