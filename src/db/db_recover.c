@@ -135,24 +135,32 @@ classify(const char *name, uint64_t *num, int *kind)
 }
 
 static int
-in_version(const st_version *v, uint64_t fnum)
+in_version(const void *v_, uint64_t fnum)
 {
+    const st_version *v = v_;
     for (size_t i = 0; i < v->n; i++)
         if (v->t[i]->m.fnum == fnum)
             return 1;
     return 0;
 }
 
-void
-st_db_remove_obsolete_files(strata_db *db)
+static int
+in_state(const void *s_, uint64_t fnum)
 {
-    char **names = NULL;
-    size_t count = 0;
-    char saved[ST_ERRMSG_MAX];
-    memcpy(saved, st_errmsg(), sizeof(saved));
-    uint64_t min_log = db->nimm ? db->imm_log[0] : db->log_number;
-    if (db->env->list(db->env, db->path, &names, &count) != STRATA_OK)
-        goto out;
+    const st_manifest_state *s = s_;
+    for (size_t i = 0; i < s->ntables; i++)
+        if (s->tables[i].fnum == fnum)
+            return 1;
+    return 0;
+}
+
+/* Remove (best effort) the files of names[] that are not needed: logs below min_log, tables for
+ * which live(arg, number) is 0, manifests other than `manifest`, temporary files. Removed names
+ * are emptied. */
+static void
+remove_unneeded(strata_db *db, char **names, size_t count, uint64_t min_log, uint64_t manifest,
+                int (*live)(const void *arg, uint64_t fnum), const void *arg)
+{
     for (size_t i = 0; i < count; i++) {
         uint64_t num;
         int kind, drop = 0;
@@ -163,10 +171,10 @@ st_db_remove_obsolete_files(strata_db *db)
             drop = num < min_log;
             break;
         case 't':
-            drop = !in_version(db->current, num);
+            drop = !live(arg, num);
             break;
         case 'm':
-            drop = num != st_manifest_number(db->manifest);
+            drop = num != manifest;
             break;
         default:
             drop = 1;
@@ -177,13 +185,114 @@ st_db_remove_obsolete_files(strata_db *db)
             if (p)
                 db->env->remove(db->env, p); /* best effort; retried at the next open */
             st_free(p);
+            names[i][0] = '\0';
         }
     }
-out:
+}
+
+void
+st_db_remove_obsolete_files(strata_db *db)
+{
+    char **names = NULL;
+    size_t count = 0;
+    char saved[ST_ERRMSG_MAX];
+    memcpy(saved, st_errmsg(), sizeof(saved));
+    uint64_t min_log = db->nimm ? db->imm_log[0] : db->log_number;
+    if (db->env->list(db->env, db->path, &names, &count) == STRATA_OK)
+        remove_unneeded(db, names, count, min_log, st_manifest_number(db->manifest), in_version,
+                        db->current);
     st_env_free_list(names, count);
     st_err(STRATA_OK, "%s", saved);
 }
 
+/* A growable list of the tables of the version being recovered. */
+typedef struct table_list {
+    st_table **t;
+    size_t n, cap;
+} table_list;
+
+static int
+table_list_open(strata_db *db, table_list *l, const st_table_meta *m)
+{
+    if (l->n == l->cap) {
+        size_t ncap = l->cap ? 2 * l->cap : 16;
+        st_table **t = st_realloc(l->t, ncap * sizeof(*t));
+        if (!t)
+            return st_err(STRATA_NOMEM, "out of memory");
+        l->t = t;
+        l->cap = ncap;
+    }
+    ST_RET(st_table_open(&db->tctx, m, &l->t[l->n]));
+    l->n++;
+    return STRATA_OK;
+}
+
+/*
+ * flush_log --
+ *     Make the replayed contents of log `num` durable in a table and log them in the manifest
+ *     with the log number advanced to `log_after`, then delete the log. One step of recovery:
+ *     a crash before the manifest edit is durable replays the log again (its table, not in the
+ *     manifest, is removed at the next open); a crash after it skips the log (whose file is
+ *     then removed as obsolete). Either way nothing is lost or applied twice. num 0: no log.
+ */
+static int
+flush_log(strata_db *db, uint64_t num, uint64_t log_after, uint64_t last_seq, table_list *tables)
+{
+    st_compact_job job;
+    memset(&job, 0, sizeof(job));
+    st_version_edit e;
+    st_edit_init(&e);
+    int rc = STRATA_OK;
+    char *path = NULL;
+    if (st_memtable_entries(db->mem) > 0) {
+        st_memtable *fresh = NULL;
+        ST_ERR(st_db_write_level0(db, db->mem, num, &job));
+        ST_ERR(st_memtable_new_sized(db->opts.memtable_kind, db->opts.write_buffer_size, &fresh));
+        st_memtable_unref(db->mem);
+        db->mem = fresh;
+        for (size_t i = 0; i < job.noutputs; i++)
+            ST_ERR(st_edit_add_table(&e, &job.outputs[i]));
+    }
+    e.has_log_number = e.has_next_file = e.has_last_seq = 1;
+    e.log_number = log_after;
+    e.last_seq = last_seq;
+    e.next_file = db->next_file;
+    /* From here on the edit may be durable even if the append fails (a record written whose
+     * sync failed): the new tables must stay; the next open removes them if they are not live. */
+    rc = st_manifest_append(db->manifest, &e);
+    for (size_t i = 0; i < job.noutputs; i++) {
+        if (rc == STRATA_OK)
+            rc = table_list_open(db, tables, &job.outputs[i]);
+        job.outputs[i].fnum = 0; /* not removed below */
+    }
+    if (rc != STRATA_OK)
+        goto err;
+    path = num ? st_db_file_path(db, num, ".wal") : NULL;
+    if (path)
+        db->env->remove(db->env, path); /* best effort: obsolete now, removed at the next open */
+    st_free(path);
+err:
+    if (rc != STRATA_OK)
+        for (size_t i = 0; i < job.noutputs; i++) {
+            if (!job.outputs[i].fnum)
+                continue;
+            char *p = st_db_file_path(db, job.outputs[i].fnum, ".parquet");
+            if (p)
+                db->env->remove(db->env, p);
+            st_free(p);
+        }
+    st_compact_job_free(&job);
+    st_edit_free(&e);
+    return rc;
+}
+
+/*
+ * st_db_recover --
+ *     Open-time recovery within bounded space: a new manifest takes over the recovered state
+ *     first; then each log is replayed on its own, written to a table, logged in the manifest
+ *     and deleted before the next one is read, so recovery needs free space for about one log's
+ *     table, not for all logs at once.
+ */
 int
 st_db_recover(strata_db *db)
 {
@@ -191,14 +300,12 @@ st_db_recover(strata_db *db)
     size_t count = 0;
     uint64_t *logs = NULL;
     size_t nlogs = 0;
-    st_table **tables = NULL;
-    size_t ntables = 0;
+    table_list tables = {NULL, 0, 0};
     st_manifest_state state;
     memset(&state, 0, sizeof(state));
     replay_ctx ctx = {db, 0};
-    uint64_t max_seq = 0, manifest_num = 0;
-    st_compact_job job;
-    memset(&job, 0, sizeof(job));
+    uint64_t max_seq = 0, replayed = 0; /* replayed: newest sequence number read from a log */
+    uint64_t manifest_num = 0;
 
     int rc = st_manifest_recover(db->env, db->path, &state);
     if (rc == STRATA_NOTFOUND) {
@@ -209,8 +316,7 @@ st_db_recover(strata_db *db)
     if (rc != STRATA_OK)
         return rc;
     ST_ERR(db->env->list(db->env, db->path, &names, &count));
-    if (!(logs = st_calloc(count ? count : 1, sizeof(*logs))) ||
-        !(tables = st_calloc(state.ntables + 2, sizeof(*tables)))) {
+    if (!(logs = st_calloc(count ? count : 1, sizeof(*logs)))) {
         rc = st_err(STRATA_NOMEM, "out of memory");
         goto err;
     }
@@ -226,67 +332,44 @@ st_db_recover(strata_db *db)
             db->next_file = num + 1;
     }
     for (size_t i = 0; i < state.ntables; i++) {
-        rc = st_table_open(&db->tctx, &state.tables[i], &tables[ntables]);
+        rc = table_list_open(db, &tables, &state.tables[i]);
         if (rc != STRATA_OK) {
             st_err_prefix(rc, "%s", "(run strata repair to rebuild the manifest) ");
             goto err;
         }
-        ntables++;
     }
+    /* Before anything is written: free the space of what no durable state refers to (tables of
+     * a flush or compaction cut short, old logs and manifests, temporary files). */
+    remove_unneeded(db, names, count, state.log_number, state.manifest_number, in_state, &state);
     qsort(logs, nlogs, sizeof(*logs), cmp_u64);
-    for (size_t i = 0; i < nlogs && rc == STRATA_OK; i++)
-        rc = replay_log(db, logs[i], &ctx, &max_seq);
-    if (rc != STRATA_OK)
-        goto err;
+
+    /* The new manifest holds the recovered state before any log is flushed. */
+    manifest_num = db->next_file++;
+    state.next_file = db->next_file;
+    ST_ERR(st_manifest_create(db->env, db->path, manifest_num, &state, &db->manifest));
+    max_seq = state.last_seq;
+    for (size_t i = 0; i < nlogs; i++) {
+        ST_ERR(replay_log(db, logs[i], &ctx, &replayed));
+        if (replayed > max_seq)
+            max_seq = replayed;
+        if (i + 1 < nlogs)
+            ST_ERR(flush_log(db, logs[i], logs[i + 1], max_seq, &tables));
+        else
+            break;
+    }
+    /* The last log is flushed with the log number advanced to a fresh log. */
+    ST_ERR(st_db_new_wal(db));
+    ST_ERR(flush_log(db, nlogs ? logs[nlogs - 1] : 0, db->log_number, max_seq, &tables));
     db->stats.recovery_dropped_bytes = ctx.dropped + state.dropped_bytes;
-    if (state.last_seq > max_seq)
-        max_seq = state.last_seq;
     db->alloc_seq = max_seq;
     atomic_store(&db->last_seq, max_seq);
-
-    /* Write what the logs held to a table, so that they can go. */
-    if (st_memtable_entries(db->mem) > 0) {
-        st_memtable *fresh = NULL;
-        ST_ERR(st_db_write_level0(db, db->mem, nlogs ? logs[nlogs - 1] : 0, &job));
-        ST_ERR(st_memtable_new_sized(db->opts.memtable_kind, db->opts.write_buffer_size, &fresh));
-        st_memtable_unref(db->mem);
-        db->mem = fresh;
-        st_table_meta *grown =
-            st_realloc(state.tables, (state.ntables + job.noutputs) * sizeof(*grown));
-        if (!grown) {
-            rc = st_err(STRATA_NOMEM, "out of memory");
-            goto err;
-        }
-        state.tables = grown;
-        for (size_t i = 0; i < job.noutputs; i++) {
-            state.tables[state.ntables] = job.outputs[i];
-            memset(&job.outputs[i], 0, sizeof(job.outputs[i]));
-            state.ntables++;
-            ST_ERR(st_table_open(&db->tctx, &state.tables[state.ntables - 1], &tables[ntables]));
-            ntables++;
-        }
-    }
-    ST_ERR(st_db_new_wal(db));
-    manifest_num = db->next_file++;
-    state.log_number = db->log_number;
-    state.next_file = db->next_file;
-    state.last_seq = max_seq;
-    ST_ERR(st_manifest_create(db->env, db->path, manifest_num, &state, &db->manifest));
-    ST_ERR(st_version_new(tables, ntables, &db->current));
+    ST_ERR(st_version_new(tables.t, tables.n, &db->current));
     st_db_update_overlap(db);
     st_db_remove_obsolete_files(db);
 err:
-    if (rc != STRATA_OK)
-        for (size_t i = 0; i < job.noutputs; i++) {
-            char *p = st_db_file_path(db, job.outputs[i].fnum, ".parquet");
-            if (p)
-                db->env->remove(db->env, p);
-            st_free(p);
-        }
-    st_compact_job_free(&job);
-    for (size_t i = 0; i < ntables; i++)
-        st_table_unref(tables[i]);
-    st_free(tables);
+    for (size_t i = 0; i < tables.n; i++)
+        st_table_unref(tables.t[i]);
+    st_free(tables.t);
     st_manifest_state_free(&state);
     st_free(logs);
     st_env_free_list(names, count);

@@ -75,8 +75,8 @@ typedef struct st_pq_bytes {
 typedef struct st_pq_stats {
     st_pq_bytes min, max; /* min_value / max_value (legacy min/max are ignored on read) */
     int64_t null_count;
-    unsigned has_min : 1, has_max : 1, has_null_count : 1;
-    unsigned min_exact : 1, max_exact : 1; /* written as is_*_value_exact */
+    uint8_t has_min, has_max, has_null_count;
+    uint8_t min_exact, max_exact; /* written as is_*_value_exact */
 } st_pq_stats;
 
 typedef struct st_pq_schema_elem {
@@ -99,7 +99,7 @@ typedef struct st_pq_column_meta {
     int64_t data_page_offset;
     int64_t dictionary_page_offset; /* -1 = absent (0 is treated as absent on read) */
     st_pq_stats stats;
-    unsigned has_stats : 1;
+    uint8_t has_stats;
     int64_t bloom_offset; /* -1 = absent */
     int32_t bloom_length; /* -1 = absent */
 } st_pq_column_meta;
@@ -131,7 +131,7 @@ typedef struct st_pq_row_group {
 
 typedef struct st_pq_kv {
     st_pq_bytes key, value;
-    int has_value;
+    uint8_t has_value;
 } st_pq_kv;
 
 typedef struct st_pq_file_meta {
@@ -152,14 +152,14 @@ typedef struct st_pq_page_header {
     int type;
     int32_t uncompressed_size, compressed_size;
     uint32_t crc;
-    int has_crc;
+    uint8_t has_crc;
     /* data page v1 / v2 */
     int32_t num_values, num_nulls, num_rows; /* v1: num_nulls = num_rows = -1 */
     int encoding;
     int32_t def_len, rep_len; /* v2 only */
     int is_compressed;        /* v2: default 1 */
     st_pq_stats stats;
-    int has_stats;
+    uint8_t has_stats;
     /* dictionary page */
     int32_t dict_num_values;
     int dict_encoding;

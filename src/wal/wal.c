@@ -108,6 +108,11 @@ st_wal_writer_open(st_env *env, const char *path, uint64_t log_number, st_wal_wr
     st_put_fixed64(hdr + H_SALT, wal_salt(w));
     st_put_fixed32(hdr + H_CRC, st_crc_mask(st_crc32c(hdr, H_CRC)));
     rc = st_file_append(w->file, hdr, HDR);
+    /* The header is made durable before any record: a power loss may drop or reorder the
+     * unsynced sectors after it, but must not leave a log whose header was lost (zeros) while
+     * records after it survived. */
+    if (rc == STRATA_OK)
+        rc = st_file_sync(w->file);
     if (rc != STRATA_OK) {
         /* Nothing was acknowledged: remove the half-made file so it is not mistaken for a log. */
         char msg[ST_ERRMSG_MAX];
@@ -330,9 +335,10 @@ frag_check(uint32_t seed, const uint8_t *p, size_t room, size_t avail, size_t *l
     return FRAG_OK;
 }
 
-/* *found = 1 when a valid fragment starts at any byte offset in [from, size). */
+/* *found = 1 when a valid fragment starts at any byte offset in [from, size), the first one at
+ * *at. */
 static int
-scan_for_valid(st_wal_reader *r, uint64_t from, int *found)
+scan_for_valid(st_wal_reader *r, uint64_t from, int *found, uint64_t *at)
 {
     *found = 0;
     size_t off = (size_t)(from % BLK);
@@ -347,8 +353,43 @@ scan_for_valid(st_wal_reader *r, uint64_t from, int *found)
                 continue;
             if (frag_check(r->seed, blk + off, BLK - off, blen - off, &len) == FRAG_OK) {
                 *found = 1;
+                *at = b + off;
                 return STRATA_OK;
             }
+        }
+    }
+    return STRATA_OK;
+}
+
+static int
+all_zero(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i])
+            return 0;
+    return 1;
+}
+
+/*
+ * dropped_sector --
+ *     *yes = 1 when [from, to) holds a run of zero bytes that ends at a ST_WAL_SECTOR boundary
+ *     and starts at one or at `from`: a sector that never reached the disk while a later one
+ *     did (a power loss reorders unsynced writes; the lost sector reads as zeros). Everything
+ *     from such a hole on was never synced.
+ */
+static int
+dropped_sector(st_wal_reader *r, uint64_t from, uint64_t to, int *yes)
+{
+    *yes = 0;
+    for (uint64_t b = from - from % ST_WAL_SECTOR + ST_WAL_SECTOR; b <= to; b += ST_WAL_SECTOR) {
+        uint64_t start = b - ST_WAL_SECTOR < from ? from : b - ST_WAL_SECTOR;
+        uint64_t block = start - start % BLK; /* sectors never cross blocks */
+        const uint8_t *blk;
+        size_t blen;
+        ST_RET(load(r, block, &blk, &blen));
+        if (b - block <= blen && all_zero(blk + (start - block), (size_t)(b - start))) {
+            *yes = 1;
+            return STRATA_OK;
         }
     }
     return STRATA_OK;
@@ -370,9 +411,19 @@ static int
 damage(st_wal_reader *r, uint64_t dmg_off, int kind, uint64_t resume, const char *reason)
 {
     uint64_t start = r->in_rec ? r->rec_start : dmg_off;
-    int corrupt = kind == DMG_STRUCT;
+    int corrupt = kind == DMG_STRUCT, hole = 0;
+    uint64_t next = 0;
     if (kind == DMG_FRAGMENT)
-        ST_RET(scan_for_valid(r, dmg_off + 1, &corrupt));
+        ST_RET(scan_for_valid(r, dmg_off + 1, &corrupt, &next));
+    if (corrupt && kind == DMG_FRAGMENT && r->mode == STRATA_WAL_RECOVERY_TOLERATE_TAIL) {
+        /* valid records after zeroed sectors: unsynced writes reordered by a power loss, so
+         * the log ends at the damage (the records after it were never synced either) */
+        ST_RET(dropped_sector(r, dmg_off, next, &hole));
+        if (hole) {
+            corrupt = 0;
+            reason = "zeroed sectors (unsynced writes lost in a power loss)";
+        }
+    }
     if (!corrupt) {
         if (r->mode == STRATA_WAL_RECOVERY_STRICT)
             return reader_fail(r, st_err(STRATA_CORRUPT, "%s: torn record at offset %llu: %s",
@@ -395,15 +446,6 @@ damage(st_wal_reader *r, uint64_t dmg_off, int kind, uint64_t resume, const char
     r->in_rec = 0;
     r->pos = resume;
     return STRATA_OK;
-}
-
-static int
-all_zero(const uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (p[i])
-            return 0;
-    return 1;
 }
 
 int

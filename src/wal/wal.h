@@ -33,6 +33,7 @@ typedef struct st_wal_reader st_wal_reader;
 #define ST_WAL_FILE_HEADER_SIZE 32u     /* magic, version, log number, salt, header CRC */
 #define ST_WAL_FRAG_HEADER_SIZE 7u      /* masked CRC (4), length (2), type (1) */
 #define ST_WAL_MAX_RECORD 0xffffffffull /* larger records are refused (INVALID) */
+#define ST_WAL_SECTOR 512u              /* unit of a power loss's reordering (damage rules) */
 
 /*
  * st_wal_writer_open --

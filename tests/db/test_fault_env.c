@@ -6,6 +6,8 @@
 #include "util/alloc.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -251,6 +253,90 @@ test_crash_torn(void)
     st_free(dir);
 }
 
+/* Sector mode: the synced prefix intact; every later 512-byte sector either as written or
+ * zero (the last possibly a prefix); over many seeds a dropped sector before a kept one
+ * (reordering) and a full-length file with dropped data both occur. */
+static void
+test_crash_sectors(void)
+{
+    char *dir = st_test_tmpdir("fe_sectors");
+    st_fault_env *fe = st_fault_env_new(st_env_posix());
+    st_env *env = st_fault_env_env(fe);
+    char *p = join(dir, "wal");
+    enum { SYNCED = 700, TOTAL = 700 + 5 * ST_FAULT_SECTOR + 100 };
+    static uint8_t data[TOTAL], got[TOTAL];
+    for (size_t i = 0; i < TOTAL; i++)
+        data[i] = (uint8_t)(1 + i % 251); /* never zero */
+    int saw_hole = 0, saw_full_len_zero = 0;
+    for (uint64_t seed = 1; seed <= 60; seed++) {
+        st_fault_env_reset(fe);
+        st_file *f = NULL;
+        ST_ASSERT_OK(env->open(env, p, ST_OPEN_WRITE | ST_OPEN_CREATE | ST_OPEN_TRUNC, &f));
+        ST_ASSERT_OK(st_file_append(f, data, SYNCED));
+        ST_ASSERT_OK(st_file_sync(f));
+        ST_ASSERT_OK(env->sync_dir(env, dir));
+        ST_ASSERT_OK(st_file_append(f, data + SYNCED, TOTAL - SYNCED));
+        ST_ASSERT_OK(st_fault_env_crash(fe, ST_FAULT_CRASH_SECTORS, seed));
+        st_file_close(f);
+        long long len = disk_len(p);
+        ST_ASSERT(len >= SYNCED && len <= TOTAL);
+        FILE *in = fopen(p, "rb");
+        ST_ASSERT(in != NULL);
+        ST_ASSERT(fread(got, 1, (size_t)len, in) == (size_t)len);
+        fclose(in);
+        ST_ASSERT(memcmp(got, data, SYNCED) == 0);
+        int dropped = 0;
+        for (size_t s = 0; s < (size_t)len; s += ST_FAULT_SECTOR) {
+            size_t lo = s < SYNCED ? SYNCED : s;
+            size_t hi = s + ST_FAULT_SECTOR < (size_t)len ? s + ST_FAULT_SECTOR : (size_t)len;
+            if (lo >= hi)
+                continue;
+            size_t k = lo; /* a kept prefix, then zeros */
+            while (k < hi && got[k] == data[k])
+                k++;
+            for (size_t j = k; j < hi; j++)
+                ST_ASSERT(got[j] == 0);
+            if (k < hi && hi < TOTAL && hi - lo == ST_FAULT_SECTOR)
+                ST_ASSERT(k == lo); /* only the file's last sector can be torn */
+            saw_hole |= dropped && k > lo;
+            dropped |= k == lo;
+        }
+        saw_full_len_zero |= len == TOTAL && got[TOTAL - 1] == 0;
+    }
+    ST_ASSERT(saw_hole);
+    ST_ASSERT(saw_full_len_zero);
+    st_fault_env_free(fe);
+    st_free(p);
+    st_test_rmrf(dir);
+    st_free(dir);
+}
+
+/* The quota: an append past it writes what fits and fails with NOSPC; removing frees space. */
+static void
+test_quota(void)
+{
+    char *dir = st_test_tmpdir("fe_quota");
+    st_fault_env *fe = st_fault_env_new(st_env_posix());
+    st_env *env = st_fault_env_env(fe);
+    char *a = join(dir, "a"), *b = join(dir, "b");
+    st_fault_env_set_quota(fe, dir, 100);
+    write_file(env, a, "0123456789012345678901234567890123456789012345678901234567890123456789", 0);
+    st_file *f = NULL;
+    ST_ASSERT_OK(env->open(env, b, ST_OPEN_WRITE | ST_OPEN_CREATE | ST_OPEN_TRUNC, &f));
+    ST_ASSERT_RC(st_file_append(f, "0123456789012345678901234567890123456789", 40), STRATA_NOSPC);
+    ST_ASSERT_EQ(disk_len(b), 30);
+    ST_ASSERT_EQ(st_fault_env_dir_usage(dir), 100);
+    ST_ASSERT_OK(env->remove(env, a));
+    ST_ASSERT_OK(st_file_append(f, "0123456789", 10));
+    ST_ASSERT_OK(st_file_close(f));
+    st_fault_env_set_quota(fe, NULL, 0);
+    st_fault_env_free(fe);
+    st_free(a);
+    st_free(b);
+    st_test_rmrf(dir);
+    st_free(dir);
+}
+
 /* Skipping real fsyncs keeps the model: a sync still defines what survives a crash. */
 static void
 test_skip_real_sync(void)
@@ -291,6 +377,8 @@ main(void)
     ST_RUN(test_nth_failure);
     ST_RUN(test_crash_model);
     ST_RUN(test_crash_torn);
+    ST_RUN(test_crash_sectors);
+    ST_RUN(test_quota);
     ST_RUN(test_skip_real_sync);
     return st_test_done();
 }

@@ -5,7 +5,9 @@
 #include "util/random.h"
 #include "util/status.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,12 +31,15 @@ struct st_fault_env {
     int dead;
     int trace;     /* ST_FAULT_TRACE set: print every operation to stderr */
     int skip_sync; /* record syncs for the crash model but do not fsync the real disk */
+    int sectors;   /* ST_FAULT_CRASH_MODE=sectors: every crash is ST_FAULT_CRASH_SECTORS */
     uint64_t counts[ST_FAULT_OP_KINDS];
     unsigned mask;
     uint64_t nth, seen, injected;
     int errnum, flags;
     fe_entry *entries;
     size_t n_entries, cap_entries;
+    char *quota_dir;      /* quota: appends to files directly in quota_dir ... */
+    uint64_t quota_bytes; /* ... may not grow its files' total size beyond this */
 };
 
 typedef struct fe_file {
@@ -197,6 +202,42 @@ disk_size(const char *path, uint64_t *size)
     return 1;
 }
 
+/* Total size of the regular files directly in dir. */
+static uint64_t
+dir_usage(const char *dir)
+{
+    uint64_t total = 0;
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    char path[4096];
+    for (struct dirent *de; (de = readdir(d)) != NULL;) {
+        struct stat st;
+        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+        if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
+            total += (uint64_t)st.st_size;
+    }
+    closedir(d);
+    return total;
+}
+
+/* Bytes of an n-byte append to path that fit in the quota (n when there is none). */
+static size_t
+quota_room(st_fault_env *fe, const char *path, size_t n)
+{
+    pthread_mutex_lock(&fe->mu);
+    char *dir = fe->quota_dir && in_dir(path, fe->quota_dir) ? xstrdup(fe->quota_dir) : NULL;
+    uint64_t limit = fe->quota_bytes;
+    pthread_mutex_unlock(&fe->mu);
+    if (!dir)
+        return n;
+    uint64_t used = dir_usage(dir);
+    free(dir);
+    if (used >= limit)
+        return 0;
+    return limit - used < n ? (size_t)(limit - used) : n;
+}
+
 /* ---- files --------------------------------------------------------------------------------- */
 
 static st_fault_env *
@@ -231,7 +272,12 @@ ff_append(st_file *f, const void *data, size_t n)
     int partial = 0;
     pthread_rwlock_rdlock(&fe->oplock);
     int rc = begin_op(fe, ST_FAULT_APPEND, f->path, &partial);
-    if (rc == STRATA_OK) {
+    size_t room = rc == STRATA_OK ? quota_room(fe, f->path, n) : n;
+    if (rc == STRATA_OK && room < n) { /* a full disk: a short write, then ENOSPC */
+        if (room > 0)
+            (void)st_file_append(file_real(f), data, room);
+        rc = st_err_errno(ENOSPC, "quota of %s exceeded: append to %s", fe->quota_dir, f->path);
+    } else if (rc == STRATA_OK) {
         rc = st_file_append(file_real(f), data, n);
     } else if (partial && n / 2 > 0) {
         char msg[ST_ERRMSG_MAX];
@@ -507,6 +553,8 @@ st_fault_env_new(st_env *real)
     fe->base.rmdir = fe_rmdir;
     fe->real = real;
     fe->trace = getenv("ST_FAULT_TRACE") != NULL;
+    const char *mode = getenv("ST_FAULT_CRASH_MODE");
+    fe->sectors = mode && strcmp(mode, "sectors") == 0;
     pthread_rwlock_init(&fe->oplock, NULL);
     pthread_mutex_init(&fe->mu, NULL);
     return fe;
@@ -519,6 +567,7 @@ st_fault_env_free(st_fault_env *fe)
         return;
     track_clear(fe);
     free(fe->entries);
+    free(fe->quota_dir);
     pthread_rwlock_destroy(&fe->oplock);
     pthread_mutex_destroy(&fe->mu);
     free(fe);
@@ -570,6 +619,22 @@ st_fault_env_count(st_fault_env *fe, unsigned mask)
 }
 
 void
+st_fault_env_set_quota(st_fault_env *fe, const char *dir, uint64_t bytes)
+{
+    pthread_mutex_lock(&fe->mu);
+    free(fe->quota_dir);
+    fe->quota_dir = dir ? xstrdup(dir) : NULL;
+    fe->quota_bytes = bytes;
+    pthread_mutex_unlock(&fe->mu);
+}
+
+uint64_t
+st_fault_env_dir_usage(const char *dir)
+{
+    return dir_usage(dir);
+}
+
+void
 st_fault_env_skip_real_sync(st_fault_env *fe, int skip)
 {
     pthread_mutex_lock(&fe->mu);
@@ -613,6 +678,57 @@ crash_truncate(const char *path, uint64_t keep)
     return STRATA_OK;
 }
 
+/*
+ * crash_sectors --
+ *     The unsynced part [synced, size) of path after a sector-granular power loss: every 512-byte
+ *     sector of it (the first one only from `synced` on) is independently kept or dropped (it
+ *     reads as zeros), the last one may also be torn (a prefix kept); the file then ends after
+ *     the last surviving byte, or (one time in four) keeps its full length, as when the size
+ *     reached the disk before the data.
+ */
+static int
+crash_sectors(const char *path, uint64_t synced, st_rng *rng)
+{
+    static const uint8_t zeros[ST_FAULT_SECTOR];
+    uint64_t size = 0;
+    if (!disk_size(path, &size) || size <= synced)
+        return STRATA_OK;
+    int fd = open(path, O_WRONLY);
+    if (fd < 0)
+        return st_err_errno(errno, "crash: open %s", path);
+    uint64_t end = synced;
+    int rc = STRATA_OK;
+    for (uint64_t s = synced - synced % ST_FAULT_SECTOR; s < size && rc == STRATA_OK;
+         s += ST_FAULT_SECTOR) {
+        uint64_t lo = s < synced ? synced : s;
+        uint64_t hi = s + ST_FAULT_SECTOR < size ? s + ST_FAULT_SECTOR : size;
+        uint64_t fate = st_rng_uniform(rng, hi == size ? 3 : 2); /* kept, dropped, torn */
+        uint64_t cut = fate == 0 ? hi : fate == 1 ? lo : lo + st_rng_uniform(rng, hi - lo);
+        if (cut > end)
+            end = cut;
+        if (cut < hi && pwrite(fd, zeros, (size_t)(hi - cut), (off_t)cut) != (ssize_t)(hi - cut))
+            rc = st_err_errno(errno, "crash: zero %s", path);
+    }
+    if (rc == STRATA_OK && st_rng_uniform(rng, 4) != 0 && ftruncate(fd, (off_t)end) != 0)
+        rc = st_err_errno(errno, "crash: truncate %s", path);
+    close(fd);
+    return rc;
+}
+
+/* What survives of one file's contents: its synced length plus, per mode, part of the rest. */
+static int
+crash_contents(const char *path, uint64_t synced, int mode, st_rng *rng)
+{
+    uint64_t size = 0;
+    if (!disk_size(path, &size))
+        return STRATA_OK;
+    if (mode == ST_FAULT_CRASH_SECTORS)
+        return crash_sectors(path, synced, rng);
+    if (mode == ST_FAULT_CRASH_TORN && size > synced)
+        synced += st_rng_uniform(rng, size - synced + 1);
+    return crash_truncate(path, synced);
+}
+
 int
 st_fault_env_crash(st_fault_env *fe, int mode, uint64_t seed)
 {
@@ -621,18 +737,17 @@ st_fault_env_crash(st_fault_env *fe, int mode, uint64_t seed)
     int rc = STRATA_OK;
     pthread_rwlock_wrlock(&fe->oplock);
     pthread_mutex_lock(&fe->mu);
+    if (fe->sectors)
+        mode = ST_FAULT_CRASH_SECTORS;
     for (size_t i = 0; i < fe->n_entries && rc == STRATA_OK; i++) {
         fe_entry *e = &fe->entries[i];
-        uint64_t size = 0, keep = e->synced_len;
-        if (!disk_size(e->path, &size))
-            continue;
-        if (mode == ST_FAULT_CRASH_TORN && size > keep)
-            keep += st_rng_uniform(&rng, size - keep + 1);
         uint64_t ignored;
+        if (!disk_size(e->path, &ignored))
+            continue;
         if (e->durable) {
-            rc = crash_truncate(e->path, keep);
+            rc = crash_contents(e->path, e->synced_len, mode, &rng);
         } else if (e->undo_from && !disk_size(e->undo_from, &ignored)) {
-            rc = crash_truncate(e->path, keep);
+            rc = crash_contents(e->path, e->synced_len, mode, &rng);
             if (rc == STRATA_OK && rename(e->path, e->undo_from) != 0)
                 rc = st_err_errno(errno, "crash: rename %s back to %s", e->path, e->undo_from);
         } else if (unlink(e->path) != 0) {

@@ -22,10 +22,15 @@
  *       What is NOT modelled (documented simplifications): removals and file truncations are
  *       treated as durable at once; a rename over an existing durable file is treated as
  *       durable (the replaced contents are gone, so it cannot be undone); files that existed
- *       before the env first saw them are assumed fully durable; data is assumed to reach the
- *       disk in append order (no reordering inside a file, no lost middle pages).
+ *       before the env first saw them are assumed fully durable; in the EXACT and TORN modes
+ *       data reaches the disk in append order, while ST_FAULT_CRASH_SECTORS keeps and drops
+ *       unsynced sectors independently (reordering inside a file, lost middle sectors).
+ *       ST_FAULT_CRASH_MODE=sectors in the environment makes every crash of every fault env
+ *       use ST_FAULT_CRASH_SECTORS (how ctest reruns the power-loss tests under it).
  *       After a crash the env is "powered off": every operation fails with EIO (close still
- *       closes the real descriptor so locks are released) until st_fault_env_reset().
+ *       closes the real descriptor so locks are released) until st_fault_env_reset();
+ *
+ *   (c) optionally enforces a quota on one directory (st_fault_env_set_quota): a small disk.
  *
  * Debugging: with ST_FAULT_TRACE set in the environment every operation is printed to stderr
  * (kind, per-kind count, path, and "-> FAIL" for injected failures).
@@ -77,8 +82,13 @@ enum {
 /* Modes for st_fault_env_crash. */
 enum {
     ST_FAULT_CRASH_EXACT = 0, /* drop exactly what was not synced */
-    ST_FAULT_CRASH_TORN = 1   /* keep a random prefix of each unsynced tail (torn writes) */
+    ST_FAULT_CRASH_TORN = 1,  /* keep a random prefix of each unsynced tail (torn writes) */
+    /* Reordered writes, as in SQLite's crash tests: each unsynced sector (ST_FAULT_SECTOR
+     * bytes, file offsets) is independently kept or dropped (reads as zeros), the last may be
+     * torn; the file ends after the last surviving byte or (1 in 4) keeps its length. */
+    ST_FAULT_CRASH_SECTORS = 2
 };
+#define ST_FAULT_SECTOR 512
 
 typedef struct st_fault_env st_fault_env;
 
@@ -109,8 +119,8 @@ const char *st_fault_op_name(unsigned kind);
 
 /*
  * st_fault_env_crash --
- *     Simulate a power loss now (see the header comment). `seed` drives ST_FAULT_CRASH_TORN.
- *     Returns STRATA_OK or the error of a real-disk operation that failed while rewriting.
+ *     Simulate a power loss now (see the header comment). `seed` drives the TORN and SECTORS
+ * choices. Returns STRATA_OK or the error of a real-disk operation that failed while rewriting.
  *     Afterwards the env is powered off until st_fault_env_reset().
  */
 int st_fault_env_crash(st_fault_env *fe, int mode, uint64_t seed);
@@ -127,6 +137,17 @@ void st_fault_env_reset(st_fault_env *fe);
  *     env is used from other threads.
  */
 void st_fault_env_skip_real_sync(st_fault_env *fe, int skip);
+
+/*
+ * st_fault_env_set_quota --
+ *     A small disk: an append to a file directly inside `dir` that would make the regular files
+ *     there total more than `bytes` writes what fits and fails with ENOSPC (STRATA_NOSPC), as a
+ *     full file system does. Usage is measured on the real disk at each append, so removals and
+ *     truncations free space at once. dir NULL removes the quota; reset() keeps it.
+ */
+void st_fault_env_set_quota(st_fault_env *fe, const char *dir, uint64_t bytes);
+/* Total size of the regular files directly inside dir (what the quota counts). */
+uint64_t st_fault_env_dir_usage(const char *dir);
 
 /* 1 while powered off after a crash. */
 int st_fault_env_is_dead(st_fault_env *fe);
