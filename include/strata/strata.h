@@ -172,7 +172,8 @@ STRATA_API void strata_write_options_init(strata_write_options *o);
  *     handle until strata_close(). Only one handle in one process may have a database open.
  *     Errors: INVALID (arguments, options), BUSY (locked by another process or handle),
  *     NOTFOUND (missing and create_if_missing == 0), CORRUPT (damaged manifest or WAL),
- *     NOTSUP (newer on-disk format), IOERR, NOSPC, NOMEM.
+ *     NOTSUP (newer on-disk format), IOERR (also: the directory's parent does not exist; the
+ *     message names the path), NOSPC, NOMEM.
  */
 STRATA_API int strata_open(const char *path, const strata_options *opts, strata_db **out);
 
@@ -189,6 +190,8 @@ STRATA_API int strata_close(strata_db *db);
 
 /* ---------------------------------------------------------------------------------------------
  * Writes. `wopts` NULL means defaults. Errors: INVALID, READONLY, IOERR, NOSPC, NOMEM.
+ * READONLY's message names the first background error that caused it, code and detail:
+ * "read-only after background error: NOSPC: ...".
  * ------------------------------------------------------------------------------------------- */
 STRATA_API int strata_put(strata_db *db, const strata_write_options *wopts, const void *key,
                           size_t klen, const void *val, size_t vlen);
@@ -226,6 +229,7 @@ STRATA_API void strata_free(void *p); /* NULL is a no-op */
 /* ---------------------------------------------------------------------------------------------
  * Iterators: a consistent point-in-time view (the snapshot in ropts, else the state when opened).
  * ------------------------------------------------------------------------------------------- */
+/* Errors: INVALID (also a lower bound after the upper bound: a reversed range), NOMEM. */
 STRATA_API int strata_iter_open(strata_db *db, const strata_read_options *ropts, strata_iter **out);
 STRATA_API void strata_iter_seek(strata_iter *it, const void *key, size_t klen); /* first >= key */
 STRATA_API void strata_iter_seek_for_prev(strata_iter *it, const void *key,
@@ -259,7 +263,7 @@ STRATA_API int strata_flush(strata_db *db);
 /* Compact the key range [begin, end] (NULL = open end) and wait for it: memtables are flushed,
  * background compactions holding tables of the range are waited for, then every table
  * overlapping the range is rewritten as one sorted run (shadowed versions and, with no snapshot
- * needing them, tombstones dropped). */
+ * needing them, tombstones dropped). begin after end (a reversed range) is INVALID. */
 STRATA_API int strata_compact_range(strata_db *db, const void *begin, size_t blen, const void *end,
                                     size_t elen);
 /* Wait until no background flush or compaction is queued or running. */

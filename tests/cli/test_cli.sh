@@ -213,7 +213,7 @@ if [ ! -s "$T/out" ]; then ok; else bad "scan --limit 0 printed something"; fi
 # range [from, to) filtered by awk string order (hex text order == byte order)
 range() { awk -F '\t' -v lo="$1" -v hi="$2" '(lo == "" || ($1 "") >= (lo "")) && (hi == "" || ($1 "") < (hi ""))' \
     "$T/sorted.tsv"; }
-for r in "61:fe" "00ff:01" "7f:7f" "01:00" ":6100" "fe:" "000000:00000001" "ff:ffff" "617f:6180"; do
+for r in "61:fe" "00ff:01" "7f:7f" ":6100" "fe:" "000000:00000001" "ff:ffff" "617f:6180"; do
     lo=${r%%:*} hi=${r#*:}
     args=()
     [ -n "$lo" ] && args+=(--from "$lo")
@@ -301,6 +301,17 @@ expect_rc 2 "unknown property" "$S" property "$H" strata.nonsense
 "$S" --hex scan "$H" | head -n 1 >/dev/null
 rcs=("${PIPESTATUS[@]}")
 if [ "${rcs[0]}" -eq 0 ]; then ok; else bad "scan | head: exit ${rcs[0]}"; fi
+
+# reversed ranges are usage errors (issue 12 finding 7); a disjoint --prefix/--from is just empty
+expect_rc 2 "scan --from z --to a" "$S" scan "$H" --from z --to a
+expect_err_match "reversed" "scan --from z --to a: message"
+expect_rc 2 "compact --from z --to a" "$S" compact "$H" --from z --to a
+expect_err_match "reversed" "compact --from z --to a: message"
+expect_rc 0 "scan with --prefix before --from" "$S" scan "$H" --prefix a --from b
+if [ ! -s "$T/out" ]; then ok; else bad "scan of a disjoint --prefix/--from printed rows"; fi
+# a database under a missing parent directory: an I/O error naming the path, not "not found"
+expect_rc 3 "put under a missing parent" "$S" put "$T/no/such/parent/db" k v
+expect_err_match "STRATA_IOERR.*no/such/parent/db.*parent" "missing parent: message"
 
 # ---- check, repair and sst ------------------------------------------------------------------
 # tables DIR: the table files of a database, one per line
