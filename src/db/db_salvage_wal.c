@@ -35,7 +35,9 @@ on_damage(void *arg, const char *path, uint64_t offset, uint64_t bytes, const ch
     snprintf(why, sizeof(why), "%" PRIu64 " bytes at offset %" PRIu64 " dropped: %s", bytes, offset,
              reason);
     st_rep(p->r, "%s: %s\n", p->name, why);
-    st_rep_lost(p->r, NULL, 0, NULL, 0, p->name, why);
+    /* a damaged header alone loses nothing: records after it that verify are all kept */
+    if (!(offset == 0 && bytes == ST_WAL_FILE_HEADER_SIZE))
+        st_rep_lost(p->r, NULL, 0, NULL, 0, p->name, why);
 }
 
 /*
