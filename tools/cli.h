@@ -41,7 +41,8 @@ enum {
     CLI_EXIT_OK = 0,       /* success */
     CLI_EXIT_NOTFOUND = 1, /* get: the key is absent */
     CLI_EXIT_USAGE = 2,    /* bad command line or malformed input */
-    CLI_EXIT_DBERR = 3     /* the database (or an output/input file) reported an error */
+    CLI_EXIT_DBERR = 3,    /* the database (or an output/input file) reported an error */
+    CLI_EXIT_DATALOSS = 4  /* repair: the database was repaired, but data may have been lost */
 };
 
 /* One flag a command accepts beyond the global ones ("--name" or "--name=VALUE"). */
@@ -67,6 +68,7 @@ typedef struct cli_ctx {
     int compression;                  /* STRATA_COMPRESSION_* or -1 for the library default */
     int bottommost;                   /* the same for bottommost_compression */
     int quiet;                        /* --quiet: no progress line */
+    int wal_recovery;                 /* STRATA_WAL_RECOVERY_* or -1 for the library default */
     strata_db *db; /* set by cli_open_db() (path argv[0]); closed by main() after run() */
 } cli_ctx;
 

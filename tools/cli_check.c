@@ -26,6 +26,11 @@ finish(cli_ctx *c, int rc, char *report, const char *what)
     int orc = cli_finish_output(c, wrc);
     if (rc == STRATA_OK)
         return orc;
+    if (rc == STRATA_DATALOSS) {
+        cli_fail(c, CLI_EXIT_DATALOSS, "%s '%s': %s: %s", what, path, strata_errstr(rc),
+                 strata_errmsg(NULL));
+        return orc != CLI_EXIT_OK ? orc : CLI_EXIT_DATALOSS;
+    }
     const char *msg = strata_errmsg(NULL);
     if (rc == STRATA_BUSY)
         return cli_fail(c, CLI_EXIT_DBERR,

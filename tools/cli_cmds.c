@@ -168,6 +168,8 @@ scan_range_init(const cli_ctx *c, scan_range *r)
         rc = key_flag(c, "prefix", &r->prefix, &r->prefix_len);
     if (rc != CLI_EXIT_OK)
         return rc;
+    if (r->from && r->to && keycmp(r->from, r->from_len, r->to, r->to_len) > 0)
+        return cli_usage(c, "--from is after --to (a reversed range)");
     r->lo = r->from;
     r->lo_len = r->from_len;
     r->hi = r->to;
@@ -185,6 +187,11 @@ scan_range_init(const cli_ctx *c, scan_range *r)
     if (r->pend_len > 0 && (r->hi == NULL || keycmp(r->pend, r->pend_len, r->hi, r->hi_len) < 0)) {
         r->hi = r->pend;
         r->hi_len = r->pend_len;
+    }
+    if (r->lo && r->hi &&
+        keycmp(r->lo, r->lo_len, r->hi, r->hi_len) > 0) { /* disjoint: empty range */
+        r->hi = r->lo;
+        r->hi_len = r->lo_len;
     }
     return CLI_EXIT_OK;
 }
@@ -396,6 +403,8 @@ cli_cmd_compact(cli_ctx *c)
     int rc = key_flag(c, "from", &from, &flen);
     if (rc == CLI_EXIT_OK)
         rc = key_flag(c, "to", &to, &tlen);
+    if (rc == CLI_EXIT_OK && from && to && keycmp(from, flen, to, tlen) > 0)
+        rc = cli_usage(c, "--from is after --to (a reversed range)");
     if (rc == CLI_EXIT_OK)
         rc = cli_open_db(c);
     if (rc == CLI_EXIT_OK) {

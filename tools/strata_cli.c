@@ -60,10 +60,15 @@ static const cli_cmd commands[] = {
      "everything is consistent, else 3 with the problem count on stderr. Changes nothing.\n"
      "Shows the elapsed time when stderr is a terminal.",
      1, 1, CLI_NEEDS_DB, NULL, cli_cmd_check},
-    {"repair", "DB", "rebuild a lost or damaged manifest from the tables",
-     "Runs strata_repair on the closed database DB: writes a new manifest listing every table\n"
-     "whose footer can be read (unreadable tables are moved to DB/lost/) and removes the old\n"
-     "manifests; write-ahead logs are replayed at the next open. Prints the report on stdout.\n"
+    {"repair", "DB", "make a damaged database open again, salvaging what can be read",
+     "Runs strata_repair on the closed database DB: rebuilds the manifest from the tables,\n"
+     "verifies every table completely and rebuilds a damaged one from every row whose pages\n"
+     "still pass their checksums (tombstones included); rejects a foreign Parquet file whose\n"
+     "rows break a rule (naming the rule and the row); rewrites the readable records of\n"
+     "damaged write-ahead logs into a new log; moves replaced originals to DB/lost/. Prints\n"
+     "the report on stdout, ending with every key range whose writes or deletes may have been\n"
+     "lost. Exit 0 when nothing was lost, 4 when the database was repaired but data may have\n"
+     "been lost (a deleted key in a listed range may show an older value again), 3 on failure.\n"
      "Shows the elapsed time when stderr is a terminal.",
      1, 1, CLI_NEEDS_DB, NULL, cli_cmd_repair},
     {"sst", "FILE [--rows] [--limit N]", "show the metadata or the rows of one table file",
@@ -87,6 +92,7 @@ enum {
     G_COMPRESSION,
     G_BOTTOMMOST,
     G_QUIET,
+    G_WAL_RECOVERY,
     G_HELP,
     G_VERSION,
     G_COUNT
@@ -99,6 +105,8 @@ static const cli_opt global_opts[] = {
     [G_BOTTOMMOST] = {"bottommost-compression", "CODEC",
                       "zstd|lz4|snappy|none for full compactions (default zstd)"},
     [G_QUIET] = {"quiet", NULL, "no progress line on the terminal (load, compact, check, repair)"},
+    [G_WAL_RECOVERY] = {"wal-recovery", "MODE",
+                        "tolerate-tail|strict|skip-corrupt: damaged logs at open"},
     [G_HELP] = {"help", NULL, "show help (also -h)"},
     [G_VERSION] = {"version", NULL, "print the version"},
 };
@@ -228,7 +236,8 @@ print_main_help(FILE *f)
             "\nWithout --hex, keys and values are text in which \\t \\n \\\\ and \\xNN stand for\n"
             "TAB, newline, backslash and any byte; output uses the same escapes.\n"
             "Exit status: 0 ok, 1 key not found (get), 2 usage error or malformed input,\n"
-            "3 database or I/O error. 'strata COMMAND --help' describes one command.\n");
+            "3 database or I/O error, 4 repair finished but data may have been lost.\n"
+            "'strata COMMAND --help' describes one command.\n");
 }
 
 static void
@@ -297,6 +306,21 @@ set_global(cli_ctx *c, int id, const char *val, int *help, int *version)
         else
             return cli_usage(c, "--memtable wants skiplist or trie, not '%s'", val);
         break;
+    case G_WAL_RECOVERY: {
+        static const char *const modes[] = {[STRATA_WAL_RECOVERY_TOLERATE_TAIL] = "tolerate-tail",
+                                            [STRATA_WAL_RECOVERY_STRICT] = "strict",
+                                            [STRATA_WAL_RECOVERY_SKIP_CORRUPT] = "skip-corrupt"};
+        c->wal_recovery = -1;
+        for (int i = 0; i < (int)(sizeof(modes) / sizeof(modes[0])); i++)
+            if (strcmp(val, modes[i]) == 0)
+                c->wal_recovery = i;
+        if (c->wal_recovery < 0)
+            return cli_usage(c,
+                             "--wal-recovery wants tolerate-tail, strict or skip-corrupt, not "
+                             "'%s'",
+                             val);
+        break;
+    }
     case G_COMPRESSION:
     case G_BOTTOMMOST: {
         static const char *const names[] = {[STRATA_COMPRESSION_NONE] = "none",
@@ -411,6 +435,8 @@ cli_open_db(cli_ctx *c)
         o.compression = c->compression;
     if (c->bottommost >= 0)
         o.bottommost_compression = c->bottommost;
+    if (c->wal_recovery >= 0)
+        o.wal_recovery_mode = c->wal_recovery;
     int rc = strata_open(path, &o, &c->db);
     if (rc == STRATA_OK)
         return CLI_EXIT_OK;
@@ -441,6 +467,7 @@ main(int argc, char **argv)
     c.memtable = -1;
     c.compression = -1;
     c.bottommost = -1;
+    c.wal_recovery = -1;
     int help = 0, version = 0;
     int rc = parse_args(&c, argc, argv, &help, &version);
     if (rc == CLI_EXIT_OK) {

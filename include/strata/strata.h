@@ -4,9 +4,10 @@
  * whose on-disk tables are standard Apache Parquet files.
  *
  * Conventions that hold for every function below:
- *   - Every fallible call returns an int from the closed set STRATA_OK .. STRATA_INTERNAL.
- *     STRATA_NOTFOUND is a result, not a failure. strata_errstr(rc) gives static text for a code,
- *     strata_errmsg(db) the detail message of the calling thread's last failed call.
+ *   - Every fallible call returns an int from the closed set STRATA_OK .. STRATA_DATALOSS.
+ *     STRATA_NOTFOUND (and STRATA_DATALOSS, from strata_repair only) is a result, not a failure.
+ * strata_errstr(rc) gives static text for a code, strata_errmsg(db) the detail message of the
+ * calling thread's last failed call.
  *   - Out-parameters are set to NULL/0 on entry and filled only on success.
  *   - Keys are 1..STRATA_MAX_KEY_SIZE arbitrary bytes (embedded NULs allowed; the empty key is
  *     rejected), values 0..STRATA_MAX_VALUE_SIZE arbitrary bytes. Larger ones give STRATA_INVALID.
@@ -52,19 +53,20 @@ STRATA_API const char *strata_version(int *major, int *minor, int *patch);
  * Return codes (a closed set; new codes are only ever appended)
  * ------------------------------------------------------------------------------------------- */
 enum {
-    STRATA_OK = 0,       /* success */
-    STRATA_NOTFOUND = 1, /* key absent (a result, never sets the error message) */
-    STRATA_INVALID = 2,  /* bad argument or misuse: NULL pointer, oversized key, closed handle */
-    STRATA_IOERR = 3,    /* the operating system reported an I/O error */
-    STRATA_CORRUPT = 4,  /* a checksum, magic number or structure on disk is wrong */
-    STRATA_NOMEM = 5,    /* memory allocation failed */
-    STRATA_NOSPC = 6,    /* the disk is full (ENOSPC / EDQUOT) */
-    STRATA_BUSY = 7,     /* the database is locked by another process (or handle) */
-    STRATA_READONLY = 8, /* writes refused after an earlier unrecoverable background error */
-    STRATA_NOTSUP = 9,   /* a feature or on-disk format version this build does not support */
-    STRATA_INTERNAL = 10 /* an internal invariant failed (a bug: please report it) */
+    STRATA_OK = 0,        /* success */
+    STRATA_NOTFOUND = 1,  /* key absent (a result, never sets the error message) */
+    STRATA_INVALID = 2,   /* bad argument or misuse: NULL pointer, oversized key, closed handle */
+    STRATA_IOERR = 3,     /* the operating system reported an I/O error */
+    STRATA_CORRUPT = 4,   /* a checksum, magic number or structure on disk is wrong */
+    STRATA_NOMEM = 5,     /* memory allocation failed */
+    STRATA_NOSPC = 6,     /* the disk is full (ENOSPC / EDQUOT) */
+    STRATA_BUSY = 7,      /* the database is locked by another process (or handle) */
+    STRATA_READONLY = 8,  /* writes refused after an earlier unrecoverable background error */
+    STRATA_NOTSUP = 9,    /* a feature or on-disk format version this build does not support */
+    STRATA_INTERNAL = 10, /* an internal invariant failed (a bug: please report it) */
+    STRATA_DATALOSS = 11  /* strata_repair finished, but data may have been lost (a result) */
 };
-#define STRATA_RC_COUNT 11
+#define STRATA_RC_COUNT 12
 
 /* Static, never-NULL text naming a return code ("STRATA_OK: success", ...). Thread-safe. */
 STRATA_API const char *strata_errstr(int rc);
@@ -172,7 +174,8 @@ STRATA_API void strata_write_options_init(strata_write_options *o);
  *     handle until strata_close(). Only one handle in one process may have a database open.
  *     Errors: INVALID (arguments, options), BUSY (locked by another process or handle),
  *     NOTFOUND (missing and create_if_missing == 0), CORRUPT (damaged manifest or WAL),
- *     NOTSUP (newer on-disk format), IOERR, NOSPC, NOMEM.
+ *     NOTSUP (newer on-disk format), IOERR (also: the directory's parent does not exist; the
+ *     message names the path), NOSPC, NOMEM.
  */
 STRATA_API int strata_open(const char *path, const strata_options *opts, strata_db **out);
 
@@ -189,6 +192,8 @@ STRATA_API int strata_close(strata_db *db);
 
 /* ---------------------------------------------------------------------------------------------
  * Writes. `wopts` NULL means defaults. Errors: INVALID, READONLY, IOERR, NOSPC, NOMEM.
+ * READONLY's message names the first background error that caused it, code and detail:
+ * "read-only after background error: NOSPC: ...".
  * ------------------------------------------------------------------------------------------- */
 STRATA_API int strata_put(strata_db *db, const strata_write_options *wopts, const void *key,
                           size_t klen, const void *val, size_t vlen);
@@ -226,6 +231,7 @@ STRATA_API void strata_free(void *p); /* NULL is a no-op */
 /* ---------------------------------------------------------------------------------------------
  * Iterators: a consistent point-in-time view (the snapshot in ropts, else the state when opened).
  * ------------------------------------------------------------------------------------------- */
+/* Errors: INVALID (also a lower bound after the upper bound: a reversed range), NOMEM. */
 STRATA_API int strata_iter_open(strata_db *db, const strata_read_options *ropts, strata_iter **out);
 STRATA_API void strata_iter_seek(strata_iter *it, const void *key, size_t klen); /* first >= key */
 STRATA_API void strata_iter_seek_for_prev(strata_iter *it, const void *key,
@@ -259,7 +265,7 @@ STRATA_API int strata_flush(strata_db *db);
 /* Compact the key range [begin, end] (NULL = open end) and wait for it: memtables are flushed,
  * background compactions holding tables of the range are waited for, then every table
  * overlapping the range is rewritten as one sorted run (shadowed versions and, with no snapshot
- * needing them, tombstones dropped). */
+ * needing them, tombstones dropped). begin after end (a reversed range) is INVALID. */
 STRATA_API int strata_compact_range(strata_db *db, const void *begin, size_t blen, const void *end,
                                     size_t elen);
 /* Wait until no background flush or compaction is queued or running. */
@@ -267,11 +273,27 @@ STRATA_API int strata_wait_idle(strata_db *db);
 
 /*
  * strata_repair --
- *     Rebuild the manifest of the (closed) database at `path` from its tables' own Parquet
- *     footers, for when the manifest or CURRENT is lost or damaged. Every write-ahead log still
- *     present is replayed at the next open. Tables whose footer cannot be read are moved to
- *     `path`/lost/. *report (may be NULL) receives a malloc'ed text describing what was found and
- *     done (free with strata_free). Errors: BUSY (the database is open), NOTFOUND, IOERR, NOSPC.
+ *     Repair the (closed) database at `path` so that it opens again, salvaging everything that
+ *     can still be read, in the spirit of SQLite's .recover:
+ *       - the manifest is rebuilt from the tables' own Parquet footers;
+ *       - every table is verified completely. A damaged table of ours is rebuilt from every row
+ *         whose pages still pass their checksums (tombstones included, so deleted keys stay
+ *         deleted); a table whose footer cannot be read is lost whole. A foreign Parquet file
+ *         (no strata metadata) is adopted only when every row obeys the rules (sorted by key
+ *         then newest seqno first, keys within the footer's bounds, 1..STRATA_MAX_KEY_SIZE-byte
+ *         keys, kind 0 or 1, seqnos in 0..2^56-1, a value for every put), else rejected with
+ *         the rule and the row in the report;
+ *       - write-ahead logs that read cleanly are replayed at the next open; when one is
+ *         damaged (header or mid-log record), every record that still verifies, of every live
+ *         log, is rewritten in order into one new log;
+ *       - originals that were replaced or rejected are moved to `path`/lost/.
+ *     `opts` is unused (may be NULL). *report (may be NULL) receives a malloc'ed text
+ *     describing what was found and done, ending with every key range whose writes or deletes
+ *     may have been lost (a deleted key there may show an older value again); free it with
+ *     strata_free. It is set on every return, failures included.
+ *     Returns STRATA_OK when nothing was lost, STRATA_DATALOSS when the database was repaired
+ *     but some key range may have lost data (the message gives their count, the report names
+ *     them). Errors: BUSY (the database is open), NOTFOUND, IOERR, NOSPC, NOMEM.
  */
 STRATA_API int strata_repair(const char *path, const strata_options *opts, char **report);
 

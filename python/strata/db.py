@@ -323,7 +323,10 @@ class DB:
 
     def items(self, start=None, stop=None, prefix=None, reverse=False, snapshot=None):
         """(key, value) pairs with start <= key < stop and key starting with prefix, in key
-        order (reverse=True: backwards)."""
+        order (reverse=True: backwards). start > stop is an empty range, as in a slice (the C
+        library calls it a reversed range and returns STRATA_INVALID)."""
+        if start is not None and stop is not None and bytes(start) > bytes(stop):
+            return iter(())
         return Iterator(self, start, stop, prefix, reverse, snapshot)
 
     def snapshot(self):

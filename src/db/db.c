@@ -257,8 +257,14 @@ st_db_open_env(const char *path, const strata_options *opts, st_env *env, strata
         rc = st_err(STRATA_INVALID, "database %s already exists (error_if_exists is 1)", path);
         goto err;
     }
-    if (!exists) {
-        ST_ERR(env->mkdir(env, path));
+    if (!exists && (rc = env->mkdir(env, path)) != STRATA_OK) {
+        /* ENOENT here means a missing parent directory: not "key not found" */
+        if (rc == STRATA_NOTFOUND)
+            rc = st_err(STRATA_IOERR,
+                        "cannot create database directory %s: its parent directory does not "
+                        "exist (%s)",
+                        path, st_errmsg());
+        goto err;
     }
     lockpath = st_path_join(path, "LOCK");
     if (!lockpath) {

@@ -70,9 +70,7 @@ st_db_make_room(strata_db *db, int force)
     int slowed = 0;
     for (;;) {
         if (db->bg_error != STRATA_OK)
-            return st_err(STRATA_READONLY,
-                          "database refuses writes after an earlier error (%s: %s); reopen it",
-                          strata_errstr(db->bg_error), db->bg_errmsg);
+            return st_db_readonly_error(db);
         int max = db->opts.max_immutable_memtables;
         int full = st_memtable_entries(db->mem) > 0 &&
                    (force || st_memtable_memory(db->mem) >= db->opts.write_buffer_size);
@@ -833,6 +831,8 @@ strata_compact_range(strata_db *db, const void *begin, size_t blen, const void *
     ST_RET(st_db_check(db));
     if ((!begin && blen) || (!end && elen))
         return st_err(STRATA_INVALID, "strata_compact_range: NULL bound with a non-zero length");
+    if (begin && end && st_bytes_cmp(begin, blen, end, elen) > 0)
+        return st_err(STRATA_INVALID, "strata_compact_range: begin is after end (reversed range)");
     ST_RET(strata_flush(db));
     pthread_mutex_lock(&db->mu);
     /* A background compaction holding tables of the range would make us skip them and leave

@@ -152,6 +152,9 @@ int st_db_level_stats(strata_db *db, st_version *v, st_ucs_level_stats *levels, 
 void st_db_update_overlap(strata_db *db);
 /* Record a background error (sticky); REQUIRES mu. */
 void st_db_set_bg_error(strata_db *db, int rc);
+/* STRATA_READONLY with a message naming the background error's code and message; REQUIRES mu
+ * and a background error. */
+int st_db_readonly_error(const strata_db *db);
 
 /* Recovery (db_recover.c): replay WALs into db->mem, set sequence and file numbers. */
 int st_db_recover(strata_db *db);

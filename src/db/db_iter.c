@@ -321,6 +321,11 @@ st_db_iter_open(strata_db *db, const strata_read_options *ro, strata_iter **out)
     if ((ro->lower_bound == NULL && ro->lower_bound_len > 0) ||
         (ro->upper_bound == NULL && ro->upper_bound_len > 0))
         return st_err(STRATA_INVALID, "iterator bound pointer is NULL but its length is not 0");
+    if (ro->lower_bound && ro->upper_bound &&
+        st_bytes_cmp(ro->lower_bound, ro->lower_bound_len, ro->upper_bound, ro->upper_bound_len) >
+            0)
+        return st_err(STRATA_INVALID, "iterator lower bound is after its upper bound (reversed "
+                                      "range)");
     strata_iter *i = st_calloc(1, sizeof(*i));
     if (!i)
         return st_err(STRATA_NOMEM, "out of memory opening an iterator");

@@ -50,12 +50,19 @@ st_db_set_bg_error(strata_db *db, int rc)
     pthread_cond_broadcast(&db->bg_cv);
 }
 
-static int
-readonly_error(strata_db *db)
+int
+st_db_readonly_error(const strata_db *db)
 {
+    /* "NOSPC" out of "STRATA_NOSPC: no space left on device" */
+    const char *name = strata_errstr(db->bg_error);
+    size_t n = strcspn(name, ":");
+    if (strncmp(name, "STRATA_", 7) == 0 && n > 7) {
+        name += 7;
+        n -= 7;
+    }
     return st_err(STRATA_READONLY,
-                  "database refuses writes after an earlier error (%s: %s); reopen it to recover",
-                  strata_errstr(db->bg_error), db->bg_errmsg);
+                  "read-only after background error: %.*s: %s (reopen the database to recover)",
+                  (int)n, name, db->bg_errmsg);
 }
 
 /* Gather the writers behind the leader into one group; returns the last member. */
@@ -106,7 +113,7 @@ st_db_write(strata_db *db, const strata_write_options *wo, strata_batch *batch)
 
     pthread_mutex_lock(&db->mu);
     if (db->bg_error != STRATA_OK) {
-        int rc = readonly_error(db);
+        int rc = st_db_readonly_error(db);
         pthread_mutex_unlock(&db->mu);
         pthread_cond_destroy(&w.cv);
         return rc;
@@ -127,8 +134,8 @@ st_db_write(strata_db *db, const strata_write_options *wo, strata_batch *batch)
     }
 
     /* This thread leads a commit group. */
-    int rc =
-        db->bg_error != STRATA_OK ? readonly_error(db) : st_db_make_room(db, batch->count == 0);
+    int rc = db->bg_error != STRATA_OK ? st_db_readonly_error(db)
+                                       : st_db_make_room(db, batch->count == 0);
     strata_batch *group = batch;
     st_writer *last = &w;
     uint64_t first_seq = 0;

@@ -62,6 +62,7 @@ typedef struct st_sst_meta {
     size_t largest_len;
     st_sst_prop *props; /* caller pairs from st_sst_builder_set_meta, in insertion order */
     size_t nprops;
+    int foreign; /* the footer has no strata.* metadata: a Parquet file another tool wrote */
 } st_sst_meta;
 
 void st_sst_meta_free(st_sst_meta *m);
@@ -173,5 +174,26 @@ void st_sst_reader_unref(st_sst_reader *r);
  *     NULL). STRATA_OK when everything is consistent, else the first error's code.
  */
 int st_sst_verify(st_env *env, const char *path, st_buf *report);
+
+/*
+ * st_sst_salvage --
+ *     Read every row of a (possibly damaged) table that can still be read, for repair: pages
+ *     whose checksum or encoding fails are skipped, as are rows that break the row rules (kind,
+ *     seqno, key length, a put without value) or the entry order. ops->entry receives each
+ *     salvaged row in entry order (its pointers are valid during the call; a non-OK return stops
+ *     the salvage with that code); ops->lost receives each run of `rows` consecutive rows that
+ *     were not salvaged, with inclusive bounds [lo, hi] of the keys they may hold and the first
+ *     reason. Returns STRATA_OK when the table was read to its end (whatever was lost), the
+ *     error of st_sst_reader_open when its footer cannot be read, NOMEM, or ops->entry's error.
+ */
+typedef struct st_sst_salvage_ops {
+    int (*entry)(void *arg, const uint8_t *key, size_t klen, uint64_t seq, int kind,
+                 const uint8_t *val, size_t vlen);
+    void (*lost)(void *arg, const uint8_t *lo, size_t lolen, const uint8_t *hi, size_t hilen,
+                 uint64_t rows, const char *why);
+    void *arg;
+} st_sst_salvage_ops;
+
+int st_sst_salvage(st_env *env, const char *path, const st_sst_salvage_ops *ops);
 
 #endif

@@ -127,6 +127,15 @@ int st_sst_cursor_load(st_sst_cursor *c, int col);
 void st_sst_cursor_bytes(const st_sst_cursor *c, int col, const uint8_t **p, size_t *n,
                          int *is_null);
 int64_t st_sst_cursor_int(const st_sst_cursor *c, int col);
+/* Keys are 1..ST_SST_MAX_KEY bytes (STRATA_MAX_KEY_SIZE). */
+#define ST_SST_MAX_KEY (64u * 1024u)
+/*
+ * st_sst_row_problem --
+ *     NULL when a row obeys the table rules (kind 0 or 1, seqno 0..2^56-1, key 1..64 KiB, a put
+ *     has a value), else the rule it breaks, written into buf (n bytes) and returned.
+ */
+const char *st_sst_row_problem(char *buf, size_t n, int64_t seq, int64_t kind, size_t klen,
+                               int put_null);
 /* Load key, seqno and kind and fill those fields; CORRUPT on bad kind/seq values. */
 int st_sst_cursor_entry_head(st_sst_cursor *c, const uint8_t **key, size_t *klen, uint64_t *seq,
                              int *kind);

@@ -368,8 +368,10 @@ build_meta(st_sst_reader *r)
     for (int i = 0; i < 5; i++) {
         if ((rc = kv_u64(r, nums[i], dst[i])) < 0)
             return STRATA_CORRUPT;
-        if (i == 1)
+        if (i == 1) {
             r->strata_meta = rc == 1;
+            m->foreign = rc != 1;
+        }
         if (i == 0 && rc == 1 && v != m->entries)
             return corrupt(r, "strata.entries differs from the row count", 0);
     }

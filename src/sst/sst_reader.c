@@ -5,6 +5,7 @@
 #include "util/alloc.h"
 #include "util/coding.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -460,11 +461,27 @@ st_sst_cursor_int(const st_sst_cursor *c, int col)
     return pr->pg->ints[c->row - pr->first];
 }
 
-static int
-bad_entry(st_sst_cursor *c)
+const char *
+st_sst_row_problem(char *buf, size_t n, int64_t seq, int64_t kind, size_t klen, int put_null)
 {
-    return cursor_fail(c, st_err(STRATA_CORRUPT, "%s: bad entry in row group %u row %lld",
-                                 c->r->path, c->g, (long long)c->row));
+    if (kind != ST_KIND_PUT && kind != ST_KIND_DELETE)
+        snprintf(buf, n, "kind %lld is neither 1 (put) nor 0 (delete)", (long long)kind);
+    else if (seq < 0 || (uint64_t)seq > ST_SEQ_MAX)
+        snprintf(buf, n, "seqno %lld is outside 0..2^56-1", (long long)seq);
+    else if (klen == 0 || klen > ST_SST_MAX_KEY)
+        snprintf(buf, n, "key of %zu bytes (keys are 1..%u bytes)", klen, ST_SST_MAX_KEY);
+    else if (kind == ST_KIND_PUT && put_null)
+        snprintf(buf, n, "put with a NULL value");
+    else
+        return NULL;
+    return buf;
+}
+
+static int
+bad_entry(st_sst_cursor *c, const char *why)
+{
+    return cursor_fail(c, st_err(STRATA_CORRUPT, "%s: bad entry in row group %u row %lld: %s",
+                                 c->r->path, c->g, (long long)c->row, why));
 }
 
 int
@@ -472,14 +489,15 @@ st_sst_cursor_entry_head(st_sst_cursor *c, const uint8_t **key, size_t *klen, ui
                          int *kind)
 {
     int isnull;
+    char why[96];
     ST_RET(st_sst_cursor_load(c, ST_SST_COL_KEY));
     ST_RET(st_sst_cursor_load(c, ST_SST_COL_SEQNO));
     ST_RET(st_sst_cursor_load(c, ST_SST_COL_KIND));
     st_sst_cursor_bytes(c, ST_SST_COL_KEY, key, klen, &isnull);
     int64_t s = st_sst_cursor_int(c, ST_SST_COL_SEQNO);
     int64_t k = st_sst_cursor_int(c, ST_SST_COL_KIND);
-    if (s < 0 || (uint64_t)s > ST_SEQ_MAX || (k != ST_KIND_PUT && k != ST_KIND_DELETE))
-        return bad_entry(c);
+    if (st_sst_row_problem(why, sizeof(why), s, k, *klen, 0))
+        return bad_entry(c, why);
     *seq = (uint64_t)s;
     *kind = (int)k;
     return STRATA_OK;
@@ -492,7 +510,7 @@ st_sst_cursor_value(st_sst_cursor *c, int kind, const uint8_t **val, size_t *vle
     ST_RET(st_sst_cursor_load(c, ST_SST_COL_VALUE));
     st_sst_cursor_bytes(c, ST_SST_COL_VALUE, val, vlen, &isnull);
     if (kind == ST_KIND_PUT && isnull)
-        return bad_entry(c);
+        return bad_entry(c, "put with a NULL value");
     return STRATA_OK;
 }
 
@@ -771,10 +789,10 @@ static int
 found_row(st_sst_reader *r, uint32_t g, int64_t row, int64_t s, int64_t k, const uint8_t *v,
           size_t vl, int isnull, int *kind, st_buf *val, uint64_t *seq)
 {
-    if (s < 0 || (uint64_t)s > ST_SEQ_MAX || (k != ST_KIND_PUT && k != ST_KIND_DELETE) ||
-        (k == ST_KIND_PUT && isnull))
-        return st_err(STRATA_CORRUPT, "%s: bad entry in row group %u row %lld", r->path, g,
-                      (long long)row);
+    char why[96];
+    if (st_sst_row_problem(why, sizeof(why), s, k, 1, isnull))
+        return st_err(STRATA_CORRUPT, "%s: bad entry in row group %u row %lld: %s", r->path, g,
+                      (long long)row, why);
     if (val) {
         st_buf_clear(val);
         ST_RET(st_buf_append(val, v, k == ST_KIND_PUT ? vl : 0));

@@ -81,14 +81,20 @@ verify_entries(st_sst_reader *r, st_buf *report)
         if (rc != STRATA_OK)
             break;
         if (n > 0 && st_entry_cmp(prev.data, prev.len, prevseq, k, kl, s) >= 0) {
-            rc = st_err(STRATA_CORRUPT, "%s: entry %" PRIu64 " out of order", r->path, n);
+            rc = st_err(STRATA_CORRUPT,
+                        "%s: row %" PRIu64 " (row group %u row %lld) is out of order: rows must "
+                        "be sorted by key ascending, then seqno descending, with no duplicate",
+                        r->path, n, cur.g, (long long)cur.row);
             break;
         }
         st_buf_clear(&prev);
         if ((rc = st_buf_append(&prev, k, kl)) != STRATA_OK)
             break;
         if (n == 0 && st_bytes_cmp(k, kl, r->meta.smallest, r->meta.smallest_len) != 0) {
-            rc = st_err(STRATA_CORRUPT, "%s: first key differs from the smallest key", r->path);
+            rc = st_err(STRATA_CORRUPT,
+                        "%s: row 0: its key differs from the smallest key of the footer (key "
+                        "bounds)",
+                        r->path);
             break;
         }
         prevseq = s;
@@ -101,13 +107,18 @@ verify_entries(st_sst_reader *r, st_buf *report)
     st_sst_cursor_release(&cur);
     if (rc == STRATA_OK && n > 0 &&
         st_bytes_cmp(prev.data, prev.len, r->meta.largest, r->meta.largest_len) != 0)
-        rc = st_err(STRATA_CORRUPT, "%s: last key differs from the largest key", r->path);
+        rc = st_err(STRATA_CORRUPT,
+                    "%s: row %" PRIu64 ": its key differs from the largest key of the footer (key "
+                    "bounds)",
+                    r->path, n - 1);
     st_buf_free(&prev);
     if (rc == STRATA_OK &&
         (n != r->meta.entries || (r->strata_meta && tomb != r->meta.tombstones) ||
          (n && (mins < r->meta.min_seq || maxs > r->meta.max_seq))))
-        rc = st_err(STRATA_CORRUPT, "%s: entries/tombstones/seqno range differ from the footer",
-                    r->path);
+        rc = st_err(STRATA_CORRUPT,
+                    "%s: the rows' count (%" PRIu64 "), tombstones (%" PRIu64
+                    ") or seqno range (%" PRIu64 "..%" PRIu64 ") differ from the footer's",
+                    r->path, n, tomb, n ? mins : 0, maxs);
     if (rc == STRATA_OK)
         say(report,
             "entries: %" PRIu64 " (%" PRIu64 " tombstones), seqno %" PRIu64 "..%" PRIu64

@@ -20,6 +20,7 @@ static const char *const rc_text[STRATA_RC_COUNT] = {
     "STRATA_READONLY: database refuses writes after a background error",
     "STRATA_NOTSUP: operation or format not supported",
     "STRATA_INTERNAL: internal error",
+    "STRATA_DATALOSS: repaired, but data may have been lost",
 };
 
 const char *

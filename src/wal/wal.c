@@ -543,6 +543,23 @@ check_header(st_wal_reader *r, const uint8_t *hdr, size_t got)
         r->done = 1;
         return STRATA_OK;
     }
+    int magic_bytes = 0; /* how many magic bytes are right: a damaged header keeps most */
+    for (size_t i = 0; i < sizeof(wal_magic) && i < got; i++)
+        magic_bytes += hdr[H_MAGIC + i] == wal_magic[i];
+    if (got == HDR && r->mode == STRATA_WAL_RECOVERY_SKIP_CORRUPT && magic_bytes >= 6 &&
+        st_get_fixed32(hdr + H_VERSION) == ST_WAL_VERSION &&
+        st_get_fixed32(hdr + H_CRC) != st_crc_mask(st_crc32c(hdr, H_CRC))) {
+        /* Salvage: the header is damaged, but its log number and salt may not be. Use them as
+         * they are; when they are intact every fragment still verifies, else every fragment is
+         * reported and dropped. The log number is unknown (0). A file with fewer than 6 of the
+         * 8 magic bytes is foreign, not damaged; another version may place its CRC elsewhere,
+         * so it stays NOTSUP. */
+        reader_report(r, 0, HDR, "file header checksum mismatch (header damaged)");
+        r->seed = wal_crc_seed(hdr);
+        r->pos = HDR;
+        r->good_end = HDR;
+        return STRATA_OK;
+    }
     size_t m = got < sizeof(wal_magic) ? got : sizeof(wal_magic);
     if (memcmp(hdr, wal_magic, m) != 0)
         return st_err(STRATA_CORRUPT, "%s: not a write-ahead log (bad magic)", rpath(r));

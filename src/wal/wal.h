@@ -60,7 +60,12 @@ typedef void (*st_wal_report_fn)(void *arg, const char *path, uint64_t offset, u
 /*
  * st_wal_reader_open --
  *     Open path for reading; mode is a STRATA_WAL_RECOVERY_* value; report may be NULL. The
- *     header is checked here: a foreign file or unknown format version is CORRUPT / NOTSUP.
+ *     header is checked here: a foreign file or unknown format version is CORRUPT / NOTSUP,
+ *     except in SKIP_CORRUPT mode, where a complete header whose checksum fails but
+ *     that keeps at least 6 of the 8 magic bytes and version 1 is reported
+ *     (32 bytes at offset 0) and reading goes on with the log number and salt it holds: every
+ *     fragment that still verifies is returned, the rest reported and skipped, and
+ *     st_wal_reader_log_number() is 0 (unknown).
  */
 int st_wal_reader_open(st_env *env, const char *path, int mode, st_wal_report_fn report,
                        void *report_arg, st_wal_reader **out);

@@ -213,7 +213,7 @@ if [ ! -s "$T/out" ]; then ok; else bad "scan --limit 0 printed something"; fi
 # range [from, to) filtered by awk string order (hex text order == byte order)
 range() { awk -F '\t' -v lo="$1" -v hi="$2" '(lo == "" || ($1 "") >= (lo "")) && (hi == "" || ($1 "") < (hi ""))' \
     "$T/sorted.tsv"; }
-for r in "61:fe" "00ff:01" "7f:7f" "01:00" ":6100" "fe:" "000000:00000001" "ff:ffff" "617f:6180"; do
+for r in "61:fe" "00ff:01" "7f:7f" ":6100" "fe:" "000000:00000001" "ff:ffff" "617f:6180"; do
     lo=${r%%:*} hi=${r#*:}
     args=()
     [ -n "$lo" ] && args+=(--from "$lo")
@@ -346,6 +346,16 @@ if command -v script >/dev/null; then
 else
     echo "note: script(1) not found, progress-on-a-terminal tests skipped"
 fi
+# reversed ranges are usage errors (issue 12 finding 7); a disjoint --prefix/--from is just empty
+expect_rc 2 "scan --from z --to a" "$S" scan "$H" --from z --to a
+expect_err_match "reversed" "scan --from z --to a: message"
+expect_rc 2 "compact --from z --to a" "$S" compact "$H" --from z --to a
+expect_err_match "reversed" "compact --from z --to a: message"
+expect_rc 0 "scan with --prefix before --from" "$S" scan "$H" --prefix a --from b
+if [ ! -s "$T/out" ]; then ok; else bad "scan of a disjoint --prefix/--from printed rows"; fi
+# a database under a missing parent directory: an I/O error naming the path, not "not found"
+expect_rc 3 "put under a missing parent" "$S" put "$T/no/such/parent/db" k v
+expect_err_match "STRATA_IOERR.*no/such/parent/db.*parent" "missing parent: message"
 
 # ---- check, repair and sst ------------------------------------------------------------------
 # tables DIR: the table files of a database, one per line
@@ -526,8 +536,29 @@ R3=$T/lostdb
 cp -r "$C" "$R3"
 LF=$(tables "$R3" | head -n 1)
 head -c 100 "$F1" >"$LF"
-expect_rc 0 "repair with a truncated table" "$S" repair "$R3"
+expect_rc 4 "repair with a truncated table: data lost, exit 4" "$S" repair "$R3"
 if grep -q "$(basename "$LF").*lost" "$T/out"; then ok; else bad "repair report: truncated table not moved"; fi
+if grep -q "DATA MAY BE LOST in 1 key range" "$T/out"; then ok; else bad "repair report names no lost range"; fi
+expect_err_match "STRATA_DATALOSS" "repair with a truncated table: stderr"
+expect_rc 0 "scan after a lossy repair" "$S" --hex scan "$R3"
+
+# repair salvages a write-ahead log damaged mid-log (issue 12 finding 1): exit 4, then it opens
+W=$T/waldb
+for i in $(seq 1 3000); do printf 'wkey%05d\tvalue-%05d-padding-padding\n' "$i" "$i"; done >"$T/wal.tsv"
+expect_rc 0 "load for the WAL test" "$S" load "$W" "$T/wal.tsv"
+WF=$(find "$W" -maxdepth 1 -name '*.wal' -size +40k | head -n 1)
+if [ -n "$WF" ]; then ok; else bad "no write-ahead log of more than 40 KiB"; fi
+flip_byte "$WF" 40000
+expect_rc 3 "open with a damaged WAL (tolerate-tail)" "$S" get "$W" wkey00001
+cp -r "$W" "$T/waldb2"
+expect_rc 0 "open with --wal-recovery=skip-corrupt" "$S" --wal-recovery=skip-corrupt get "$T/waldb2" wkey03000
+expect_err_match "dropped" "skip-corrupt open reports what it dropped"
+expect_rc 2 "--wal-recovery=bogus" "$S" --wal-recovery=bogus get "$W" wkey00001
+expect_rc 4 "repair of a damaged WAL: exit 4" "$S" repair "$W"
+if grep -q "every key" "$T/out"; then ok; else bad "WAL repair report names no lost range"; fi
+expect_rc 0 "open after the WAL repair" "$S" get "$W" wkey00001
+expect_out "value-03000-padding-padding" "last record after the damaged block" "$S" get "$W" wkey03000
+expect_rc 0 "check after the WAL repair" "$S" check "$W"
 if [ -e "$R3/lost/$(basename "$LF")" ] && [ ! -e "$LF" ]; then ok; else bad "truncated table not in lost/"; fi
 
 # ---- two processes: a load holding the database makes a second writer BUSY -----------------

@@ -103,7 +103,7 @@ test_errstr(void)
     const char *names[STRATA_RC_COUNT] = {
         "STRATA_OK",       "STRATA_NOTFOUND", "STRATA_INVALID",  "STRATA_IOERR",
         "STRATA_CORRUPT",  "STRATA_NOMEM",    "STRATA_NOSPC",    "STRATA_BUSY",
-        "STRATA_READONLY", "STRATA_NOTSUP",   "STRATA_INTERNAL",
+        "STRATA_READONLY", "STRATA_NOTSUP",   "STRATA_INTERNAL", "STRATA_DATALOSS",
     };
     for (int i = 0; i < STRATA_RC_COUNT; i++) {
         const char *s = strata_errstr(i);

@@ -5,6 +5,7 @@
  * page, v1 PLAIN pages, mixed codecs per chunk, no page index, no bloom filter, no strata.*
  * metadata -- is assembled page by page here and must read back exactly.
  */
+#include "foreign_pq.h"
 #include "parquet/codec.h"
 #include "parquet/encoding.h"
 #include "parquet/page.h"
@@ -228,9 +229,47 @@ test_foreign_file(void)
     st_buf_free(&file);
 }
 
+/* Issue 12 finding 4: a foreign table is validated completely, and a rejected one names the
+ * rule it breaks and the row. */
+static void
+test_foreign_rules(void)
+{
+    char *dir = st_test_tmpdir("sst_foreign_rules");
+    char *path = st_path_join(dir, "bad.parquet");
+    static const struct {
+        st_test_row rows[3];
+        const char *want; /* in the verify error */
+    } cases[] = {
+        {{{"a", 3, 1, "x"}, {"c", 2, 1, "y"}, {"b", 1, 1, "z"}},
+         "row 2 (row group 0 row 2) is out of order"},
+        {{{"", 3, 1, "x"}, {"b", 2, 1, "y"}, {"c", 1, 1, "z"}}, "row 0: key of 0 bytes"},
+        {{{"a", 3, 1, "x"}, {"b", 2, 7, "y"}, {"c", 1, 1, "z"}}, "row 1: kind 7 is neither"},
+        {{{"a", 3, 1, "x"}, {"b", -1, 1, "y"}, {"c", 1, 1, "z"}}, "row 1: seqno -1 is outside"},
+        {{{"a", 3, 1, "x"}, {"b", 2, 1, NULL}, {"c", 1, 1, "z"}}, "row 1: put with a NULL value"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        st_test_write_foreign(path, cases[i].rows, 3);
+        st_sst_reader *r = NULL;
+        ST_ASSERT_OK(st_sst_reader_open(st_env_posix(), path, NULL, &r));
+        ST_ASSERT(st_sst_reader_meta(r)->foreign);
+        st_sst_reader_unref(r);
+        ST_ASSERT_RC(st_sst_verify(st_env_posix(), path, NULL), STRATA_CORRUPT);
+        if (!strstr(st_errmsg(), cases[i].want))
+            ST_FAIL("case %zu: '%s' not in '%s'", i, cases[i].want, st_errmsg());
+    }
+    /* a valid one passes, tombstone (kind 0, NULL value) included */
+    static const st_test_row good[3] = {{"a", 3, 1, "x"}, {"b", 2, 0, NULL}, {"c", 1, 1, ""}};
+    st_test_write_foreign(path, good, 3);
+    ST_ASSERT_OK(st_sst_verify(st_env_posix(), path, NULL));
+    st_free(path);
+    st_test_rmrf(dir);
+    st_free(dir);
+}
+
 int
 main(void)
 {
     ST_RUN(test_foreign_file);
+    ST_RUN(test_foreign_rules);
     return st_test_done();
 }

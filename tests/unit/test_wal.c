@@ -823,19 +823,63 @@ test_header_checks(void)
     st_put_fixed32(c + 8, 0xffffffffu);
     file_put(path, c, n);
     ST_ASSERT_RC(st_wal_reader_open(st_env_posix(), path, 0, NULL, NULL, &r), STRATA_NOTSUP);
-    /* a flipped bit in the log number: header checksum */
+    /* a flipped bit in the log number: header checksum (SKIP_CORRUPT salvages, below) */
     memcpy(c, full, n);
     c[13] ^= 1;
     file_put(path, c, n);
-    for (int m = 0; m < 3; m++)
+    for (int m = 0; m < 2; m++)
         ST_ASSERT_RC(st_wal_reader_open(st_env_posix(), path, all_modes[m], NULL, NULL, &r),
                      STRATA_CORRUPT);
+    /* SKIP_CORRUPT reads on with the damaged seed: no fragment verifies, everything dropped */
+    readout o;
+    read_log(path, STRATA_WAL_RECOVERY_SKIP_CORRUPT, &s, NULL, 0, &o);
+    ST_ASSERT_RC(o.rc, STRATA_NOTFOUND);
+    ST_ASSERT_EQ(o.count, 0);
+    ST_ASSERT_EQ(o.rep.first_off, 0);
+    ST_ASSERT_EQ(o.dropped, n);
     free(c);
 
     /* a header-only file is an empty log in every mode */
     file_put(path, full, HDR);
     recset e = {0};
     check_intact(path, &e);
+    free(full);
+    recset_free(&s);
+}
+
+/* Issue 12: SKIP_CORRUPT copes with a damaged header (a magic or header CRC byte) that
+ * spared the log number and salt: every record is read, the header reported, log number 0. */
+static void
+test_damaged_header_skip(void)
+{
+    const char *path = tpath("dhdr.log");
+    size_t lens[3] = {10, 40000, 7};
+    recset s;
+    size_t n;
+    uint8_t *full = make_log(path, 77, &s, lens, 3, 83, &n);
+    /* magic, magic, header CRC (a damaged log number: test_header_checks, all dropped) */
+    const size_t offs[3] = {0, 5, 29};
+    for (size_t i = 0; i < 3; i++) {
+        full[offs[i]] ^= 0x40;
+        file_put(path, full, n);
+        st_wal_reader *r;
+        for (int m = 0; m < 2; m++) {
+            int rc = st_wal_reader_open(st_env_posix(), path, all_modes[m], NULL, NULL, &r);
+            ST_ASSERT(rc == STRATA_CORRUPT || rc == STRATA_NOTSUP);
+        }
+        readout o;
+        read_log(path, STRATA_WAL_RECOVERY_SKIP_CORRUPT, &s, NULL, 3, &o);
+        ST_ASSERT_RC(o.rc, STRATA_NOTFOUND);
+        ST_ASSERT_EQ(o.count, 3);
+        ST_ASSERT_EQ(o.rep.n, 1);
+        ST_ASSERT_EQ(o.rep.first_off, 0);
+        ST_ASSERT_EQ(o.rep.first_bytes, HDR);
+        ST_ASSERT_OK(st_wal_reader_open(st_env_posix(), path, STRATA_WAL_RECOVERY_SKIP_CORRUPT,
+                                        NULL, NULL, &r));
+        ST_ASSERT_EQ(st_wal_reader_log_number(r), 0);
+        st_wal_reader_close(r);
+        full[offs[i]] ^= 0x40;
+    }
     free(full);
     recset_free(&s);
 }
@@ -1154,6 +1198,7 @@ main(void)
     ST_RUN(test_stale_fragments);
     ST_RUN(test_foreign_file);
     ST_RUN(test_header_checks);
+    ST_RUN(test_damaged_header_skip);
     ST_RUN(test_short_files);
     ST_RUN(test_writer_append_failure);
     ST_RUN(test_io_pattern);
