@@ -127,7 +127,11 @@ lose_row(salvage *s, const uint8_t *key, size_t klen, const char *why)
     if (s->lost == 0) {
         st_buf_clear(&s->lo);
         s->lo_open = 0;
-        snprintf(s->why, sizeof(s->why), "%s", why);
+        size_t n = strlen(why);
+        if (n >= sizeof(s->why))
+            n = sizeof(s->why) - 1; /* a long reason is cut, like a truncating snprintf */
+        memcpy(s->why, why, n);
+        s->why[n] = '\0';
         if (key)
             ST_RET(st_buf_append(&s->lo, key, klen));
         else if (s->have_prev)
