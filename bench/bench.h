@@ -160,10 +160,22 @@ typedef struct bench_result {
     uint64_t disk_write_bytes; /* bytes the process sent to storage meanwhile */
     uint64_t disk_size;        /* bytes in the database directory afterwards */
     uint64_t peak_rss_kb;      /* ru_maxrss of the engine's process so far */
+    uint64_t peak_anon_kb;     /* peak RssAnon during the workload (heap, memtables, caches) */
+    uint64_t peak_file_kb;     /* peak RssFile during the workload (mapped tables, binaries) */
     double secs;               /* wall time */
     double cpu_secs;           /* user + system time of the engine's process (all its threads) */
     double p50_us, p99_us, p999_us, avg_us;
 } bench_result;
+
+/*
+ * Peak anonymous and file-backed resident memory of this process, sampled from /proc/self/status
+ * (RssAnon, RssFile) every 10 ms by a background thread: ru_maxrss alone mixes heap with mapped
+ * table files, which the OS can drop at any time. start() begins a new measurement window (and
+ * the thread on first use); peak() reads the maxima since then. Both report 0 where /proc is
+ * missing.
+ */
+void bench_rss_start(void);
+void bench_rss_peak(uint64_t *anon_kb, uint64_t *file_kb);
 
 /* 1 when `name` is a workload strata-bench knows. */
 int bench_workload_known(const char *name);

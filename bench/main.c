@@ -390,6 +390,8 @@ median_result(const results *rs, const char *engine, const char *workload, bench
     MED(disk_write_bytes, uint64_t);
     MED(disk_size, uint64_t);
     MED(peak_rss_kb, uint64_t);
+    MED(peak_anon_kb, uint64_t);
+    MED(peak_file_kb, uint64_t);
     MED(secs, double);
     MED(cpu_secs, double);
     MED(p50_us, double);
@@ -441,8 +443,8 @@ fmt_us(char *buf, size_t n, double us)
 
 /* Formats the columns shared by the terminal table and the markdown table. */
 typedef struct row_text {
-    char ops[32], mbs[32], p50[32], p99[32], p999[32], cpu[32], wamp[32], disk[32], rss[32],
-        ratio[32];
+    char ops[32], mbs[32], p50[32], p99[32], p999[32], cpu[32], wamp[32], disk[32], anon[32],
+        file[32], ratio[32];
 } row_text;
 
 static void
@@ -460,7 +462,8 @@ row_format(row_text *t, const bench_result *meds, int n, const bench_result *r)
         snprintf(t->wamp, sizeof t->wamp, "-");
     }
     snprintf(t->disk, sizeof t->disk, "%.1f", (double)r->disk_size / 1048576.0);
-    snprintf(t->rss, sizeof t->rss, "%.1f", (double)r->peak_rss_kb / 1024.0);
+    snprintf(t->anon, sizeof t->anon, "%.1f", (double)r->peak_anon_kb / 1024.0);
+    snprintf(t->file, sizeof t->file, "%.1f", (double)r->peak_file_kb / 1024.0);
     double ratio = vs_best_peer(meds, n, r);
     if (ratio > 0) {
         snprintf(t->ratio, sizeof t->ratio, "%.2fx", ratio);
@@ -498,9 +501,9 @@ static void
 print_table(FILE *f, const bench_result *meds, int n, int repeat)
 {
     fprintf(f, "\n%s\n", repeat > 1 ? "Medians over the repetitions:" : "Results:");
-    fprintf(f, "%-16s %-8s %10s %7s %8s %8s %8s %7s %6s %8s %7s %8s\n", "workload", "engine",
-            "ops/s", "MB/s", "p50 us", "p99 us", "p99.9us", "CPU s", "W-amp", "disk MB", "RSS MB",
-            "vs peer");
+    fprintf(f, "%-16s %-8s %10s %7s %8s %8s %8s %7s %6s %8s %7s %7s %8s\n", "workload", "engine",
+            "ops/s", "MB/s", "p50 us", "p99 us", "p99.9us", "CPU s", "W-amp", "disk MB", "anon MB",
+            "file MB", "vs peer");
     const char *last = "";
     for (int i = 0; i < n; i++) {
         const bench_result *r = &meds[i];
@@ -512,10 +515,12 @@ print_table(FILE *f, const bench_result *meds, int n, int repeat)
         }
         row_text t;
         row_format(&t, meds, n, r);
-        fprintf(f, "%-16s %-8s %10s %7s %8s %8s %8s %7s %6s %8s %7s %8s\n", wname, r->engine, t.ops,
-                t.mbs, t.p50, t.p99, t.p999, t.cpu, t.wamp, t.disk, t.rss, t.ratio);
+        fprintf(f, "%-16s %-8s %10s %7s %8s %8s %8s %7s %6s %8s %7s %7s %8s\n", wname, r->engine,
+                t.ops, t.mbs, t.p50, t.p99, t.p999, t.cpu, t.wamp, t.disk, t.anon, t.file, t.ratio);
     }
-    fprintf(f, "vs peer = ops/s divided by the best other engine's ops/s on the same workload.\n");
+    fprintf(f, "vs peer = ops/s divided by the best other engine's ops/s on the same workload.\n"
+               "anon MB / file MB = peak anonymous / file-backed (mapped files) resident memory "
+               "during the workload.\n");
 }
 
 static int
@@ -539,12 +544,13 @@ csv_row(FILE *f, const bench_config *c, const bench_result *r)
     }
     fprintf(f,
             "%s,%s,%s,%d,%llu,%zu,%zu,%llu,%llu,%.6f,%.1f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%llu,%llu,"
-            "%.3f,%llu,%llu,%s\n",
+            "%.3f,%llu,%llu,%llu,%llu,%s\n",
             rep, r->engine, r->workload, r->threads, (unsigned long long)c->num, c->value_size,
             c->engine.cache_size, (unsigned long long)r->ops, (unsigned long long)r->found, r->secs,
             ops_per_sec(r), mb_per_sec(r), r->p50_us, r->p99_us, r->p999_us, r->avg_us, r->cpu_secs,
             (unsigned long long)r->user_write_bytes, (unsigned long long)r->disk_write_bytes,
             write_amp(r), (unsigned long long)r->disk_size, (unsigned long long)r->peak_rss_kb,
+            (unsigned long long)r->peak_anon_kb, (unsigned long long)r->peak_file_kb,
             r->failed ? "FAILED" : "ok");
 }
 
@@ -559,7 +565,8 @@ write_csv(const char *path, const bench_config *c, const results *rs, const benc
     }
     fprintf(f, "rep,engine,workload,threads,num,value_size,cache_size,ops,found,seconds,"
                "ops_per_sec,mb_per_sec,p50_us,p99_us,p999_us,avg_us,cpu_seconds,"
-               "user_write_bytes,disk_write_bytes,write_amp,disk_bytes,peak_rss_kb,status\n");
+               "user_write_bytes,disk_write_bytes,write_amp,disk_bytes,peak_rss_kb,peak_anon_kb,"
+               "peak_file_kb,status\n");
     for (size_t i = 0; i < rs->n; i++) {
         csv_row(f, c, &rs->r[i]);
     }
@@ -567,7 +574,7 @@ write_csv(const char *path, const bench_config *c, const results *rs, const benc
         csv_row(f, c, &meds[i]);
     }
     if (fsync_rate > 0) {
-        fprintf(f, "median,machine,fsync4k,1,0,4096,0,0,0,0,%.1f,0,0,0,0,0,0,0,0,0,0,0,ok\n",
+        fprintf(f, "median,machine,fsync4k,1,0,4096,0,0,0,0,%.1f,0,0,0,0,0,0,0,0,0,0,0,0,0,ok\n",
                 fsync_rate);
     }
     return close_report(f, path);
@@ -626,19 +633,19 @@ write_markdown(const char *path, const options *o, const bench_result *meds, int
     }
     fprintf(f, "```\n\n");
     fprintf(f, "| workload | engine | ops/s | MB/s | p50 µs | p99 µs | p99.9 µs | CPU s | W-amp "
-               "| disk MB | RSS MB | vs best peer |\n");
-    fprintf(f, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
+               "| disk MB | anon MB | file MB | vs best peer |\n");
+    fprintf(f, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
     for (int i = 0; i < n; i++) {
         const bench_result *r = &meds[i];
         if (r->failed) {
-            fprintf(f, "| %s | %s | FAILED | | | | | | | | | |\n", r->workload, r->engine);
+            fprintf(f, "| %s | %s | FAILED | | | | | | | | | | |\n", r->workload, r->engine);
             continue;
         }
         row_text t;
         row_format(&t, meds, n, r);
-        fprintf(f, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r->workload,
-                r->engine, t.ops, t.mbs, t.p50, t.p99, t.p999, t.cpu, t.wamp, t.disk, t.rss,
-                t.ratio);
+        fprintf(f, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+                r->workload, r->engine, t.ops, t.mbs, t.p50, t.p99, t.p999, t.cpu, t.wamp, t.disk,
+                t.anon, t.file, t.ratio);
     }
     fprintf(f, "\n");
     print_geomeans(f, o, meds, n, "- ");

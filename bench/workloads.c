@@ -811,6 +811,7 @@ run_workload(bench_ctx *c, const workload *w, bench_result *r)
     }
     c->total = total;
     c->wname = w->name;
+    bench_rss_start();
     atomic_store(&c->progress, 0);
     atomic_store(&c->stop, 0);
 
@@ -878,6 +879,7 @@ run_workload(bench_ctx *c, const workload *w, bench_result *r)
         r->disk_write_bytes = r->disk_size - size0; /* no /proc/self/io: growth of the files */
     }
     r->peak_rss_kb = peak_rss_kb();
+    bench_rss_peak(&r->peak_anon_kb, &r->peak_file_kb);
 }
 
 int

@@ -110,7 +110,7 @@ if command -v gnuplot >/dev/null; then
     [ -f "$out/$name.csv" ] || continue
     for m in "ops_per_sec|throughput (ops/s, log scale)|1" "p99_us|p99 latency (µs, log scale)|1" \
              "write_amp|write amplification (disk bytes / user bytes)|0" \
-             "disk_bytes|on-disk size (bytes)|0" "peak_rss_kb|peak RSS (KiB)|0"; do
+             "disk_bytes|on-disk size (bytes)|0" "peak_rss_kb|peak RSS (KiB)|0" "peak_anon_kb|peak anonymous RSS (KiB)|0"; do
       IFS='|' read -r col label logy <<<"$m"
       pivot "$out/$name.csv" "$col" >"$out/$name-$col.dat"
       [ "$(wc -l <"$out/$name-$col.dat")" -gt 1 ] || continue
