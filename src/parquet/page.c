@@ -68,6 +68,22 @@ page_alloc(int type, size_t n, int max_def, uint8_t **null_space)
     return pg;
 }
 
+int
+st_pq_page_const_int(int type, size_t n, int64_t value, st_pq_page **out)
+{
+    uint8_t *nulls;
+    *out = NULL;
+    if ((type != ST_PQ_INT32 && type != ST_PQ_INT64) || n > ST_PQ_MAX_PAGE_VALUES)
+        return st_err(STRATA_INVALID, "constant page: type %d, %zu values", type, n);
+    st_pq_page *pg = page_alloc(type, n, 0, &nulls);
+    if (!pg)
+        return st_err(STRATA_NOMEM, "constant page of %zu values", n);
+    for (size_t i = 0; i < n; i++)
+        pg->ints[i] = value;
+    *out = pg;
+    return STRATA_OK;
+}
+
 /* Dictionary indices of nvals values (bit width byte + RLE hybrid) into idx, checked. */
 static int
 decode_dict_indices(const uint8_t *p, size_t len, size_t nvals, const st_pq_page *dict,

@@ -59,6 +59,13 @@ int st_pq_page_decode(const st_pq_column_desc *c, const st_pq_page_header *h,
                       uint64_t off, st_pq_page **out);
 
 /*
+ * st_pq_page_const_int --
+ *     A page of n copies of `value` (type ST_PQ_INT32 or ST_PQ_INT64, no nulls), decoded from
+ *     nothing: for a column whose every value the caller already knows. INVALID, NOMEM.
+ */
+int st_pq_page_const_int(int type, size_t n, int64_t value, st_pq_page **out);
+
+/*
  * st_pq_page_frame --
  *     Build a v1 data page from its uncompressed payload: compress it into scratch, fill
  *     h->uncompressed_size / compressed_size / crc, then append the header and the stored bytes

@@ -284,6 +284,19 @@ bundle_deleter(const void *key, size_t klen, void *value)
 }
 
 /*
+ * A table whose footer counts no tombstone holds only puts: its bundles take the kind page as
+ * known (ST_KIND_PUT on every row) instead of reading it, which saves a page header, a checksum
+ * pass and a cold page touch per bundle. A lying footer cannot turn a delete into a value: a
+ * delete's value is NULL, and a put with a NULL value is reported as a bad entry. `strata
+ * check` (sst_verify.c) still reads the kind column and checks the count.
+ */
+static int
+all_puts(const st_sst_reader *r)
+{
+    return r->strata_meta && r->meta.tombstones == 0;
+}
+
+/*
  * Pin the bundle of page idx of row group g. fill > 0: look it up in the cache and insert it on a
  * miss; 0 (or no cache): a miss builds a private bundle (*h = NULL, the caller frees it with
  * bundle_free); < 0: look it up only (*out = NULL on a miss).
@@ -310,10 +323,14 @@ load_bundle(st_sst_reader *r, uint32_t g, uint32_t idx, int fill, st_cache_handl
     size_t charge = sizeof(*b);
     int rc = STRATA_OK;
     for (int c = 0; c < ST_SST_NCOLS && rc == STRATA_OK; c++) {
-        st_sst_pref p;
+        st_sst_pref p = {0};
         if (c == ST_SST_COL_VALUE)
             continue;
-        rc = load_page(r, g, c, idx, -1, NULL, &p);
+        if (c == ST_SST_COL_KIND && all_puts(r))
+            rc = st_pq_page_const_int(r->rgs[g].desc[c].type, b->pg[ST_SST_COL_KEY]->n, ST_KIND_PUT,
+                                      &p.pg);
+        else
+            rc = load_page(r, g, c, idx, -1, NULL, &p);
         if (rc == STRATA_OK) {
             b->pg[c] = p.pg;
             charge += p.pg->mem;
