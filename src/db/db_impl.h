@@ -155,6 +155,9 @@ void st_db_set_bg_error(strata_db *db, int rc);
 
 /* Recovery (db_recover.c): replay WALs into db->mem, set sequence and file numbers. */
 int st_db_recover(strata_db *db);
+/* Read-only recovery (db_recover.c): read the manifest, open its tables and replay the WALs
+ * into db->mem, writing, creating and deleting nothing. */
+int st_db_recover_read_only(strata_db *db);
 /* Create a new WAL numbered db->next_file++ and make it active. REQUIRES: mu or exclusive. */
 int st_db_new_wal(strata_db *db);
 
@@ -165,6 +168,17 @@ int st_db_apply_batch(st_memtable *mem, const uint8_t *rep, size_t len, const ch
 int st_db_get(strata_db *db, const strata_read_options *ro, const void *key, size_t klen,
               void **val, size_t *vlen);
 int st_db_iter_open(strata_db *db, const strata_read_options *ro, strata_iter **out);
+
+/* Append to out the SQL script (doc/analytics.md) defining the views kv_versions and kv over
+ * the tables of v, by file name relative to the database directory (db_sql_view.c). */
+int st_db_sql_view(const st_version *v, st_buf *out);
+
+/* The SQL view script's file name in a checkpoint. */
+#define ST_DB_SQL_VIEW_FILE "strata.sql"
+
+/* 1 when `name` is a file strata writes in a database directory: NNNNNN.wal / .parquet,
+ * MANIFEST-N, CURRENT, LOCK, strata.sql, or one of those with ".tmp" appended (db_destroy.c). */
+int st_db_is_own_file(const char *name);
 
 /* Check a handle; INVALID with a message when it is NULL or not an open database. */
 int st_db_check(const strata_db *db);

@@ -314,9 +314,38 @@ pe_lock(st_env *env, const char *path, st_file **lock_out)
     return new_file(env, path, fd, lock_out);
 }
 
+static int
+pe_link(st_env *env, const char *from, const char *to)
+{
+    (void)env;
+    if (link(from, to) == 0)
+        return STRATA_OK;
+    int e = errno;
+    if (e == EXDEV || e == EPERM || e == EMLINK || e == ENOTSUP || e == EOPNOTSUPP)
+        return st_err(STRATA_NOTSUP, "cannot hard-link %s to %s: %s", from, to, strerror(e));
+    return st_err_errno(e, "link %s to %s", from, to);
+}
+
+static int
+pe_lock_shared(st_env *env, const char *path, st_file **lock_out)
+{
+    *lock_out = NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return st_err_errno(errno, "open lock file %s", path);
+    if (flock(fd, LOCK_SH | LOCK_NB) != 0) {
+        int e = errno;
+        close(fd);
+        if (e == EWOULDBLOCK)
+            return st_err(STRATA_BUSY, "database is in use: %s is locked for writing", path);
+        return st_err_errno(e, "lock %s", path);
+    }
+    return new_file(env, path, fd, lock_out);
+}
+
 static st_env posix_env = {
-    ST_ENV_VERSION, pe_open,     pe_remove, pe_rename, pe_mkdir,
-    pe_list,        pe_sync_dir, pe_exists, pe_lock,   pe_rmdir,
+    ST_ENV_VERSION, pe_open,   pe_remove, pe_rename, pe_mkdir, pe_list,
+    pe_sync_dir,    pe_exists, pe_lock,   pe_rmdir,  pe_link,  pe_lock_shared,
 };
 
 st_env *
