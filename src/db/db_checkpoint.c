@@ -173,7 +173,7 @@ strata_checkpoint(strata_db *db, const char *dir)
             goto err;
         }
     } else {
-        ST_ERR(strata_flush(db));
+        ST_ERR(st_db_flush_now(db));
     }
     /* 2. pin */
     pthread_mutex_lock(&db->mu);

@@ -122,6 +122,10 @@ int st_db_write(strata_db *db, const strata_write_options *wo, strata_batch *bat
  * REQUIRES: mu held by the commit-group leader; may wait on db->bg_cv (releasing mu). */
 int st_db_make_room(strata_db *db, int force);
 
+/* Flush every memtable holding writes made before the call, without waiting for memtables
+ * filled later (which strata_flush does: under steady writes it may wait long) (db_flush.c). */
+int st_db_flush_now(strata_db *db);
+
 /* Background work (db_flush.c) */
 int st_db_start_workers(strata_db *db);
 void st_db_stop_workers(strata_db *db);

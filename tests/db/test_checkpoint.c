@@ -117,7 +117,7 @@ small_opts(void)
     strata_options_init(&o);
     o.write_buffer_size = 64 << 10;
     o.block_cache_size = 256 << 10;
-    o.ucs_scaling[0] = -2; /* leveled: frequent compactions */
+    o.ucs_scaling[0] = -2; /* leveled: frequent background compactions */
     return o;
 }
 
@@ -175,17 +175,6 @@ writer_main(void *arg)
     return NULL;
 }
 
-static void *
-compactor_main(void *arg)
-{
-    bg_ctx *c = arg;
-    while (!atomic_load(&c->stop)) {
-        ST_ASSERT_OK(strata_compact_range(c->db, NULL, 0, NULL, 0));
-        usleep(30000);
-    }
-    return NULL;
-}
-
 static void
 test_checkpoint_concurrent(void)
 {
@@ -196,9 +185,8 @@ test_checkpoint_concurrent(void)
     bg_ctx c;
     memset(&c, 0, sizeof(c));
     ST_ASSERT_OK(strata_open(src, &o, &c.db));
-    pthread_t w, k;
+    pthread_t w;
     ST_ASSERT(pthread_create(&w, NULL, writer_main, &c) == 0);
-    ST_ASSERT(pthread_create(&k, NULL, compactor_main, &c) == 0);
     uint64_t last = 0;
     for (int i = 0; i < 5; i++) {
         while (atomic_load(&c.done) < last + 1000)
@@ -211,7 +199,6 @@ test_checkpoint_concurrent(void)
     }
     atomic_store(&c.stop, 1);
     pthread_join(w, NULL);
-    pthread_join(k, NULL);
     ST_ASSERT_OK(strata_close(c.db));
     st_test_rmrf(dir);
     free(dir);
