@@ -173,6 +173,10 @@ STRATA_API void strata_write_options_init(strata_write_options *o);
  *     Open (creating if missing and allowed) the database in directory `path`, recovering it from
  *     its manifest and write-ahead logs. `opts` NULL means defaults. On success *out owns the
  *     handle until strata_close(). Only one handle in one process may have a database open.
+ *     With opts->read_only = 1 the database must exist and is opened for reading only: a shared
+ *     lock (any number of read-only handles and processes at once, none while a writer has it
+ *     open), the write-ahead logs replayed into memory only, nothing written or removed, no
+ *     background work; writes, flushes and compactions return STRATA_READONLY.
  *     Errors: INVALID (arguments, options), BUSY (locked by another process or handle),
  *     NOTFOUND (missing and create_if_missing == 0), CORRUPT (damaged manifest or WAL),
  *     NOTSUP (newer on-disk format), IOERR, NOSPC, NOMEM.
