@@ -15,6 +15,7 @@
  *   cli_stats.c   the numbers of strata.stats as named metrics.
  *   cli_stats_fmt.c  those metrics as JSON or Prometheus text (stats --json/--prometheus).
  *   cli_sst.c     sst (one table file, no database).
+ *   cli_checkpoint.c  checkpoint, sql-view, destroy.
  *
  * Adding a command: write `int cli_cmd_x(cli_ctx *c)` (return a CLI_EXIT_* code), optionally a
  * `cli_opt` array of its own flags, and add one row to the table in strata_cli.c. A command that
@@ -69,13 +70,15 @@ typedef struct cli_ctx {
     int bottommost;                   /* the same for bottommost_compression */
     int quiet;                        /* --quiet: no progress line */
     int wal_recovery;                 /* STRATA_WAL_RECOVERY_* or -1 for the library default */
+    int read_only;                    /* --read-only: open with strata_options.read_only */
     strata_db *db; /* set by cli_open_db() (path argv[0]); closed by main() after run() */
 } cli_ctx;
 
 /* cli_cmd.flags */
 enum {
     CLI_NEEDS_DB = 1, /* argv[0] is a database directory (documentation; see cli_open_db) */
-    CLI_CREATES = 2   /* create the database when missing (commands that write) */
+    CLI_CREATES = 2,  /* create the database when missing (commands that write) */
+    CLI_READ_ONLY = 4 /* always open the database read-only */
 };
 
 struct cli_cmd {
@@ -224,6 +227,9 @@ int cli_cmd_load(cli_ctx *c);
 int cli_cmd_check(cli_ctx *c);
 int cli_cmd_repair(cli_ctx *c);
 int cli_cmd_sst(cli_ctx *c);
+int cli_cmd_checkpoint(cli_ctx *c);
+int cli_cmd_sql_view(cli_ctx *c);
+int cli_cmd_destroy(cli_ctx *c);
 
 extern const cli_opt cli_scan_opts[];
 extern const cli_opt cli_compact_opts[];

@@ -41,6 +41,8 @@ static const struct {
     {"strata.memtable-bytes", "bytes in the active and immutable memtables"},
     {"strata.sequence", "the last sequence number written"},
     {"strata.wal-bytes", "bytes in the current write-ahead log"},
+    {"strata.sql-view",
+     "SQL defining the views kv and kv_versions (what 'strata sql-view' prints)"},
 };
 
 /* Bytewise key order: memcmp, a shorter prefix first (the library's order). */

@@ -71,6 +71,24 @@ static const cli_cmd commands[] = {
      "been lost (a deleted key in a listed range may show an older value again), 3 on failure.\n"
      "Shows the elapsed time when stderr is a terminal.",
      1, 1, CLI_NEEDS_DB, NULL, cli_cmd_repair},
+    {"checkpoint", "DB DIR", "write a consistent copy of DB (with strata.sql) into the new DIR",
+     "Runs strata_checkpoint: flushes the memtables, hard-links (or copies) the current tables\n"
+     "into DIR and writes a manifest for exactly them, so DIR opens as an ordinary database\n"
+     "holding DB's state at one sequence number (printed). DIR must not exist or be empty.\n"
+     "DIR/strata.sql defines the SQL views kv and kv_versions over its tables (see sql-view).\n"
+     "A program checkpoints its open database with strata_checkpoint while writing to it.",
+     2, 2, CLI_NEEDS_DB, NULL, cli_cmd_checkpoint},
+    {"sql-view", "DIR", "print SQL defining the views kv and kv_versions over DIR's tables",
+     "Opens DIR read-only and prints the script of strata.sql (doc/analytics.md): plain SQL\n"
+     "for DuckDB defining kv(key, value), the newest live version of each key, and\n"
+     "kv_versions(key, value, seqno, kind), every stored row. Table paths are relative to DIR,\n"
+     "so run the script with DIR as the working directory. Only the tables are read: writes\n"
+     "still in DIR's write-ahead logs are not in the views (checkpoints have none).",
+     1, 1, CLI_NEEDS_DB | CLI_READ_ONLY, NULL, cli_cmd_sql_view},
+    {"destroy", "DB", "remove a closed database's files (others are left alone)",
+     "Runs strata_destroy: removes DB's tables, logs, manifests, CURRENT, LOCK and strata.sql,\n"
+     "then DB itself when nothing else is left in it. Refused while DB is open.",
+     1, 1, CLI_NEEDS_DB, NULL, cli_cmd_destroy},
     {"sst", "FILE [--rows] [--limit N]", "show the metadata or the rows of one table file",
      "Decodes the Parquet footer of FILE (a table, NNNNNN.parquet) and prints the file size,\n"
      "created_by, the schema, each row group (rows, sizes) and each column chunk in it (codec,\n"
@@ -93,6 +111,7 @@ enum {
     G_BOTTOMMOST,
     G_QUIET,
     G_WAL_RECOVERY,
+    G_READ_ONLY,
     G_HELP,
     G_VERSION,
     G_COUNT
@@ -107,6 +126,8 @@ static const cli_opt global_opts[] = {
     [G_QUIET] = {"quiet", NULL, "no progress line on the terminal (load, compact, check, repair)"},
     [G_WAL_RECOVERY] = {"wal-recovery", "MODE",
                         "tolerate-tail|strict|skip-corrupt: damaged logs at open"},
+    [G_READ_ONLY] = {"read-only", NULL,
+                     "open the database read-only: shared lock, nothing written (reads only)"},
     [G_HELP] = {"help", NULL, "show help (also -h)"},
     [G_VERSION] = {"version", NULL, "print the version"},
 };
@@ -292,6 +313,9 @@ set_global(cli_ctx *c, int id, const char *val, int *help, int *version)
     case G_QUIET:
         c->quiet = 1;
         break;
+    case G_READ_ONLY:
+        c->read_only = 1;
+        break;
     case G_HELP:
         *help = 1;
         break;
@@ -428,7 +452,8 @@ cli_open_db(cli_ctx *c)
         return cli_usage(c, "empty database path");
     strata_options o;
     strata_options_init(&o);
-    o.create_if_missing = (c->cmd->flags & CLI_CREATES) != 0;
+    o.read_only = c->read_only || (c->cmd->flags & CLI_READ_ONLY) != 0;
+    o.create_if_missing = (c->cmd->flags & CLI_CREATES) != 0 && !o.read_only;
     if (c->memtable >= 0)
         o.memtable_kind = c->memtable;
     if (c->compression >= 0)

@@ -134,6 +134,9 @@ typedef struct strata_options {
      * older data in their key range, as a full strata_compact_range does, where most of a
      * settled database lives. STRATA_COMPRESSION_*; default ZSTD at compression_level. */
     int bottommost_compression;
+    /* ---- checkpoints and read-only open (issue 11) ---- */
+    /* default 0. 1: open an existing database for reading only (see strata_open). */
+    int read_only;
 } strata_options;
 
 typedef struct strata_read_options {
@@ -172,6 +175,10 @@ STRATA_API void strata_write_options_init(strata_write_options *o);
  *     Open (creating if missing and allowed) the database in directory `path`, recovering it from
  *     its manifest and write-ahead logs. `opts` NULL means defaults. On success *out owns the
  *     handle until strata_close(). Only one handle in one process may have a database open.
+ *     With opts->read_only = 1 the database must exist and is opened for reading only: a shared
+ *     lock (any number of read-only handles and processes at once, none while a writer has it
+ *     open), the write-ahead logs replayed into memory only, nothing written or removed, no
+ *     background work; writes, flushes and compactions return STRATA_READONLY.
  *     Errors: INVALID (arguments, options), BUSY (locked by another process or handle),
  *     NOTFOUND (missing and create_if_missing == 0), CORRUPT (damaged manifest or WAL),
  *     NOTSUP (newer on-disk format), IOERR (also: the directory's parent does not exist; the
@@ -257,6 +264,40 @@ STRATA_API void strata_snapshot_release(strata_db *db, const strata_snapshot *sn
 STRATA_API uint64_t strata_snapshot_sequence(const strata_snapshot *snap);
 
 /* ---------------------------------------------------------------------------------------------
+ * Checkpoints, read-only open and destroy (doc/analytics.md)
+ * ------------------------------------------------------------------------------------------- */
+
+/*
+ * strata_checkpoint --
+ *     Write a consistent point-in-time copy of the open database `db` into the new directory
+ *     `dir`, without stopping writers: the memtables are flushed, the current table set is
+ *     pinned (compaction cannot delete it meanwhile), each table is hard-linked into `dir`
+ *     (copied where the file system cannot link), and a fresh manifest naming exactly those
+ *     tables and their sequence number is written, so strata_open(dir) opens it as an ordinary
+ *     database holding every write whose sequence number is at most the checkpoint's
+ *     ("strata.sequence" of the opened checkpoint). `dir` also receives strata.sql, the SQL
+ *     script of the property "strata.sql-view". The checkpoint is built in "<dir>.tmp" and
+ *     renamed to `dir` when complete, so after a crash `dir` is either absent (or still empty)
+ *     or a complete checkpoint; a leftover "<dir>.tmp" is removed by the next checkpoint to
+ *     `dir`. The source is never modified except by the flush.
+ *     A read-only handle can be checkpointed only when its logs held no unflushed writes.
+ *     Errors: INVALID (NULL arguments; `dir` exists and is not an empty directory; the message
+ *     names it), READONLY (a read-only handle with unflushed writes, or a background error),
+ *     IOERR (also: the parent of `dir` does not exist), NOSPC, NOMEM.
+ */
+STRATA_API int strata_checkpoint(strata_db *db, const char *dir);
+
+/*
+ * strata_destroy --
+ *     Remove the database in directory `path`: its tables, logs, manifests, CURRENT, LOCK,
+ *     strata.sql and the temporary files strata writes, then the directory itself when nothing
+ *     else is left in it. Files strata does not own are left alone (and keep the directory).
+ *     A missing directory is STRATA_OK. `opts` is unused (may be NULL).
+ *     Errors: BUSY (the database is open, by this or another process), IOERR, NOMEM.
+ */
+STRATA_API int strata_destroy(const char *path, const strata_options *opts);
+
+/* ---------------------------------------------------------------------------------------------
  * Maintenance and introspection
  * ------------------------------------------------------------------------------------------- */
 
@@ -310,7 +351,10 @@ STRATA_API int strata_check(const char *path, char **report);
 /*
  * strata_property --
  *     Text about the database. Names: "strata.stats" (human-readable summary), "strata.tables"
- *     (one line per table), "strata.memtable-bytes", "strata.sequence", "strata.wal-bytes".
+ *     (one line per table), "strata.memtable-bytes", "strata.sequence", "strata.wal-bytes",
+ *     "strata.sql-view" (the SQL script of doc/analytics.md defining the views kv and kv_versions
+ *     over the current tables, with paths relative to the database directory; a checkpoint's
+ *     strata.sql holds the same text).
  *     *out is a malloc'ed NUL-terminated string owned by the caller (strata_free).
  *     Errors: INVALID (unknown name), NOMEM.
  */

@@ -249,6 +249,10 @@ st_db_open_env(const char *path, const strata_options *opts, st_env *env, strata
     ST_ERR(st_table_cache_new((size_t)opts->max_open_files, &db->tctx.tc));
 
     ST_ERR(env->exists(env, path, &exists));
+    if (!exists && opts->read_only) {
+        rc = st_err(STRATA_NOTFOUND, "database %s does not exist (opened read-only)", path);
+        goto err;
+    }
     if (!exists && !opts->create_if_missing) {
         rc = st_err(STRATA_NOTFOUND, "database %s does not exist (create_if_missing is 0)", path);
         goto err;
@@ -271,15 +275,29 @@ st_db_open_env(const char *path, const strata_options *opts, st_env *env, strata
         rc = st_err(STRATA_NOMEM, "out of memory opening %s", path);
         goto err;
     }
-    rc = env->lock(env, lockpath, &db->lock);
+    if (opts->read_only) {
+        /* shared, and only when a writer ever made LOCK (a copy on read-only media may not
+         * have one) */
+        rc = env->version >= 2 && env->lock_shared ? env->lock_shared(env, lockpath, &db->lock)
+                                                   : STRATA_OK;
+        if (rc == STRATA_NOTFOUND)
+            rc = STRATA_OK;
+    } else {
+        rc = env->lock(env, lockpath, &db->lock);
+    }
     st_free(lockpath);
     if (rc != STRATA_OK)
         goto err;
 
     ST_ERR(st_memtable_new_sized(opts->memtable_kind, opts->write_buffer_size, &db->mem));
-    ST_ERR(st_db_recover(db));
+    if (opts->read_only) {
+        ST_ERR(st_db_recover_read_only(db));
+    } else {
+        ST_ERR(st_db_recover(db));
+    }
     db->stats.recovery_micros = st_now_micros() - t0;
-    ST_ERR(st_db_start_workers(db));
+    if (!opts->read_only)
+        ST_ERR(st_db_start_workers(db));
     atomic_store(&db->magic, ST_DB_MAGIC);
     *out = db;
     return STRATA_OK;
@@ -330,7 +348,7 @@ strata_close(strata_db *db)
     db->wal = NULL;
     if (rc == STRATA_OK)
         rc = crc;
-    if (rc == STRATA_OK)
+    if (rc == STRATA_OK && !db->opts.read_only)
         st_db_compact_before_close(db); /* keeps short sessions from piling up tables */
     db_free(db);
     return rc;
@@ -651,6 +669,13 @@ strata_property(strata_db *db, const char *name, char **out)
         sb_printf(&s, "%" PRIu64, n);
     } else if (strcmp(name, "strata.tables") == 0) {
         tables_text(db, &s);
+    } else if (strcmp(name, "strata.sql-view") == 0) {
+        pthread_mutex_lock(&db->mu);
+        st_version *v = db->current;
+        st_version_ref(v);
+        pthread_mutex_unlock(&db->mu);
+        s.rc = st_db_sql_view(v, &s.b);
+        st_version_unref(v);
     } else {
         return st_err(STRATA_INVALID, "unknown property \"%s\"", name);
     }

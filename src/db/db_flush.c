@@ -608,10 +608,20 @@ wait_until_idle(strata_db *db, int flush_only)
     return bg_status(db);
 }
 
-int
-strata_flush(strata_db *db)
+static int
+in_imm(const strata_db *db, const st_memtable *mt)
 {
-    ST_RET(st_db_check(db));
+    for (size_t i = 0; i < db->nimm; i++)
+        if (db->imm[i] == mt)
+            return 1;
+    return 0;
+}
+
+/* Rotate the active memtable, then wait until every memtable queued now is flushed (all of
+ * them, with later ones too, when `all`). */
+static int
+flush_and_wait(strata_db *db, int all)
+{
     strata_batch empty;
     ST_RET(st_batch_init(&empty));
     int rc = st_db_write(db, NULL, &empty); /* rotates the active memtable if it has data */
@@ -619,9 +629,30 @@ strata_flush(strata_db *db)
     if (rc != STRATA_OK)
         return rc;
     pthread_mutex_lock(&db->mu);
-    rc = wait_until_idle(db, 1);
+    if (all) {
+        rc = wait_until_idle(db, 1);
+    } else {
+        /* memtables are flushed oldest first: the newest queued now is the last to go */
+        const st_memtable *last = db->nimm ? db->imm[db->nimm - 1] : NULL;
+        while (db->bg_error == STRATA_OK && last && in_imm(db, last))
+            pthread_cond_wait(&db->bg_cv, &db->mu);
+        rc = bg_status(db);
+    }
     pthread_mutex_unlock(&db->mu);
     return rc;
+}
+
+int
+st_db_flush_now(strata_db *db)
+{
+    return flush_and_wait(db, 0);
+}
+
+int
+strata_flush(strata_db *db)
+{
+    ST_RET(st_db_check(db));
+    return flush_and_wait(db, 1);
 }
 
 int

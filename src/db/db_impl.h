@@ -122,6 +122,10 @@ int st_db_write(strata_db *db, const strata_write_options *wo, strata_batch *bat
  * REQUIRES: mu held by the commit-group leader; may wait on db->bg_cv (releasing mu). */
 int st_db_make_room(strata_db *db, int force);
 
+/* Flush every memtable holding writes made before the call, without waiting for memtables
+ * filled later (which strata_flush does: under steady writes it may wait long) (db_flush.c). */
+int st_db_flush_now(strata_db *db);
+
 /* Background work (db_flush.c) */
 int st_db_start_workers(strata_db *db);
 void st_db_stop_workers(strata_db *db);
@@ -158,6 +162,9 @@ int st_db_readonly_error(const strata_db *db);
 
 /* Recovery (db_recover.c): replay WALs into db->mem, set sequence and file numbers. */
 int st_db_recover(strata_db *db);
+/* Read-only recovery (db_recover.c): read the manifest, open its tables and replay the WALs
+ * into db->mem, writing, creating and deleting nothing. */
+int st_db_recover_read_only(strata_db *db);
 /* Create a new WAL numbered db->next_file++ and make it active. REQUIRES: mu or exclusive. */
 int st_db_new_wal(strata_db *db);
 
@@ -168,6 +175,17 @@ int st_db_apply_batch(st_memtable *mem, const uint8_t *rep, size_t len, const ch
 int st_db_get(strata_db *db, const strata_read_options *ro, const void *key, size_t klen,
               void **val, size_t *vlen);
 int st_db_iter_open(strata_db *db, const strata_read_options *ro, strata_iter **out);
+
+/* Append to out the SQL script (doc/analytics.md) defining the views kv_versions and kv over
+ * the tables of v, by file name relative to the database directory (db_sql_view.c). */
+int st_db_sql_view(const st_version *v, st_buf *out);
+
+/* The SQL view script's file name in a checkpoint. */
+#define ST_DB_SQL_VIEW_FILE "strata.sql"
+
+/* 1 when `name` is a file strata writes in a database directory: NNNNNN.wal / .parquet,
+ * MANIFEST-N, CURRENT, LOCK, strata.sql, or one of those with ".tmp" appended (db_destroy.c). */
+int st_db_is_own_file(const char *name);
 
 /* Check a handle; INVALID with a message when it is NULL or not an open database. */
 int st_db_check(const strata_db *db);

@@ -293,85 +293,129 @@ err:
  *     and deleted before the next one is read, so recovery needs free space for about one log's
  *     table, not for all logs at once.
  */
-int
-st_db_recover(strata_db *db)
-{
-    char **names = NULL;
-    size_t count = 0;
-    uint64_t *logs = NULL;
-    size_t nlogs = 0;
-    table_list tables = {NULL, 0, 0};
+/* What recovery starts from: the manifest's state, the directory listing, the logs to replay
+ * (ascending) and the manifest's tables, opened. Released with recovery_free. */
+typedef struct recovery {
     st_manifest_state state;
-    memset(&state, 0, sizeof(state));
-    replay_ctx ctx = {db, 0};
-    uint64_t max_seq = 0, replayed = 0; /* replayed: newest sequence number read from a log */
-    uint64_t manifest_num = 0;
+    char **names;
+    size_t count;
+    uint64_t *logs;
+    size_t nlogs;
+    table_list tables;
+} recovery;
 
-    int rc = st_manifest_recover(db->env, db->path, &state);
+static void
+recovery_free(recovery *r)
+{
+    for (size_t i = 0; i < r->tables.n; i++)
+        st_table_unref(r->tables.t[i]);
+    st_free(r->tables.t);
+    st_manifest_state_free(&r->state);
+    st_free(r->logs);
+    st_env_free_list(r->names, r->count);
+}
+
+static int
+recovery_load(strata_db *db, recovery *r)
+{
+    memset(r, 0, sizeof(*r));
+    int rc = st_manifest_recover(db->env, db->path, &r->state);
     if (rc == STRATA_NOTFOUND) {
         /* no CURRENT: a new database (or one with only logs): replay every log */
-        memset(&state, 0, sizeof(state));
+        memset(&r->state, 0, sizeof(r->state));
         rc = STRATA_OK;
     }
     if (rc != STRATA_OK)
         return rc;
-    ST_ERR(db->env->list(db->env, db->path, &names, &count));
-    if (!(logs = st_calloc(count ? count : 1, sizeof(*logs)))) {
-        rc = st_err(STRATA_NOMEM, "out of memory");
-        goto err;
-    }
-    db->next_file = state.next_file > db->next_file ? state.next_file : db->next_file;
-    for (size_t i = 0; i < count; i++) {
+    ST_RET(db->env->list(db->env, db->path, &r->names, &r->count));
+    if (!(r->logs = st_calloc(r->count ? r->count : 1, sizeof(*r->logs))))
+        return st_err(STRATA_NOMEM, "out of memory");
+    db->next_file = r->state.next_file > db->next_file ? r->state.next_file : db->next_file;
+    for (size_t i = 0; i < r->count; i++) {
         uint64_t num;
         int kind;
-        if (!classify(names[i], &num, &kind))
+        if (!classify(r->names[i], &num, &kind))
             continue;
-        if (kind == 'w' && num >= state.log_number)
-            logs[nlogs++] = num;
+        if (kind == 'w' && num >= r->state.log_number)
+            r->logs[r->nlogs++] = num;
         if (num >= db->next_file)
             db->next_file = num + 1;
     }
-    for (size_t i = 0; i < state.ntables; i++) {
-        rc = table_list_open(db, &tables, &state.tables[i]);
-        if (rc != STRATA_OK) {
-            st_err_prefix(rc, "%s", "(run strata repair to rebuild the manifest) ");
-            goto err;
-        }
+    qsort(r->logs, r->nlogs, sizeof(*r->logs), cmp_u64);
+    for (size_t i = 0; i < r->state.ntables; i++) {
+        rc = table_list_open(db, &r->tables, &r->state.tables[i]);
+        if (rc != STRATA_OK)
+            return st_err_prefix(rc, "%s", "(run strata repair to rebuild the manifest) ");
     }
+    return STRATA_OK;
+}
+
+/* Publish the recovered sequence number and table set. */
+static int
+recovery_install(strata_db *db, recovery *r, uint64_t max_seq)
+{
+    db->alloc_seq = max_seq;
+    atomic_store(&db->last_seq, max_seq);
+    ST_RET(st_version_new(r->tables.t, r->tables.n, &db->current));
+    st_db_update_overlap(db);
+    return STRATA_OK;
+}
+
+int
+st_db_recover_read_only(strata_db *db)
+{
+    recovery r;
+    replay_ctx ctx = {db, 0};
+    uint64_t replayed = 0;
+    int rc = recovery_load(db, &r);
+    for (size_t i = 0; rc == STRATA_OK && i < r.nlogs; i++)
+        rc = replay_log(db, r.logs[i], &ctx, &replayed);
+    db->stats.recovery_dropped_bytes = ctx.dropped + r.state.dropped_bytes;
+    if (rc == STRATA_OK)
+        rc = recovery_install(db, &r, replayed > r.state.last_seq ? replayed : r.state.last_seq);
+    recovery_free(&r);
+    return rc;
+}
+
+int
+st_db_recover(strata_db *db)
+{
+    recovery r;
+    replay_ctx ctx = {db, 0};
+    uint64_t max_seq = 0, replayed = 0; /* replayed: newest sequence number read from a log */
+    uint64_t manifest_num = 0;
+    int rc = recovery_load(db, &r);
+    uint64_t *logs = r.logs;
+    size_t nlogs = r.nlogs;
+    table_list *tables = &r.tables;
+    if (rc != STRATA_OK)
+        goto err;
     /* Before anything is written: free the space of what no durable state refers to (tables of
      * a flush or compaction cut short, old logs and manifests, temporary files). */
-    remove_unneeded(db, names, count, state.log_number, state.manifest_number, in_state, &state);
-    qsort(logs, nlogs, sizeof(*logs), cmp_u64);
+    remove_unneeded(db, r.names, r.count, r.state.log_number, r.state.manifest_number, in_state,
+                    &r.state);
 
     /* The new manifest holds the recovered state before any log is flushed. */
     manifest_num = db->next_file++;
-    state.next_file = db->next_file;
-    ST_ERR(st_manifest_create(db->env, db->path, manifest_num, &state, &db->manifest));
-    max_seq = state.last_seq;
+    r.state.next_file = db->next_file;
+    ST_ERR(st_manifest_create(db->env, db->path, manifest_num, &r.state, &db->manifest));
+    max_seq = r.state.last_seq;
     for (size_t i = 0; i < nlogs; i++) {
         ST_ERR(replay_log(db, logs[i], &ctx, &replayed));
         if (replayed > max_seq)
             max_seq = replayed;
         if (i + 1 < nlogs)
-            ST_ERR(flush_log(db, logs[i], logs[i + 1], max_seq, &tables));
+            ST_ERR(flush_log(db, logs[i], logs[i + 1], max_seq, tables));
         else
             break;
     }
     /* The last log is flushed with the log number advanced to a fresh log. */
     ST_ERR(st_db_new_wal(db));
-    ST_ERR(flush_log(db, nlogs ? logs[nlogs - 1] : 0, db->log_number, max_seq, &tables));
-    db->stats.recovery_dropped_bytes = ctx.dropped + state.dropped_bytes;
-    db->alloc_seq = max_seq;
-    atomic_store(&db->last_seq, max_seq);
-    ST_ERR(st_version_new(tables.t, tables.n, &db->current));
-    st_db_update_overlap(db);
+    ST_ERR(flush_log(db, nlogs ? logs[nlogs - 1] : 0, db->log_number, max_seq, tables));
+    db->stats.recovery_dropped_bytes = ctx.dropped + r.state.dropped_bytes;
+    ST_ERR(recovery_install(db, &r, max_seq));
     st_db_remove_obsolete_files(db);
 err:
-    for (size_t i = 0; i < tables.n; i++)
-        st_table_unref(tables.t[i]);
-    st_free(tables.t);
-    st_manifest_state_free(&state);
-    st_free(logs);
-    st_env_free_list(names, count);
+    recovery_free(&r);
     return rc;
 }

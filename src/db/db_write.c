@@ -111,6 +111,11 @@ st_db_write(strata_db *db, const strata_write_options *wo, strata_batch *batch)
     w.disable_wal = wo->disable_wal != 0;
     pthread_cond_init(&w.cv, NULL);
 
+    if (db->opts.read_only)
+        return st_err(STRATA_READONLY,
+                      "%s was opened read-only: writes, flushes and compactions "
+                      "are refused",
+                      db->path);
     pthread_mutex_lock(&db->mu);
     if (db->bg_error != STRATA_OK) {
         int rc = st_db_readonly_error(db);

@@ -61,7 +61,7 @@ enum {
     ST_OPEN_EXCL = 16   /* fail with INVALID if it exists */
 };
 
-#define ST_ENV_VERSION 1
+#define ST_ENV_VERSION 2 /* 2: link, lock_shared */
 
 struct st_env {
     int version; /* ST_ENV_VERSION; methods are only ever appended */
@@ -78,6 +78,14 @@ struct st_env {
      * another handle of this process holds it. Release by closing *lock_out. */
     int (*lock)(st_env *env, const char *path, st_file **lock_out);
     int (*rmdir)(st_env *env, const char *path);
+    /* Optional (NULL = not supported; check `version` >= 2 first). A new name `to` for the file
+     * `from` (a hard link; fails if `to` exists). STRATA_NOTSUP when the file system cannot
+     * link them (EXDEV, EPERM, EMLINK, ENOTSUP): callers copy instead (st_env_link_or_copy). */
+    int (*link)(st_env *env, const char *from, const char *to);
+    /* Optional (NULL = not supported): a shared advisory lock on path, which must exist (it is
+     * opened read-only, so no write access is needed). BUSY while an exclusive lock is held;
+     * several shared holders may coexist. NOTFOUND when path is missing. */
+    int (*lock_shared)(st_env *env, const char *path, st_file **lock_out);
 };
 
 /* The process-wide POSIX env (static storage, never freed). */
@@ -140,6 +148,14 @@ int st_env_file_crc32c(st_env *env, const char *path, uint64_t *size, uint32_t *
  */
 int st_env_write_file_atomic(st_env *env, const char *dir, const char *name, const void *data,
                              size_t n);
+
+/*
+ * st_env_link_or_copy --
+ *     Make `to` (which must not exist) a durable copy of the immutable file `from`: a hard link
+ *     when env->link can make one, else a byte copy that is synced. The caller syncs the
+ *     directory of `to`. On failure a partial `to` is removed (best effort).
+ */
+int st_env_link_or_copy(st_env *env, const char *from, const char *to);
 
 /* "dir/name" in a new st_malloc'ed string (NULL on NOMEM). */
 char *st_path_join(const char *dir, const char *name);

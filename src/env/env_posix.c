@@ -294,29 +294,56 @@ pe_exists(st_env *env, const char *path, int *exists)
     return st_err_errno(errno, "stat %s", path);
 }
 
+/* flock(op | LOCK_NB) on path opened with oflags: the lock file, or BUSY (busy_msg) when a
+ * conflicting lock is held. flock locks belong to the open file description, so a second handle
+ * in this same process conflicts too (unlike fcntl locks). */
 static int
-pe_lock(st_env *env, const char *path, st_file **lock_out)
+lock_file(st_env *env, const char *path, int oflags, int op, const char *busy_msg,
+          st_file **lock_out)
 {
     *lock_out = NULL;
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    int fd = open(path, oflags | O_CLOEXEC, 0644);
     if (fd < 0)
         return st_err_errno(errno, "open lock file %s", path);
-    /* flock locks belong to the open file description, so a second handle in this same process
-     * conflicts too (unlike fcntl locks). */
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    if (flock(fd, op | LOCK_NB) != 0) {
         int e = errno;
         close(fd);
         if (e == EWOULDBLOCK)
-            return st_err(STRATA_BUSY,
-                          "database is in use: %s is locked by another process or handle", path);
+            return st_err(STRATA_BUSY, "database is in use: %s is locked %s", path, busy_msg);
         return st_err_errno(e, "lock %s", path);
     }
     return new_file(env, path, fd, lock_out);
 }
 
+static int
+pe_lock(st_env *env, const char *path, st_file **lock_out)
+{
+    return lock_file(env, path, O_RDWR | O_CREAT, LOCK_EX, "by another process or handle",
+                     lock_out);
+}
+
+static int
+pe_link(st_env *env, const char *from, const char *to)
+{
+    (void)env;
+    if (link(from, to) == 0)
+        return STRATA_OK;
+    int e = errno;
+    if (e == EXDEV || e == EPERM || e == EMLINK || e == ENOTSUP || e == EOPNOTSUPP)
+        return st_err(STRATA_NOTSUP, "cannot hard-link %s to %s: %s", from, to, strerror(e));
+    return st_err_errno(e, "link %s to %s", from, to);
+}
+
+/* Opened read-only, so no write access is needed; NOTFOUND when path is missing. */
+static int
+pe_lock_shared(st_env *env, const char *path, st_file **lock_out)
+{
+    return lock_file(env, path, O_RDONLY, LOCK_SH, "for writing", lock_out);
+}
+
 static st_env posix_env = {
-    ST_ENV_VERSION, pe_open,     pe_remove, pe_rename, pe_mkdir,
-    pe_list,        pe_sync_dir, pe_exists, pe_lock,   pe_rmdir,
+    ST_ENV_VERSION, pe_open,   pe_remove, pe_rename, pe_mkdir, pe_list,
+    pe_sync_dir,    pe_exists, pe_lock,   pe_rmdir,  pe_link,  pe_lock_shared,
 };
 
 st_env *

@@ -114,3 +114,46 @@ err:
     st_free(dst);
     return rc;
 }
+
+static int
+copy_file(st_env *env, const char *from, const char *to)
+{
+    enum { STEP = 1 << 20 };
+    st_file *in = NULL, *out = NULL;
+    uint8_t *buf = st_malloc(STEP);
+    int rc = STRATA_OK;
+    if (!buf)
+        return st_err(STRATA_NOMEM, "out of memory copying %s", from);
+    ST_ERR(env->open(env, from, ST_OPEN_READ, &in));
+    ST_ERR(env->open(env, to, ST_OPEN_WRITE | ST_OPEN_CREATE | ST_OPEN_EXCL, &out));
+    for (uint64_t off = 0;;) {
+        size_t got = 0;
+        ST_ERR(st_file_read_at(in, off, buf, STEP, &got));
+        if (got == 0)
+            break;
+        ST_ERR(st_file_append(out, buf, got));
+        off += got;
+    }
+    ST_ERR(st_file_sync(out));
+    rc = st_file_close(out);
+    out = NULL;
+err:
+    st_file_close(in);
+    if (out)
+        st_file_close(out);
+    if (rc != STRATA_OK)
+        env->remove(env, to); /* best effort: the copy is incomplete */
+    st_free(buf);
+    return rc;
+}
+
+int
+st_env_link_or_copy(st_env *env, const char *from, const char *to)
+{
+    if (env->version >= 2 && env->link) {
+        int rc = env->link(env, from, to);
+        if (rc != STRATA_NOTSUP)
+            return rc;
+    }
+    return copy_file(env, from, to);
+}

@@ -17,7 +17,7 @@ static const char *const rc_text[STRATA_RC_COUNT] = {
     "STRATA_NOMEM: out of memory",
     "STRATA_NOSPC: no space left on device",
     "STRATA_BUSY: database is locked or busy",
-    "STRATA_READONLY: database refuses writes after a background error",
+    "STRATA_READONLY: writes refused (read-only handle, or after a background error)",
     "STRATA_NOTSUP: operation or format not supported",
     "STRATA_INTERNAL: internal error",
     "STRATA_DATALOSS: repaired, but data may have been lost",

@@ -40,16 +40,19 @@ expect() {
     fi
 }
 
-expect "''" "put get del scan load stats flush compact property check repair sst help"
+expect "''" "put get del scan load stats flush compact property check repair checkpoint sql-view destroy sst help"
 expect "lo" "load" exact
 expect "--hex sc" "scan" exact
-expect "--" "--hex --sync --memtable --compression --bottommost-compression --quiet --help --version"
+expect "--" "--hex --sync --memtable --compression --bottommost-compression --quiet --read-only --help --version"
 expect "--compression z" "zstd" exact
 expect "--memtable=x --bottommost-compression ''" "lz4 zstd snappy none" exact
-expect "scan db --re" "--reverse" exact
+expect "scan db --rev" "--reverse" exact
+expect "scan db --re" "--reverse --read-only" exact
+expect "ch" "check checkpoint" exact
+expect "sql" "sql-view" exact
 expect "stats db --" "--json --prometheus --quiet"
 expect "load db --st" "--strict" exact
-expect "property $T/db strata.s" "strata.stats strata.sequence" exact
+expect "property $T/db strata.s" "strata.stats strata.sequence strata.sql-view" exact
 expect "help com" "compact" exact
 expect "get $T/d" "$T/db" exact
 echo "$passed passed, $failed failed"

@@ -518,7 +518,7 @@ fe_exists(st_env *env, const char *path, int *exists)
 }
 
 static int
-fe_lock(st_env *env, const char *path, st_file **lock_out)
+fe_lock_any(st_env *env, const char *path, st_file **lock_out, int shared)
 {
     st_fault_env *fe = (st_fault_env *)env;
     *lock_out = NULL;
@@ -526,11 +526,26 @@ fe_lock(st_env *env, const char *path, st_file **lock_out)
     int rc = begin_op(fe, ST_FAULT_LOCK, path, NULL);
     st_file *real = NULL;
     if (rc == STRATA_OK)
-        rc = fe->real->lock(fe->real, path, &real);
+        rc = shared ? fe->real->lock_shared(fe->real, path, &real)
+                    : fe->real->lock(fe->real, path, &real);
     if (rc == STRATA_OK)
         *lock_out = wrap_file(fe, path, real);
     pthread_rwlock_unlock(&fe->oplock);
     return rc;
+}
+
+static int
+fe_lock(st_env *env, const char *path, st_file **lock_out)
+{
+    return fe_lock_any(env, path, lock_out, 0);
+}
+
+/* No link op (base.link = NULL): callers copy through append/sync, which the crash model
+ * tracks. */
+static int
+fe_lock_shared(st_env *env, const char *path, st_file **lock_out)
+{
+    return fe_lock_any(env, path, lock_out, 1);
 }
 
 /* ---- public -------------------------------------------------------------------------------- */
@@ -551,6 +566,8 @@ st_fault_env_new(st_env *real)
     fe->base.exists = fe_exists;
     fe->base.lock = fe_lock;
     fe->base.rmdir = fe_rmdir;
+    fe->base.link = NULL; /* callers fall back to copying */
+    fe->base.lock_shared = fe_lock_shared;
     fe->real = real;
     fe->trace = getenv("ST_FAULT_TRACE") != NULL;
     const char *mode = getenv("ST_FAULT_CRASH_MODE");
