@@ -24,7 +24,8 @@
  * equal the model; after a power loss the database equals the model at some point between the
  * last durable point (a sync write, a flush, a compaction, a clean reopen or a kill) and the last
  * acknowledged write -- synced writes survive, unsynced ones are lost only as a suffix -- and the
- * model continues from there; after a clean reopen or a kill it equals the model exactly.
+ * model continues from there; after a clean reopen or a kill it equals the model exactly; at the
+ * end the closed database passes strata_check.
  * Directory: $ST_TEST_TMPDIR, else /dev/shm (tmpfs: fast), else /tmp; fsyncs are skipped (every
  * power loss is simulated). Background threads make runs not fully deterministic; the checks do
  * not depend on their timing.
@@ -549,6 +550,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     release_snapshots();
     FZ_CHECK(strata_close(fz.db) == STRATA_OK, "final close");
     fz.db = NULL;
+    char *report = NULL; /* and the closed database is consistent */
+    int rc = strata_check(fz.dir, &report);
+    FZ_CHECK(rc == STRATA_OK, "strata_check: %s\n%s", strata_errstr(rc),
+             report ? report : "(no report)");
+    strata_free(report);
     st_model_free(fz.cur);
     st_model_free(fz.base);
     fz.cur = fz.base = NULL;
