@@ -16,6 +16,8 @@
  *   snapshot s      take (up to 2 held, each with a copy of the model) or release;
  *   get k           checked against the model, and through each held snapshot;
  *   scan f a b      bounded iterator scan, forward or backward, optionally over a snapshot;
+ *   seek f k d      seek or seek_for_prev to a key (or just after it), then up to 8 next/prev
+ *                   steps in the directions of the bits of d, optionally over a snapshot;
  *   reopen          clean close + open: nothing may be lost;
  *   kill            process kill (every file operation fails from now on, so the disk keeps
  *                   exactly what was written): nothing acknowledged may be lost;
@@ -75,6 +77,8 @@ enum {
     OP_REOPEN,
     OP_KILL,
     OP_CRASH,
+    OP_SEEK,
+    OP_SEEK2,
     OP_COUNT
 };
 
@@ -279,6 +283,67 @@ check_scan(const strata_snapshot *snap, const st_model *m, int backward, int lo,
              strata_errstr(strata_iter_status(it)));
     FZ_CHECK(n == want, "scan %s [%d, %d): %zu entries, the model has %zu",
              backward ? "backward" : "forward", lo, hi, n, want);
+    strata_iter_close(it);
+}
+
+/* The iterator is at model entry i, or invalid when i is outside [0, count). */
+static void
+check_at(strata_iter *it, const st_model *m, long i, const char *what)
+{
+    if (i < 0 || (size_t)i >= st_model_count(m)) {
+        FZ_CHECK(!strata_iter_valid(it), "%s: iterator valid, expected the end", what);
+        FZ_CHECK(strata_iter_status(it) == STRATA_OK, "%s: status %s", what,
+                 strata_errstr(strata_iter_status(it)));
+        return;
+    }
+    FZ_CHECK(strata_iter_valid(it), "%s: iterator invalid (%s), expected entry %ld", what,
+             strata_errstr(strata_iter_status(it)), i);
+    const void *mk, *mv;
+    size_t mkl, mvl, kl, vl;
+    st_model_at(m, (size_t)i, &mk, &mkl, &mv, &mvl);
+    const void *k = strata_iter_key(it, &kl);
+    const void *v = strata_iter_value(it, &vl);
+    FZ_CHECK(kl == mkl && memcmp(k, mk, kl) == 0, "%s: key %.*s, expected %.*s", what, (int)kl,
+             (const char *)k, (int)mkl, (const char *)mk);
+    FZ_CHECK(vl == mvl && (vl == 0 || memcmp(v, mv, vl) == 0),
+             "%s: key %.*s: wrong value (%zu bytes, expected %zu)", what, (int)kl, (const char *)k,
+             vl, mvl);
+}
+
+/* seek (or seek_for_prev) to key `key` (bit 7: just after it), then up to 8 next/prev steps
+ * (bits of dirs: 1 next, 0 prev), direction changes included. */
+static void
+check_seek(const strata_snapshot *snap, const st_model *m, int for_prev, uint8_t key, uint8_t dirs)
+{
+    char k[8];
+    size_t kl = key_of(key, k);
+    if (key & 0x80)
+        k[kl++] = 'x';
+    strata_read_options ro;
+    strata_read_options_init(&ro);
+    ro.snapshot = snap;
+    strata_iter *it = NULL;
+    int rc = strata_iter_open(fz.db, &ro, &it);
+    FZ_CHECK(rc == STRATA_OK, "iter_open: %s", strata_errstr(rc));
+    long i;
+    if (for_prev) {
+        strata_iter_seek_for_prev(it, k, kl);
+        i = st_model_seek_for_prev(m, k, kl);
+    } else {
+        strata_iter_seek(it, k, kl);
+        i = (long)st_model_lower_bound(m, k, kl);
+    }
+    check_at(it, m, i, for_prev ? "seek_for_prev" : "seek");
+    for (int step = 0; step < 8 && strata_iter_valid(it); step++) {
+        if (dirs >> step & 1) {
+            strata_iter_next(it);
+            i++;
+        } else {
+            strata_iter_prev(it);
+            i--;
+        }
+        check_at(it, m, i, dirs >> step & 1 ? "next after a seek" : "prev after a seek");
+    }
     strata_iter_close(it);
 }
 
@@ -492,16 +557,19 @@ do_op(uint8_t opcode)
                 check_get(fz.snap[i], fz.snap_model[i], a);
         break;
     case OP_SCAN:
-    case OP_SCAN2: {
-        uint8_t f = next_byte();
+    case OP_SCAN2:
+    case OP_SEEK:
+    case OP_SEEK2: {
+        uint8_t f = next_byte(); /* bit 0: backward / seek_for_prev; bits 1-2: which snapshot */
         a = next_byte();
         b = next_byte();
-        int lo = a >= 0xc0 ? -1 : a % FZ_KEYS, hi = b >= 0xc0 ? -1 : b % FZ_KEYS;
-        int s = f >> 1 & 3;
-        if (s < FZ_SNAPS && fz.snap[s])
-            check_scan(fz.snap[s], fz.snap_model[s], f & 1, lo, hi);
+        int sn = f >> 1 & 3;
+        const strata_snapshot *snap = sn < FZ_SNAPS ? fz.snap[sn] : NULL;
+        const st_model *m = snap ? fz.snap_model[sn] : fz.cur;
+        if (opcode % OP_COUNT >= OP_SEEK)
+            check_seek(snap, m, f & 1, a, b);
         else
-            check_scan(NULL, fz.cur, f & 1, lo, hi);
+            check_scan(snap, m, f & 1, a >= 0xc0 ? -1 : a % FZ_KEYS, b >= 0xc0 ? -1 : b % FZ_KEYS);
         break;
     }
     case OP_REOPEN:
