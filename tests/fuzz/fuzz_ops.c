@@ -11,8 +11,7 @@
  *                   KiB, so the 64 KiB memtables flush), sync when bit 6 of v;
  *   delete k        sync when bit 6 of k;
  *   batch n ...     1-4 puts/deletes written atomically, then a sync flag byte;
- *   flush / compact_range a b (reversed ranges must give STRATA_INVALID -- or, until issue 12
- *                   item 7 is fixed, OK -- and change nothing);
+ *   flush / compact_range a b (reversed ranges must give STRATA_INVALID and change nothing);
  *   snapshot s      take (up to 2 held, each with a copy of the model) or release;
  *   get k           checked against the model, and through each held snapshot;
  *   scan f a b      bounded iterator scan, forward or backward, optionally over a snapshot;
@@ -526,9 +525,8 @@ do_op(uint8_t opcode)
         int rc = strata_compact_range(fz.db, open_lo ? NULL : ak, open_lo ? 0 : al,
                                       open_hi ? NULL : bk, open_hi ? 0 : bl);
         if (!open_lo && !open_hi && st_model_keycmp(ak, al, bk, bl) > 0) {
-            /* INVALID is the contract; OK (nothing done) is accepted until issue 12 item 7 */
-            FZ_CHECK(rc == STRATA_INVALID || rc == STRATA_OK, "compact_range(%s, %s) reversed: %s",
-                     ak, bk, strata_errstr(rc));
+            FZ_CHECK(rc == STRATA_INVALID, "compact_range(%s, %s) reversed: %s", ak, bk,
+                     strata_errstr(rc));
         } else {
             FZ_CHECK(rc == STRATA_OK, "compact_range: %s", strata_errstr(rc));
             durable_point(); /* the memtables were flushed */
