@@ -33,7 +33,8 @@ class Options(ctypes.Structure):
 class ReadOptions(ctypes.Structure):
     _fields_ = [("struct_size", c_size_t), ("snapshot", c_void_p), ("verify_checksums", c_int),
                 ("fill_cache", c_int), ("lower_bound", c_void_p), ("lower_bound_len", c_size_t),
-                ("upper_bound", c_void_p), ("upper_bound_len", c_size_t)]
+                ("upper_bound", c_void_p), ("upper_bound_len", c_size_t),
+                ("prefix", c_void_p), ("prefix_len", c_size_t)]
 
 
 class WriteOptions(ctypes.Structure):
