@@ -224,10 +224,155 @@ test_prefix(void)
     st_free(dir);
 }
 
+/* ---- read options: fill_cache and verify_checksums --------------------------------------- */
+
+static uint64_t
+cache_bytes(strata_db *db)
+{
+    strata_stats s;
+    strata_stats_init(&s);
+    ST_ASSERT_OK(strata_get_stats(db, &s));
+    return s.cache_bytes;
+}
+
+static void
+get_with(strata_db *db, const strata_read_options *ro, const char *key, int want)
+{
+    void *v = NULL;
+    size_t vl;
+    ST_ASSERT_RC(strata_get(db, ro, key, strlen(key), &v, &vl), want);
+    strata_free(v);
+}
+
+static void
+test_fill_cache(void)
+{
+    char *dir = st_test_tmpdir("ops_fill");
+    strata_options o = st_dbc_opts(1 << 20);
+    strata_db *db = st_dbc_open(dir, &o);
+    char key[16], val[64];
+    memset(val, 'v', sizeof(val) - 1);
+    val[sizeof(val) - 1] = '\0';
+    for (int i = 0; i < 2000; i++) {
+        snprintf(key, sizeof(key), "k%05d", i);
+        put_kv(db, key, strlen(key), val);
+    }
+    ST_ASSERT_OK(strata_flush(db));
+    ST_ASSERT_OK(strata_close(db));
+    db = st_dbc_open(dir, &o); /* an empty cache */
+    strata_read_options ro;
+    strata_read_options_init(&ro);
+    ro.fill_cache = 0;
+    get_with(db, &ro, "k00000", STRATA_OK); /* opens the table (its index is charged once) */
+    uint64_t base = cache_bytes(db);
+    for (int i = 0; i < 2000; i += 97) {
+        snprintf(key, sizeof(key), "k%05d", i);
+        get_with(db, &ro, key, STRATA_OK);
+    }
+    get_with(db, &ro, "k99999", STRATA_NOTFOUND);
+    ST_ASSERT_EQ(cache_bytes(db), base);
+    strata_iter *it;
+    ST_ASSERT_OK(strata_iter_open(db, &ro, &it));
+    int n = 0;
+    for (strata_iter_seek_first(it); strata_iter_valid(it); strata_iter_next(it))
+        n++;
+    ST_ASSERT_EQ(n, 2000);
+    strata_iter_close(it);
+    ST_ASSERT_EQ(cache_bytes(db), base);
+    /* the default fills it */
+    get_with(db, NULL, "k01000", STRATA_OK);
+    ST_ASSERT(cache_bytes(db) > base);
+    ST_ASSERT_OK(strata_close(db));
+    st_test_rmrf(dir);
+    st_free(dir);
+}
+
+/* Flip one byte of the first occurrence of pat in the table files of dir; 1 when found. */
+static int
+damage_tables(const char *dir, const char *pat)
+{
+    int found = 0;
+    for (int num = 1; num < 64 && !found; num++) {
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/%06d.parquet", dir, num);
+        FILE *f = fopen(path, "r+b");
+        if (!f)
+            continue;
+        fseek(f, 0, SEEK_END);
+        long size = ftell(f);
+        char *buf = malloc((size_t)size);
+        ST_ASSERT(buf != NULL);
+        fseek(f, 0, SEEK_SET);
+        ST_ASSERT_EQ(fread(buf, 1, (size_t)size, f), (size_t)size);
+        size_t pl = strlen(pat);
+        for (long i = 0; i + (long)pl <= size; i++)
+            if (memcmp(buf + i, pat, pl) == 0) {
+                fseek(f, i + 3, SEEK_SET);
+                fputc('W', f);
+                found = 1;
+                break;
+            }
+        free(buf);
+        fclose(f);
+    }
+    return found;
+}
+
+static void
+test_verify_checksums(void)
+{
+    char *dir = st_test_tmpdir("ops_verify");
+    strata_options o = st_dbc_opts(1 << 20);
+    o.compression = STRATA_COMPRESSION_NONE; /* the value bytes are in the file as written */
+    strata_db *db = st_dbc_open(dir, &o);
+    put_kv(db, "a", 1, "first");
+    put_kv(db, "k", 1, "VVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVV-marker");
+    put_kv(db, "z", 1, "last");
+    ST_ASSERT_OK(strata_flush(db));
+    ST_ASSERT_OK(strata_close(db));
+    ST_ASSERT(damage_tables(dir, "VVVVVVVVVVVVVVVVVVVVVVVVVVVVVVVV-marker"));
+    db = st_dbc_open(dir, &o);
+    strata_read_options ro;
+    strata_read_options_init(&ro);
+    for (int round = 0; round < 2; round++) {
+        /* checked (the default): the damaged page is refused */
+        get_with(db, NULL, "k", STRATA_CORRUPT);
+        ST_ASSERT(strstr(strata_errmsg(db), "checksum") != NULL);
+        /* unchecked: the damaged bytes are returned as they are */
+        ro.verify_checksums = 0;
+        void *v = NULL;
+        size_t vl = 0;
+        ST_ASSERT_OK(strata_get(db, &ro, "k", 1, &v, &vl));
+        ST_ASSERT_EQ(vl, 39);
+        ST_ASSERT(memcmp(v, "VVVWVVVV", 8) == 0);
+        strata_free(v);
+        strata_iter *it;
+        ST_ASSERT_OK(strata_iter_open(db, &ro, &it));
+        int n = 0;
+        for (strata_iter_seek_first(it); strata_iter_valid(it); strata_iter_next(it))
+            n++;
+        ST_ASSERT_OK(strata_iter_status(it));
+        ST_ASSERT_EQ(n, 3);
+        strata_iter_close(it);
+        /* ... and did not put the unchecked page in the cache: checked reads still fail */
+        ro.verify_checksums = 1;
+        ST_ASSERT_OK(strata_iter_open(db, &ro, &it));
+        for (strata_iter_seek_first(it); strata_iter_valid(it); strata_iter_next(it))
+            (void)strata_iter_value(it, NULL);
+        ST_ASSERT_RC(strata_iter_status(it), STRATA_CORRUPT);
+        strata_iter_close(it);
+    }
+    ST_ASSERT_OK(strata_close(db));
+    st_test_rmrf(dir);
+    st_free(dir);
+}
+
 int
 main(void)
 {
     ST_RUN(test_stats);
     ST_RUN(test_prefix);
+    ST_RUN(test_fill_cache);
+    ST_RUN(test_verify_checksums);
     return st_test_done();
 }
