@@ -165,6 +165,16 @@ int st_sst_reader_may_contain(st_sst_reader *r, const uint8_t *key, size_t klen)
 int st_sst_reader_iter(st_sst_reader *r, const uint8_t *lower, size_t llen, const uint8_t *upper,
                        size_t ulen, int flags, st_iter **out);
 
+/*
+ * st_sst_reader_approximate_size --
+ *     *bytes = an estimate of the bytes of the file holding entries with lower <= key < upper
+ *     (NULL = unbounded): row groups wholly inside count whole, a row group the range cuts counts
+ *     the share of its rows in the key pages that may hold such keys (key ColumnIndex; half the
+ *     row group without one); the footer and index are shared out in proportion. Reads nothing.
+ */
+int st_sst_reader_approximate_size(st_sst_reader *r, const uint8_t *lower, size_t llen,
+                                   const uint8_t *upper, size_t ulen, uint64_t *bytes);
+
 void st_sst_reader_ref(st_sst_reader *r);
 /* Drop a reference; the last one closes the file and frees the reader. NULL is a no-op. */
 void st_sst_reader_unref(st_sst_reader *r);

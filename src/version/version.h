@@ -166,6 +166,12 @@ int st_version_iters(st_version *v, const uint8_t *lower, size_t llen, const uin
 int st_run_iter_new(st_version *v, size_t run, const uint8_t *lower, size_t llen,
                     const uint8_t *upper, size_t ulen, int flags, st_iter **out);
 
+/* *bytes = an estimate of the table bytes of v holding keys in [lower, upper) (NULL = open):
+ * whole files for tables inside the range, st_sst_reader_approximate_size for tables it cuts
+ * (opening them through the table cache). version_size.c. */
+int st_version_approximate_size(st_version *v, const uint8_t *lower, size_t llen,
+                                const uint8_t *upper, size_t ulen, uint64_t *bytes);
+
 /* ---- version edits (edit.c) -------------------------------------------------------------- */
 
 typedef struct st_version_edit {

@@ -367,6 +367,84 @@ test_verify_checksums(void)
     st_free(dir);
 }
 
+/* ---- approximate sizes -------------------------------------------------------------------- */
+
+static uint64_t
+approx(strata_db *db, const char *b, const char *e)
+{
+    uint64_t n = 12345;
+    ST_ASSERT_OK(strata_approximate_size(db, b, b ? strlen(b) : 0, e, e ? strlen(e) : 0, &n));
+    return n;
+}
+
+/* |got - want| <= tol * total */
+static void
+near(uint64_t got, double want, double tol, uint64_t total, const char *what)
+{
+    double d = (double)got - want;
+    if (d < 0)
+        d = -d;
+    if (d > tol * (double)total)
+        ST_FAIL("%s: %" PRIu64 " bytes, want %.0f +- %.0f", what, got, want, tol * (double)total);
+}
+
+static void
+check_sizes(strata_db *db, const char *what)
+{
+    strata_stats s;
+    strata_stats_init(&s);
+    ST_ASSERT_OK(strata_get_stats(db, &s));
+    uint64_t total = s.table_bytes;
+    ST_ASSERT(total > 1000000);
+    ST_ASSERT_EQ(approx(db, NULL, NULL), total);
+    ST_ASSERT_EQ(approx(db, "a", "z"), total);
+    near(approx(db, NULL, "k010000"), total / 2.0, 0.05, total, what);
+    near(approx(db, "k010000", NULL), total / 2.0, 0.05, total, what);
+    near(approx(db, "k005000", "k010000"), total / 4.0, 0.05, total, what);
+    near(approx(db, "k012000", "k013000"), total / 20.0, 0.03, total, what);
+    near(approx(db, "k010000", "k010000"), 0, 0.02, total, what); /* empty range */
+    ST_ASSERT_EQ(approx(db, "z", NULL), 0);
+    ST_ASSERT_EQ(approx(db, NULL, "a"), 0);
+    ST_ASSERT_EQ(approx(db, "k020000", "k030000"), 0); /* past the last key */
+}
+
+static void
+test_approximate_size(void)
+{
+    char *dir = st_test_tmpdir("ops_size");
+    strata_options o = st_dbc_opts(1 << 20); /* a few dozen tables after the load */
+    strata_db *db = st_dbc_open(dir, &o);
+    uint64_t n = 99;
+    ST_ASSERT_OK(strata_approximate_size(db, NULL, 0, NULL, 0, &n));
+    ST_ASSERT_EQ(n, 0); /* nothing in tables yet */
+    char key[16], val[200];
+    uint32_t x = 12345;
+    for (int i = 0; i < 20000; i++) {
+        for (size_t j = 0; j < sizeof(val); j++) { /* incompressible values */
+            x = x * 1103515245u + 12345u;
+            val[j] = (char)(x >> 24);
+        }
+        snprintf(key, sizeof(key), "k%06d", i);
+        ST_ASSERT_OK(strata_put(db, NULL, key, strlen(key), val, sizeof(val)));
+    }
+    ST_ASSERT_OK(strata_flush(db));
+    ST_ASSERT_OK(strata_wait_idle(db));
+    check_sizes(db, "flushed tables");
+    ST_ASSERT_OK(strata_compact_range(db, NULL, 0, NULL, 0));
+    check_sizes(db, "compacted");
+    /* memtable data is not counted */
+    uint64_t before = approx(db, NULL, NULL);
+    ST_ASSERT_OK(strata_put(db, NULL, "k999999", 7, val, sizeof(val)));
+    ST_ASSERT_EQ(approx(db, NULL, NULL), before);
+    /* misuse */
+    ST_ASSERT_RC(strata_approximate_size(db, NULL, 0, NULL, 0, NULL), STRATA_INVALID);
+    ST_ASSERT_RC(strata_approximate_size(db, NULL, 3, NULL, 0, &n), STRATA_INVALID);
+    ST_ASSERT_RC(strata_approximate_size(NULL, NULL, 0, NULL, 0, &n), STRATA_INVALID);
+    ST_ASSERT_OK(strata_close(db));
+    st_test_rmrf(dir);
+    st_free(dir);
+}
+
 int
 main(void)
 {
@@ -374,5 +452,6 @@ main(void)
     ST_RUN(test_prefix);
     ST_RUN(test_fill_cache);
     ST_RUN(test_verify_checksums);
+    ST_RUN(test_approximate_size);
     return st_test_done();
 }
