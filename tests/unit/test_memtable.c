@@ -732,7 +732,7 @@ test_keyfilter(void)
 {
     enum { N = 20000 };
     st_keyfilter f;
-    ST_ASSERT_OK(st_keyfilter_init(&f, (size_t)N * 64)); /* ~8 bits per key */
+    ST_ASSERT_OK(st_keyfilter_init(&f, (size_t)N * 64));        /* ~8 bits per key */
     ST_ASSERT_EQ(st_keyfilter_memory(&f), (size_t)N / 64 * 64); /* whole 64-byte blocks */
     char k[32];
     for (int i = 0; i < N; i++) {
