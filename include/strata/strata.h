@@ -181,6 +181,18 @@ typedef struct strata_write_options {
 STRATA_API void strata_options_init(strata_options *o);
 STRATA_API void strata_read_options_init(strata_read_options *o);
 STRATA_API void strata_write_options_init(strata_write_options *o);
+/* The same for a struct of `size` bytes (the caller's sizeof): only those bytes are written (the
+ * fields that fit get their defaults, struct_size = size). The macros below send every call
+ * compiled against this header through them with this header's sizeof, so that a newer library,
+ * whose structs are larger, never writes past a program's struct. NULL or size <
+ * sizeof(size_t) is a no-op. */
+STRATA_API void strata_options_init_sized(strata_options *o, size_t size);
+STRATA_API void strata_read_options_init_sized(strata_read_options *o, size_t size);
+STRATA_API void strata_write_options_init_sized(strata_write_options *o, size_t size);
+#define strata_options_init(o) strata_options_init_sized((o), sizeof(strata_options))
+#define strata_read_options_init(o) strata_read_options_init_sized((o), sizeof(strata_read_options))
+#define strata_write_options_init(o)                                                               \
+    strata_write_options_init_sized((o), sizeof(strata_write_options))
 
 /* ---------------------------------------------------------------------------------------------
  * Lifecycle
@@ -379,6 +391,8 @@ typedef struct strata_stats {
 } strata_stats;
 
 STRATA_API void strata_stats_init(strata_stats *s); /* zeroes *s and sets struct_size */
+STRATA_API void strata_stats_init_sized(strata_stats *s, size_t size); /* as the options' */
+#define strata_stats_init(s) strata_stats_init_sized((s), sizeof(strata_stats))
 
 /*
  * strata_get_stats --

@@ -14,6 +14,11 @@
 #include <stdio.h>
 #include <string.h>
 
+/* the full-size functions themselves (strata.h routes calls to the sized ones) */
+#undef strata_options_init
+#undef strata_read_options_init
+#undef strata_write_options_init
+
 const char *
 strata_version(int *major, int *minor, int *patch)
 {

@@ -156,3 +156,40 @@ st_db_stats_to_user(const strata_stats *s, strata_stats *out)
     out->struct_size = bytes;
     return STRATA_OK;
 }
+
+/* ---- the sized *_init functions ------------------------------------------------------------ */
+
+/* Write the first `size` bytes of the defaults `full` (fsize bytes) to o, zeros past fsize, and
+ * struct_size = size. */
+static void
+init_into(void *o, const void *full, size_t fsize, size_t size)
+{
+    if (!o || size < sizeof(size_t))
+        return;
+    memcpy(o, full, size < fsize ? size : fsize);
+    if (size > fsize)
+        memset((char *)o + fsize, 0, size - fsize);
+    memcpy(o, &size, sizeof(size));
+}
+
+/* name##_sized: the defaults of the full-size function `name` (in parentheses: not the macro of
+ * strata.h) written into the caller's struct of `size` bytes. */
+#define SIZED_INIT(name, type)                                                                     \
+    void name##_sized(type *o, size_t size)                                                        \
+    {                                                                                              \
+        type d;                                                                                    \
+        (name)(&d);                                                                                \
+        init_into(o, &d, sizeof(d), size);                                                         \
+    }
+
+SIZED_INIT(strata_options_init, strata_options)
+SIZED_INIT(strata_read_options_init, strata_read_options)
+SIZED_INIT(strata_write_options_init, strata_write_options)
+
+void
+strata_stats_init_sized(strata_stats *s, size_t size)
+{
+    strata_stats d;
+    memset(&d, 0, sizeof(d));
+    init_into(s, &d, sizeof(d), size);
+}

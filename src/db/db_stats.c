@@ -7,6 +7,8 @@
 
 #include <string.h>
 
+#undef strata_stats_init /* the full-size function itself */
+
 void
 strata_stats_init(strata_stats *s)
 {

@@ -203,6 +203,57 @@ test_stats_sizes(void)
     st_free(dir);
 }
 
+/* What a program built against an older header does: the *_init macros pass that header's
+ * sizeof, and the library writes no further. */
+static void
+test_sized_init(void)
+{
+    options_v1 *o = exact(sizeof(options_v1), 0x5a);
+    strata_options_init_sized((strata_options *)o, sizeof(*o));
+    ST_ASSERT_EQ(o->struct_size, sizeof(*o));
+    ST_ASSERT_EQ(o->create_if_missing, 1);
+    ST_ASSERT_EQ(o->memtable_kind, STRATA_MEMTABLE_TRIE);
+    ST_ASSERT_EQ(o->bloom_bits_per_key, 10);
+    ST_ASSERT_EQ(o->ucs_base_shards, 4);
+    free(o);
+    read_options_v1 *ro = exact(sizeof(read_options_v1), 0x5a);
+    strata_read_options_init_sized((strata_read_options *)ro, sizeof(*ro));
+    ST_ASSERT_EQ(ro->struct_size, sizeof(*ro));
+    ST_ASSERT(ro->snapshot == NULL && ro->lower_bound == NULL && ro->upper_bound == NULL);
+    ST_ASSERT_EQ(ro->verify_checksums, 1);
+    ST_ASSERT_EQ(ro->fill_cache, 1);
+    free(ro);
+    write_options_v1 *wo = exact(sizeof(write_options_v1), 0x5a);
+    strata_write_options_init_sized((strata_write_options *)wo, sizeof(*wo));
+    ST_ASSERT_EQ(wo->struct_size, sizeof(*wo));
+    ST_ASSERT_EQ(wo->sync, 0);
+    free(wo);
+    /* a newer program's larger struct: zeros past the fields this library knows */
+    size_t big = sizeof(strata_read_options) + 24;
+    unsigned char *b = exact(big, 0x5a);
+    strata_read_options_init_sized((strata_read_options *)b, big);
+    ST_ASSERT_EQ(((strata_read_options *)b)->struct_size, big);
+    for (size_t i = sizeof(strata_read_options); i < big; i++)
+        ST_ASSERT_EQ(b[i], 0);
+    free(b);
+    strata_stats *st = exact(sizeof(strata_stats), 0x5a);
+    strata_stats_init_sized(st, sizeof(*st));
+    ST_ASSERT_EQ(st->struct_size, sizeof(*st));
+    ST_ASSERT_EQ(st->sequence, 0);
+    free(st);
+    /* the macros pass this header's sizeof; NULL and tiny sizes are no-ops */
+    strata_options cur;
+    memset(&cur, 0x5a, sizeof(cur));
+    strata_options_init(&cur);
+    ST_ASSERT_EQ(cur.struct_size, sizeof(cur));
+    ST_ASSERT_EQ(cur.bottommost_compression, STRATA_COMPRESSION_ZSTD);
+    strata_options_init(NULL);
+    strata_stats_init_sized(NULL, sizeof(strata_stats));
+    size_t tiny = 0x5a5a;
+    strata_options_init_sized((strata_options *)&tiny, 4);
+    ST_ASSERT_EQ(tiny, 0x5a5a);
+}
+
 int
 main(void)
 {
@@ -210,5 +261,6 @@ main(void)
     ST_RUN(test_old_options);
     ST_RUN(test_old_read_write_options);
     ST_RUN(test_stats_sizes);
+    ST_RUN(test_sized_init);
     return st_test_done();
 }
