@@ -240,8 +240,8 @@ sst_get(void *ctx, const char *key, const char *want, size_t wlen)
 {
     strata_ctx *s = ctx;
     int kind = 0;
-    int rc =
-        st_sst_reader_get(s->r, (const uint8_t *)key, KEY_LEN, UINT64_MAX, &kind, &s->val, NULL);
+    int rc = st_sst_reader_get(s->r, (const uint8_t *)key, KEY_LEN, UINT64_MAX,
+                               ST_SST_ITER_FILL_CACHE, &kind, &s->val, NULL);
     if (rc == STRATA_NOTFOUND) {
         return 1;
     }

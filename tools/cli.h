@@ -12,7 +12,7 @@
  *   cli_load.c    load.
  *   cli_check.c   check, repair (closed databases: they do not use cli_open_db).
  *   cli_progress.c  the progress line of long commands on a terminal.
- *   cli_stats.c   the numbers of strata.stats as named metrics.
+ *   cli_stats.c   the numbers of strata_get_stats as named metrics.
  *   cli_stats_fmt.c  those metrics as JSON or Prometheus text (stats --json/--prometheus).
  *   cli_sst.c     sst (one table file, no database).
  *   cli_checkpoint.c  checkpoint, sql-view, destroy.
@@ -186,7 +186,8 @@ void cli_progress_end(cli_progress *p);
 int cli_progress_run(cli_progress *p, int (*work)(void *), void *work_arg,
                      void (*poll)(cli_progress *p, void *arg), void *poll_arg);
 
-/* ---- cli_stats.c / cli_stats_fmt.c: strata.stats as metrics ------------------------------- */
+/* ---- cli_stats.c / cli_stats_fmt.c: strata_get_stats as metrics -------------------------------
+ */
 
 typedef struct cli_metric {
     const char *name; /* static, without the "strata_" prefix; counters end in _total */
@@ -205,12 +206,10 @@ typedef struct cli_stats {
     char bg_error[512]; /* "" when there is no background error */
 } cli_stats;
 
-/* Parse the text of the strata.stats property into *st (metrics it does not find are absent). */
-void cli_stats_parse(const char *text, cli_stats *st);
-/* Read strata.stats of the open c->db into *st: CLI_EXIT_OK or a reported database error. */
+/* The metrics of s (of the database at path) into *st. */
+void cli_stats_from(const strata_stats *s, const char *path, cli_stats *st);
+/* Read the statistics of the open c->db into *st: CLI_EXIT_OK or a reported database error. */
 int cli_stats_read(cli_ctx *c, cli_stats *st);
-/* The metric called `name`, or NULL. */
-const cli_metric *cli_stats_find(const cli_stats *st, const char *name);
 void cli_stats_print_json(FILE *f, const cli_stats *st);
 void cli_stats_print_prometheus(FILE *f, const cli_stats *st);
 

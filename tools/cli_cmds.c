@@ -374,17 +374,13 @@ compact_work(void *arg)
 static void
 compact_counts(cli_ctx *c, unsigned long long *done, unsigned long long *bytes)
 {
-    char *text = NULL;
+    strata_stats st;
+    strata_stats_init(&st);
     *done = *bytes = 0;
-    if (strata_property(c->db, "strata.stats", &text) != STRATA_OK)
+    if (strata_get_stats(c->db, &st) != STRATA_OK)
         return;
-    cli_stats st;
-    cli_stats_parse(text, &st);
-    strata_free(text);
-    const cli_metric *n = cli_stats_find(&st, "compactions_total");
-    const cli_metric *b = cli_stats_find(&st, "compaction_bytes_out_total");
-    *done = n ? (unsigned long long)n->value : 0;
-    *bytes = b ? (unsigned long long)b->value : 0;
+    *done = st.compactions;
+    *bytes = st.compaction_bytes_out;
 }
 
 static void

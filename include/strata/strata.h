@@ -86,9 +86,16 @@ typedef struct strata_batch strata_batch;
 typedef struct strata_snapshot strata_snapshot;
 
 /* ---------------------------------------------------------------------------------------------
- * Options. Always initialise with the matching *_init function, then change fields. A
- * strata_options.struct_size smaller than this header's (a program built against an older
- * strata.h) is accepted: the fields past it take their defaults.
+ * Options. Always initialise with the matching *_init function, then change fields.
+ *
+ * Versioned structs: strata_options, strata_read_options, strata_write_options and strata_stats
+ * begin with struct_size, and new fields are only ever appended. A struct_size of an older
+ * release of this header (a program built against an older strata.h) is accepted: for the
+ * option structs the fields past it take their defaults and nothing past it is read; an output
+ * struct (strata_stats) is filled only as far as it reaches. The accepted values are exactly
+ * the sizeof of each released layout (0 also means "this header's"); any other value gives
+ * STRATA_INVALID. Fields that an older layout held in its tail padding are not read from a
+ * struct of that older size (see doc/design.md, "Versioned structs").
  * ------------------------------------------------------------------------------------------- */
 enum { STRATA_MEMTABLE_SKIPLIST = 0, STRATA_MEMTABLE_TRIE = 1 };
 enum {
@@ -134,22 +141,38 @@ typedef struct strata_options {
      * older data in their key range, as a full strata_compact_range does, where most of a
      * settled database lives. STRATA_COMPRESSION_*; default ZSTD at compression_level. */
     int bottommost_compression;
-    /* ---- checkpoints and read-only open (issue 11) ---- */
     /* default 0. 1: open an existing database for reading only (see strata_open). */
     int read_only;
+    /* Keeps sizeof distinct from the previous layout's (read_only would otherwise sit in its
+     * tail padding, where an older caller's struct holds garbage). Set to 0. */
+    int reserved_;
 } strata_options;
 
 typedef struct strata_read_options {
     size_t struct_size;              /* set by strata_read_options_init */
     const strata_snapshot *snapshot; /* NULL: read the latest committed state */
-    int verify_checksums;            /* default 1 */
-    int fill_cache;                  /* default 1: keep pages read by this call in the cache */
+    /* Default 1: every table page read from disk has its Parquet page CRC checked (a mismatch
+     * gives STRATA_CORRUPT). 0: reads may skip that check (faster, damage goes unnoticed); pages
+     * read unchecked are never put in the block cache, so other reads still see checked pages
+     * only. Pages already in the cache were checked when they were read. */
+    int verify_checksums;
+    /* Default 1: keep pages read by this call (strata_get or an iterator) in the block cache.
+     * 0: use pages already cached but do not add new ones (for scans that would evict the
+     * working set). */
+    int fill_cache;
     /* Optional iterator bounds: lower inclusive, upper exclusive. NULL = unbounded. The memory
      * must stay valid for the life of the iterator. Ignored by strata_get. */
     const void *lower_bound;
     size_t lower_bound_len;
     const void *upper_bound;
     size_t upper_bound_len;
+    /* ---- added after 0.1.0 (see the versioned structs above) ---- */
+    /* Optional key prefix for iterators: only keys starting with these prefix_len bytes are
+     * yielded, in both directions; seeks are clamped into the prefix. Combined with the bounds
+     * above (the narrower wins). NULL/0 = no prefix. Copied at strata_iter_open. Ignored by
+     * strata_get. */
+    const void *prefix;
+    size_t prefix_len;
 } strata_read_options;
 
 typedef struct strata_write_options {
@@ -165,6 +188,18 @@ typedef struct strata_write_options {
 STRATA_API void strata_options_init(strata_options *o);
 STRATA_API void strata_read_options_init(strata_read_options *o);
 STRATA_API void strata_write_options_init(strata_write_options *o);
+/* The same for a struct of `size` bytes (the caller's sizeof): only those bytes are written (the
+ * fields that fit get their defaults, struct_size = size). The macros below send every call
+ * compiled against this header through them with this header's sizeof, so that a newer library,
+ * whose structs are larger, never writes past a program's struct. NULL or size <
+ * sizeof(size_t) is a no-op. */
+STRATA_API void strata_options_init_sized(strata_options *o, size_t size);
+STRATA_API void strata_read_options_init_sized(strata_read_options *o, size_t size);
+STRATA_API void strata_write_options_init_sized(strata_write_options *o, size_t size);
+#define strata_options_init(o) strata_options_init_sized((o), sizeof(strata_options))
+#define strata_read_options_init(o) strata_read_options_init_sized((o), sizeof(strata_read_options))
+#define strata_write_options_init(o)                                                               \
+    strata_write_options_init_sized((o), sizeof(strata_write_options))
 
 /* ---------------------------------------------------------------------------------------------
  * Lifecycle
@@ -359,6 +394,96 @@ STRATA_API int strata_check(const char *path, char **report);
  *     Errors: INVALID (unknown name), NOMEM.
  */
 STRATA_API int strata_property(strata_db *db, const char *name, char **out);
+
+/* ---------------------------------------------------------------------------------------------
+ * Operational API: numeric statistics and approximate sizes.
+ * ------------------------------------------------------------------------------------------- */
+
+/*
+ * strata_stats -- the figures of the "strata.stats" property as numbers. Counters (_total in
+ * `strata stats --prometheus`) count since strata_open; the rest are the state at the call.
+ * Times are in microseconds. Versioned by struct_size like the option structs: set it (or call
+ * strata_stats_init) before strata_get_stats.
+ */
+typedef struct strata_stats {
+    size_t struct_size;
+    uint64_t sequence;                 /* last sequence number written */
+    uint64_t memtable_bytes;           /* bytes in the active memtable */
+    uint64_t memtable_entries;         /* entries in the active memtable */
+    uint64_t immutable_memtables;      /* memtables waiting to be flushed */
+    uint64_t immutable_memtable_bytes; /* bytes in them */
+    uint64_t wal_number;               /* file number of the active write-ahead log */
+    uint64_t wal_bytes;                /* bytes in it */
+    uint64_t wal_records;              /* WAL records written */
+    uint64_t wal_syncs;                /* WAL fsyncs */
+    uint64_t commit_groups;            /* commit groups (writers sharing one WAL write) */
+    uint64_t write_batches;            /* write batches committed */
+    uint64_t user_bytes;               /* key and value bytes written by users */
+    uint64_t gets;                     /* point lookups */
+    uint64_t gets_found;               /* point lookups that found the key */
+    uint64_t recovered_records;        /* WAL records replayed by the open */
+    uint64_t recovered_entries;        /* entries replayed by the open */
+    uint64_t recovery_dropped_bytes;   /* damaged WAL tail bytes dropped by the open */
+    uint64_t recovery_micros;          /* time the open spent recovering */
+    uint64_t open_iterators;
+    uint64_t open_snapshots;
+    uint64_t running_flushes;
+    uint64_t running_compactions;
+    uint64_t tables;            /* live tables */
+    uint64_t table_bytes;       /* bytes in live tables */
+    uint64_t table_entries;     /* entries in live tables (tombstones included) */
+    uint64_t table_tombstones;  /* tombstones in live tables */
+    uint64_t sorted_runs;       /* the read amplification of a point read */
+    uint64_t table_cache_open;  /* tables with an open reader */
+    uint64_t table_cache_limit; /* max_open_files (0: no limit) */
+    uint64_t table_cache_opens;
+    uint64_t table_cache_evictions;
+    uint64_t level_overlap; /* total overlap of the compaction levels */
+    uint64_t flushes;
+    uint64_t flush_bytes; /* table bytes written by flushes */
+    uint64_t flush_micros;
+    uint64_t compactions;
+    uint64_t compaction_bytes_in;
+    uint64_t compaction_bytes_out;
+    uint64_t compaction_micros;
+    uint64_t stalls;    /* writes stopped until a flush or compaction finished */
+    uint64_t slowdowns; /* writes slowed down */
+    uint64_t stall_micros;
+    uint64_t cache_bytes; /* block cache usage */
+    uint64_t cache_capacity;
+    uint64_t cache_hits;
+    uint64_t cache_misses;
+    double write_amplification; /* (flush_bytes + compaction_bytes_out) / user_bytes; 0 if none */
+    int background_error; /* STRATA_OK, or the sticky error that made writes return READONLY */
+    int reserved;         /* 0; keeps the struct free of tail padding */
+} strata_stats;
+
+STRATA_API void strata_stats_init(strata_stats *s); /* zeroes *s and sets struct_size */
+STRATA_API void strata_stats_init_sized(strata_stats *s, size_t size); /* as the options' */
+#define strata_stats_init(s) strata_stats_init_sized((s), sizeof(strata_stats))
+
+/*
+ * strata_get_stats --
+ *     Fill *out with the database's statistics. out->struct_size must be set (strata_stats_init);
+ *     an older, smaller struct is filled only up to its size, and out->struct_size is set to the
+ *     number of bytes filled; a larger struct (built against a newer header) gets the fields
+ *     this library knows and zeros after them. On error *out is not modified.
+ *     Errors: INVALID (NULL pointer, closed handle, struct_size 0 or no released layout's size).
+ */
+STRATA_API int strata_get_stats(strata_db *db, strata_stats *out);
+
+/*
+ * strata_approximate_size --
+ *     *bytes = an estimate of the table file bytes holding keys in [begin, end) (begin
+ *     inclusive, end exclusive; NULL = open end). Tables wholly inside the range count their
+ *     whole file size; a table the range cuts counts the share of its data pages (from the
+ *     Parquet page index, page granularity) in the range. Memtables are not counted (flush
+ *     first to include them). Reads only in-memory metadata and already opened table footers,
+ *     opening a table through the table cache when needed. Errors: INVALID, IOERR, CORRUPT,
+ *     NOMEM.
+ */
+STRATA_API int strata_approximate_size(strata_db *db, const void *begin, size_t blen,
+                                       const void *end, size_t elen, uint64_t *bytes);
 
 /*
  * strata_errmsg --

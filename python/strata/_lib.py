@@ -27,13 +27,14 @@ class Options(ctypes.Structure):
                 ("target_file_size", c_size_t), ("background_threads", c_int),
                 ("ucs_scaling", c_int * 8), ("ucs_scaling_count", c_int),
                 ("ucs_base_shards", c_int), ("max_open_files", c_int),
-                ("bottommost_compression", c_int)]
+                ("bottommost_compression", c_int), ("read_only", c_int), ("reserved_", c_int)]
 
 
 class ReadOptions(ctypes.Structure):
     _fields_ = [("struct_size", c_size_t), ("snapshot", c_void_p), ("verify_checksums", c_int),
                 ("fill_cache", c_int), ("lower_bound", c_void_p), ("lower_bound_len", c_size_t),
-                ("upper_bound", c_void_p), ("upper_bound_len", c_size_t)]
+                ("upper_bound", c_void_p), ("upper_bound_len", c_size_t),
+                ("prefix", c_void_p), ("prefix_len", c_size_t)]
 
 
 class WriteOptions(ctypes.Structure):

@@ -14,6 +14,11 @@
 #include <stdio.h>
 #include <string.h>
 
+/* the full-size functions themselves (strata.h routes calls to the sized ones) */
+#undef strata_options_init
+#undef strata_read_options_init
+#undef strata_write_options_init
+
 const char *
 strata_version(int *major, int *minor, int *patch)
 {
@@ -104,26 +109,6 @@ st_db_file_path(const strata_db *db, uint64_t num, const char *suffix)
     return st_path_join(db->path, name);
 }
 
-/* The end of the fields of the first published strata_options (through ucs_base_shards). A
- * struct_size from there up to sizeof(strata_options) is accepted: fields past it are defaulted. */
-#define OPTIONS_MIN_SIZE (offsetof(strata_options, ucs_base_shards) + sizeof(int))
-
-/* *out = the defaults overlaid with the first struct_size bytes of *o (0 = the whole struct). */
-static int
-options_from_user(const strata_options *o, strata_options *out)
-{
-    size_t n = o->struct_size ? o->struct_size : sizeof(*o);
-    if (n < OPTIONS_MIN_SIZE || n > sizeof(*o))
-        return st_err(STRATA_INVALID,
-                      "strata_options.struct_size is %zu, this library accepts %zu..%zu (call "
-                      "strata_options_init)",
-                      o->struct_size, (size_t)OPTIONS_MIN_SIZE, sizeof(*o));
-    strata_options_init(out);
-    memcpy(out, o, n);
-    out->struct_size = sizeof(*out);
-    return STRATA_OK;
-}
-
 static int
 valid_compression(int c)
 {
@@ -212,7 +197,7 @@ st_db_open_env(const char *path, const strata_options *opts, st_env *env, strata
         return st_err(STRATA_INVALID, "strata_open: path is NULL or empty");
     strata_options given;
     if (opts)
-        ST_RET(options_from_user(opts, &given));
+        ST_RET(st_db_options_from_user(opts, &given));
     else
         strata_options_init(&given);
     opts = &given;
@@ -422,7 +407,9 @@ strata_get(strata_db *db, const strata_read_options *ro, const void *key, size_t
     if (!val || !vlen)
         return st_err(STRATA_INVALID, "strata_get: val and vlen must not be NULL");
     ST_RET(st_check_kv(key, klen, NULL, 0, 0));
-    return st_db_get(db, ro, key, klen, val, vlen);
+    strata_read_options given;
+    ST_RET(st_db_read_options_from_user(ro, &given));
+    return st_db_get(db, &given, key, klen, val, vlen);
 }
 
 int
@@ -433,7 +420,9 @@ strata_iter_open(strata_db *db, const strata_read_options *ro, strata_iter **out
     ST_RET(st_db_check(db));
     if (!out)
         return st_err(STRATA_INVALID, "strata_iter_open: out is NULL");
-    return st_db_iter_open(db, ro, out);
+    strata_read_options given;
+    ST_RET(st_db_read_options_from_user(ro, &given));
+    return st_db_iter_open(db, &given, out);
 }
 
 /* ---- snapshots ------------------------------------------------------------------------- */
@@ -507,52 +496,41 @@ static void ST_PRINTF(2, 3) sb_printf(strbuf *s, const char *fmt, ...)
 static void
 stats_text(strata_db *db, strbuf *s)
 {
-    st_db_stats *st = &db->stats;
-    pthread_mutex_lock(&db->mu);
-    size_t mem = st_memtable_memory(db->mem);
-    uint64_t mem_entries = st_memtable_entries(db->mem);
-    size_t nimm = db->nimm, imm_bytes = 0;
-    for (size_t i = 0; i < db->nimm; i++)
-        imm_bytes += st_memtable_memory(db->imm[i]);
-    uint64_t log = db->log_number;
-    uint64_t wal_size = db->wal ? st_wal_writer_size(db->wal) : 0;
-    int bg = db->bg_error;
-    pthread_mutex_unlock(&db->mu);
+    strata_stats x;
+    st_db_collect_stats(db, &x);
     sb_printf(s, "strata %s  path %s\n", STRATA_VERSION_STRING, db->path);
-    sb_printf(s, "sequence: %" PRIu64 "\n", atomic_load(&db->last_seq));
-    sb_printf(s, "memtable: %s, %zu bytes, %" PRIu64 " entries; immutable: %zu (%zu bytes)\n",
-              db->opts.memtable_kind == STRATA_MEMTABLE_TRIE ? "trie" : "skiplist", mem,
-              mem_entries, nimm, imm_bytes);
+    sb_printf(s, "sequence: %" PRIu64 "\n", x.sequence);
+    sb_printf(s,
+              "memtable: %s, %" PRIu64 " bytes, %" PRIu64 " entries; immutable: %" PRIu64
+              " (%" PRIu64 " bytes)\n",
+              db->opts.memtable_kind == STRATA_MEMTABLE_TRIE ? "trie" : "skiplist",
+              x.memtable_bytes, x.memtable_entries, x.immutable_memtables,
+              x.immutable_memtable_bytes);
     sb_printf(s,
               "wal: %06" PRIu64 ".wal, %" PRIu64 " bytes; records %" PRIu64 ", syncs %" PRIu64
               ", commit groups %" PRIu64 "\n",
-              log, wal_size, atomic_load(&st->wal_records), atomic_load(&st->wal_syncs),
-              atomic_load(&st->groups));
+              x.wal_number, x.wal_bytes, x.wal_records, x.wal_syncs, x.commit_groups);
     sb_printf(s,
               "writes: %" PRIu64 " batches in %" PRIu64 " commit groups, %" PRIu64 " user bytes\n",
-              atomic_load(&st->batches), atomic_load(&st->groups), atomic_load(&st->user_bytes));
-    sb_printf(s, "reads: gets %" PRIu64 ", found %" PRIu64 "\n", atomic_load(&st->gets),
-              atomic_load(&st->get_hits));
+              x.write_batches, x.commit_groups, x.user_bytes);
+    sb_printf(s, "reads: gets %" PRIu64 ", found %" PRIu64 "\n", x.gets, x.gets_found);
     sb_printf(s,
               "recovery: %" PRIu64 " records, %" PRIu64 " entries, %" PRIu64
               " bytes dropped, %.1f ms\n",
-              st->recovered_records, st->recovered_entries, st->recovery_dropped_bytes,
-              (double)st->recovery_micros / 1000.0);
-    sb_printf(s, "open: %ld iterators, %ld snapshots; crc32c hardware: %s\n",
-              atomic_load(&db->open_iters), atomic_load(&db->open_snapshots),
-              st_crc32c_hw() ? "yes" : "no");
+              x.recovered_records, x.recovered_entries, x.recovery_dropped_bytes,
+              (double)x.recovery_micros / 1000.0);
+    sb_printf(s, "open: %" PRIu64 " iterators, %" PRIu64 " snapshots; crc32c hardware: %s\n",
+              x.open_iterators, x.open_snapshots, st_crc32c_hw() ? "yes" : "no");
+    sb_printf(s, "background: %" PRIu64 " flush, %" PRIu64 " compactions running\n",
+              x.running_flushes, x.running_compactions);
     st_version *v = NULL;
-    int running_flush, running_compactions;
     pthread_mutex_lock(&db->mu);
     v = db->current;
     if (v)
         st_version_ref(v);
-    running_flush = db->flushing;
-    running_compactions = db->compacting;
     pthread_mutex_unlock(&db->mu);
-    sb_printf(s, "background: %d flush, %d compactions running\n", running_flush ? 1 : 0,
-              running_compactions);
     if (v) {
+        /* the tables line from the same version as the runs and levels below */
         uint64_t entries = 0, tombs = 0;
         for (size_t i = 0; i < v->n; i++) {
             entries += v->t[i]->m.entries;
@@ -573,12 +551,11 @@ stats_text(strata_db *db, strbuf *s)
                       i, v->runs[i].n, v->runs[i].bytes, v->runs[i].min_seq, v->runs[i].max_seq);
         if (v->nruns > 16)
             sb_printf(s, "  ... %zu more runs\n", v->nruns - 16);
-        size_t open, limit;
-        uint64_t opens, evictions;
-        st_table_cache_stats(db->tctx.tc, &open, &limit, &opens, &evictions);
         sb_printf(s,
-                  "table cache: %zu open (limit %zu%s), %" PRIu64 " opens, %" PRIu64 " evictions\n",
-                  open, limit, limit ? "" : " = none", opens, evictions);
+                  "table cache: %" PRIu64 " open (limit %" PRIu64 "%s), %" PRIu64 " opens, %" PRIu64
+                  " evictions\n",
+                  x.table_cache_open, x.table_cache_limit, x.table_cache_limit ? "" : " = none",
+                  x.table_cache_opens, x.table_cache_evictions);
         if (st_db_level_stats(db, v, lv, ST_UCS_MAX_LEVELS, &nl, &overlap) == STRATA_OK) {
             sb_printf(s, "levels (UCS): total overlap %zu\n", overlap);
             for (size_t i = 0; i < nl; i++)
@@ -591,27 +568,25 @@ stats_text(strata_db *db, strbuf *s)
         }
         st_version_unref(v);
     }
-    uint64_t ub = atomic_load(&st->user_bytes), fb = atomic_load(&st->flush_bytes),
-             cb = atomic_load(&st->compact_bytes_out);
     sb_printf(s,
               "flushes: %" PRIu64 ", %" PRIu64 " bytes, %.1f ms; compactions: %" PRIu64 ", %" PRIu64
               " bytes in, %" PRIu64 " bytes out, %.1f ms\n",
-              atomic_load(&st->flushes), fb, (double)atomic_load(&st->flush_micros) / 1000.0,
-              atomic_load(&st->compactions), atomic_load(&st->compact_bytes_in), cb,
-              (double)atomic_load(&st->compact_micros) / 1000.0);
+              x.flushes, x.flush_bytes, (double)x.flush_micros / 1000.0, x.compactions,
+              x.compaction_bytes_in, x.compaction_bytes_out, (double)x.compaction_micros / 1000.0);
     sb_printf(s, "write amplification: %.2f (table bytes written / user bytes)\n",
-              ub ? (double)(fb + cb) / (double)ub : 0.0);
-    sb_printf(s, "stalls: %" PRIu64 " stops, %" PRIu64 " slowdowns, %.1f ms\n",
-              atomic_load(&st->stalls), atomic_load(&st->slowdowns),
-              (double)atomic_load(&st->stall_micros) / 1000.0);
-    if (db->cache) {
-        uint64_t hits, misses;
-        st_cache_stats(db->cache, &hits, &misses);
-        sb_printf(s, "cache: %zu / %zu bytes, %" PRIu64 " hits, %" PRIu64 " misses\n",
-                  st_cache_usage(db->cache), st_cache_capacity(db->cache), hits, misses);
+              x.write_amplification);
+    sb_printf(s, "stalls: %" PRIu64 " stops, %" PRIu64 " slowdowns, %.1f ms\n", x.stalls,
+              x.slowdowns, (double)x.stall_micros / 1000.0);
+    if (db->cache)
+        sb_printf(s,
+                  "cache: %" PRIu64 " / %" PRIu64 " bytes, %" PRIu64 " hits, %" PRIu64 " misses\n",
+                  x.cache_bytes, x.cache_capacity, x.cache_hits, x.cache_misses);
+    if (x.background_error != STRATA_OK) {
+        pthread_mutex_lock(&db->mu);
+        sb_printf(s, "background error: %s (%s)\n", strata_errstr(x.background_error),
+                  db->bg_errmsg);
+        pthread_mutex_unlock(&db->mu);
     }
-    if (bg != STRATA_OK)
-        sb_printf(s, "background error: %s (%s)\n", strata_errstr(bg), db->bg_errmsg);
 }
 
 static void

@@ -187,6 +187,23 @@ int st_db_sql_view(const st_version *v, st_buf *out);
  * MANIFEST-N, CURRENT, LOCK, strata.sql, or one of those with ".tmp" appended (db_destroy.c). */
 int st_db_is_own_file(const char *name);
 
+/* The statistics of db now (db_stats.c); *out is this library's full struct. */
+void st_db_collect_stats(strata_db *db, strata_stats *out);
+
+/* Versioned public structs (db_options.c): *out = this library's struct holding the caller's
+ * fields of the layout its struct_size names and the defaults for the rest (a NULL read/write
+ * options pointer gives the defaults). INVALID when struct_size is no released layout's size. */
+int st_db_options_from_user(const strata_options *o, strata_options *out);
+int st_db_read_options_from_user(const strata_read_options *o, strata_read_options *out);
+int st_db_write_options_from_user(const strata_write_options *o, strata_write_options *out);
+/* The released layouts (ends of their last fields, oldest first) and alignment of struct
+ * `which`: 0 strata_options, 1 strata_read_options, 2 strata_write_options, 3 strata_stats
+ * (for tests). Returns how many. */
+size_t st_db_layouts(int which, const size_t **ends, size_t *align);
+/* Copy s into the caller's *out as far as out->struct_size reaches (setting it to the bytes
+ * filled); INVALID when it is 0 or no released layout's size. */
+int st_db_stats_to_user(const strata_stats *s, strata_stats *out);
+
 /* Check a handle; INVALID with a message when it is NULL or not an open database. */
 int st_db_check(const strata_db *db);
 

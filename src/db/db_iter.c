@@ -310,6 +310,57 @@ strata_iter_close(strata_iter *i)
     st_free(i);
 }
 
+/* *dst = an owned copy of the n bytes at p (NULL stays NULL). */
+static int
+copy_bound(const void *p, size_t n, uint8_t **dst, size_t *dlen)
+{
+    *dst = NULL;
+    *dlen = 0;
+    if (!p)
+        return STRATA_OK;
+    if (!(*dst = st_memdup(p, n)))
+        return st_err(STRATA_NOMEM, "out of memory copying an iterator bound");
+    *dlen = n;
+    return STRATA_OK;
+}
+
+/*
+ * The bounds of the iterator: the caller's bounds narrowed by the prefix, whose keys are
+ * [prefix, successor(prefix)), the successor being the prefix without its trailing 0xff bytes
+ * with the last byte incremented (none for an all-0xff prefix: no upper bound).
+ */
+static int
+iter_bounds(strata_iter *i, const strata_read_options *ro)
+{
+    const uint8_t *lo = ro->lower_bound, *up = ro->upper_bound, *pfx = ro->prefix;
+    size_t llen = ro->lower_bound_len, ulen = ro->upper_bound_len, plen = ro->prefix_len;
+    ST_RET(copy_bound(lo, llen, &i->lower, &i->llen));
+    ST_RET(copy_bound(up, ulen, &i->upper, &i->ulen));
+    if (!pfx || plen == 0)
+        return STRATA_OK;
+    if (!lo || st_bytes_cmp(pfx, plen, lo, llen) > 0) {
+        st_free(i->lower);
+        ST_RET(copy_bound(pfx, plen, &i->lower, &i->llen));
+    }
+    size_t n = plen;
+    while (n > 0 && pfx[n - 1] == 0xff)
+        n--;
+    if (n == 0)
+        return STRATA_OK;
+    uint8_t *succ = st_memdup(pfx, n);
+    if (!succ)
+        return st_err(STRATA_NOMEM, "out of memory copying an iterator bound");
+    succ[n - 1]++;
+    if (!up || st_bytes_cmp(succ, n, up, ulen) < 0) {
+        st_free(i->upper);
+        i->upper = succ;
+        i->ulen = n;
+    } else {
+        st_free(succ);
+    }
+    return STRATA_OK;
+}
+
 int
 st_db_iter_open(strata_db *db, const strata_read_options *ro, strata_iter **out)
 {
@@ -319,8 +370,10 @@ st_db_iter_open(strata_db *db, const strata_read_options *ro, strata_iter **out)
         ro = &defaults;
     }
     if ((ro->lower_bound == NULL && ro->lower_bound_len > 0) ||
-        (ro->upper_bound == NULL && ro->upper_bound_len > 0))
-        return st_err(STRATA_INVALID, "iterator bound pointer is NULL but its length is not 0");
+        (ro->upper_bound == NULL && ro->upper_bound_len > 0) ||
+        (ro->prefix == NULL && ro->prefix_len > 0))
+        return st_err(STRATA_INVALID,
+                      "iterator bound or prefix pointer is NULL but its length is not 0");
     if (ro->lower_bound && ro->upper_bound &&
         st_bytes_cmp(ro->lower_bound, ro->lower_bound_len, ro->upper_bound, ro->upper_bound_len) >
             0)
@@ -335,25 +388,14 @@ st_db_iter_open(strata_db *db, const strata_read_options *ro, strata_iter **out)
     i->db = db;
     ST_ERR(st_view_pin(db, ro, &i->view));
     i->seq = i->view.seq;
-    if (ro->lower_bound) {
-        if (!(i->lower = st_memdup(ro->lower_bound, ro->lower_bound_len))) {
-            rc = st_err(STRATA_NOMEM, "out of memory");
-            goto err;
-        }
-        i->llen = ro->lower_bound_len;
-    }
-    if (ro->upper_bound) {
-        if (!(i->upper = st_memdup(ro->upper_bound, ro->upper_bound_len))) {
-            rc = st_err(STRATA_NOMEM, "out of memory");
-            goto err;
-        }
-        i->ulen = ro->upper_bound_len;
-    }
+    ST_ERR(iter_bounds(i, ro));
     {
         /* tables read the bounds for the iterator's whole life: give them our copies */
         strata_read_options tro = *ro;
         tro.lower_bound = i->lower;
+        tro.lower_bound_len = i->llen;
         tro.upper_bound = i->upper;
+        tro.upper_bound_len = i->ulen;
         ST_ERR(st_view_table_iters(db, &i->view, &tro, &children, &n));
     }
     {

@@ -20,18 +20,24 @@ st_view_unpin_tables(strata_db *db, st_read_view *v)
 }
 
 int
+st_view_read_flags(const strata_read_options *ro)
+{
+    return (ro->fill_cache ? ST_SST_ITER_FILL_CACHE : 0) |
+           (ro->verify_checksums ? 0 : ST_SST_SKIP_CRC);
+}
+
+int
 st_view_get_tables(strata_db *db, st_read_view *v, const strata_read_options *ro, const void *key,
                    size_t klen, void **val, size_t *vlen)
 {
     (void)db;
-    (void)ro;
     if (!v->version || v->version->n == 0)
         return STRATA_NOTFOUND;
     st_buf b;
     st_buf_init(&b);
     int kind = ST_KIND_DELETE;
     uint64_t seq;
-    int rc = st_version_get(v->version, key, klen, v->seq, &kind, &b, &seq);
+    int rc = st_version_get(v->version, key, klen, v->seq, st_view_read_flags(ro), &kind, &b, &seq);
     if (rc == STRATA_OK && kind != ST_KIND_PUT)
         rc = STRATA_NOTFOUND;
     if (rc == STRATA_OK && b.data == NULL)
@@ -54,5 +60,5 @@ st_view_table_iters(strata_db *db, st_read_view *v, const strata_read_options *r
     if (!v->version || v->version->n == 0)
         return STRATA_OK;
     return st_version_iters(v->version, ro->lower_bound, ro->lower_bound_len, ro->upper_bound,
-                            ro->upper_bound_len, ro->fill_cache, its, n);
+                            ro->upper_bound_len, st_view_read_flags(ro), its, n);
 }

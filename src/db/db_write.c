@@ -99,11 +99,9 @@ build_group(strata_db *db, st_writer *leader, strata_batch **out)
 int
 st_db_write(strata_db *db, const strata_write_options *wo, strata_batch *batch)
 {
-    strata_write_options defaults;
-    if (!wo) {
-        strata_write_options_init(&defaults);
-        wo = &defaults;
-    }
+    strata_write_options given;
+    ST_RET(st_db_write_options_from_user(wo, &given));
+    wo = &given;
     st_writer w;
     memset(&w, 0, sizeof(w));
     w.batch = batch;

@@ -20,6 +20,8 @@ void st_view_unpin(strata_db *db, st_read_view *v);
 /* Table side of the view (db_tables.c). REQUIRES mu for pin. */
 void st_view_pin_tables(strata_db *db, st_read_view *v);
 void st_view_unpin_tables(strata_db *db, st_read_view *v);
+/* The table read flags (sst/sst.h ST_SST_*) of read options ro. */
+int st_view_read_flags(const strata_read_options *ro);
 /* Look key up in the pinned tables: OK with a malloc'ed copy, or NOTFOUND. */
 int st_view_get_tables(strata_db *db, st_read_view *v, const strata_read_options *ro,
                        const void *key, size_t klen, void **val, size_t *vlen);

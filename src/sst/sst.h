@@ -135,23 +135,26 @@ int st_sst_reader_open(st_env *env, const char *path, st_cache *cache, st_sst_re
 /* The table summary (valid for the reader's lifetime). */
 const st_sst_meta *st_sst_reader_meta(const st_sst_reader *r);
 
+/* Flags of st_sst_reader_get and st_sst_reader_iter. */
+#define ST_SST_ITER_FILL_CACHE 1 /* keep the pages the read decodes in the cache */
+#define ST_SST_ITER_LAZY_VALUES                                                                    \
+    2 /* entries come with lazy_val set: the value page is decoded                                 \
+         only by st_iter_value (iter/iter.h); iterators only */
+#define ST_SST_SKIP_CRC                                                                            \
+    4 /* pages read from the file skip their page CRC check; such pages are never put in the       \
+         cache (pages found there were checked) */
+
 /*
  * st_sst_reader_get --
  *     The newest entry for key with seq <= snap_seq: STRATA_OK with *kind, *seq and the value
  *     copied into val (val is cleared first; empty for tombstones), or STRATA_NOTFOUND. kind, val
- *     and seq may be NULL if not wanted.
+ *     and seq may be NULL if not wanted. flags: ST_SST_ITER_FILL_CACHE, ST_SST_SKIP_CRC.
  */
 int st_sst_reader_get(st_sst_reader *r, const uint8_t *key, size_t klen, uint64_t snap_seq,
-                      int *kind, st_buf *val, uint64_t *seq);
+                      int flags, int *kind, st_buf *val, uint64_t *seq);
 
 /* 0 when the table certainly holds no entry for key (key range, then bloom filter), else 1. */
 int st_sst_reader_may_contain(st_sst_reader *r, const uint8_t *key, size_t klen);
-
-/* Flags of st_sst_reader_iter. */
-#define ST_SST_ITER_FILL_CACHE 1 /* keep the pages the iterator decodes in the cache */
-#define ST_SST_ITER_LAZY_VALUES                                                                    \
-    2 /* entries come with lazy_val set: the value page is decoded                                 \
-         only by st_iter_value (iter/iter.h) */
 
 /*
  * st_sst_reader_iter --
@@ -162,6 +165,16 @@ int st_sst_reader_may_contain(st_sst_reader *r, const uint8_t *key, size_t klen)
  */
 int st_sst_reader_iter(st_sst_reader *r, const uint8_t *lower, size_t llen, const uint8_t *upper,
                        size_t ulen, int flags, st_iter **out);
+
+/*
+ * st_sst_reader_approximate_size --
+ *     *bytes = an estimate of the bytes of the file holding entries with lower <= key < upper
+ *     (NULL = unbounded): row groups wholly inside count whole, a row group the range cuts counts
+ *     the share of its rows in the key pages that may hold such keys (key ColumnIndex; half the
+ *     row group without one); the footer and index are shared out in proportion. Reads nothing.
+ */
+int st_sst_reader_approximate_size(st_sst_reader *r, const uint8_t *lower, size_t llen,
+                                   const uint8_t *upper, size_t ulen, uint64_t *bytes);
 
 void st_sst_reader_ref(st_sst_reader *r);
 /* Drop a reference; the last one closes the file and frees the reader. NULL is a no-op. */

@@ -90,6 +90,7 @@ typedef struct st_sst_bundle {
 typedef struct st_sst_cursor {
     st_sst_reader *r;
     int fill_cache;
+    int skip_crc;  /* pages read from the file skip their CRC check (and stay out of the cache) */
     int readahead; /* iterate with read-ahead windows (iterators; not point lookups) */
     st_sst_ra ra[ST_SST_NCOLS];
     int valid;
@@ -149,10 +150,10 @@ int st_sst_cursor_entry(st_sst_cursor *c, const uint8_t **key, size_t *klen, uin
  * Read and decode the page whose header is at off (the chunk ends at limit; hint = the page's
  * total size when known, else 0). Data and dictionary pages are decoded into *out (dict is the
  * chunk's dictionary); other page types leave *out NULL. *page_type and *next (offset after the
- * page) are set. Used by the cursor and the verifier.
+ * page) are set. crc = 0 skips the page CRC check. Used by the cursor and the verifier.
  */
 int st_sst_read_page(st_sst_reader *r, uint32_t g, int col, int64_t off, int64_t hint,
-                     int64_t limit, const st_pq_page *dict, st_pq_page **out, int *page_type,
-                     int64_t *next);
+                     int64_t limit, const st_pq_page *dict, int crc, st_pq_page **out,
+                     int *page_type, int64_t *next);
 
 #endif

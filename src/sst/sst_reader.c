@@ -33,23 +33,24 @@ read_header(st_sst_reader *r, int64_t off, size_t want, size_t avail, uint8_t **
 /* Decode the page at off whose header h (hlen bytes) is followed by its payload in p + hlen. */
 static int
 decode_page_body(st_sst_reader *r, uint32_t g, int col, int64_t off, const st_pq_page_header *h,
-                 size_t hlen, const uint8_t *p, const st_pq_page *dict, st_pq_page **out,
+                 size_t hlen, const uint8_t *p, const st_pq_page *dict, int crc, st_pq_page **out,
                  int *page_type, int64_t *next)
 {
+    st_pq_column_desc desc = r->rgs[g].desc[col];
+    desc.verify_crc = desc.verify_crc && crc;
     *page_type = h->type;
     *next = off + (int64_t)(hlen + (size_t)h->compressed_size);
     if (h->type == ST_PQ_DATA_PAGE || h->type == ST_PQ_DATA_PAGE_V2 ||
         h->type == ST_PQ_DICTIONARY_PAGE)
-        return st_pq_page_decode(&r->rgs[g].desc[col], h, p + hlen,
-                                 h->type == ST_PQ_DICTIONARY_PAGE ? NULL : dict, r->path,
-                                 (uint64_t)off, out);
+        return st_pq_page_decode(&desc, h, p + hlen, h->type == ST_PQ_DICTIONARY_PAGE ? NULL : dict,
+                                 r->path, (uint64_t)off, out);
     return STRATA_OK;
 }
 
 /* Decode the page whose bytes (header at off) are in p[0, avail). */
 static int
 decode_page_bytes(st_sst_reader *r, uint32_t g, int col, int64_t off, const uint8_t *p,
-                  size_t avail, const st_pq_page *dict, st_pq_page **out, int *page_type,
+                  size_t avail, const st_pq_page *dict, int crc, st_pq_page **out, int *page_type,
                   int64_t *next)
 {
     st_pq_page_header h;
@@ -58,19 +59,19 @@ decode_page_bytes(st_sst_reader *r, uint32_t g, int col, int64_t off, const uint
     if (hlen + (size_t)h.compressed_size > avail)
         return st_err(STRATA_CORRUPT, "%s: page at offset %lld overruns its column chunk", r->path,
                       (long long)off);
-    return decode_page_body(r, g, col, off, &h, hlen, p, dict, out, page_type, next);
+    return decode_page_body(r, g, col, off, &h, hlen, p, dict, crc, out, page_type, next);
 }
 
 int
 st_sst_read_page(st_sst_reader *r, uint32_t g, int col, int64_t off, int64_t hint, int64_t limit,
-                 const st_pq_page *dict, st_pq_page **out, int *page_type, int64_t *next)
+                 const st_pq_page *dict, int crc, st_pq_page **out, int *page_type, int64_t *next)
 {
     *out = NULL;
     if (off < 4 || off >= limit || (uint64_t)limit > r->file_size)
         return st_err(STRATA_CORRUPT, "%s: page offset %lld out of range", r->path, (long long)off);
     if (r->map)
-        return decode_page_bytes(r, g, col, off, r->map + off, (size_t)(limit - off), dict, out,
-                                 page_type, next);
+        return decode_page_bytes(r, g, col, off, r->map + off, (size_t)(limit - off), dict, crc,
+                                 out, page_type, next);
     size_t avail = (size_t)(limit - off), total = 0, hlen = 0;
     size_t want = hint > 0 ? (size_t)hint : 16384;
     uint8_t *buf = NULL;
@@ -92,7 +93,7 @@ st_sst_read_page(st_sst_reader *r, uint32_t g, int col, int64_t off, int64_t hin
             rc = st_file_read_exact(r->file, (uint64_t)off + hlen, buf + hlen, total - hlen);
     }
     if (rc == STRATA_OK)
-        rc = decode_page_body(r, g, col, off, &h, hlen, buf, dict, out, page_type, next);
+        rc = decode_page_body(r, g, col, off, &h, hlen, buf, dict, crc, out, page_type, next);
     st_free(buf);
     return rc;
 }
@@ -182,11 +183,14 @@ pref_release(st_sst_reader *r, st_sst_pref *p)
 /*
  * Pin page `page` (or the dictionary, DICT_PAGE) of chunk (g, col). fill > 0: look it up in the
  * cache and insert it; 0: look it up only; < 0: a private page, the cache is not touched.
+ * crc = 0 skips the page CRC check of a page read from the file (and never inserts it).
  */
 static int
-load_page(st_sst_reader *r, uint32_t g, int col, uint32_t page, int fill, st_sst_ra *ra,
+load_page(st_sst_reader *r, uint32_t g, int col, uint32_t page, int fill, int crc, st_sst_ra *ra,
           st_sst_pref *out)
 {
+    if (!crc && fill > 0)
+        fill = 0; /* the cache holds checked pages only */
     memset(out, 0, sizeof(*out));
     st_sst_rg *rg = &r->rgs[g];
     uint8_t key[CACHE_KEY_LEN];
@@ -206,7 +210,8 @@ load_page(st_sst_reader *r, uint32_t g, int col, uint32_t page, int fill, st_sst
     int64_t next;
     if (page == DICT_PAGE) {
         int64_t end = rg->oi[col].npages ? rg->oi[col].pages[0].offset : rg->chunk_end[col];
-        ST_RET(st_sst_read_page(r, g, col, rg->dict_off[col], 0, end, NULL, &pg, &type, &next));
+        ST_RET(
+            st_sst_read_page(r, g, col, rg->dict_off[col], 0, end, NULL, crc, &pg, &type, &next));
         if (type != ST_PQ_DICTIONARY_PAGE) {
             st_pq_page_free(pg);
             return st_err(STRATA_CORRUPT, "%s: no dictionary page at offset %lld", r->path,
@@ -217,17 +222,17 @@ load_page(st_sst_reader *r, uint32_t g, int col, uint32_t page, int fill, st_sst
         int64_t end =
             page + 1 < rg->oi[col].npages ? rg->oi[col].pages[page + 1].first_row : rg->num_rows;
         if (rg->dict_off[col] >= 0)
-            ST_RET(load_page(r, g, col, DICT_PAGE, fill, NULL, &dict));
+            ST_RET(load_page(r, g, col, DICT_PAGE, fill, crc, NULL, &dict));
         if (ra) {
             const uint8_t *p = NULL;
             size_t avail = 0;
             rc = ra_fill(r, ra, rg, col, loc->offset, (size_t)loc->compressed_size, &p, &avail);
             if (rc == STRATA_OK)
-                rc =
-                    decode_page_bytes(r, g, col, loc->offset, p, avail, dict.pg, &pg, &type, &next);
+                rc = decode_page_bytes(r, g, col, loc->offset, p, avail, dict.pg, crc, &pg, &type,
+                                       &next);
         } else {
             rc = st_sst_read_page(r, g, col, loc->offset, loc->compressed_size, rg->chunk_end[col],
-                                  dict.pg, &pg, &type, &next);
+                                  dict.pg, crc, &pg, &type, &next);
         }
         pref_release(r, &dict);
         if (rc != STRATA_OK)
@@ -299,12 +304,14 @@ all_puts(const st_sst_reader *r)
 /*
  * Pin the bundle of page idx of row group g. fill > 0: look it up in the cache and insert it on a
  * miss; 0 (or no cache): a miss builds a private bundle (*h = NULL, the caller frees it with
- * bundle_free); < 0: look it up only (*out = NULL on a miss).
+ * bundle_free); < 0: look it up only (*out = NULL on a miss). crc as for load_page.
  */
 static int
-load_bundle(st_sst_reader *r, uint32_t g, uint32_t idx, int fill, st_cache_handle **h,
+load_bundle(st_sst_reader *r, uint32_t g, uint32_t idx, int fill, int crc, st_cache_handle **h,
             st_sst_bundle **out)
 {
+    if (!crc && fill > 0)
+        fill = 0;
     uint8_t key[CACHE_KEY_LEN];
     cache_key(r, g, BUNDLE_COL, idx, key);
     *h = NULL;
@@ -330,7 +337,7 @@ load_bundle(st_sst_reader *r, uint32_t g, uint32_t idx, int fill, st_cache_handl
             rc = st_pq_page_const_int(r->rgs[g].desc[c].type, b->pg[ST_SST_COL_KEY]->n, ST_KIND_PUT,
                                       &p.pg);
         else
-            rc = load_page(r, g, c, idx, -1, NULL, &p);
+            rc = load_page(r, g, c, idx, -1, crc, NULL, &p);
         if (rc == STRATA_OK) {
             b->pg[c] = p.pg;
             charge += p.pg->mem;
@@ -423,7 +430,8 @@ cursor_load_page(st_sst_cursor *c, int col, uint32_t idx)
     st_sst_rg *rg = &r->rgs[c->g];
     st_sst_pref *p = &c->p[col];
     cursor_release_page(c, col);
-    int rc = load_page(r, c->g, col, idx, c->fill_cache, c->readahead ? &c->ra[col] : NULL, p);
+    int rc = load_page(r, c->g, col, idx, c->fill_cache, !c->skip_crc,
+                       c->readahead ? &c->ra[col] : NULL, p);
     if (rc != STRATA_OK)
         return cursor_fail(c, rc);
     p->g = c->g;
@@ -675,7 +683,7 @@ cursor_pin_bundle(st_sst_cursor *c, uint32_t idx, int fill, int *pinned)
     if (!(c->b && c->bg == c->g && c->bidx == idx)) {
         st_cache_handle *h = NULL;
         st_sst_bundle *b = NULL;
-        int rc = load_bundle(r, c->g, idx, fill, &h, &b);
+        int rc = load_bundle(r, c->g, idx, fill, !c->skip_crc, &h, &b);
         if (rc != STRATA_OK)
             return cursor_fail(c, rc);
         if (!b)
@@ -827,11 +835,12 @@ found_row(st_sst_reader *r, uint32_t g, int64_t row, int64_t s, int64_t k, const
  */
 static int
 get_bundled(st_sst_reader *r, uint32_t g, const uint8_t *key, size_t klen, uint64_t snap_seq,
-            int *kind, st_buf *val, uint64_t *seq, int *done)
+            int flags, int *kind, st_buf *val, uint64_t *seq, int *done)
 {
     const st_sst_rg *rg = &r->rgs[g];
+    int fill = (flags & ST_SST_ITER_FILL_CACHE) != 0, crc = !(flags & ST_SST_SKIP_CRC);
     *done = 0;
-    if (!r->cache || !rg->aligned || !rg->has_kbounds || !rg->has_kci ||
+    if (!r->cache || !fill || !crc || !rg->aligned || !rg->has_kbounds || !rg->has_kci ||
         rg->kci.boundary_order != ST_PQ_ASCENDING)
         return STRATA_OK;
     uint32_t idx = page_lower_bound(rg, key, klen);
@@ -839,7 +848,7 @@ get_bundled(st_sst_reader *r, uint32_t g, const uint8_t *key, size_t klen, uint6
         return STRATA_OK;
     st_cache_handle *h = NULL;
     st_sst_bundle *b = NULL;
-    ST_RET(load_bundle(r, g, idx, 1, &h, &b));
+    ST_RET(load_bundle(r, g, idx, 1, 1, &h, &b));
     const st_pq_page *kp = b->pg[ST_SST_COL_KEY];
     const int64_t *seqs = b->pg[ST_SST_COL_SEQNO]->ints;
     uint32_t lo = 0, hi = kp->n;
@@ -867,7 +876,7 @@ get_bundled(st_sst_reader *r, uint32_t g, const uint8_t *key, size_t klen, uint6
             st_sst_pref vp = {0};
             /* the value page only for a put whose value is wanted */
             if (k == ST_KIND_PUT && val)
-                rc = load_page(r, g, ST_SST_COL_VALUE, idx, 1, NULL, &vp);
+                rc = load_page(r, g, ST_SST_COL_VALUE, idx, 1, 1, NULL, &vp);
             if (rc == STRATA_OK)
                 rc = found_row(r, g, rg->oi[0].pages[idx].first_row + lo, seqs[lo], k,
                                vp.pg ? vp.pg->data + vp.pg->offs[lo] : NULL,
@@ -882,18 +891,19 @@ get_bundled(st_sst_reader *r, uint32_t g, const uint8_t *key, size_t klen, uint6
 }
 
 int
-st_sst_reader_get(st_sst_reader *r, const uint8_t *key, size_t klen, uint64_t snap_seq, int *kind,
-                  st_buf *val, uint64_t *seq)
+st_sst_reader_get(st_sst_reader *r, const uint8_t *key, size_t klen, uint64_t snap_seq, int flags,
+                  int *kind, st_buf *val, uint64_t *seq)
 {
     uint32_t g;
     int done;
     if (!may_contain(r, key, klen, &g))
         return STRATA_NOTFOUND;
-    int rc = get_bundled(r, g, key, klen, snap_seq, kind, val, seq, &done);
+    int rc = get_bundled(r, g, key, klen, snap_seq, flags, kind, val, seq, &done);
     if (rc != STRATA_OK || done)
         return rc;
     st_sst_cursor c;
-    st_sst_cursor_init(&c, r, 1);
+    st_sst_cursor_init(&c, r, (flags & ST_SST_ITER_FILL_CACHE) != 0);
+    c.skip_crc = (flags & ST_SST_SKIP_CRC) != 0;
     int cmp = 1;
     rc = st_sst_cursor_seek(&c, key, klen, snap_seq);
     if (rc == STRATA_OK && c.valid)

@@ -64,7 +64,7 @@ load_chunk(st_sst_reader *r, uint32_t g, int c, col_pages *cp)
     int rc = STRATA_OK, type = -1;
     int64_t next = 0;
     if (rg->dict_off[c] >= 0) {
-        rc = st_sst_read_page(r, g, c, rg->dict_off[c], 0, rg->chunk_end[c], NULL, &dict, &type,
+        rc = st_sst_read_page(r, g, c, rg->dict_off[c], 0, rg->chunk_end[c], NULL, 1, &dict, &type,
                               &next);
         if (rc == STRATA_OK && type != ST_PQ_DICTIONARY_PAGE)
             rc = st_err(STRATA_CORRUPT, "%s: no dictionary page at offset %lld", r->path,
@@ -81,8 +81,8 @@ load_chunk(st_sst_reader *r, uint32_t g, int c, col_pages *cp)
         const st_pq_page_location *l = &oi->pages[i];
         int64_t end = i + 1 < oi->npages ? oi->pages[i + 1].first_row : rg->num_rows;
         st_pq_page *pg = NULL;
-        rc = st_sst_read_page(r, g, c, l->offset, l->compressed_size, rg->chunk_end[c], dict, &pg,
-                              &type, &next);
+        rc = st_sst_read_page(r, g, c, l->offset, l->compressed_size, rg->chunk_end[c], dict, 1,
+                              &pg, &type, &next);
         if (rc == STRATA_OK && (!pg || (int64_t)pg->n != end - l->first_row))
             rc = st_err(STRATA_CORRUPT, "%s: page at offset %lld does not hold its %lld rows",
                         r->path, (long long)l->offset, (long long)(end - l->first_row));

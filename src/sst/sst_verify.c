@@ -37,7 +37,7 @@ verify_chunk(st_sst_reader *r, uint32_t g, int c, uint64_t *pages)
         st_pq_page *pg = NULL;
         int type = -1;
         int64_t next = 0;
-        rc = st_sst_read_page(r, g, c, off, 0, rg->chunk_end[c], dict, &pg, &type, &next);
+        rc = st_sst_read_page(r, g, c, off, 0, rg->chunk_end[c], dict, 1, &pg, &type, &next);
         if (rc != STRATA_OK)
             break;
         (*pages)++;

@@ -149,20 +149,28 @@ size_t st_run_search(const st_run *r, size_t lo, size_t hi, const uint8_t *key, 
  * st_version_get --
  *     Newest entry for key with seq <= snap among v's tables (at most one table per run is
  *     consulted). STRATA_OK with *kind, *seq and the value in val (for a PUT), STRATA_NOTFOUND
- *     when no table has the key, or an I/O error.
+ *     when no table has the key, or an I/O error. flags: ST_SST_ITER_FILL_CACHE, ST_SST_SKIP_CRC
+ *     (sst/sst.h).
  */
-int st_version_get(st_version *v, const uint8_t *key, size_t klen, uint64_t snap, int *kind,
-                   st_buf *val, uint64_t *seq);
+int st_version_get(st_version *v, const uint8_t *key, size_t klen, uint64_t snap, int flags,
+                   int *kind, st_buf *val, uint64_t *seq);
 
 /* One iterator per sorted run that may hold keys in [lower, upper) (NULL = open); a run's
  * iterator concatenates its tables and opens each only when it reaches it. *its is a new
- * st_malloc'ed array of *n iterators owned by the caller; each holds a reference on v. */
+ * st_malloc'ed array of *n iterators owned by the caller; each holds a reference on v.
+ * flags: ST_SST_ITER_FILL_CACHE, ST_SST_SKIP_CRC (sst/sst.h). */
 int st_version_iters(st_version *v, const uint8_t *lower, size_t llen, const uint8_t *upper,
-                     size_t ulen, int fill_cache, st_iter ***its, size_t *n);
+                     size_t ulen, int flags, st_iter ***its, size_t *n);
 
 /* An iterator over the tables of run `run` of v (the concatenation; see st_version_iters). */
 int st_run_iter_new(st_version *v, size_t run, const uint8_t *lower, size_t llen,
-                    const uint8_t *upper, size_t ulen, int fill_cache, st_iter **out);
+                    const uint8_t *upper, size_t ulen, int flags, st_iter **out);
+
+/* *bytes = an estimate of the table bytes of v holding keys in [lower, upper) (NULL = open):
+ * whole files for tables inside the range, st_sst_reader_approximate_size for tables it cuts
+ * (opening them through the table cache). version_size.c. */
+int st_version_approximate_size(st_version *v, const uint8_t *lower, size_t llen,
+                                const uint8_t *upper, size_t ulen, uint64_t *bytes);
 
 /* ---- version edits (edit.c) -------------------------------------------------------------- */
 

@@ -11,7 +11,7 @@
 #define GET_STACK_RUNS 32
 
 int
-st_version_get(st_version *v, const uint8_t *key, size_t klen, uint64_t snap, int *kind,
+st_version_get(st_version *v, const uint8_t *key, size_t klen, uint64_t snap, int flags, int *kind,
                st_buf *val, uint64_t *seq)
 {
     /* The candidate of each run (the one table whose range can hold key), newest max_seq
@@ -56,7 +56,7 @@ st_version_get(st_version *v, const uint8_t *key, size_t klen, uint64_t snap, in
         int k;
         uint64_t s;
         st_buf_clear(&tmp);
-        rc = st_sst_reader_get(rd, key, klen, snap, &k, &tmp, &s);
+        rc = st_sst_reader_get(rd, key, klen, snap, flags, &k, &tmp, &s);
         st_sst_reader_unref(rd);
         if (rc == STRATA_NOTFOUND) {
             rc = STRATA_OK;
@@ -97,7 +97,7 @@ typedef struct run_iter {
     st_iter *child;
     const uint8_t *lower, *upper;
     size_t llen, ulen;
-    int fill_cache;
+    int flags; /* ST_SST_ITER_FILL_CACHE, ST_SST_SKIP_CRC */
 } run_iter;
 
 static void
@@ -118,7 +118,7 @@ ri_open(run_iter *it, size_t i)
     it->child = NULL;
     st_sst_reader *rd;
     ST_RET(st_table_reader(it->run->t[i], &rd));
-    int flags = ST_SST_ITER_LAZY_VALUES | (it->fill_cache ? ST_SST_ITER_FILL_CACHE : 0);
+    int flags = ST_SST_ITER_LAZY_VALUES | it->flags;
     int rc = st_sst_reader_iter(rd, it->lower, it->llen, it->upper, it->ulen, flags, &it->child);
     st_sst_reader_unref(rd); /* the iterator holds its own reference */
     if (rc != STRATA_OK)
@@ -297,7 +297,7 @@ run_bounds(const st_run *run, const uint8_t *lower, size_t llen, const uint8_t *
 
 int
 st_run_iter_new(st_version *v, size_t run, const uint8_t *lower, size_t llen, const uint8_t *upper,
-                size_t ulen, int fill_cache, st_iter **out)
+                size_t ulen, int flags, st_iter **out)
 {
     *out = NULL;
     run_iter *it = st_calloc(1, sizeof(*it));
@@ -312,7 +312,7 @@ st_run_iter_new(st_version *v, size_t run, const uint8_t *lower, size_t llen, co
     it->llen = llen;
     it->upper = upper;
     it->ulen = ulen;
-    it->fill_cache = fill_cache;
+    it->flags = flags;
     run_bounds(it->run, lower, llen, upper, ulen, &it->lo, &it->hi);
     it->cur = it->lo;
     *out = &it->base;
@@ -321,7 +321,7 @@ st_run_iter_new(st_version *v, size_t run, const uint8_t *lower, size_t llen, co
 
 int
 st_version_iters(st_version *v, const uint8_t *lower, size_t llen, const uint8_t *upper,
-                 size_t ulen, int fill_cache, st_iter ***its, size_t *n)
+                 size_t ulen, int flags, st_iter ***its, size_t *n)
 {
     *its = NULL;
     *n = 0;
@@ -335,7 +335,7 @@ st_version_iters(st_version *v, const uint8_t *lower, size_t llen, const uint8_t
         run_bounds(&v->runs[r], lower, llen, upper, ulen, &lo, &hi);
         if (lo == hi)
             continue;
-        rc = st_run_iter_new(v, r, lower, llen, upper, ulen, fill_cache, &arr[k]);
+        rc = st_run_iter_new(v, r, lower, llen, upper, ulen, flags, &arr[k]);
         if (rc == STRATA_OK)
             k++;
     }

@@ -199,7 +199,8 @@ main(int argc, char **argv)
         }
         int kind = -1;
         uint64_t seq = 0;
-        rc = st_sst_reader_get(r, key, (size_t)klen, snap, &kind, &val, &seq);
+        rc = st_sst_reader_get(r, key, (size_t)klen, snap, ST_SST_ITER_FILL_CACHE, &kind, &val,
+                               &seq);
         fputs("{\"get\":", stdout);
         put_hex(key, (size_t)klen);
         printf(",\"snap\":\"%llu\",", snap);

@@ -170,7 +170,7 @@ check_gets(st_sst_reader *r, const model *m, st_rng *rng, int rounds)
         long want = model_get(m, key, kl, snap);
         int kind = -1;
         uint64_t seq = 0;
-        int rc = st_sst_reader_get(r, key, kl, snap, &kind, &v, &seq);
+        int rc = st_sst_reader_get(r, key, kl, snap, ST_SST_ITER_FILL_CACHE, &kind, &v, &seq);
         if (want < 0) {
             ST_ASSERT_RC(rc, STRATA_NOTFOUND);
         } else {
@@ -280,7 +280,8 @@ test_empty_and_one(void)
     char *path = table_path(dir, "empty.parquet");
     st_sst_reader *r = NULL;
     ST_ASSERT_OK(st_sst_reader_open(st_env_posix(), path, NULL, &r));
-    ST_ASSERT_RC(st_sst_reader_get(r, (const uint8_t *)"a", 1, ST_SEQ_MAX, NULL, NULL, NULL),
+    ST_ASSERT_RC(st_sst_reader_get(r, (const uint8_t *)"a", 1, ST_SEQ_MAX, ST_SST_ITER_FILL_CACHE,
+                                   NULL, NULL, NULL),
                  STRATA_NOTFOUND);
     ST_ASSERT_EQ(st_sst_reader_may_contain(r, (const uint8_t *)"a", 1), 0);
     st_sst_reader_unref(r);
@@ -387,7 +388,8 @@ test_page_edges(void)
         for (uint64_t snap = 790; snap <= 1001; snap++) {
             int kind;
             uint64_t seq;
-            int rc = st_sst_reader_get(r, (const uint8_t *)"samekey", 7, snap, &kind, NULL, &seq);
+            int rc = st_sst_reader_get(r, (const uint8_t *)"samekey", 7, snap,
+                                       ST_SST_ITER_FILL_CACHE, &kind, NULL, &seq);
             if (snap < 801) {
                 ST_ASSERT_RC(rc, STRATA_NOTFOUND);
             } else {
@@ -487,9 +489,11 @@ test_cache(void)
     ST_ASSERT(st_cache_pinned(cache) > 0); /* the reader's index memory */
     uint64_t h0, m0, h1, m1;
     st_buf v = {0};
-    ST_ASSERT_OK(st_sst_reader_get(r, m.e[0].key, m.e[0].klen, ST_SEQ_MAX, NULL, &v, NULL));
+    ST_ASSERT_OK(st_sst_reader_get(r, m.e[0].key, m.e[0].klen, ST_SEQ_MAX, ST_SST_ITER_FILL_CACHE,
+                                   NULL, &v, NULL));
     st_cache_stats(cache, &h0, &m0);
-    ST_ASSERT_OK(st_sst_reader_get(r, m.e[0].key, m.e[0].klen, ST_SEQ_MAX, NULL, &v, NULL));
+    ST_ASSERT_OK(st_sst_reader_get(r, m.e[0].key, m.e[0].klen, ST_SEQ_MAX, ST_SST_ITER_FILL_CACHE,
+                                   NULL, &v, NULL));
     st_cache_stats(cache, &h1, &m1);
     ST_ASSERT(h1 > h0);
     ST_ASSERT_EQ(m1, m0);
@@ -732,7 +736,8 @@ test_seek_bundles(void)
     for (size_t i = 0; i < m.n; i++) {
         int kind;
         uint64_t seq;
-        int rc = st_sst_reader_get(r, m.e[i].key, m.e[i].klen, m.e[i].seq, &kind, NULL, &seq);
+        int rc = st_sst_reader_get(r, m.e[i].key, m.e[i].klen, m.e[i].seq, ST_SST_ITER_FILL_CACHE,
+                                   &kind, NULL, &seq);
         ST_ASSERT(rc == STRATA_OK || rc == STRATA_NOTFOUND);
     }
     ST_ASSERT_OK(st_sst_reader_iter(r, NULL, 0, NULL, 0, 1, &it));
@@ -844,7 +849,8 @@ test_nomem(void)
         ST_ASSERT(rc == STRATA_OK || rc == STRATA_NOMEM);
         if (rc == STRATA_OK) {
             st_buf v = {0};
-            int grc = st_sst_reader_get(r, m.e[0].key, m.e[0].klen, ST_SEQ_MAX, NULL, &v, NULL);
+            int grc = st_sst_reader_get(r, m.e[0].key, m.e[0].klen, ST_SEQ_MAX,
+                                        ST_SST_ITER_FILL_CACHE, NULL, &v, NULL);
             ST_ASSERT(grc == STRATA_OK || grc == STRATA_NOMEM);
             st_iter *it = NULL;
             int irc = st_sst_reader_iter(r, NULL, 0, NULL, 0, 1, &it);

@@ -87,8 +87,8 @@ exercise(int *scan_rc)
     char key[32];
     for (int i = 0; i < 600; i += 37) {
         snprintf(key, sizeof(key), "key%06d", i * 7);
-        int grc =
-            st_sst_reader_get(r, (const uint8_t *)key, strlen(key), ST_SEQ_MAX, NULL, &v, NULL);
+        int grc = st_sst_reader_get(r, (const uint8_t *)key, strlen(key), ST_SEQ_MAX,
+                                    ST_SST_ITER_FILL_CACHE, NULL, &v, NULL);
         ST_ASSERT(grc == STRATA_OK || grc == STRATA_NOTFOUND || grc == STRATA_CORRUPT ||
                   grc == STRATA_NOTSUP);
     }

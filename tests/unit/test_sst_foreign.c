@@ -208,15 +208,19 @@ test_foreign_file(void)
     st_buf v = {0};
     int kind;
     uint64_t seq;
-    ST_ASSERT_OK(st_sst_reader_get(r, (const uint8_t *)"c", 1, ST_SEQ_MAX, &kind, &v, &seq));
+    ST_ASSERT_OK(st_sst_reader_get(r, (const uint8_t *)"c", 1, ST_SEQ_MAX, ST_SST_ITER_FILL_CACHE,
+                                   &kind, &v, &seq));
     ST_ASSERT_MEM_EQ(v.data, v.len, "vc", 2);
     ST_ASSERT_EQ(seq, 28);
-    ST_ASSERT_OK(st_sst_reader_get(r, (const uint8_t *)"b\xff", 2, ST_SEQ_MAX, &kind, &v, &seq));
+    ST_ASSERT_OK(st_sst_reader_get(r, (const uint8_t *)"b\xff", 2, ST_SEQ_MAX,
+                                   ST_SST_ITER_FILL_CACHE, &kind, &v, &seq));
     ST_ASSERT_EQ(kind, ST_KIND_DELETE);
     ST_ASSERT_EQ(v.len, 0);
-    ST_ASSERT_RC(st_sst_reader_get(r, (const uint8_t *)"c", 1, 27, &kind, &v, &seq),
-                 STRATA_NOTFOUND);
-    ST_ASSERT_RC(st_sst_reader_get(r, (const uint8_t *)"bb", 2, ST_SEQ_MAX, &kind, &v, &seq),
+    ST_ASSERT_RC(
+        st_sst_reader_get(r, (const uint8_t *)"c", 1, 27, ST_SST_ITER_FILL_CACHE, &kind, &v, &seq),
+        STRATA_NOTFOUND);
+    ST_ASSERT_RC(st_sst_reader_get(r, (const uint8_t *)"bb", 2, ST_SEQ_MAX, ST_SST_ITER_FILL_CACHE,
+                                   &kind, &v, &seq),
                  STRATA_NOTFOUND);
     st_buf_free(&v);
     st_sst_reader_unref(r);

@@ -62,8 +62,8 @@ worker(void *arg)
         }
         uint64_t seq = 0;
         int kind = -1;
-        if (st_sst_reader_get(reader, (const uint8_t *)k, strlen(k), ST_SEQ_MAX, &kind, &v, &seq) !=
-            STRATA_OK) {
+        if (st_sst_reader_get(reader, (const uint8_t *)k, strlen(k), ST_SEQ_MAX,
+                              ST_SST_ITER_FILL_CACHE, &kind, &v, &seq) != STRATA_OK) {
             failures++;
             continue;
         }
@@ -72,8 +72,8 @@ worker(void *arg)
             memcmp(v.data, want, v.len) != 0)
             failures++;
         k[strlen(k) - 1] = 'x'; /* absent */
-        if (st_sst_reader_get(reader, (const uint8_t *)k, strlen(k), ST_SEQ_MAX, NULL, &v, NULL) !=
-            STRATA_NOTFOUND)
+        if (st_sst_reader_get(reader, (const uint8_t *)k, strlen(k), ST_SEQ_MAX,
+                              ST_SST_ITER_FILL_CACHE, NULL, &v, NULL) != STRATA_NOTFOUND)
             failures++;
     }
     st_buf_free(&v);
