@@ -121,6 +121,10 @@ fill_dir(strata_db *db, st_version *v, const char *tmp)
         if (t->fnum >= state.next_file)
             state.next_file = t->fnum + 1;
     }
+    /* the tables' largest max_seq is only a floor: a compaction may have dropped the newest
+     * entries (tombstones with nothing under them), and the copy must not claim an older state */
+    if (v->last_seq > state.last_seq)
+        state.last_seq = v->last_seq;
     if (state.next_file == 0)
         state.next_file = 1;
     ST_ERR(st_db_sql_view(v, &sql));

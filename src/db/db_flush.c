@@ -363,6 +363,9 @@ st_db_log_and_apply(strata_db *db, st_version_edit *e)
         goto err;
     }
     ST_ERR(st_version_new(list, nlist, &nv));
+    nv->last_seq = cur->last_seq; /* stable: versions are installed under manifest_mu */
+    if (e->has_last_seq && e->last_seq > nv->last_seq)
+        nv->last_seq = e->last_seq;
     /* From here on the edit may become durable even if a call fails (a record written whose
      * sync failed): the new files must stay; the next open removes them if they are not live. */
     rc = st_manifest_append(db->manifest, e);

@@ -357,6 +357,7 @@ recovery_install(strata_db *db, recovery *r, uint64_t max_seq)
     db->alloc_seq = max_seq;
     atomic_store(&db->last_seq, max_seq);
     ST_RET(st_version_new(r->tables.t, r->tables.n, &db->current));
+    db->current->last_seq = max_seq;
     st_db_update_overlap(db);
     return STRATA_OK;
 }

@@ -131,6 +131,11 @@ typedef struct st_version {
     st_run *runs;   /* partition of t into sorted runs, newest max_seq first */
     size_t nruns;
     st_table **run_tables; /* storage of the runs' table arrays */
+    /* The newest sequence number whose effect the tables hold: the manifest's last_seq when the
+     * version was installed (0 from st_version_new; the db sets it). It can exceed every
+     * table's max_seq: a compaction drops the newest entries when they are tombstones with
+     * nothing older under them, and their sequence numbers then survive only here. */
+    uint64_t last_seq;
 } st_version;
 
 /* A new version over tables t[0..n) (each gains a reference; the array is copied). */
