@@ -85,6 +85,9 @@ check_against_model(const char *path, uint64_t want_seq)
     strata_db *db = NULL;
     ST_ASSERT_OK(strata_open(path, &o, &db));
     uint64_t seq = sequence_of(db);
+    if (want_seq && seq != want_seq) /* name the database: the source or a checkpoint */
+        fprintf(stderr, "%s: sequence %llu, expected %llu\n", path, (unsigned long long)seq,
+                (unsigned long long)want_seq);
     if (want_seq)
         ST_ASSERT_EQ(seq, want_seq);
     model_at(seq, model);
