@@ -70,10 +70,17 @@ st_keyfilter_add(st_keyfilter *f, const uint8_t *key, size_t klen)
         return;
     uint32_t a, b;
     _Atomic uint64_t *w = block_of(f, key, klen, &a, &b);
+    /* one writer: a relaxed load and store per word, no locked read-modify-write (the masks
+     * are gathered first, so each of the block's eight words is written at most once) */
+    uint64_t m[8] = {0};
     for (int i = 0; i < ST_KF_PROBES; i++, a += b) {
         unsigned bit = a >> 23;
-        atomic_fetch_or_explicit(&w[bit >> 6], (uint64_t)1 << (bit & 63), memory_order_relaxed);
+        m[bit >> 6] |= (uint64_t)1 << (bit & 63);
     }
+    for (int j = 0; j < 8; j++)
+        if (m[j])
+            atomic_store_explicit(&w[j], atomic_load_explicit(&w[j], memory_order_relaxed) | m[j],
+                                  memory_order_relaxed);
 }
 
 int

@@ -6,7 +6,7 @@
  *
  * Concurrency: one writer (the memtable's), any number of lock-free readers. The writer adds a
  * key before it publishes the key's entry with a release store, so a reader that can see the
- * entry through an acquire load also sees the key's bits (bits are set with relaxed atomic ORs
+ * entry through an acquire load also sees the key's bits (bits are set with relaxed atomic stores
  * and never cleared). Readers may see bits of keys not yet published: false positives only.
  */
 #ifndef ST_MEMTABLE_KEYFILTER_H
