@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * cache.h -- a sharded LRU cache with byte charges and reference-counted handles.
+ * cache.h -- a sharded cache (CLOCK replacement, two priorities) with byte charges and
+ * reference-counted handles.
  *
  * Used for decoded table pages and table metadata (bloom filters, page indexes) under one byte
  * budget. Keys are byte strings (callers prefix them with an id from st_cache_new_id so tables
@@ -23,8 +24,14 @@ typedef void (*st_cache_deleter)(const void *key, size_t klen, void *value);
 int st_cache_new(size_t capacity, int shard_bits, st_cache **out);
 void st_cache_free(st_cache *c); /* REQUIRES: no outstanding handles. NULL is a no-op. */
 
-/* Entry priorities: low-priority entries are evicted first; high-priority ones once they hold
- * more than three quarters of the capacity (or nothing else is left). */
+/*
+ * Replacement is CLOCK (second chance): a lookup hit, or an insert that returns a handle, marks
+ * the entry referenced; eviction passes over referenced and pinned entries once (clearing the
+ * mark) and evicts the first entry that is neither, so an entry is evicted only after a full
+ * round of the hand without an access.
+ * Entry priorities: low-priority entries are evicted first; high-priority ones once they hold
+ * more than three quarters of the capacity (or nothing else is left).
+ */
 enum { ST_CACHE_LOW = 0, ST_CACHE_HIGH = 1 };
 
 /*
