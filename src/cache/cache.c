@@ -43,6 +43,8 @@
 #define ST_CACHE_MAX_SHARD_BITS 16
 /* Share of a shard's capacity that high-priority entries keep before they compete with others. */
 #define ST_CACHE_HIGH_RATIO_PCT 75
+/* st_cache_admit remembers about one refused key per this many bytes of capacity. */
+#define ST_CACHE_GHOST_BYTES 8192
 /* Initial slots per shard (a power of two); the table doubles past half full. */
 #define ST_CACHE_INITIAL_SLOTS 64
 
@@ -83,6 +85,9 @@ typedef struct shard {
     /* per priority: sentinel (next = head, prev = tail), entries and unpinned entries on it */
     link lru[2];
     size_t listed[2], evictable[2];
+    /* st_cache_admit: fingerprints of keys refused once, direct-mapped (power of two) */
+    uint32_t *ghost;
+    size_t nghost;
 } shard;
 
 struct st_cache {
@@ -301,20 +306,25 @@ st_cache_new(size_t capacity, int shard_bits, st_cache **out)
     }
     for (size_t i = 0; i < n; i++) {
         shard *s = &c->shards[i];
+        /* Shard capacities add up to exactly `capacity`. */
+        s->capacity = capacity / n + (i < capacity % n ? 1 : 0);
         s->nslots = ST_CACHE_INITIAL_SLOTS;
         s->slots = st_calloc(s->nslots, sizeof(slot));
-        if (!s->slots || pthread_mutex_init(&s->mu, NULL) != 0) {
+        for (s->nghost = 16; s->nghost < s->capacity / ST_CACHE_GHOST_BYTES; s->nghost *= 2)
+            ;
+        s->ghost = st_calloc(s->nghost, sizeof(uint32_t));
+        if (!s->slots || !s->ghost || pthread_mutex_init(&s->mu, NULL) != 0) {
             st_free(s->slots);
+            st_free(s->ghost);
             for (size_t j = 0; j < i; j++) {
                 pthread_mutex_destroy(&c->shards[j].mu);
                 st_free(c->shards[j].slots);
+                st_free(c->shards[j].ghost);
             }
             st_free(c->shards);
             st_free(c);
             return st_err(STRATA_NOMEM, "st_cache_new: out of memory for shard %zu", i);
         }
-        /* Shard capacities add up to exactly `capacity`. */
-        s->capacity = capacity / n + (i < capacity % n ? 1 : 0);
         s->high_capacity = s->capacity / 100 * ST_CACHE_HIGH_RATIO_PCT +
                            s->capacity % 100 * ST_CACHE_HIGH_RATIO_PCT / 100;
         for (int p = 0; p < 2; p++)
@@ -341,6 +351,7 @@ st_cache_free(st_cache *c)
         free_dead(dead);
         pthread_mutex_destroy(&s->mu);
         st_free(s->slots);
+        st_free(s->ghost);
     }
     st_free(c->shards);
     st_free(c);
@@ -465,6 +476,26 @@ st_cache_release(st_cache *c, st_cache_handle *h)
     }
     pthread_mutex_unlock(&s->mu);
     free_dead(dead);
+}
+
+int
+st_cache_admit(st_cache *c, const void *key, size_t klen, size_t charge)
+{
+    uint64_t hash = XXH3_64bits(key, klen);
+    shard *s = shard_for(c, hash);
+    uint32_t fp = (uint32_t)(hash >> 32) | 1u;
+    int admit;
+    pthread_mutex_lock(&s->mu);
+    uint32_t *g = &s->ghost[(size_t)hash & (s->nghost - 1)];
+    if (s->usage + charge <= s->capacity || *g == fp) {
+        admit = 1; /* room without evicting, or refused once recently */
+        *g = 0;
+    } else {
+        admit = 0;
+        *g = fp;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return admit;
 }
 
 void

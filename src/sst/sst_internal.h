@@ -17,6 +17,9 @@
 
 #include <stdatomic.h>
 
+/* Pages per block of the two-level key page search (kmax_top). */
+#define ST_SST_TOP_BLOCK 16
+
 typedef struct st_sst_rg {
     int64_t num_rows;
     st_pq_bytes kmin, kmax; /* key chunk statistics */
@@ -28,7 +31,9 @@ typedef struct st_sst_rg {
     int64_t chunk_end[ST_SST_NCOLS];
     st_pq_column_index kci; /* key ColumnIndex */
     int has_kci;
-    uint64_t *kmax_pfx;   /* has_kci: big-endian first 8 bytes (0-padded) of each page's max key */
+    uint64_t *kmax_pfx; /* has_kci: big-endian first 8 bytes (0-padded) of each page's max key */
+    uint64_t *kmax_top; /* kmax_pfx of the last page of each block of ST_SST_TOP_BLOCK pages */
+    uint32_t ntop;
     int aligned;          /* every column's pages start at the same rows (strata's own files) */
     const uint8_t *bloom; /* key bloom bitset, NULL = none */
     size_t bloom_len;

@@ -182,9 +182,11 @@ pref_release(st_sst_reader *r, st_sst_pref *p)
 
 /*
  * Pin page `page` (or the dictionary, DICT_PAGE) of chunk (g, col). fill > 0: look it up in the
- * cache and insert it; 0: look it up only; < 0: a private page, the cache is not touched.
- * crc = 0 skips the page CRC check of a page read from the file (and never inserts it).
+ * cache and insert it (FILL_NO_LOOKUP: insert it, the caller has just missed it); 0: look it up
+ * only; < 0: a private page, the cache is not touched. crc = 0 skips the page CRC check of a
+ * page read from the file (and never inserts it).
  */
+#define FILL_NO_LOOKUP 2
 static int
 load_page(st_sst_reader *r, uint32_t g, int col, uint32_t page, int fill, int crc, st_sst_ra *ra,
           st_sst_pref *out)
@@ -196,7 +198,7 @@ load_page(st_sst_reader *r, uint32_t g, int col, uint32_t page, int fill, int cr
     uint8_t key[CACHE_KEY_LEN];
     size_t kl = CACHE_KEY_LEN;
     cache_key(r, g, col, page, key);
-    if (r->cache && fill >= 0) {
+    if (r->cache && fill >= 0 && fill != FILL_NO_LOOKUP) {
         st_cache_handle *h = st_cache_lookup(r->cache, key, kl);
         if (h) {
             out->h = h;
@@ -655,7 +657,22 @@ page_lower_bound(const st_sst_rg *rg, const uint8_t *key, size_t klen)
         return 0;
     /* search the compact 8-byte prefixes; equal prefixes fall back to the full maximum */
     uint64_t kp = st_sst_key_prefix(key, klen);
-    uint32_t lo = 0, hi = rg->kci.npages;
+    /* first the block maxima (a small array that stays in the CPU cache): the answer lies from
+     * the first block whose last prefix is >= kp to the first block whose last prefix is > kp */
+    uint32_t tlo = 0, thi = rg->ntop;
+    while (tlo < thi) {
+        uint32_t mid = tlo + (thi - tlo) / 2;
+        if (rg->kmax_top[mid] < kp)
+            tlo = mid + 1;
+        else
+            thi = mid;
+    }
+    uint32_t tend = tlo;
+    while (tend < rg->ntop && rg->kmax_top[tend] == kp)
+        tend++;
+    uint32_t hi = rg->kci.npages, lo = tlo * ST_SST_TOP_BLOCK < hi ? tlo * ST_SST_TOP_BLOCK : hi;
+    if (tend < rg->ntop && (tend + 1) * ST_SST_TOP_BLOCK < hi)
+        hi = (tend + 1) * ST_SST_TOP_BLOCK;
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
         uint64_t mp = rg->kmax_pfx[mid];
@@ -818,7 +835,10 @@ found_row(st_sst_reader *r, uint32_t g, int64_t row, int64_t s, int64_t k, const
     if (st_sst_row_problem(why, sizeof(why), s, k, 1, isnull))
         return st_err(STRATA_CORRUPT, "%s: bad entry in row group %u row %lld: %s", r->path, g,
                       (long long)row, why);
-    if (val) {
+    if (val && k == ST_KIND_PUT && v && val->data && v >= val->data && v < val->data + val->cap) {
+        memmove(val->data, v, vl); /* the value was read into val itself (get_value) */
+        val->len = vl;
+    } else if (val) {
         st_buf_clear(val);
         ST_RET(st_buf_append(val, v, k == ST_KIND_PUT ? vl : 0));
     }
@@ -826,6 +846,72 @@ found_row(st_sst_reader *r, uint32_t g, int64_t row, int64_t s, int64_t k, const
         *kind = (int)k;
     if (seq)
         *seq = (uint64_t)s;
+    return STRATA_OK;
+}
+
+/*
+ * The value of row `row` of the mapped value page at loc (nrows rows, by the page index), read
+ * without decoding the page (st_pq_page_value_at) into scratch; *handled = 0 when the page is not
+ * of a form that allows it.
+ */
+static int
+read_value(st_sst_reader *r, uint32_t g, const st_pq_page_location *loc, int64_t nrows,
+           uint32_t row, st_buf *scratch, int *handled, const uint8_t **v, size_t *vl, int *isnull)
+{
+    const st_sst_rg *rg = &r->rgs[g];
+    int64_t off = loc->offset, limit = rg->chunk_end[ST_SST_COL_VALUE];
+    if (off < 4 || off >= limit || (uint64_t)limit > r->file_size)
+        return st_err(STRATA_CORRUPT, "%s: page offset %lld out of range", r->path, (long long)off);
+    const uint8_t *p = r->map + off;
+    size_t avail = (size_t)(limit - off), hlen = 0;
+    st_pq_page_header h;
+    ST_RET(st_pq_decode_page_header(p, avail, r->path, (uint64_t)off, &h, &hlen));
+    if (h.compressed_size < 0 || hlen + (size_t)h.compressed_size > avail)
+        return st_err(STRATA_CORRUPT, "%s: page at offset %lld overruns its column chunk", r->path,
+                      (long long)off);
+    if (h.type == ST_PQ_DATA_PAGE && (int64_t)h.num_values != nrows)
+        return st_err(STRATA_CORRUPT,
+                      "%s: page at offset %lld: value rows disagree with the page index", r->path,
+                      (long long)off);
+    return st_pq_page_value_at(&rg->desc[ST_SST_COL_VALUE], &h, p + hlen, row, scratch, r->path,
+                               (uint64_t)off, handled, v, vl, isnull);
+}
+
+/*
+ * The value of row `row` of value page idx of row group g, for a point lookup: from the cache
+ * when the page is there (vp pins it); else read out of the mapped page into val without
+ * decoding or caching the page, unless st_cache_admit finds the page reused (then it is decoded
+ * and cached like any page). *v points into the page or into val (found_row handles both).
+ */
+static int
+get_value(st_sst_reader *r, uint32_t g, uint32_t idx, uint32_t row, st_buf *val, st_sst_pref *vp,
+          const uint8_t **v, size_t *vl, int *isnull)
+{
+    const st_sst_rg *rg = &r->rgs[g];
+    const int col = ST_SST_COL_VALUE;
+    uint8_t key[CACHE_KEY_LEN];
+    cache_key(r, g, col, idx, key);
+    st_cache_handle *h = st_cache_lookup(r->cache, key, CACHE_KEY_LEN);
+    int handled = 0;
+    if (!h && r->map && rg->dict_off[col] < 0) {
+        const st_pq_page_location *loc = &rg->oi[col].pages[idx];
+        int64_t end =
+            idx + 1 < rg->oi[col].npages ? rg->oi[col].pages[idx + 1].first_row : rg->num_rows;
+        if (!st_cache_admit(r->cache, key, CACHE_KEY_LEN,
+                            (size_t)loc->compressed_size * 2 + (size_t)(end - loc->first_row) * 5))
+            ST_RET(read_value(r, g, loc, end - loc->first_row, row, val, &handled, v, vl, isnull));
+    }
+    if (handled)
+        return STRATA_OK;
+    if (h) {
+        vp->h = h;
+        vp->pg = st_cache_value(h);
+    } else {
+        ST_RET(load_page(r, g, col, idx, FILL_NO_LOOKUP, 1, NULL, vp));
+    }
+    *v = vp->pg->data + vp->pg->offs[row];
+    *vl = vp->pg->offs[row + 1] - vp->pg->offs[row];
+    *isnull = vp->pg->nulls ? vp->pg->nulls[row] : 0;
     return STRATA_OK;
 }
 
@@ -846,11 +932,21 @@ get_bundled(st_sst_reader *r, uint32_t g, const uint8_t *key, size_t klen, uint6
     uint32_t idx = page_lower_bound(rg, key, klen);
     if (idx >= rg->oi[0].npages)
         return STRATA_OK;
+    /* The bloom filter passed, so the key is most likely on this page and its value will be read:
+     * start fetching the value page's header (cold memory) while the bundle is looked up. */
+    if (r->map && val)
+        __builtin_prefetch(r->map + rg->oi[ST_SST_COL_VALUE].pages[idx].offset);
     st_cache_handle *h = NULL;
     st_sst_bundle *b = NULL;
     ST_RET(load_bundle(r, g, idx, 1, 1, &h, &b));
     const st_pq_page *kp = b->pg[ST_SST_COL_KEY];
     const int64_t *seqs = b->pg[ST_SST_COL_SEQNO]->ints;
+    /* the binary search below touches the offsets and keys in a dependent chain: fetch them all
+     * at once (a key page is a few hundred bytes) */
+    for (size_t o = 0; o < (size_t)(kp->n + 1) * sizeof(uint32_t); o += 64)
+        __builtin_prefetch((const uint8_t *)kp->offs + o);
+    for (size_t o = 0; o < kp->offs[kp->n]; o += 64)
+        __builtin_prefetch(kp->data + o);
     uint32_t lo = 0, hi = kp->n;
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
@@ -874,14 +970,15 @@ get_bundled(st_sst_reader *r, uint32_t g, const uint8_t *key, size_t klen, uint6
         } else {
             int64_t k = b->pg[ST_SST_COL_KIND]->ints[lo];
             st_sst_pref vp = {0};
-            /* the value page only for a put whose value is wanted */
+            const uint8_t *v = NULL;
+            size_t vl = 0;
+            int isnull = 0;
+            /* the value only for a put whose value is wanted */
             if (k == ST_KIND_PUT && val)
-                rc = load_page(r, g, ST_SST_COL_VALUE, idx, 1, 1, NULL, &vp);
+                rc = get_value(r, g, idx, lo, val, &vp, &v, &vl, &isnull);
             if (rc == STRATA_OK)
-                rc = found_row(r, g, rg->oi[0].pages[idx].first_row + lo, seqs[lo], k,
-                               vp.pg ? vp.pg->data + vp.pg->offs[lo] : NULL,
-                               vp.pg ? vp.pg->offs[lo + 1] - vp.pg->offs[lo] : 0,
-                               vp.pg && vp.pg->nulls ? vp.pg->nulls[lo] : 0, kind, val, seq);
+                rc = found_row(r, g, rg->oi[0].pages[idx].first_row + lo, seqs[lo], k, v, vl,
+                               isnull, kind, val, seq);
             if (vp.pg)
                 pref_release(r, &vp);
         }
