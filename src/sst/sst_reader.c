@@ -356,6 +356,47 @@ load_bundle(st_sst_reader *r, uint32_t g, uint32_t idx, int fill, int crc, st_ca
     return STRATA_OK;
 }
 
+/* ---- value pages ---------------------------------------------------------------------------- */
+
+/*
+ * Value pages are most of a table's bytes and a lookup or seek needs one or two values of each:
+ * caching every page it touches would evict the bundles every lookup needs. A value page that
+ * misses is cached only when st_cache_admit finds it reused; otherwise the reader keeps it
+ * privately (or, for a point lookup, reads just the value: get_value).
+ */
+
+/* Rough decoded size of value page idx, for admission. */
+static size_t
+value_page_charge(const st_sst_rg *rg, uint32_t idx)
+{
+    const st_pq_page_location *loc = &rg->oi[ST_SST_COL_VALUE].pages[idx];
+    int64_t end = idx + 1 < rg->oi[ST_SST_COL_VALUE].npages
+                      ? rg->oi[ST_SST_COL_VALUE].pages[idx + 1].first_row
+                      : rg->num_rows;
+    return (size_t)loc->compressed_size * 2 + (size_t)(end - loc->first_row) * 5;
+}
+
+/* load_page of value page idx for a cursor: fill > 0 caches it only when admitted. */
+static int
+load_value_page(st_sst_reader *r, uint32_t g, uint32_t idx, int fill, int crc, st_sst_ra *ra,
+                st_sst_pref *out)
+{
+    const int col = ST_SST_COL_VALUE;
+    if (!r->cache || fill <= 0 || !crc)
+        return load_page(r, g, col, idx, fill, crc, ra, out);
+    uint8_t key[CACHE_KEY_LEN];
+    cache_key(r, g, col, idx, key);
+    st_cache_handle *h = st_cache_lookup(r->cache, key, CACHE_KEY_LEN);
+    if (h) {
+        memset(out, 0, sizeof(*out));
+        out->h = h;
+        out->pg = st_cache_value(h);
+        return STRATA_OK;
+    }
+    int admit = st_cache_admit(r->cache, key, CACHE_KEY_LEN, value_page_charge(&r->rgs[g], idx));
+    return load_page(r, g, col, idx, admit ? FILL_NO_LOOKUP : -1, crc, ra, out);
+}
+
 /* ---- cursor --------------------------------------------------------------------------------- */
 
 void
@@ -432,8 +473,10 @@ cursor_load_page(st_sst_cursor *c, int col, uint32_t idx)
     st_sst_rg *rg = &r->rgs[c->g];
     st_sst_pref *p = &c->p[col];
     cursor_release_page(c, col);
-    int rc = load_page(r, c->g, col, idx, c->fill_cache, !c->skip_crc,
-                       c->readahead ? &c->ra[col] : NULL, p);
+    st_sst_ra *ra = c->readahead ? &c->ra[col] : NULL;
+    int rc = col == ST_SST_COL_VALUE
+                 ? load_value_page(r, c->g, idx, c->fill_cache, !c->skip_crc, ra, p)
+                 : load_page(r, c->g, col, idx, c->fill_cache, !c->skip_crc, ra, p);
     if (rc != STRATA_OK)
         return cursor_fail(c, rc);
     p->g = c->g;
@@ -897,8 +940,7 @@ get_value(st_sst_reader *r, uint32_t g, uint32_t idx, uint32_t row, st_buf *val,
         const st_pq_page_location *loc = &rg->oi[col].pages[idx];
         int64_t end =
             idx + 1 < rg->oi[col].npages ? rg->oi[col].pages[idx + 1].first_row : rg->num_rows;
-        if (!st_cache_admit(r->cache, key, CACHE_KEY_LEN,
-                            (size_t)loc->compressed_size * 2 + (size_t)(end - loc->first_row) * 5))
+        if (!st_cache_admit(r->cache, key, CACHE_KEY_LEN, value_page_charge(rg, idx)))
             ST_RET(read_value(r, g, loc, end - loc->first_row, row, val, &handled, v, vl, isnull));
     }
     if (handled)
