@@ -267,14 +267,12 @@ salvage_group(walker *w)
     if (t == -2)
         return lose_group(w, "the columns of a row group disagree on its row count (page headers "
                              "misread or pages missing)");
-    if (t < 0) {
-        char why[ST_ERRMSG_MAX];
-        snprintf(why, sizeof(why),
-                 "only part of a row group could be read (its %s pages and what follows are "
-                 "damaged or missing)",
-                 w->runs[RUN_INT].n     ? "first"
-                 : w->runs[RUN_VALUE].n ? "seqno/kind"
-                                        : "value");
+    if (t < 0) { /* no run bounded on both sides: pages before or after those found are lost */
+        const char *why = w->runs[RUN_INT].n ? "the key pages of a row group are damaged or missing"
+                          : w->runs[RUN_VALUE].n
+                              ? "the seqno and kind pages of a row group are damaged or missing"
+                              : "the value, seqno and kind pages of a row group are damaged or "
+                                "missing";
         return lose_group(w, why);
     }
     for (int c = 0; c < NRUNS; c++)

@@ -444,6 +444,39 @@ test_tombstones_footer_lost(void)
                 "salvaged 1000 row(s) by walking its pages");
 }
 
+/* A compaction's leftover input whose footer cannot be read (a crash between the manifest
+ * edit and the removal of the inputs, then damage): the output's strata-replaces names it, so
+ * it is removed, not salvaged (its rows could bring back what the compaction dropped), and
+ * nothing is lost. */
+static void
+test_unreadable_leftover_input(void)
+{
+    char *dir = st_test_tmpdir("salvage_leftover");
+    model m = {{0}, {0}};
+    two_tables(dir, &m);
+    char *t = newest(dir, ".parquet");
+    st_buf saved = {0};
+    ST_ASSERT_OK(st_env_read_file(st_env_posix(), t, &saved));
+    strata_options o = opts();
+    strata_db *db = NULL;
+    ST_ASSERT_OK(strata_open(dir, &o, &db));
+    ST_ASSERT_OK(strata_compact_range(db, NULL, 0, NULL, 0));
+    ST_ASSERT_OK(strata_close(db));
+    ST_ASSERT(access(t, F_OK) != 0); /* the compaction removed its input */
+    st_test_write_file(t, saved.data, saved.len / 2);
+    st_buf_free(&saved);
+    char *report = repair(dir, STRATA_OK);
+    char want[300];
+    snprintf(want, sizeof(want), "%s: replaced by compaction output", strrchr(t, '/') + 1);
+    if (!strstr(report, want))
+        ST_FAIL("'%s' not in the report\n%s", want, report);
+    ST_ASSERT_EQ(check_db(dir, &m, report), 0);
+    strata_free(report);
+    st_free(t);
+    st_test_rmrf(dir);
+    st_free(dir);
+}
+
 /* A table of many row groups (built with a small row_group_size) cut in the middle of a data
  * page of a later row group: the row groups before the cut come back. */
 static void
@@ -628,6 +661,7 @@ main(void)
     ST_RUN(test_footer_lost_codecs);
     ST_RUN(test_tombstones_footer_lost);
     ST_RUN(test_many_row_groups_cut);
+    ST_RUN(test_unreadable_leftover_input);
     ST_RUN(test_truncation_sweep);
     ST_RUN(test_table_with_tombstones);
     ST_RUN(test_foreign_unsorted);
