@@ -110,8 +110,7 @@ st_repair_salvage_table(st_env *env, const char *dir, const char *name, uint64_t
     if (rc == STRATA_OK)
         st_rep(r, "%s: salvaged %" PRIu64 " row(s)%s%s%s, lost %" PRIu64 "%s\n", name, rows,
                walked ? " by walking its pages" : "", rows ? " into " : "",
-               rows ? strrchr(dst, '/') + 1 : "", c.lost_rows,
-               c.lost_more ? " and an unknown number more" : "");
+               rows ? strrchr(dst, '/') + 1 : "", c.lost_rows, c.lost_more ? " (maybe more)" : "");
     st_sst_reader_unref(orig);
     st_free(dst);
     st_free(src);
