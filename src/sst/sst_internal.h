@@ -107,6 +107,20 @@ typedef struct st_sst_cursor {
     st_sst_bundle *b;
     st_cache_handle *bh; /* cached bundle, or NULL when b is private to the cursor */
     uint32_t bg, bidx;
+    /*
+     * The first value page after a seek, when it missed the cache and was not admitted, is read
+     * through a value reader (lazy: values walked to on demand, no decoded page) instead of
+     * p[ST_SST_COL_VALUE]: a seek usually reads one or two values of it.
+     */
+    int seeked; /* a seek positioned the cursor and no value page was loaded since */
+    int lazy;   /* vr holds the value page of row group lg rows [lfirst, lend) */
+    uint32_t lg;
+    int64_t lfirst, lend, lrow; /* lrow: the row whose value lv/lvl/lnull hold (-1: none) */
+    st_pq_value_reader vr;
+    st_buf lbuf;
+    const uint8_t *lv;
+    size_t lvl;
+    int lnull;
 } st_sst_cursor;
 
 /* The big-endian value of the first 8 bytes of key (0-padded): orders like the key's prefix. */

@@ -376,10 +376,44 @@ value_page_charge(const st_sst_rg *rg, uint32_t idx)
     return (size_t)loc->compressed_size * 2 + (size_t)(end - loc->first_row) * 5;
 }
 
-/* load_page of value page idx for a cursor: fill > 0 caches it only when admitted. */
+/*
+ * The header and payload of mapped value page idx of row group g, checked against the page
+ * index. *h / *payload.
+ */
+static int
+map_value_page(st_sst_reader *r, uint32_t g, uint32_t idx, st_pq_page_header *h,
+               const uint8_t **payload)
+{
+    const st_sst_rg *rg = &r->rgs[g];
+    const st_pq_page_location *loc = &rg->oi[ST_SST_COL_VALUE].pages[idx];
+    int64_t end = idx + 1 < rg->oi[ST_SST_COL_VALUE].npages
+                      ? rg->oi[ST_SST_COL_VALUE].pages[idx + 1].first_row
+                      : rg->num_rows;
+    int64_t off = loc->offset, limit = rg->chunk_end[ST_SST_COL_VALUE];
+    if (off < 4 || off >= limit || (uint64_t)limit > r->file_size)
+        return st_err(STRATA_CORRUPT, "%s: page offset %lld out of range", r->path, (long long)off);
+    const uint8_t *p = r->map + off;
+    size_t avail = (size_t)(limit - off), hlen = 0;
+    ST_RET(st_pq_decode_page_header(p, avail, r->path, (uint64_t)off, h, &hlen));
+    if (h->compressed_size < 0 || hlen + (size_t)h->compressed_size > avail)
+        return st_err(STRATA_CORRUPT, "%s: page at offset %lld overruns its column chunk", r->path,
+                      (long long)off);
+    if (h->type == ST_PQ_DATA_PAGE && (int64_t)h->num_values != end - loc->first_row)
+        return st_err(STRATA_CORRUPT,
+                      "%s: page at offset %lld: value rows disagree with the page index", r->path,
+                      (long long)off);
+    *payload = p + hlen;
+    return STRATA_OK;
+}
+
+/*
+ * load_page of value page idx for a cursor: fill > 0 caches it only when admitted. When lc is
+ * given (the first value page after a seek) a page that is neither cached nor admitted is read
+ * through lc's value reader (lc->lazy = 1, *out left empty) instead of being decoded.
+ */
 static int
 load_value_page(st_sst_reader *r, uint32_t g, uint32_t idx, int fill, int crc, st_sst_ra *ra,
-                st_sst_pref *out)
+                st_sst_cursor *lc, st_sst_pref *out)
 {
     const int col = ST_SST_COL_VALUE;
     if (!r->cache || fill <= 0 || !crc)
@@ -393,7 +427,27 @@ load_value_page(st_sst_reader *r, uint32_t g, uint32_t idx, int fill, int crc, s
         out->pg = st_cache_value(h);
         return STRATA_OK;
     }
-    int admit = st_cache_admit(r->cache, key, CACHE_KEY_LEN, value_page_charge(&r->rgs[g], idx));
+    const st_sst_rg *rg = &r->rgs[g];
+    int admit = st_cache_admit(r->cache, key, CACHE_KEY_LEN, value_page_charge(rg, idx));
+    if (!admit && lc && r->map && rg->dict_off[col] < 0) {
+        st_pq_page_header ph;
+        const uint8_t *payload;
+        int handled = 0;
+        ST_RET(map_value_page(r, g, idx, &ph, &payload));
+        int64_t first = rg->oi[col].pages[idx].first_row;
+        ST_RET(st_pq_value_reader_open(&lc->vr, &rg->desc[col], &ph, payload,
+                                       (uint32_t)(lc->row - first), &lc->lbuf, r->path,
+                                       (uint64_t)rg->oi[col].pages[idx].offset, &handled));
+        if (handled) {
+            memset(out, 0, sizeof(*out));
+            lc->lazy = 1;
+            lc->lg = g;
+            lc->lfirst = first;
+            lc->lend = first + ph.num_values;
+            lc->lrow = -1;
+            return STRATA_OK;
+        }
+    }
     return load_page(r, g, col, idx, admit ? FILL_NO_LOOKUP : -1, crc, ra, out);
 }
 
@@ -423,6 +477,8 @@ cursor_drop_bundle(st_sst_cursor *c)
 static void
 cursor_release_page(st_sst_cursor *c, int col)
 {
+    if (col == ST_SST_COL_VALUE)
+        c->lazy = 0;
     if (c->p[col].pg)
         pref_release(c->r, &c->p[col]);
     for (int i = 0; i < ST_SST_NCOLS; i++)
@@ -439,6 +495,7 @@ st_sst_cursor_release(st_sst_cursor *c)
         st_free(c->ra[i].buf);
         memset(&c->ra[i], 0, sizeof(c->ra[i]));
     }
+    st_buf_free(&c->lbuf);
 }
 
 static int
@@ -466,6 +523,8 @@ page_for_row(const st_sst_rg *rg, int col, int64_t row)
     return lo;
 }
 
+static int cursor_lazy_value(st_sst_cursor *c);
+
 static int
 cursor_load_page(st_sst_cursor *c, int col, uint32_t idx)
 {
@@ -474,9 +533,17 @@ cursor_load_page(st_sst_cursor *c, int col, uint32_t idx)
     st_sst_pref *p = &c->p[col];
     cursor_release_page(c, col);
     st_sst_ra *ra = c->readahead ? &c->ra[col] : NULL;
-    int rc = col == ST_SST_COL_VALUE
-                 ? load_value_page(r, c->g, idx, c->fill_cache, !c->skip_crc, ra, p)
-                 : load_page(r, c->g, col, idx, c->fill_cache, !c->skip_crc, ra, p);
+    int rc;
+    if (col == ST_SST_COL_VALUE) {
+        /* only the first value page after a seek may be read lazily */
+        st_sst_cursor *lc = c->seeked ? c : NULL;
+        c->seeked = 0;
+        rc = load_value_page(r, c->g, idx, c->fill_cache, !c->skip_crc, ra, lc, p);
+        if (rc == STRATA_OK && c->lazy)
+            return cursor_lazy_value(c);
+    } else {
+        rc = load_page(r, c->g, col, idx, c->fill_cache, !c->skip_crc, ra, p);
+    }
     if (rc != STRATA_OK)
         return cursor_fail(c, rc);
     p->g = c->g;
@@ -488,12 +555,29 @@ cursor_load_page(st_sst_cursor *c, int col, uint32_t idx)
 
 static int cursor_pin_bundle(st_sst_cursor *c, uint32_t idx, int fill, int *pinned);
 
+/* The current row's value from the lazily read value page (c->lazy covers the row). */
+static int
+cursor_lazy_value(st_sst_cursor *c)
+{
+    if (c->lrow == c->row)
+        return STRATA_OK;
+    int rc =
+        st_pq_value_reader_get(&c->vr, (uint32_t)(c->row - c->lfirst), &c->lv, &c->lvl, &c->lnull);
+    if (rc != STRATA_OK)
+        return cursor_fail(c, rc);
+    c->lrow = c->row;
+    return STRATA_OK;
+}
+
 int
 st_sst_cursor_load(st_sst_cursor *c, int col)
 {
     const st_sst_pref *p = &c->p[col], *k = &c->p[ST_SST_COL_KEY];
     if (p->pg && p->g == c->g && p->first <= c->row && c->row < p->end)
         return STRATA_OK;
+    if (col == ST_SST_COL_VALUE && c->lazy && c->lg == c->g && c->lfirst <= c->row &&
+        c->row < c->lend)
+        return cursor_lazy_value(c);
     const st_sst_rg *rg = &c->r->rgs[c->g];
     if (!rg->aligned)
         return cursor_load_page(c, col, page_for_row(rg, col, c->row));
@@ -517,6 +601,12 @@ st_sst_cursor_load(st_sst_cursor *c, int col)
 void
 st_sst_cursor_bytes(const st_sst_cursor *c, int col, const uint8_t **p, size_t *n, int *is_null)
 {
+    if (col == ST_SST_COL_VALUE && c->lazy) {
+        *p = c->lv;
+        *n = c->lvl;
+        *is_null = c->lnull;
+        return;
+    }
     const st_sst_pref *pr = &c->p[col];
     size_t i = (size_t)(c->row - pr->first);
     *p = pr->pg->data + pr->pg->offs[i];
@@ -795,6 +885,7 @@ st_sst_cursor_seek(st_sst_cursor *c, const uint8_t *key, size_t klen, uint64_t s
     if (c->status != STRATA_OK)
         return c->status;
     c->valid = 0;
+    c->seeked = 1;
     for (c->g = rg_lower_bound(r, key, klen); c->g < r->nrgs; c->g++) {
         st_sst_rg *rg = &r->rgs[c->g];
         if (rg->num_rows == 0)
@@ -893,34 +984,6 @@ found_row(st_sst_reader *r, uint32_t g, int64_t row, int64_t s, int64_t k, const
 }
 
 /*
- * The value of row `row` of the mapped value page at loc (nrows rows, by the page index), read
- * without decoding the page (st_pq_page_value_at) into scratch; *handled = 0 when the page is not
- * of a form that allows it.
- */
-static int
-read_value(st_sst_reader *r, uint32_t g, const st_pq_page_location *loc, int64_t nrows,
-           uint32_t row, st_buf *scratch, int *handled, const uint8_t **v, size_t *vl, int *isnull)
-{
-    const st_sst_rg *rg = &r->rgs[g];
-    int64_t off = loc->offset, limit = rg->chunk_end[ST_SST_COL_VALUE];
-    if (off < 4 || off >= limit || (uint64_t)limit > r->file_size)
-        return st_err(STRATA_CORRUPT, "%s: page offset %lld out of range", r->path, (long long)off);
-    const uint8_t *p = r->map + off;
-    size_t avail = (size_t)(limit - off), hlen = 0;
-    st_pq_page_header h;
-    ST_RET(st_pq_decode_page_header(p, avail, r->path, (uint64_t)off, &h, &hlen));
-    if (h.compressed_size < 0 || hlen + (size_t)h.compressed_size > avail)
-        return st_err(STRATA_CORRUPT, "%s: page at offset %lld overruns its column chunk", r->path,
-                      (long long)off);
-    if (h.type == ST_PQ_DATA_PAGE && (int64_t)h.num_values != nrows)
-        return st_err(STRATA_CORRUPT,
-                      "%s: page at offset %lld: value rows disagree with the page index", r->path,
-                      (long long)off);
-    return st_pq_page_value_at(&rg->desc[ST_SST_COL_VALUE], &h, p + hlen, row, scratch, r->path,
-                               (uint64_t)off, handled, v, vl, isnull);
-}
-
-/*
  * The value of row `row` of value page idx of row group g, for a point lookup: from the cache
  * when the page is there (vp pins it); else read out of the mapped page into val without
  * decoding or caching the page, unless st_cache_admit finds the page reused (then it is decoded
@@ -937,11 +1000,14 @@ get_value(st_sst_reader *r, uint32_t g, uint32_t idx, uint32_t row, st_buf *val,
     st_cache_handle *h = st_cache_lookup(r->cache, key, CACHE_KEY_LEN);
     int handled = 0;
     if (!h && r->map && rg->dict_off[col] < 0) {
-        const st_pq_page_location *loc = &rg->oi[col].pages[idx];
-        int64_t end =
-            idx + 1 < rg->oi[col].npages ? rg->oi[col].pages[idx + 1].first_row : rg->num_rows;
-        if (!st_cache_admit(r->cache, key, CACHE_KEY_LEN, value_page_charge(rg, idx)))
-            ST_RET(read_value(r, g, loc, end - loc->first_row, row, val, &handled, v, vl, isnull));
+        if (!st_cache_admit(r->cache, key, CACHE_KEY_LEN, value_page_charge(rg, idx))) {
+            st_pq_page_header ph;
+            const uint8_t *payload;
+            ST_RET(map_value_page(r, g, idx, &ph, &payload));
+            ST_RET(st_pq_page_value_at(&rg->desc[col], &ph, payload, row, val, r->path,
+                                       (uint64_t)rg->oi[col].pages[idx].offset, &handled, v, vl,
+                                       isnull));
+        }
     }
     if (handled)
         return STRATA_OK;

@@ -752,6 +752,23 @@ test_page_value_at(void)
                 ST_ASSERT_MEM_EQ(v, vl, pg->data + pg->offs[row],
                                  pg->offs[row + 1] - pg->offs[row]);
         }
+        /* one reader, rows in order and then at random (forward and backward walks) */
+        st_pq_value_reader vr;
+        int vh = 0;
+        ST_ASSERT_OK(
+            st_pq_value_reader_open(&vr, &desc, &d, out.data + hlen, 0, &valbuf, "t", 0, &vh));
+        ST_ASSERT(vh);
+        for (uint32_t k = 0; k < 2 * n; k++) {
+            uint32_t row = k < n ? k : (uint32_t)st_rng_uniform(&rng, n);
+            int isnull = -1;
+            const uint8_t *v = NULL;
+            size_t vl = 99;
+            ST_ASSERT_OK(st_pq_value_reader_get(&vr, row, &v, &vl, &isnull));
+            ST_ASSERT_EQ(isnull, pg->nulls ? pg->nulls[row] : 0);
+            if (!isnull)
+                ST_ASSERT_MEM_EQ(v, vl, pg->data + pg->offs[row],
+                                 pg->offs[row + 1] - pg->offs[row]);
+        }
         st_pq_page_free(pg);
         /* a flipped stored byte: the CRC catches it before any value is read */
         out.data[hlen + st_rng_uniform(&rng, out.len - hlen)] ^= 0x10;
