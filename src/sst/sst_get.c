@@ -184,7 +184,9 @@ st_sst_reader_get(st_sst_reader *r, const uint8_t *key, size_t klen, uint64_t sn
 {
     uint32_t g;
     int done;
-    if (!may_contain(r, key, klen, &g))
+    if (flags & ST_SST_FILTER_PASSED)
+        g = st_sst_rg_lower_bound(r, key, klen); /* the row group may_contain would pick */
+    else if (!may_contain(r, key, klen, &g))
         return STRATA_NOTFOUND;
     int rc = get_bundled(r, g, key, klen, snap_seq, flags, kind, val, seq, &done);
     if (rc != STRATA_OK || done)
