@@ -432,7 +432,16 @@ cursor_seek_bundle(st_sst_cursor *c, uint32_t idx)
         const st_sst_pref *p = &c->p[col];
         have &= col == ST_SST_COL_VALUE || (p->pg && p->g == c->g && p->idx == idx);
     }
-    return have ? STRATA_OK : cursor_pin_bundle(c, idx, c->fill_cache, &pinned);
+    if (have)
+        return STRATA_OK;
+    /* on a cache miss the bundle decodes the key and seqno pages: start fetching their headers
+     * (cold file memory) while the cache is searched */
+    if (c->r->map) {
+        const st_sst_rg *rg = &c->r->rgs[c->g];
+        __builtin_prefetch(c->r->map + rg->oi[ST_SST_COL_KEY].pages[idx].offset);
+        __builtin_prefetch(c->r->map + rg->oi[ST_SST_COL_SEQNO].pages[idx].offset);
+    }
+    return cursor_pin_bundle(c, idx, c->fill_cache, &pinned);
 }
 
 int
