@@ -46,6 +46,10 @@ typedef struct st_iter_ops {
     /* Materialise val/vlen of the current entry when lazy_val is set (NULL when an iterator
      * never sets lazy_val). Returns STRATA_OK or the (sticky) error. */
     int (*value)(st_iter *it);
+    /* Optional (NULL: nothing to do): a seek to key follows at once. Start fetching the memory
+     * that seek will touch, so that the merging iterator's children wait for their cache misses
+     * together instead of one after another. Never fails (the seek reports errors). */
+    void (*prefetch)(st_iter *it, const uint8_t *key, size_t klen);
 } st_iter_ops;
 
 struct st_iter {
@@ -88,6 +92,12 @@ static inline void
 st_iter_seek(st_iter *it, const uint8_t *key, size_t klen, uint64_t seq)
 {
     it->ops->seek(it, key, klen, seq);
+}
+static inline void
+st_iter_prefetch(st_iter *it, const uint8_t *key, size_t klen)
+{
+    if (it->ops->prefetch)
+        it->ops->prefetch(it, key, klen);
 }
 static inline void
 st_iter_seek_for_prev(st_iter *it, const uint8_t *key, size_t klen, uint64_t seq)

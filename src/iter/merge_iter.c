@@ -127,6 +127,8 @@ m_seek(st_iter *it, const uint8_t *key, size_t klen, uint64_t seq)
 {
     merge_iter *m = (merge_iter *)it;
     for (size_t i = 0; i < m->n; i++)
+        st_iter_prefetch(m->child[i], key, klen);
+    for (size_t i = 0; i < m->n; i++)
         st_iter_seek(m->child[i], key, klen, seq);
     rebuild(m, 1);
 }
@@ -223,7 +225,7 @@ m_close(st_iter *it)
 }
 
 static const st_iter_ops merge_ops = {
-    m_seek_first, m_seek_last, m_seek, m_seek_for_prev, m_next, m_prev, m_close, m_value,
+    m_seek_first, m_seek_last, m_seek, m_seek_for_prev, m_next, m_prev, m_close, m_value, NULL,
 };
 
 st_iter *
@@ -271,8 +273,8 @@ e_close(st_iter *it)
     st_free(it);
 }
 
-static const st_iter_ops error_ops = {e_noop, e_noop, e_seek,  e_seek,
-                                      e_noop, e_noop, e_close, NULL};
+static const st_iter_ops error_ops = {e_noop, e_noop,  e_seek, e_seek, e_noop,
+                                      e_noop, e_close, NULL,   NULL};
 
 st_iter *
 st_error_iter_new(int rc)

@@ -122,6 +122,11 @@ typedef struct st_sst_cursor {
     const uint8_t *lv;
     size_t lvl;
     int lnull;
+    /* st_sst_cursor_prefetch's search, for the seek to the same key that follows (hint_klen 0:
+     * none; keys longer than hint_key are not hinted) */
+    uint8_t hint_key[64];
+    size_t hint_klen;
+    uint32_t hint_g, hint_idx;
 } st_sst_cursor;
 
 /* The big-endian value of the first 8 bytes of key (0-padded): orders like the key's prefix. */
@@ -138,6 +143,9 @@ void st_sst_cursor_init(st_sst_cursor *c, st_sst_reader *r, int fill_cache);
 void st_sst_cursor_release(st_sst_cursor *c); /* drop pinned pages */
 /* Position on the first entry >= (key, seq); invalid at end. */
 int st_sst_cursor_seek(st_sst_cursor *c, const uint8_t *key, size_t klen, uint64_t seq);
+/* A seek to key follows: find its page and start fetching the key and seqno page headers; the
+ * next seek reuses the search when it is for the same key. */
+void st_sst_cursor_prefetch(st_sst_cursor *c, const uint8_t *key, size_t klen);
 int st_sst_cursor_first(st_sst_cursor *c);
 int st_sst_cursor_last(st_sst_cursor *c);
 int st_sst_cursor_next(st_sst_cursor *c);

@@ -150,8 +150,17 @@ it_value(st_iter *bi)
     return STRATA_OK;
 }
 
-static const st_iter_ops sst_iter_ops = {it_seek_first, it_seek_last, it_seek,  it_seek_for_prev,
-                                         it_next,       it_prev,      it_close, it_value};
+static void
+it_prefetch(st_iter *bi, const uint8_t *key, size_t klen)
+{
+    sst_iter *it = (sst_iter *)bi;
+    if (!(it->lower && st_bytes_cmp(key, klen, it->lower, it->llen) < 0))
+        st_sst_cursor_prefetch(&it->cur, key, klen);
+}
+
+static const st_iter_ops sst_iter_ops = {it_seek_first,    it_seek_last, it_seek,
+                                         it_seek_for_prev, it_next,      it_prev,
+                                         it_close,         it_value,     it_prefetch};
 
 int
 st_sst_reader_iter(st_sst_reader *r, const uint8_t *lower, size_t llen, const uint8_t *upper,

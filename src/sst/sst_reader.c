@@ -444,6 +444,31 @@ cursor_seek_bundle(st_sst_cursor *c, uint32_t idx)
     return cursor_pin_bundle(c, idx, c->fill_cache, &pinned);
 }
 
+void
+st_sst_cursor_prefetch(st_sst_cursor *c, const uint8_t *key, size_t klen)
+{
+    st_sst_reader *r = c->r;
+    c->hint_klen = 0;
+    if (c->status != STRATA_OK || !r->map || klen > sizeof(c->hint_key))
+        return;
+    uint32_t g = st_sst_rg_lower_bound(r, key, klen);
+    if (g >= r->nrgs)
+        return;
+    const st_sst_rg *rg = &r->rgs[g];
+    if (rg->num_rows == 0 || !rg->aligned || !rg->has_kci ||
+        rg->kci.boundary_order != ST_PQ_ASCENDING)
+        return;
+    uint32_t idx = st_sst_page_lower_bound(rg, key, klen);
+    memcpy(c->hint_key, key, klen);
+    c->hint_klen = klen;
+    c->hint_g = g;
+    c->hint_idx = idx;
+    if (idx >= rg->oi[0].npages || (c->b && c->bg == g && c->bidx == idx))
+        return;
+    __builtin_prefetch(r->map + rg->oi[ST_SST_COL_KEY].pages[idx].offset);
+    __builtin_prefetch(r->map + rg->oi[ST_SST_COL_SEQNO].pages[idx].offset);
+}
+
 int
 st_sst_cursor_seek(st_sst_cursor *c, const uint8_t *key, size_t klen, uint64_t seq)
 {
@@ -453,12 +478,16 @@ st_sst_cursor_seek(st_sst_cursor *c, const uint8_t *key, size_t klen, uint64_t s
         return c->status;
     c->valid = 0;
     c->seeked = 1;
-    for (c->g = st_sst_rg_lower_bound(r, key, klen); c->g < r->nrgs; c->g++) {
+    int hinted = c->hint_klen == klen && memcmp(c->hint_key, key, klen) == 0;
+    c->hint_klen = 0;
+    for (c->g = hinted ? c->hint_g : st_sst_rg_lower_bound(r, key, klen); c->g < r->nrgs; c->g++) {
         st_sst_rg *rg = &r->rgs[c->g];
         if (rg->num_rows == 0)
             continue;
         int bundled = rg->aligned && rg->has_kci && rg->kci.boundary_order == ST_PQ_ASCENDING;
-        for (uint32_t pi = st_sst_page_lower_bound(rg, key, klen); pi < rg->oi[0].npages; pi++) {
+        uint32_t pi =
+            hinted && c->g == c->hint_g ? c->hint_idx : st_sst_page_lower_bound(rg, key, klen);
+        for (; pi < rg->oi[0].npages; pi++) {
             if (bundled)
                 ST_RET(cursor_seek_bundle(c, pi));
             else

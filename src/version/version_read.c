@@ -282,8 +282,21 @@ ri_value(st_iter *b)
     return STRATA_OK;
 }
 
-static const st_iter_ops run_iter_ops = {ri_seek_first, ri_seek_last, ri_seek,  ri_seek_for_prev,
-                                         ri_next,       ri_prev,      ri_close, ri_value};
+/* Open the table the seek will position in (as ri_seek would) and let it prefetch. */
+static void
+ri_prefetch(st_iter *b, const uint8_t *key, size_t klen)
+{
+    run_iter *it = (run_iter *)b;
+    size_t i = st_run_find(it->run, key, klen);
+    if (i < it->lo)
+        i = it->lo;
+    if (it->base.status == STRATA_OK && i < it->hi && ri_open(it, i) == STRATA_OK)
+        st_iter_prefetch(it->child, key, klen);
+}
+
+static const st_iter_ops run_iter_ops = {ri_seek_first,    ri_seek_last, ri_seek,
+                                         ri_seek_for_prev, ri_next,      ri_prev,
+                                         ri_close,         ri_value,     ri_prefetch};
 
 /* The tables [*lo, *hi) of run that can hold keys in [lower, upper). */
 static void
