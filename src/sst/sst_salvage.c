@@ -29,6 +29,7 @@ typedef struct salvage {
     st_buf prev; /* the last salvaged row's key */
     uint64_t prevseq;
     int have_prev;
+    int in_rdel; /* salvaging the range tombstone row group (rows of kind 2) */
     /* the pending run of lost rows */
     uint64_t lost;
     int lo_open; /* no lower bound known: the run starts before every salvaged key */
@@ -170,8 +171,24 @@ row_problem(salvage *s, col_pages *cp, const uint32_t *idx, int64_t row, const i
     const st_pq_page *vp = p[ST_SST_COL_VALUE];
     size_t vi = (size_t)(row - first[ST_SST_COL_VALUE]);
     int null = vp->nulls ? vp->nulls[vi] : 0;
-    if (st_sst_row_problem(buf, n, sq, k, *klen, null))
+    if (s->in_rdel) {
+        /* the range tombstone row group: kind 2, a non-null end after the begin */
+        const uint8_t *e = vp->data ? vp->data + vp->offs[vi] : (const uint8_t *)"";
+        size_t el = vp->offs[vi + 1] - vp->offs[vi];
+        if (k != ST_KIND_RANGE_DELETE) {
+            snprintf(buf, n, "kind %lld in the range tombstone row group (must be 2)",
+                     (long long)k);
+            return buf;
+        }
+        if (st_sst_row_problem(buf, n, sq, ST_KIND_PUT, *klen, null))
+            return buf;
+        if (el == 0 || el > ST_SST_MAX_KEY || st_bytes_cmp(*key, *klen, e, el) >= 0) {
+            snprintf(buf, n, "range tombstone whose end is not a key after its begin");
+            return buf;
+        }
+    } else if (st_sst_row_problem(buf, n, sq, k, *klen, null)) {
         return buf;
+    }
     if (s->have_prev &&
         st_entry_cmp(s->prev.data, s->prev.len, s->prevseq, *key, *klen, (uint64_t)sq) >= 0) {
         snprintf(buf, n, "row out of order (rows are sorted by key, then newest first)");
@@ -231,7 +248,7 @@ int
 st_sst_salvage(st_env *env, const char *path, const st_sst_salvage_ops *ops)
 {
     st_sst_reader *r = NULL;
-    ST_RET(st_sst_reader_open(env, path, NULL, &r));
+    ST_RET(st_sst_reader_open_flags(env, path, NULL, ST_SST_OPEN_RAW, &r));
     salvage s;
     memset(&s, 0, sizeof(s));
     s.r = r;
@@ -239,6 +256,13 @@ st_sst_salvage(st_env *env, const char *path, const st_sst_salvage_ops *ops)
     int rc = STRATA_OK;
     for (uint32_t g = 0; g < r->nrgs && rc == STRATA_OK; g++)
         rc = salvage_row_group(&s, g);
+    if (rc == STRATA_OK && r->meta.range_tombstones) {
+        /* range tombstones (kind 2, value = end) restart the order: begin asc, seqno desc */
+        flush_lost(&s, NULL, 0);
+        s.in_rdel = 1;
+        s.have_prev = 0;
+        rc = salvage_row_group(&s, r->rdel_rg);
+    }
     if (rc == STRATA_OK)
         flush_lost(&s, NULL, 0);
     st_buf_free(&s.prev);
