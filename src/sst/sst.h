@@ -149,9 +149,10 @@ int st_sst_reader_open(st_env *env, const char *path, st_cache *cache, st_sst_re
 const st_sst_meta *st_sst_reader_meta(const st_sst_reader *r);
 
 /* The table's range tombstones, loaded and checked at open (fragmented; borrowed: valid while
- * the caller holds a reference on r), or NULL when the table has none. Point lookups and
+ * the caller holds a reference on r, or take a reference with st_rdel_set_ref to keep it
+ * longer; immutable), or NULL when the table has none. Point lookups and
  * iterators of the reader never return them (sst_rangedel.c). */
-const st_rdel_set *st_sst_reader_range_dels(const st_sst_reader *r);
+st_rdel_set *st_sst_reader_range_dels(const st_sst_reader *r);
 
 /* Flags of st_sst_reader_get and st_sst_reader_iter. */
 #define ST_SST_ITER_FILL_CACHE 1 /* keep the pages the read decodes in the cache */

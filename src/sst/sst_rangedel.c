@@ -119,7 +119,7 @@ st_sst_range_dels_load(st_sst_reader *r)
     return rc;
 }
 
-const st_rdel_set *
+st_rdel_set *
 st_sst_reader_range_dels(const st_sst_reader *r)
 {
     return r->rdels;

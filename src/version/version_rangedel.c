@@ -48,15 +48,13 @@ st_table_range_del_set(st_table *t, st_rdel_set **out)
         return STRATA_OK;
     st_sst_reader *rd;
     ST_RET(st_table_reader(t, &rd));
-    const st_rdel_set *s = st_sst_reader_range_dels(rd);
-    int rc = STRATA_OK;
+    st_rdel_set *s = st_sst_reader_range_dels(rd);
     if (s) {
-        st_rdel_set *c = (st_rdel_set *)s;
-        st_rdel_set_ref(c); /* sets are immutable and reference-counted: share it */
-        *out = c;
+        st_rdel_set_ref(s); /* immutable and reference-counted: outlives the reader */
+        *out = s;
     }
     st_sst_reader_unref(rd);
-    return rc;
+    return STRATA_OK;
 }
 
 int
