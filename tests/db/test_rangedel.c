@@ -364,6 +364,69 @@ test_durability_paths(void)
     st_free(dir);
 }
 
+/* Flip one byte of a file. */
+static void
+flip(const char *path, long off)
+{
+    FILE *f = fopen(path, "r+b");
+    ST_ASSERT(f != NULL && fseek(f, off, SEEK_SET) == 0);
+    int c = fgetc(f);
+    ST_ASSERT(c != EOF && fseek(f, off, SEEK_SET) == 0);
+    ST_ASSERT(fputc(c ^ 0x5a, f) != EOF);
+    ST_ASSERT(fclose(f) == 0);
+}
+
+/* Repair of a table whose point pages are damaged keeps its (intact) range tombstone: the
+ * older table's keys it deleted stay deleted. */
+static void
+test_salvage_keeps_range_tombstone(void)
+{
+    char *dir = st_test_tmpdir("rdel_salvage");
+    strata_db *db = open_db(dir);
+    st_model *m = st_model_new();
+    fill(db, m, 300); /* table A */
+    ST_ASSERT_OK(strata_flush(db));
+    char k[16];
+    for (unsigned i = 1000; i < 1300; i++) { /* table B: puts and the tombstone */
+        size_t kl = key(i, k);
+        ST_ASSERT_OK(strata_put(db, NULL, k, kl, "b", 1));
+    }
+    del_range(db, m, 0, 100);
+    ST_ASSERT_OK(strata_flush(db));
+    strata_stats st;
+    strata_stats_init(&st);
+    ST_ASSERT_OK(strata_get_stats(db, &st));
+    ST_ASSERT_EQ(st.tables, 2);
+    char *tables = NULL;
+    ST_ASSERT_OK(strata_property(db, "strata.tables", &tables));
+    ST_ASSERT_OK(strata_close(db));
+    /* the newest table is listed first; damage its first data page */
+    char name[32];
+    ST_ASSERT(sscanf(tables, "%31s", name) == 1);
+    strata_free(tables);
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    flip(path, 40);
+    char *report = NULL;
+    int rc = strata_repair(dir, NULL, &report);
+    ST_ASSERT_EQ(rc, STRATA_DATALOSS); /* rows of the damaged page are lost */
+    strata_free(report);
+    db = open_db(dir);
+    void *v;
+    size_t vl;
+    for (unsigned i = 0; i < 300; i++) {
+        size_t kl = key(i, k);
+        rc = strata_get(db, NULL, k, kl, &v, &vl);
+        ST_ASSERT_RC(rc, i < 100 ? STRATA_NOTFOUND : STRATA_OK);
+        if (rc == STRATA_OK)
+            strata_free(v);
+    }
+    ST_ASSERT_OK(strata_close(db));
+    st_model_free(m);
+    st_test_rmrf(dir);
+    st_free(dir);
+}
+
 #define BOTH(fn)                                                                                   \
     static void fn##_skiplist(void)                                                                \
     {                                                                                              \
@@ -381,6 +444,7 @@ BOTH(test_views_and_compaction)
 BOTH(test_partial_compaction_keeps_tombstone)
 BOTH(test_reverse_and_direction_changes)
 BOTH(test_durability_paths)
+BOTH(test_salvage_keeps_range_tombstone)
 
 int
 main(void)
@@ -396,5 +460,7 @@ main(void)
     ST_RUN(test_reverse_and_direction_changes_trie);
     ST_RUN(test_durability_paths_skiplist);
     ST_RUN(test_durability_paths_trie);
+    ST_RUN(test_salvage_keeps_range_tombstone_skiplist);
+    ST_RUN(test_salvage_keeps_range_tombstone_trie);
     return st_test_done();
 }
