@@ -7,8 +7,10 @@
  *   get: the memtables newest first, tracking the newest covering tombstone so far; the first
  *        memtable holding the key decides (its version is visible only when newer than that
  *        tombstone). If none holds it, any covering memtable tombstone deletes whatever the
- *        tables hold (no table is read); else the tables' newest version is compared with the
- *        newest covering tombstone of the tables (one candidate table per sorted run).
+ *        tables hold (no table is read). Else the newest covering tombstone of the tables (one
+ *        candidate table per sorted run) comes first: when no candidate table is newer than it,
+ *        the key is deleted without reading a page; otherwise the tables' newest version is
+ *        compared with it.
  *   iterators: every child (memtable, sorted run) is wrapped in a filter (iter/rangedel_iter.h)
  *        over the set of all tombstones the view sees, which hides deleted entries and seeks
  *        past a deleted range when the child has nothing newer in it.
@@ -67,10 +69,15 @@ st_db_get_ranged(strata_db *db, st_read_view *v, const strata_read_options *ro, 
     }
     if (cover > 0)
         return STRATA_NOTFOUND; /* a memtable tombstone is newer than every table */
-    uint64_t seq = 0;
+    /* the tables' tombstones first: when every table that may hold key is older than the
+     * covering one, nothing is read (as cheap as a point tombstone found first) */
+    uint64_t newest = 0, seq = 0;
+    if (v->version && v->version->range_del_tables > 0) {
+        ST_RET(st_version_range_del_cover(v->version, key, klen, v->seq, &cover, &newest));
+        if (cover > 0 && newest <= cover)
+            return STRATA_NOTFOUND;
+    }
     int rc = st_view_get_tables_seq(db, v, ro, key, klen, val, vlen, &seq);
-    if (rc == STRATA_OK)
-        rc = st_version_range_del_cover(v->version, key, klen, v->seq, &cover);
     if (rc == STRATA_OK && seq < cover)
         rc = STRATA_NOTFOUND;
     if (rc != STRATA_OK && *val) {

@@ -183,9 +183,12 @@ int st_version_approximate_size(st_version *v, const uint8_t *lower, size_t llen
 /* ---- range tombstones over a version (version_rangedel.c) --------------------------------- */
 
 /* *cover = the newest seq <= snap of the range tombstones of v's tables covering key (0: none).
- * Consults, in each run, the one table whose key range holds key, when it has any. */
+ * Consults, in each run, the one table whose key range holds key, when it has any. *newest
+ * (newest may be NULL) = the largest max_seq of those candidate tables: when it is at most
+ * *cover, no table holds a version of key that the tombstone leaves visible (seqnos are
+ * unique, so a table whose newest row is the tombstone itself holds nothing newer). */
 int st_version_range_del_cover(st_version *v, const uint8_t *key, size_t klen, uint64_t snap,
-                               uint64_t *cover);
+                               uint64_t *cover, uint64_t *newest);
 /* *out = a set of every range tombstone with seq <= snap of the tables of v that overlap
  * [lower, upper) (NULL = open), with one reference for the caller; NULL when there is none. */
 int st_version_range_del_set(st_version *v, const uint8_t *lower, size_t llen, const uint8_t *upper,

@@ -21,14 +21,20 @@ run_table(const st_run *run, const uint8_t *key, size_t klen)
 
 int
 st_version_range_del_cover(st_version *v, const uint8_t *key, size_t klen, uint64_t snap,
-                           uint64_t *cover)
+                           uint64_t *cover, uint64_t *newest)
 {
     *cover = 0;
-    if (!v || v->range_del_tables == 0)
+    if (newest)
+        *newest = 0;
+    if (!v)
         return STRATA_OK;
     for (size_t r = 0; r < v->nruns; r++) {
         st_table *t = run_table(&v->runs[r], key, klen);
-        if (!t || t->range_dels == 0 || t->m.min_seq > snap || t->m.max_seq <= *cover)
+        if (!t || t->m.min_seq > snap)
+            continue;
+        if (newest && t->m.max_seq > *newest)
+            *newest = t->m.max_seq;
+        if (t->range_dels == 0 || t->m.max_seq <= *cover)
             continue;
         st_sst_reader *rd;
         ST_RET(st_table_reader(t, &rd));
