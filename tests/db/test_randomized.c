@@ -188,11 +188,11 @@ do_batch(rt_state *s, unsigned char *vbuf, size_t vcap)
     for (int i = 0; i < n; i++) {
         const unsigned char *k;
         size_t kl = pick_key(s, &k);
-        const unsigned char *e;
+        const unsigned char *rb, *re;
         size_t bl, el;
-        if (st_rng_uniform(&s->rng, 10) == 0 && pick_range(s, &k, &bl, &e, &el)) {
-            ST_ASSERT_OK(strata_batch_delete_range(b, k, bl, e, el));
-            st_model_delete_range(next, k, bl, e, el);
+        if (st_rng_uniform(&s->rng, 10) == 0 && pick_range(s, &rb, &bl, &re, &el)) {
+            ST_ASSERT_OK(strata_batch_delete_range(b, rb, bl, re, el));
+            st_model_delete_range(next, rb, bl, re, el);
         } else if (st_rng_uniform(&s->rng, 4) == 0) {
             ST_ASSERT_OK(strata_batch_delete(b, k, kl));
             st_model_delete(next, k, kl);
@@ -282,11 +282,11 @@ run_config(const char *name, int memtable, int compression, uint64_t seed, long 
         uint64_t r = st_rng_uniform(&s.rng, 1000);
         const unsigned char *k;
         size_t kl = pick_key(&s, &k);
-        const unsigned char *e;
+        const unsigned char *rb, *re;
         size_t bl, el;
-        if (r < 25 && pick_range(&s, &k, &bl, &e, &el)) {
-            ST_ASSERT_OK(strata_delete_range(s.db, NULL, k, bl, e, el));
-            st_model_delete_range(s.model, k, bl, e, el);
+        if (r < 25 && pick_range(&s, &rb, &bl, &re, &el)) {
+            ST_ASSERT_OK(strata_delete_range(s.db, NULL, rb, bl, re, el));
+            st_model_delete_range(s.model, rb, bl, re, el);
             s.stats[S_RDEL]++;
         } else if (r < 400) {
             size_t vl = make_value(&s, vbuf, vcap);
