@@ -333,22 +333,31 @@ run_write(worker *wk)
     return flush_batch(wk, sync);
 }
 
+/* Delete key k (timed) and mark it absent. */
 static int
-run_deleterandom(worker *wk)
+delete_key(worker *wk, uint64_t k)
 {
     bench_ctx *c = wk->ctx;
     char key[KEY_CAP];
+    size_t kl = make_key(key, SPACE_NORMAL, k);
+    uint64_t t0 = bench_now_ns();
+    if (c->ops->del(c->db, key, kl, 0) != 0) {
+        return fail_engine(wk, "delete");
+    }
+    tick(wk, t0);
+    atomic_store_explicit(&c->present[k], 0, memory_order_relaxed);
+    wk->bytes += kl;
+    wk->written += kl;
+    return 0;
+}
+
+static int
+run_deleterandom(worker *wk)
+{
     for (uint64_t i = wk->begin; i < wk->end; i++) {
-        uint64_t k = bench_rng_uniform(&wk->rng, c->cfg->num);
-        size_t kl = make_key(key, SPACE_NORMAL, k);
-        uint64_t t0 = bench_now_ns();
-        if (c->ops->del(c->db, key, kl, 0) != 0) {
-            return fail_engine(wk, "delete");
+        if (delete_key(wk, bench_rng_uniform(&wk->rng, wk->ctx->cfg->num)) != 0) {
+            return -1;
         }
-        tick(wk, t0);
-        atomic_store_explicit(&c->present[k], 0, memory_order_relaxed);
-        wk->bytes += kl;
-        wk->written += kl;
     }
     return 0;
 }
@@ -364,19 +373,10 @@ count_mid(const bench_ctx *c)
 static int
 run_deletemid(worker *wk)
 {
-    bench_ctx *c = wk->ctx;
-    char key[KEY_CAP];
     for (uint64_t i = wk->begin; i < wk->end; i++) {
-        uint64_t k = c->cfg->num / 10 + i;
-        size_t kl = make_key(key, SPACE_NORMAL, k);
-        uint64_t t0 = bench_now_ns();
-        if (c->ops->del(c->db, key, kl, 0) != 0) {
-            return fail_engine(wk, "delete");
+        if (delete_key(wk, wk->ctx->cfg->num / 10 + i) != 0) {
+            return -1;
         }
-        tick(wk, t0);
-        atomic_store_explicit(&c->present[k], 0, memory_order_relaxed);
-        wk->bytes += kl;
-        wk->written += kl;
     }
     return 0;
 }

@@ -364,18 +364,6 @@ test_durability_paths(void)
     st_free(dir);
 }
 
-/* Flip one byte of a file. */
-static void
-flip(const char *path, long off)
-{
-    FILE *f = fopen(path, "r+b");
-    ST_ASSERT(f != NULL && fseek(f, off, SEEK_SET) == 0);
-    int c = fgetc(f);
-    ST_ASSERT(c != EOF && fseek(f, off, SEEK_SET) == 0);
-    ST_ASSERT(fputc(c ^ 0x5a, f) != EOF);
-    ST_ASSERT(fclose(f) == 0);
-}
-
 /* Repair of a table whose point pages are damaged keeps its (intact) range tombstone: the
  * older table's keys it deleted stay deleted. */
 static void
@@ -406,7 +394,7 @@ test_salvage_keeps_range_tombstone(void)
     strata_free(tables);
     char path[4096];
     snprintf(path, sizeof(path), "%s/%s", dir, name);
-    flip(path, 40);
+    st_test_flip_byte(path, 40);
     char *report = NULL;
     int rc = strata_repair(dir, NULL, &report);
     ST_ASSERT_EQ(rc, STRATA_DATALOSS); /* rows of the damaged page are lost */
