@@ -370,8 +370,8 @@ STRATA_API int strata_wait_idle(strata_db *db);
  *       - the manifest is rebuilt from the tables' own Parquet footers;
  *       - every table is verified completely. A damaged table of ours is rebuilt from every row
  *         whose pages still pass their checksums (tombstones and range tombstones included, so
- *         deleted keys stay deleted); a table whose footer cannot be read is lost whole. A foreign Parquet file
- *         (no strata metadata) is adopted only when every row obeys the rules (sorted by key
+ *         deleted keys stay deleted); a table whose footer cannot be read is lost whole. A foreign
+ * Parquet file (no strata metadata) is adopted only when every row obeys the rules (sorted by key
  *         then newest seqno first, keys within the footer's bounds, 1..STRATA_MAX_KEY_SIZE-byte
  *         keys, kind 0 or 1, seqnos in 0..2^56-1, a value for every put), else rejected with
  *         the rule and the row in the report;
