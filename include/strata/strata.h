@@ -123,9 +123,10 @@ typedef struct strata_options {
     int compression_level;       /* codec level (zstd: 1..19); default 1 */
     size_t block_cache_size;     /* bytes of decoded pages cached; default 64 MiB */
     int bloom_bits_per_key;      /* 0 disables the key bloom filter; default 10 */
-    size_t page_size;            /* target uncompressed key-page size in bytes; default 8 KiB */
-    size_t target_file_size;     /* target table size for compaction outputs; default 64 MiB */
-    int background_threads;      /* flush + compaction workers; default 2 */
+    size_t page_size;        /* target uncompressed bytes of a page (all columns of its rows) in the
+                              * tables `compression` is used for; default 4 KiB */
+    size_t target_file_size; /* target table size for compaction outputs; default 64 MiB */
+    int background_threads;  /* flush + compaction workers; default 2 */
     /* Unified Compaction Strategy scaling parameters, one per level, the last repeating:
      * w < 0 leveled (fan-out 2-w), w > 0 tiered (fan-out 2+w), 0 in between. Default {2} (T4). */
     int ucs_scaling[8];
@@ -146,6 +147,10 @@ typedef struct strata_options {
     /* Keeps sizeof distinct from the previous layout's (read_only would otherwise sit in its
      * tail padding, where an older caller's struct holds garbage). Set to 0. */
     int reserved_;
+    /* page_size of the tables bottommost_compression is used for, where size matters more than
+     * the cost of a cache miss (a codec compresses bigger pages better). 0 = page_size.
+     * Default 8 KiB. */
+    size_t bottommost_page_size;
 } strata_options;
 
 typedef struct strata_read_options {
@@ -370,8 +375,10 @@ STRATA_API int strata_wait_idle(strata_db *db);
  *       - the manifest is rebuilt from the tables' own Parquet footers;
  *       - every table is verified completely. A damaged table of ours is rebuilt from every row
  *         whose pages still pass their checksums (tombstones and range tombstones included, so
- *         deleted keys stay deleted); a table whose footer cannot be read is lost whole. A foreign
- * Parquet file (no strata metadata) is adopted only when every row obeys the rules (sorted by key
+ *         deleted keys stay deleted), found by walking the file's pages when its footer cannot be read (the keys
+ *         after the last salvaged one then count as possibly lost, unless what is left of
+ *         the footer confirms the row count and key bounds). A foreign Parquet file
+ *         (no strata metadata) is adopted only when every row obeys the rules (sorted by key
  *         then newest seqno first, keys within the footer's bounds, 1..STRATA_MAX_KEY_SIZE-byte
  *         keys, kind 0 or 1, seqnos in 0..2^56-1, a value for every put), else rejected with
  *         the rule and the row in the report;

@@ -27,7 +27,8 @@ class Options(ctypes.Structure):
                 ("target_file_size", c_size_t), ("background_threads", c_int),
                 ("ucs_scaling", c_int * 8), ("ucs_scaling_count", c_int),
                 ("ucs_base_shards", c_int), ("max_open_files", c_int),
-                ("bottommost_compression", c_int), ("read_only", c_int), ("reserved_", c_int)]
+                ("bottommost_compression", c_int), ("read_only", c_int), ("reserved_", c_int),
+                ("bottommost_page_size", c_size_t)]
 
 
 class ReadOptions(ctypes.Structure):

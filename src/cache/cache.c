@@ -1,18 +1,25 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * cache.c -- sharded LRU cache (see cache.h).
+ * cache.c -- sharded cache with CLOCK-style (second chance) replacement (see cache.h).
  *
  * Each entry carries a reference count: one reference for the cache itself while the entry is
- * resident (in the shard's hash table) plus one per outstanding handle. An entry with no handle
- * sits on its shard's LRU list (most recent at the head) and may be evicted; an entry with
- * handles is on no list and is never evicted. When the last reference goes the deleter runs,
- * always outside the shard mutex so a deleter may itself use the cache.
+ * resident (in the shard's table) plus one per outstanding handle. Resident entries sit on their
+ * shard's list for their priority whether pinned or not, so a lookup never touches list
+ * neighbours: a hit only bumps the reference count and sets the entry's `referenced` bit.
+ * Eviction looks at the tail of a list: a pinned or referenced entry is moved to the head (its
+ * bit cleared), anything else is evicted. That is the CLOCK approximation of LRU: an entry
+ * accessed since the hand last passed survives one more round. When the last reference goes the
+ * deleter runs, always outside the shard mutex so a deleter may itself use the cache.
  *
- * Two priorities, as in RocksDB's high-priority pool: each shard keeps one LRU list per priority.
- * Eviction takes the least recently used low-priority entry first, and a high-priority one only
- * when no low-priority entry is left or high-priority entries hold more than
- * ST_CACHE_HIGH_RATIO_PCT percent of the shard. Small, often-read entries (a table's key pages)
- * thus survive a stream of large, rarely reused ones (value pages).
+ * The table of a shard is open addressing with linear probing over (hash, entry) slots, so a
+ * probe compares hashes without touching entries: a lookup costs one cold cache line for the
+ * slots and, on a hit, one for the entry.
+ *
+ * Two priorities, as in RocksDB's high-priority pool: each shard keeps one list per priority.
+ * Eviction takes a low-priority entry first, and a high-priority one only when no evictable
+ * low-priority entry is left or high-priority entries hold more than ST_CACHE_HIGH_RATIO_PCT
+ * percent of the shard. Small, often-read entries (a table's key pages) thus survive a stream of
+ * large, rarely reused ones (value pages).
  *
  * Accounting per shard, under the shard mutex: `usage` is the charge of resident entries,
  * `pinned` the charge of entries with at least one handle (resident or not). After every
@@ -36,33 +43,51 @@
 #define ST_CACHE_MAX_SHARD_BITS 16
 /* Share of a shard's capacity that high-priority entries keep before they compete with others. */
 #define ST_CACHE_HIGH_RATIO_PCT 75
+/* st_cache_admit remembers about one refused key per this many bytes of capacity. */
+#define ST_CACHE_GHOST_BYTES 8192
+/* Initial slots per shard (a power of two); the table doubles past half full. */
+#define ST_CACHE_INITIAL_SLOTS 64
+
+/* List links, shared by entries and the per-priority sentinels. */
+typedef struct link {
+    struct link *prev, *next;
+} link;
 
 typedef struct entry {
-    struct entry *hnext;       /* hash chain */
-    struct entry *prev, *next; /* LRU list links (only while unreferenced and resident) */
+    link l; /* first member: a link of a list is its entry */
     void *value;
     st_cache_deleter deleter;
     size_t charge;
     size_t klen;
     uint64_t hash;
-    uint32_t refs; /* cache's own (if resident) + one per handle */
-    bool resident; /* in the hash table, charged to usage */
-    uint8_t pri;   /* ST_CACHE_LOW or ST_CACHE_HIGH */
+    uint32_t refs;   /* cache's own (if resident) + one per handle */
+    bool resident;   /* in the table and on a list, charged to usage */
+    bool referenced; /* accessed since the eviction hand last passed it */
+    uint8_t pri;     /* ST_CACHE_LOW or ST_CACHE_HIGH */
     unsigned char key[];
 } entry;
 
+typedef struct slot {
+    uint64_t hash;
+    entry *e; /* NULL: empty */
+} slot;
+
 typedef struct shard {
     pthread_mutex_t mu;
-    entry **buckets;
-    size_t nbuckets; /* power of two */
-    size_t count;    /* resident entries */
+    slot *slots;
+    size_t nslots; /* power of two */
+    size_t count;  /* resident entries */
     size_t capacity;
     size_t high_capacity; /* ST_CACHE_HIGH_RATIO_PCT of capacity */
     size_t usage;
     size_t high_usage; /* charge of resident high-priority entries (part of usage) */
     size_t pinned;
-    /* per priority, sentinels: lru[p].next is the most recently used, lru[p].prev the oldest */
-    entry lru[2];
+    /* per priority: sentinel (next = head, prev = tail), entries and unpinned entries on it */
+    link lru[2];
+    size_t listed[2], evictable[2];
+    /* st_cache_admit: fingerprints of keys refused once, direct-mapped (power of two) */
+    uint32_t *ghost;
+    size_t nghost;
 } shard;
 
 struct st_cache {
@@ -78,21 +103,23 @@ static _Atomic uint64_t st_cache_next_id;
 /* ---- list and table helpers (shard mutex held) ------------------------------------------- */
 
 static void
-lru_remove(entry *e)
+list_remove(shard *s, entry *e)
 {
-    e->prev->next = e->next;
-    e->next->prev = e->prev;
-    e->prev = e->next = NULL;
+    e->l.prev->next = e->l.next;
+    e->l.next->prev = e->l.prev;
+    e->l.prev = e->l.next = NULL;
+    s->listed[e->pri]--;
 }
 
 static void
-lru_push_head(shard *s, entry *e)
+list_push_head(shard *s, entry *e)
 {
-    entry *head = &s->lru[e->pri];
-    e->next = head->next;
-    e->prev = head;
-    e->next->prev = e;
-    head->next = e;
+    link *head = &s->lru[e->pri];
+    e->l.next = head->next;
+    e->l.prev = head;
+    head->next->prev = &e->l;
+    head->next = &e->l;
+    s->listed[e->pri]++;
 }
 
 static size_t
@@ -101,77 +128,120 @@ client_refs(const entry *e)
     return e->refs - (e->resident ? 1u : 0u);
 }
 
-static entry **
-table_find(shard *s, const void *key, size_t klen, uint64_t hash)
+/* Index of key's slot, or of the empty slot that ends its probe sequence. */
+static size_t
+table_find(const shard *s, const void *key, size_t klen, uint64_t hash)
 {
-    entry **pp = &s->buckets[hash & (s->nbuckets - 1)];
-    while (*pp && ((*pp)->hash != hash || (*pp)->klen != klen ||
-                   (klen && memcmp((*pp)->key, key, klen) != 0)))
-        pp = &(*pp)->hnext;
-    return pp;
+    size_t mask = s->nslots - 1, i = (size_t)hash & mask;
+    for (;; i = (i + 1) & mask) {
+        const slot *sl = &s->slots[i];
+        if (!sl->e || (sl->hash == hash && sl->e->klen == klen &&
+                       (klen == 0 || memcmp(sl->e->key, key, klen) == 0)))
+            return i;
+    }
 }
 
-/* Doubles the bucket array; on allocation failure chains just get longer. */
+/* Index of entry e's slot (it is in the table). */
+static size_t
+table_slot_of(const shard *s, const entry *e)
+{
+    size_t mask = s->nslots - 1, i = (size_t)e->hash & mask;
+    while (s->slots[i].e != e)
+        i = (i + 1) & mask;
+    return i;
+}
+
+/* Empties slot i, shifting later members of its probe run back (no tombstones). */
+static void
+table_remove_at(shard *s, size_t i)
+{
+    size_t mask = s->nslots - 1, j = i;
+    for (;;) {
+        j = (j + 1) & mask;
+        if (!s->slots[j].e)
+            break;
+        size_t home = (size_t)s->slots[j].hash & mask;
+        /* slot j may move to i when its home is not cyclically within (i, j] */
+        if (((j - home) & mask) >= ((j - i) & mask)) {
+            s->slots[i] = s->slots[j];
+            i = j;
+        }
+    }
+    s->slots[i].e = NULL;
+}
+
+/* Doubles the slot array; on allocation failure the table just fills further. */
 static void
 table_grow(shard *s)
 {
-    size_t n = s->nbuckets * 2;
-    entry **nb = st_calloc(n, sizeof(*nb));
-    if (!nb)
+    size_t n = s->nslots * 2, mask = n - 1;
+    slot *ns = st_calloc(n, sizeof(*ns));
+    if (!ns)
         return;
-    for (size_t i = 0; i < s->nbuckets; i++) {
-        entry *e = s->buckets[i];
-        while (e) {
-            entry *next = e->hnext;
-            entry **slot = &nb[e->hash & (n - 1)];
-            e->hnext = *slot;
-            *slot = e;
-            e = next;
-        }
+    for (size_t i = 0; i < s->nslots; i++) {
+        if (!s->slots[i].e)
+            continue;
+        size_t j = (size_t)s->slots[i].hash & mask;
+        while (ns[j].e)
+            j = (j + 1) & mask;
+        ns[j] = s->slots[i];
     }
-    st_free(s->buckets);
-    s->buckets = nb;
-    s->nbuckets = n;
+    st_free(s->slots);
+    s->slots = ns;
+    s->nslots = n;
 }
 
 /*
- * Drops the cache's own reference of a resident entry already unlinked from the table. If the
- * entry becomes unreferenced it is chained onto *dead (freed by the caller after unlocking).
+ * Drops the cache's own reference of a resident entry already removed from the table. If the
+ * entry becomes unreferenced it is chained onto *dead (through l.next; freed by the caller after
+ * unlocking).
  */
 static void
 unlink_resident(shard *s, entry *e, entry **dead)
 {
+    list_remove(s, e);
     if (client_refs(e) == 0)
-        lru_remove(e);
+        s->evictable[e->pri]--;
     e->resident = false;
     s->usage -= e->charge;
     if (e->pri == ST_CACHE_HIGH)
         s->high_usage -= e->charge;
     s->count--;
     if (--e->refs == 0) {
-        e->hnext = *dead;
+        e->l.next = (link *)*dead;
         *dead = e;
     }
 }
 
-/* The next entry to evict, or NULL when every resident entry is pinned. */
-static entry *
-victim_of(shard *s)
+/* The list to evict from, or -1 when every resident entry is pinned. */
+static int
+victim_list(const shard *s)
 {
-    entry *lo = &s->lru[ST_CACHE_LOW], *hi = &s->lru[ST_CACHE_HIGH];
-    if (hi->prev != hi && (s->high_usage > s->high_capacity || lo->prev == lo))
-        return hi->prev;
-    return lo->prev != lo ? lo->prev : NULL;
+    if (s->evictable[ST_CACHE_HIGH] &&
+        (s->high_usage > s->high_capacity || !s->evictable[ST_CACHE_LOW]))
+        return ST_CACHE_HIGH;
+    return s->evictable[ST_CACHE_LOW] ? ST_CACHE_LOW : -1;
 }
 
+/*
+ * Evicts until usage fits. The hand takes the tail of the chosen list; pinned and referenced
+ * entries go back to the head (bit cleared), so within two passes over a list an evictable
+ * entry comes up.
+ */
 static void
 evict(shard *s, entry **dead)
 {
-    entry *victim;
-    while (s->usage > s->capacity && (victim = victim_of(s)) != NULL) {
-        entry **pp = table_find(s, victim->key, victim->klen, victim->hash);
-        *pp = victim->hnext;
-        unlink_resident(s, victim, dead);
+    int p;
+    while (s->usage > s->capacity && (p = victim_list(s)) >= 0) {
+        entry *e = (entry *)s->lru[p].prev;
+        if (client_refs(e) > 0 || e->referenced) {
+            e->referenced = false;
+            list_remove(s, e);
+            list_push_head(s, e);
+            continue;
+        }
+        table_remove_at(s, table_slot_of(s, e));
+        unlink_resident(s, e, dead);
     }
 }
 
@@ -179,7 +249,7 @@ static void
 free_dead(entry *dead)
 {
     while (dead) {
-        entry *next = dead->hnext;
+        entry *next = (entry *)dead->l.next;
         if (dead->deleter)
             dead->deleter(dead->key, dead->klen, dead->value);
         st_free(dead);
@@ -191,6 +261,19 @@ static shard *
 shard_for(const st_cache *c, uint64_t hash)
 {
     return &c->shards[c->shard_bits ? (size_t)(hash >> (64 - c->shard_bits)) : 0];
+}
+
+/* Pins e for a new handle (mutex held). */
+static void
+pin(shard *s, entry *e)
+{
+    if (client_refs(e) == 0) {
+        s->pinned += e->charge;
+        if (e->resident)
+            s->evictable[e->pri]--;
+    }
+    e->refs++;
+    e->referenced = true;
 }
 
 /* ---- public functions -------------------------------------------------------------------- */
@@ -223,20 +306,25 @@ st_cache_new(size_t capacity, int shard_bits, st_cache **out)
     }
     for (size_t i = 0; i < n; i++) {
         shard *s = &c->shards[i];
-        s->nbuckets = 16;
-        s->buckets = st_calloc(s->nbuckets, sizeof(entry *));
-        if (!s->buckets || pthread_mutex_init(&s->mu, NULL) != 0) {
-            st_free(s->buckets);
+        /* Shard capacities add up to exactly `capacity`. */
+        s->capacity = capacity / n + (i < capacity % n ? 1 : 0);
+        s->nslots = ST_CACHE_INITIAL_SLOTS;
+        s->slots = st_calloc(s->nslots, sizeof(slot));
+        for (s->nghost = 16; s->nghost < s->capacity / ST_CACHE_GHOST_BYTES; s->nghost *= 2)
+            ;
+        s->ghost = st_calloc(s->nghost, sizeof(uint32_t));
+        if (!s->slots || !s->ghost || pthread_mutex_init(&s->mu, NULL) != 0) {
+            st_free(s->slots);
+            st_free(s->ghost);
             for (size_t j = 0; j < i; j++) {
                 pthread_mutex_destroy(&c->shards[j].mu);
-                st_free(c->shards[j].buckets);
+                st_free(c->shards[j].slots);
+                st_free(c->shards[j].ghost);
             }
             st_free(c->shards);
             st_free(c);
             return st_err(STRATA_NOMEM, "st_cache_new: out of memory for shard %zu", i);
         }
-        /* Shard capacities add up to exactly `capacity`. */
-        s->capacity = capacity / n + (i < capacity % n ? 1 : 0);
         s->high_capacity = s->capacity / 100 * ST_CACHE_HIGH_RATIO_PCT +
                            s->capacity % 100 * ST_CACHE_HIGH_RATIO_PCT / 100;
         for (int p = 0; p < 2; p++)
@@ -257,17 +345,13 @@ st_cache_free(st_cache *c)
     for (size_t i = 0; i < n; i++) {
         shard *s = &c->shards[i];
         entry *dead = NULL;
-        for (size_t b = 0; b < s->nbuckets; b++) {
-            entry *e = s->buckets[b];
-            while (e) {
-                entry *next = e->hnext;
-                unlink_resident(s, e, &dead);
-                e = next;
-            }
-        }
+        for (size_t j = 0; j < s->nslots; j++)
+            if (s->slots[j].e)
+                unlink_resident(s, s->slots[j].e, &dead);
         free_dead(dead);
         pthread_mutex_destroy(&s->mu);
-        st_free(s->buckets);
+        st_free(s->slots);
+        st_free(s->ghost);
     }
     st_free(c->shards);
     st_free(c);
@@ -293,30 +377,42 @@ st_cache_insert(st_cache *c, const void *key, size_t klen, void *value, size_t c
     e->deleter = deleter;
     e->charge = charge;
     e->resident = true;
+    e->referenced = out != NULL; /* a handle is an access */
     e->pri = pri == ST_CACHE_HIGH ? ST_CACHE_HIGH : ST_CACHE_LOW;
     e->refs = out ? 2 : 1;
-    e->prev = e->next = NULL;
 
     shard *s = shard_for(c, e->hash);
     entry *dead = NULL;
     pthread_mutex_lock(&s->mu);
-    entry **pp = table_find(s, key, klen, e->hash);
-    entry *old = *pp;
-    e->hnext = old ? old->hnext : NULL;
-    *pp = e;
-    if (old)
+    size_t i = table_find(s, key, klen, e->hash);
+    if (s->slots[i].e) {
+        entry *old = s->slots[i].e;
+        table_remove_at(s, i);
         unlink_resident(s, old, &dead);
+    }
+    if ((s->count + 1) * 2 > s->nslots)
+        table_grow(s);
+    if (s->count + 1 >= s->nslots) { /* growth failed and no free slot would remain */
+        pthread_mutex_unlock(&s->mu);
+        free_dead(dead);
+        if (deleter)
+            deleter(key, klen, value);
+        st_free(e);
+        return st_err(STRATA_NOMEM, "st_cache_insert: out of memory for the table of a shard");
+    }
+    i = table_find(s, key, klen, e->hash);
+    s->slots[i].hash = e->hash;
+    s->slots[i].e = e;
     s->count++;
     s->usage += charge;
     if (e->pri == ST_CACHE_HIGH)
         s->high_usage += charge;
+    list_push_head(s, e);
     if (out)
         s->pinned += charge;
     else
-        lru_push_head(s, e);
+        s->evictable[e->pri]++;
     evict(s, &dead);
-    if (s->count > s->nbuckets)
-        table_grow(s);
     pthread_mutex_unlock(&s->mu);
     free_dead(dead);
     if (out)
@@ -330,14 +426,9 @@ lookup(st_cache *c, const void *key, size_t klen, int count_miss)
     uint64_t hash = XXH3_64bits(key, klen);
     shard *s = shard_for(c, hash);
     pthread_mutex_lock(&s->mu);
-    entry *e = *table_find(s, key, klen, hash);
-    if (e) {
-        if (client_refs(e) == 0) {
-            lru_remove(e);
-            s->pinned += e->charge;
-        }
-        e->refs++;
-    }
+    entry *e = s->slots[table_find(s, key, klen, hash)].e;
+    if (e)
+        pin(s, e);
     pthread_mutex_unlock(&s->mu);
     if (e || count_miss)
         atomic_fetch_add_explicit(e ? &c->hits : &c->misses, 1, memory_order_relaxed);
@@ -375,15 +466,36 @@ st_cache_release(st_cache *c, st_cache_handle *h)
     if (client_refs(e) == 0) {
         s->pinned -= e->charge;
         if (e->resident) {
-            lru_push_head(s, e);
-            evict(s, &dead);
+            s->evictable[e->pri]++;
+            if (s->usage > s->capacity)
+                evict(s, &dead);
         } else {
-            e->hnext = NULL;
+            e->l.next = NULL;
             dead = e;
         }
     }
     pthread_mutex_unlock(&s->mu);
     free_dead(dead);
+}
+
+int
+st_cache_admit(st_cache *c, const void *key, size_t klen, size_t charge)
+{
+    uint64_t hash = XXH3_64bits(key, klen);
+    shard *s = shard_for(c, hash);
+    uint32_t fp = (uint32_t)(hash >> 32) | 1u;
+    int admit;
+    pthread_mutex_lock(&s->mu);
+    uint32_t *g = &s->ghost[(size_t)hash & (s->nghost - 1)];
+    if (s->usage + charge <= s->capacity || *g == fp) {
+        admit = 1; /* room without evicting, or refused once recently */
+        *g = 0;
+    } else {
+        admit = 0;
+        *g = fp;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return admit;
 }
 
 void
@@ -393,16 +505,15 @@ st_cache_erase(st_cache *c, const void *key, size_t klen)
     shard *s = shard_for(c, hash);
     entry *dead = NULL;
     pthread_mutex_lock(&s->mu);
-    entry **pp = table_find(s, key, klen, hash);
-    entry *e = *pp;
+    size_t i = table_find(s, key, klen, hash);
+    entry *e = s->slots[i].e;
     if (e) {
-        *pp = e->hnext;
+        table_remove_at(s, i);
         unlink_resident(s, e, &dead);
     }
     pthread_mutex_unlock(&s->mu);
     free_dead(dead);
 }
-
 uint64_t
 st_cache_new_id(st_cache *c)
 {

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * cache.h -- a sharded LRU cache with byte charges and reference-counted handles.
+ * cache.h -- a sharded cache (CLOCK replacement, two priorities) with byte charges and
+ * reference-counted handles.
  *
  * Used for decoded table pages and table metadata (bloom filters, page indexes) under one byte
  * budget. Keys are byte strings (callers prefix them with an id from st_cache_new_id so tables
@@ -23,8 +24,14 @@ typedef void (*st_cache_deleter)(const void *key, size_t klen, void *value);
 int st_cache_new(size_t capacity, int shard_bits, st_cache **out);
 void st_cache_free(st_cache *c); /* REQUIRES: no outstanding handles. NULL is a no-op. */
 
-/* Entry priorities: low-priority entries are evicted first; high-priority ones once they hold
- * more than three quarters of the capacity (or nothing else is left). */
+/*
+ * Replacement is CLOCK (second chance): a lookup hit, or an insert that returns a handle, marks
+ * the entry referenced; eviction passes over referenced and pinned entries once (clearing the
+ * mark) and evicts the first entry that is neither, so an entry is evicted only after a full
+ * round of the hand without an access.
+ * Entry priorities: low-priority entries are evicted first; high-priority ones once they hold
+ * more than three quarters of the capacity (or nothing else is left).
+ */
 enum { ST_CACHE_LOW = 0, ST_CACHE_HIGH = 1 };
 
 /*
@@ -44,6 +51,17 @@ st_cache_handle *st_cache_lookup(st_cache *c, const void *key, size_t klen);
 st_cache_handle *st_cache_probe(st_cache *c, const void *key, size_t klen);
 void *st_cache_value(const st_cache_handle *h);
 void st_cache_release(st_cache *c, st_cache_handle *h);
+/*
+ * st_cache_admit --
+ *     Admission for entries that are costly to insert (they evict others) but that the caller
+ *     can do without, reading what it needs in another way (a point lookup takes one value out
+ *     of a table page instead of decoding and caching the whole page). 1 = insert it: the entry
+ *     (of about `charge` bytes) fits without evicting anything, or this key was refused
+ *     recently, so it is being reused; 0 = do without, the refusal is remembered. The memory of
+ *     refusals is small (about one key per 8 KiB of capacity, direct-mapped), so only keys asked
+ *     for again soon are admitted.
+ */
+int st_cache_admit(st_cache *c, const void *key, size_t klen, size_t charge);
 void st_cache_erase(st_cache *c, const void *key, size_t klen);
 
 /* A process-unique id for key prefixes (never 0). */

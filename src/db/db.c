@@ -47,7 +47,8 @@ strata_options_init(strata_options *o)
     o->compression_level = 1;
     o->block_cache_size = 64u << 20;
     o->bloom_bits_per_key = 10;
-    o->page_size = 8u << 10;
+    o->page_size = 4u << 10;
+    o->bottommost_page_size = 8u << 10;
     o->target_file_size = 64u << 20;
     o->background_threads = 2;
     o->ucs_scaling[0] = 2;
@@ -139,6 +140,10 @@ check_options(const strata_options *o)
                       o->bloom_bits_per_key);
     if (o->page_size < 512 || o->page_size > (16u << 20))
         return st_err(STRATA_INVALID, "page_size %zu outside [512 B, 16 MiB]", o->page_size);
+    if (o->bottommost_page_size &&
+        (o->bottommost_page_size < 512 || o->bottommost_page_size > (16u << 20)))
+        return st_err(STRATA_INVALID, "bottommost_page_size %zu outside [512 B, 16 MiB] (or 0)",
+                      o->bottommost_page_size);
     if (o->target_file_size < (64u << 10))
         return st_err(STRATA_INVALID, "target_file_size %zu below 64 KiB", o->target_file_size);
     if (o->background_threads < 1 || o->background_threads > 64)

@@ -128,7 +128,7 @@ sst_options_from(const strata_options *o, int bottommost, st_sst_options *s)
     st_sst_options_init(s);
     s->compression = bottommost ? o->bottommost_compression : o->compression;
     s->compression_level = o->compression_level;
-    s->page_size = o->page_size;
+    s->page_size = bottommost && o->bottommost_page_size ? o->bottommost_page_size : o->page_size;
     s->bloom_bits_per_key = o->bloom_bits_per_key;
 }
 

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * db_repair.c -- strata_repair: rebuild the manifest of a closed database from its tables'
- * footers, salvaging what damaged tables and logs still hold (db_salvage_table.c,
- * db_salvage_wal.c), and report honestly what may have been lost (db_repair.h). Also the
- * report, lock and quarantine helpers shared with strata_check (db_check.c).
+ * footers, salvaging what damaged tables (footer readable or not) and logs still hold
+ * (db_salvage_table.c, db_salvage_wal.c), and report honestly what may have been lost
+ * (db_repair.h). Also the report, lock and quarantine helpers shared with strata_check
+ * (db_check.c).
  */
 #include "db/db_repair.h"
 
@@ -142,8 +143,10 @@ st_repair_quarantine(st_env *env, const char *dir, const char *name, st_repair_r
 
 typedef struct found_table {
     uint64_t num;
-    const char *name; /* borrowed from the directory listing */
-    st_sst_reader *reader;
+    const char *name;       /* borrowed from the directory listing */
+    st_sst_reader *reader;  /* NULL when the footer cannot be read */
+    char *why;              /* then: why (st_strdup'ed; NULL when out of memory) */
+    int open_rc;            /* and the code of st_sst_reader_open */
     uint64_t superseded_by; /* a compaction output that replaces it (0 = none) */
 } found_table;
 
@@ -207,10 +210,45 @@ lose_unreadable(st_env *env, const char *dir, const char *name, uint64_t num, in
     st_repair_quarantine(env, dir, name, r);
 }
 
+/* Salvage table f into a new table and adopt it when it holds rows. */
+static int
+salvage_and_adopt(st_env *env, const char *dir, const found_table *f, uint64_t *next_num,
+                  st_manifest_state *state, const st_manifest_state *old, st_repair_report *r)
+{
+    uint64_t num = (*next_num)++;
+    st_sst_meta out;
+    memset(&out, 0, sizeof(out));
+    int built = 0;
+    int rc = st_repair_salvage_table(env, dir, f->name, f->num, num, old_range(old, f->num), r,
+                                     &out, &built);
+    if (rc == STRATA_OK && built)
+        rc = adopt(env, dir, state, num, &out, r);
+    st_sst_meta_free(&out);
+    return rc;
+}
+
+/* A table whose footer cannot be read: salvage what its pages still hold. */
+static int
+repair_unreadable(st_env *env, const char *dir, found_table *f, uint64_t *next_num,
+                  st_manifest_state *state, const st_manifest_state *old, st_repair_report *r)
+{
+    st_rep(r, "%s: footer unreadable: %s: %s: salvaging every page that passes its checksum\n",
+           f->name, strata_errstr(f->open_rc), f->why ? f->why : "");
+    int rc = salvage_and_adopt(env, dir, f, next_num, state, old, r);
+    if (rc == STRATA_CORRUPT || rc == STRATA_NOTSUP) { /* nothing could be walked: all lost */
+        lose_unreadable(env, dir, f->name, f->num, rc, old, r);
+        return STRATA_OK;
+    }
+    r->problems++;
+    if (rc == STRATA_OK)
+        st_repair_quarantine(env, dir, f->name, r);
+    return rc;
+}
+
 /* A table that failed verification: reject a foreign one, salvage one of ours. */
 static int
 repair_table(st_env *env, const char *dir, found_table *f, uint64_t *next_num,
-             st_manifest_state *state, st_repair_report *r)
+             st_manifest_state *state, const st_manifest_state *old, st_repair_report *r)
 {
     const st_sst_meta *sm = st_sst_reader_meta(f->reader);
     char why[ST_ERRMSG_MAX + 64];
@@ -224,14 +262,7 @@ repair_table(st_env *env, const char *dir, found_table *f, uint64_t *next_num,
         return STRATA_OK;
     }
     st_rep(r, "%s: damaged: %s: salvaging every readable row\n", f->name, why);
-    uint64_t num = (*next_num)++;
-    st_sst_meta out;
-    memset(&out, 0, sizeof(out));
-    int built = 0;
-    int rc = st_repair_salvage_table(env, dir, f->name, f->num, num, r, &out, &built);
-    if (rc == STRATA_OK && built)
-        rc = adopt(env, dir, state, num, &out, r);
-    st_sst_meta_free(&out);
+    int rc = salvage_and_adopt(env, dir, f, next_num, state, old, r);
     if (rc == STRATA_OK)
         st_repair_quarantine(env, dir, f->name, r);
     return rc;
@@ -251,12 +282,14 @@ scan_numbers(char **names, size_t count, uint64_t *max_num)
     }
 }
 
-/* Mark tables a readable compaction output replaces (strata-replaces); note the newest WAL a
- * table's data came from (strata-max-wal). */
+/* Mark tables (readable or not) a readable compaction output replaces (strata-replaces); note
+ * the newest WAL a readable table's data came from (strata-max-wal). */
 static void
 find_superseded(found_table *found, size_t nfound, uint64_t *max_wal)
 {
     for (size_t i = 0; i < nfound; i++) {
+        if (!found[i].reader)
+            continue;
         const st_sst_meta *sm = st_sst_reader_meta(found[i].reader);
         const char *w = st_sst_meta_prop(sm, "strata-max-wal");
         uint64_t wn = w ? strtoull(w, NULL, 10) : 0;
@@ -327,14 +360,13 @@ strata_repair(const char *path, const strata_options *opts, char **out)
             rc = trc;
             goto err;
         }
-        if (trc == STRATA_OK)
-            found[nfound++] = (found_table){num, names[i], sr, 0};
-        else
-            lose_unreadable(env, path, names[i], num, trc, &old, &r);
+        found[nfound++] = (found_table){num, names[i], sr, NULL, trc, 0};
+        if (trc != STRATA_OK)
+            found[nfound - 1].why = st_strdup(st_errmsg());
     }
     find_superseded(found, nfound, &max_wal);
     for (size_t i = 0; i < nfound && rc == STRATA_OK; i++) {
-        const st_sst_meta *sm = st_sst_reader_meta(found[i].reader);
+        const st_sst_meta *sm = found[i].reader ? st_sst_reader_meta(found[i].reader) : NULL;
         char *tp = st_path_join(path, found[i].name);
         if (!tp) {
             rc = st_err(STRATA_NOMEM, "out of memory");
@@ -342,12 +374,14 @@ strata_repair(const char *path, const strata_options *opts, char **out)
             st_rep(&r, "%s: replaced by compaction output %06" PRIu64 ": removed\n", found[i].name,
                    found[i].superseded_by);
             env->remove(env, tp);
+        } else if (!sm) {
+            rc = repair_unreadable(env, path, &found[i], &next_num, &state, &old, &r);
         } else if (sm->entries == 0) {
             st_rep(&r, "%s: empty table, ignored\n", found[i].name);
         } else if (st_sst_verify(env, tp, NULL) == STRATA_OK) {
             rc = adopt(env, path, &state, found[i].num, sm, &r);
         } else {
-            rc = repair_table(env, path, &found[i], &next_num, &state, &r);
+            rc = repair_table(env, path, &found[i], &next_num, &state, &old, &r);
         }
         st_free(tp);
     }
@@ -386,8 +420,10 @@ strata_repair(const char *path, const strata_options *opts, char **out)
 err:
     if (rc != STRATA_OK && rc != STRATA_DATALOSS)
         st_rep(&r, "repair failed: %s: %s\n", strata_errstr(rc), st_errmsg());
-    for (size_t i = 0; i < nfound; i++)
+    for (size_t i = 0; i < nfound; i++) {
         st_sst_reader_unref(found[i].reader);
+        st_free(found[i].why);
+    }
     st_free(found);
     st_manifest_close(m);
     st_manifest_state_free(&state);

@@ -46,14 +46,17 @@ void st_repair_quarantine(st_env *env, const char *dir, const char *name, st_rep
 
 /*
  * st_repair_salvage_table --
- *     Rebuild the damaged table dir/name (number orig_num, footer readable) as table new_num
- *     from every row st_sst_salvage can read, keeping its footer pairs (strata-max-wal,
- *     strata-replaces) and naming it in strata-replaces; record every lost range. *built is 1
- *     when a table with at least one row was written (its summary in *out, freed by the caller
- *     with st_sst_meta_free). The original is left in place for the caller to quarantine.
+ *     Rebuild the damaged table dir/name (number orig_num) as table new_num from every row
+ *     st_sst_salvage can read (through its footer, or by walking its pages when the footer
+ *     cannot be read), keeping its footer pairs (strata-max-wal, strata-replaces) when the
+ *     footer reads and naming it in strata-replaces; record every lost range (its unknown ends
+ *     bounded by old, the table's entry in the old manifest, when not NULL). *built is 1 when a
+ *     table with at least one row was written (its summary in *out, freed by the caller with
+ *     st_sst_meta_free). The original is left in place for the caller to quarantine.
  */
 int st_repair_salvage_table(st_env *env, const char *dir, const char *name, uint64_t orig_num,
-                            uint64_t new_num, st_repair_report *r, st_sst_meta *out, int *built);
+                            uint64_t new_num, const st_table_meta *old, st_repair_report *r,
+                            st_sst_meta *out, int *built);
 
 /*
  * st_repair_salvage_wals --

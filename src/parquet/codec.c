@@ -201,6 +201,28 @@ st_pq_decompress(int codec, const uint8_t *src, size_t n, uint8_t *dst, size_t d
     }
 }
 
+int
+st_pq_decompress_prefix(int codec, const uint8_t *src, size_t n, uint8_t *dst, size_t dst_len,
+                        size_t want, size_t *got)
+{
+    *got = 0;
+    if (codec != ST_PQ_LZ4_RAW || want >= dst_len) {
+        ST_RET(st_pq_decompress(codec, src, n, dst, dst_len));
+        *got = dst_len;
+        return STRATA_OK;
+    }
+    /* LZ4 stops at the first sequence that reaches want; it never writes past dst_len */
+    if (n > INT_MAX || dst_len > INT_MAX)
+        return st_err(STRATA_CORRUPT, "lz4_raw page: too large");
+    int r = LZ4_decompress_safe_partial((const char *)src, (char *)dst, (int)n, (int)want,
+                                        (int)dst_len);
+    if (r < 0 || (size_t)r < want)
+        return st_err(STRATA_CORRUPT, "lz4_raw page: damaged block or shorter than %zu bytes",
+                      want);
+    *got = (size_t)r;
+    return STRATA_OK;
+}
+
 /* ---- bloom ---------------------------------------------------------------------------------- */
 
 static const uint32_t SALT[8] = {0x47b6137bu, 0x44974d91u, 0x8824ad5bu, 0xa2b7289du,

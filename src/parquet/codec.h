@@ -31,6 +31,15 @@ int st_pq_compress(st_pq_compressor *c, const uint8_t *src, size_t n, st_buf *ou
 /* Decompress exactly dst_len bytes; any size mismatch or codec error is STRATA_CORRUPT. */
 int st_pq_decompress(int codec, const uint8_t *src, size_t n, uint8_t *dst, size_t dst_len);
 
+/*
+ * Decompress at least the first min(want, dst_len) bytes of a page of dst_len bytes into dst
+ * (capacity dst_len); *got = how many are valid. Only LZ4_RAW stops early (its sequences can be
+ * decoded up to any point); the other codecs decompress everything (*got = dst_len). Errors as
+ * st_pq_decompress; damage after the decoded prefix may go unnoticed (the page CRC covers it).
+ */
+int st_pq_decompress_prefix(int codec, const uint8_t *src, size_t n, uint8_t *dst, size_t dst_len,
+                            size_t want, size_t *got);
+
 /* ---- split block bloom filter (Parquet BloomFilter.md) -------------------------------------- */
 #define ST_PQ_BLOOM_MIN_BYTES 32u
 #define ST_PQ_BLOOM_MAX_BYTES (128u * 1024u * 1024u)

@@ -59,6 +59,53 @@ int st_pq_page_decode(const st_pq_column_desc *c, const st_pq_page_header *h,
                       uint64_t off, st_pq_page **out);
 
 /*
+ * A value reader: values of one stored page (a v1 data page of a flat BYTE_ARRAY column in PLAIN
+ * encoding) read without decoding the page. Open checks the CRC (as st_pq_page_decode), then
+ * decompresses into buf only as far as row `row` likely needs (LZ4_RAW; other codecs whole) and
+ * decodes the definition levels; get walks the length prefixes to a row (forward from the last
+ * row asked for, else from the start), decompressing the rest on demand. buf and payload are
+ * borrowed and must outlive the reader; values returned point into them and stay valid until the
+ * reader is opened again on buf. No close: the reader owns nothing.
+ */
+typedef struct st_pq_value_reader {
+    st_pq_column_desc c;
+    uint32_t n; /* rows */
+    const uint8_t *payload;
+    size_t clen, ulen;
+    st_buf *buf;
+    const uint8_t *d;     /* the decompressed page (buf->data, or payload when uncompressed) */
+    size_t have;          /* valid bytes of d */
+    const uint8_t *nulls; /* per row, 1 = null; NULL when REQUIRED */
+    size_t start;         /* offset of the first value in d */
+    uint32_t row;         /* the walk: row `row`'s value starts at pos */
+    size_t pos;
+    const char *what;
+    uint64_t off;
+} st_pq_value_reader;
+
+/* *handled = 0 (and nothing read) when the page is not of the form above. CORRUPT, NOMEM. */
+int st_pq_value_reader_open(st_pq_value_reader *vr, const st_pq_column_desc *c,
+                            const st_pq_page_header *h, const uint8_t *payload, uint32_t row,
+                            st_buf *buf, const char *what, uint64_t off, int *handled);
+/* The value of row (< the page's rows): *v / *vlen, or *is_null. CORRUPT, NOMEM. */
+int st_pq_value_reader_get(st_pq_value_reader *vr, uint32_t row, const uint8_t **v, size_t *vlen,
+                           int *is_null);
+
+/*
+ * st_pq_page_value_at --
+ *     The value of row `row` of a page whose header is h (payload as for st_pq_page_decode),
+ *     read without decoding the page, when the page is a v1 data page of a flat BYTE_ARRAY
+ *     column in PLAIN encoding (*handled = 1); else *handled = 0 and nothing is read (the caller
+ *     decodes the page). The CRC is checked as by st_pq_page_decode; the payload is decompressed
+ *     into scratch only as far as the row needs where the codec allows (LZ4_RAW). *v / *vlen
+ *     point into scratch or payload (valid until either changes); *is_null for a null row.
+ *     CORRUPT, NOMEM; messages name `what` and off.
+ */
+int st_pq_page_value_at(const st_pq_column_desc *c, const st_pq_page_header *h,
+                        const uint8_t *payload, uint32_t row, st_buf *scratch, const char *what,
+                        uint64_t off, int *handled, const uint8_t **v, size_t *vlen, int *is_null);
+
+/*
  * st_pq_page_const_int --
  *     A page of n copies of `value` (type ST_PQ_INT32 or ST_PQ_INT64, no nulls), decoded from
  *     nothing: for a column whose every value the caller already knows. INVALID, NOMEM.

@@ -212,21 +212,26 @@ int st_sst_verify(st_env *env, const char *path, st_buf *report);
  *     Read every row of a (possibly damaged) table that can still be read, for repair (range
  *     tombstones last, as entries of kind ST_KIND_RANGE_DELETE with val = end): pages
  *     whose checksum or encoding fails are skipped, as are rows that break the row rules (kind,
- *     seqno, key length, a put without value) or the entry order. ops->entry receives each
- *     salvaged row in entry order (its pointers are valid during the call; a non-OK return stops
- *     the salvage with that code); ops->lost receives each run of `rows` consecutive rows that
- *     were not salvaged, with inclusive bounds [lo, hi] of the keys they may hold and the first
- *     reason. Returns STRATA_OK when the table was read to its end (whatever was lost), the
- *     error of st_sst_reader_open when its footer cannot be read, NOMEM, or ops->entry's error.
+ *     seqno, key length, a put without value) or the entry order. The pages are found through
+ *     the footer's page index; when the footer cannot be read (truncated file, damaged footer or
+ *     metadata), or its page index loses rows that walking the pages salvages, by walking the
+ *     file's page headers from its start instead (*walked = 1; see doc/format_sst.md, Salvage).
+ *     ops->entry receives each salvaged row in entry order (its pointers are valid during the
+ *     call; a non-OK return stops the salvage with that code); ops->lost receives each run of
+ *     rows that were not salvaged: `rows` rows known to be lost, `more` = 1 when an unknown
+ *     number of further rows (maybe none) may be lost too, inclusive bounds [lo, hi] of the
+ *     keys they may hold (NULL = unbounded at that end: below or above every key the salvage
+ *     read) and the first reason. Returns STRATA_OK when the file was read to its end (whatever
+ *     was lost), NOMEM, an I/O error, or ops->entry's error.
  */
 typedef struct st_sst_salvage_ops {
     int (*entry)(void *arg, const uint8_t *key, size_t klen, uint64_t seq, int kind,
                  const uint8_t *val, size_t vlen);
     void (*lost)(void *arg, const uint8_t *lo, size_t lolen, const uint8_t *hi, size_t hilen,
-                 uint64_t rows, const char *why);
+                 uint64_t rows, int more, const char *why);
     void *arg;
 } st_sst_salvage_ops;
 
-int st_sst_salvage(st_env *env, const char *path, const st_sst_salvage_ops *ops);
+int st_sst_salvage(st_env *env, const char *path, const st_sst_salvage_ops *ops, int *walked);
 
 #endif

@@ -17,6 +17,9 @@
 
 #include <stdatomic.h>
 
+/* Pages per block of the two-level key page search (kmax_top). */
+#define ST_SST_TOP_BLOCK 16
+
 typedef struct st_sst_rg {
     int64_t num_rows;
     st_pq_bytes kmin, kmax; /* key chunk statistics */
@@ -28,7 +31,9 @@ typedef struct st_sst_rg {
     int64_t chunk_end[ST_SST_NCOLS];
     st_pq_column_index kci; /* key ColumnIndex */
     int has_kci;
-    uint64_t *kmax_pfx;   /* has_kci: big-endian first 8 bytes (0-padded) of each page's max key */
+    uint64_t *kmax_pfx; /* has_kci: big-endian first 8 bytes (0-padded) of each page's max key */
+    uint64_t *kmax_top; /* kmax_pfx of the last page of each block of ST_SST_TOP_BLOCK pages */
+    uint32_t ntop;
     int aligned;          /* every column's pages start at the same rows (strata's own files) */
     const uint8_t *bloom; /* key bloom bitset, NULL = none */
     size_t bloom_len;
@@ -122,6 +127,20 @@ typedef struct st_sst_cursor {
     st_sst_bundle *b;
     st_cache_handle *bh; /* cached bundle, or NULL when b is private to the cursor */
     uint32_t bg, bidx;
+    /*
+     * The first value page after a seek, when it missed the cache and was not admitted, is read
+     * through a value reader (lazy: values walked to on demand, no decoded page) instead of
+     * p[ST_SST_COL_VALUE]: a seek usually reads one or two values of it.
+     */
+    int seeked; /* a seek positioned the cursor and no value page was loaded since */
+    int lazy;   /* vr holds the value page of row group lg rows [lfirst, lend) */
+    uint32_t lg;
+    int64_t lfirst, lend, lrow; /* lrow: the row whose value lv/lvl/lnull hold (-1: none) */
+    st_pq_value_reader vr;
+    st_buf lbuf;
+    const uint8_t *lv;
+    size_t lvl;
+    int lnull;
 } st_sst_cursor;
 
 /* The big-endian value of the first 8 bytes of key (0-padded): orders like the key's prefix. */

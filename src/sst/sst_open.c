@@ -227,6 +227,13 @@ load_row_group(st_sst_reader *r, uint32_t g, const int leaf_of[], const int max_
                 return st_err(STRATA_NOMEM, "open %s", r->path);
             for (uint32_t i = 0; i < n; i++)
                 rg->kmax_pfx[i] = st_sst_key_prefix(rg->kci.maxs[i].p, rg->kci.maxs[i].len);
+            rg->ntop = (n + ST_SST_TOP_BLOCK - 1) / ST_SST_TOP_BLOCK;
+            if (!(rg->kmax_top = st_arena_alloc(r->arena, (n ? rg->ntop : 1) * sizeof(uint64_t))))
+                return st_err(STRATA_NOMEM, "open %s", r->path);
+            for (uint32_t j = 0; j < rg->ntop; j++) {
+                uint32_t last = (j + 1) * ST_SST_TOP_BLOCK - 1;
+                rg->kmax_top[j] = rg->kmax_pfx[last < n ? last : n - 1];
+            }
         }
     }
     rg->aligned = 1;

@@ -182,9 +182,11 @@ pref_release(st_sst_reader *r, st_sst_pref *p)
 
 /*
  * Pin page `page` (or the dictionary, DICT_PAGE) of chunk (g, col). fill > 0: look it up in the
- * cache and insert it; 0: look it up only; < 0: a private page, the cache is not touched.
- * crc = 0 skips the page CRC check of a page read from the file (and never inserts it).
+ * cache and insert it (FILL_NO_LOOKUP: insert it, the caller has just missed it); 0: look it up
+ * only; < 0: a private page, the cache is not touched. crc = 0 skips the page CRC check of a
+ * page read from the file (and never inserts it).
  */
+#define FILL_NO_LOOKUP 2
 static int
 load_page(st_sst_reader *r, uint32_t g, int col, uint32_t page, int fill, int crc, st_sst_ra *ra,
           st_sst_pref *out)
@@ -196,7 +198,7 @@ load_page(st_sst_reader *r, uint32_t g, int col, uint32_t page, int fill, int cr
     uint8_t key[CACHE_KEY_LEN];
     size_t kl = CACHE_KEY_LEN;
     cache_key(r, g, col, page, key);
-    if (r->cache && fill >= 0) {
+    if (r->cache && fill >= 0 && fill != FILL_NO_LOOKUP) {
         st_cache_handle *h = st_cache_lookup(r->cache, key, kl);
         if (h) {
             out->h = h;
@@ -354,6 +356,101 @@ load_bundle(st_sst_reader *r, uint32_t g, uint32_t idx, int fill, int crc, st_ca
     return STRATA_OK;
 }
 
+/* ---- value pages ---------------------------------------------------------------------------- */
+
+/*
+ * Value pages are most of a table's bytes and a lookup or seek needs one or two values of each:
+ * caching every page it touches would evict the bundles every lookup needs. A value page that
+ * misses is cached only when st_cache_admit finds it reused; otherwise the reader keeps it
+ * privately (or, for a point lookup, reads just the value: get_value).
+ */
+
+/* Rough decoded size of value page idx, for admission. */
+static size_t
+value_page_charge(const st_sst_rg *rg, uint32_t idx)
+{
+    const st_pq_page_location *loc = &rg->oi[ST_SST_COL_VALUE].pages[idx];
+    int64_t end = idx + 1 < rg->oi[ST_SST_COL_VALUE].npages
+                      ? rg->oi[ST_SST_COL_VALUE].pages[idx + 1].first_row
+                      : rg->num_rows;
+    return (size_t)loc->compressed_size * 2 + (size_t)(end - loc->first_row) * 5;
+}
+
+/*
+ * The header and payload of mapped value page idx of row group g, checked against the page
+ * index. *h / *payload.
+ */
+static int
+map_value_page(st_sst_reader *r, uint32_t g, uint32_t idx, st_pq_page_header *h,
+               const uint8_t **payload)
+{
+    const st_sst_rg *rg = &r->rgs[g];
+    const st_pq_page_location *loc = &rg->oi[ST_SST_COL_VALUE].pages[idx];
+    int64_t end = idx + 1 < rg->oi[ST_SST_COL_VALUE].npages
+                      ? rg->oi[ST_SST_COL_VALUE].pages[idx + 1].first_row
+                      : rg->num_rows;
+    int64_t off = loc->offset, limit = rg->chunk_end[ST_SST_COL_VALUE];
+    if (off < 4 || off >= limit || (uint64_t)limit > r->file_size)
+        return st_err(STRATA_CORRUPT, "%s: page offset %lld out of range", r->path, (long long)off);
+    const uint8_t *p = r->map + off;
+    size_t avail = (size_t)(limit - off), hlen = 0;
+    ST_RET(st_pq_decode_page_header(p, avail, r->path, (uint64_t)off, h, &hlen));
+    if (h->compressed_size < 0 || hlen + (size_t)h->compressed_size > avail)
+        return st_err(STRATA_CORRUPT, "%s: page at offset %lld overruns its column chunk", r->path,
+                      (long long)off);
+    if (h->type == ST_PQ_DATA_PAGE && (int64_t)h->num_values != end - loc->first_row)
+        return st_err(STRATA_CORRUPT,
+                      "%s: page at offset %lld: value rows disagree with the page index", r->path,
+                      (long long)off);
+    *payload = p + hlen;
+    return STRATA_OK;
+}
+
+/*
+ * load_page of value page idx for a cursor: fill > 0 caches it only when admitted. When lc is
+ * given (the first value page after a seek) a page that is neither cached nor admitted is read
+ * through lc's value reader (lc->lazy = 1, *out left empty) instead of being decoded.
+ */
+static int
+load_value_page(st_sst_reader *r, uint32_t g, uint32_t idx, int fill, int crc, st_sst_ra *ra,
+                st_sst_cursor *lc, st_sst_pref *out)
+{
+    const int col = ST_SST_COL_VALUE;
+    if (!r->cache || fill <= 0 || !crc)
+        return load_page(r, g, col, idx, fill, crc, ra, out);
+    uint8_t key[CACHE_KEY_LEN];
+    cache_key(r, g, col, idx, key);
+    st_cache_handle *h = st_cache_lookup(r->cache, key, CACHE_KEY_LEN);
+    if (h) {
+        memset(out, 0, sizeof(*out));
+        out->h = h;
+        out->pg = st_cache_value(h);
+        return STRATA_OK;
+    }
+    const st_sst_rg *rg = &r->rgs[g];
+    int admit = st_cache_admit(r->cache, key, CACHE_KEY_LEN, value_page_charge(rg, idx));
+    if (!admit && lc && r->map && rg->dict_off[col] < 0) {
+        st_pq_page_header ph;
+        const uint8_t *payload;
+        int handled = 0;
+        ST_RET(map_value_page(r, g, idx, &ph, &payload));
+        int64_t first = rg->oi[col].pages[idx].first_row;
+        ST_RET(st_pq_value_reader_open(&lc->vr, &rg->desc[col], &ph, payload,
+                                       (uint32_t)(lc->row - first), &lc->lbuf, r->path,
+                                       (uint64_t)rg->oi[col].pages[idx].offset, &handled));
+        if (handled) {
+            memset(out, 0, sizeof(*out));
+            lc->lazy = 1;
+            lc->lg = g;
+            lc->lfirst = first;
+            lc->lend = first + ph.num_values;
+            lc->lrow = -1;
+            return STRATA_OK;
+        }
+    }
+    return load_page(r, g, col, idx, admit ? FILL_NO_LOOKUP : -1, crc, ra, out);
+}
+
 /* ---- cursor --------------------------------------------------------------------------------- */
 
 void
@@ -380,6 +477,8 @@ cursor_drop_bundle(st_sst_cursor *c)
 static void
 cursor_release_page(st_sst_cursor *c, int col)
 {
+    if (col == ST_SST_COL_VALUE)
+        c->lazy = 0;
     if (c->p[col].pg)
         pref_release(c->r, &c->p[col]);
     for (int i = 0; i < ST_SST_NCOLS; i++)
@@ -396,6 +495,7 @@ st_sst_cursor_release(st_sst_cursor *c)
         st_free(c->ra[i].buf);
         memset(&c->ra[i], 0, sizeof(c->ra[i]));
     }
+    st_buf_free(&c->lbuf);
 }
 
 static int
@@ -423,6 +523,8 @@ page_for_row(const st_sst_rg *rg, int col, int64_t row)
     return lo;
 }
 
+static int cursor_lazy_value(st_sst_cursor *c);
+
 static int
 cursor_load_page(st_sst_cursor *c, int col, uint32_t idx)
 {
@@ -430,8 +532,18 @@ cursor_load_page(st_sst_cursor *c, int col, uint32_t idx)
     st_sst_rg *rg = &r->rgs[c->g];
     st_sst_pref *p = &c->p[col];
     cursor_release_page(c, col);
-    int rc = load_page(r, c->g, col, idx, c->fill_cache, !c->skip_crc,
-                       c->readahead ? &c->ra[col] : NULL, p);
+    st_sst_ra *ra = c->readahead ? &c->ra[col] : NULL;
+    int rc;
+    if (col == ST_SST_COL_VALUE) {
+        /* only the first value page after a seek may be read lazily */
+        st_sst_cursor *lc = c->seeked ? c : NULL;
+        c->seeked = 0;
+        rc = load_value_page(r, c->g, idx, c->fill_cache, !c->skip_crc, ra, lc, p);
+        if (rc == STRATA_OK && c->lazy)
+            return cursor_lazy_value(c);
+    } else {
+        rc = load_page(r, c->g, col, idx, c->fill_cache, !c->skip_crc, ra, p);
+    }
     if (rc != STRATA_OK)
         return cursor_fail(c, rc);
     p->g = c->g;
@@ -443,12 +555,29 @@ cursor_load_page(st_sst_cursor *c, int col, uint32_t idx)
 
 static int cursor_pin_bundle(st_sst_cursor *c, uint32_t idx, int fill, int *pinned);
 
+/* The current row's value from the lazily read value page (c->lazy covers the row). */
+static int
+cursor_lazy_value(st_sst_cursor *c)
+{
+    if (c->lrow == c->row)
+        return STRATA_OK;
+    int rc =
+        st_pq_value_reader_get(&c->vr, (uint32_t)(c->row - c->lfirst), &c->lv, &c->lvl, &c->lnull);
+    if (rc != STRATA_OK)
+        return cursor_fail(c, rc);
+    c->lrow = c->row;
+    return STRATA_OK;
+}
+
 int
 st_sst_cursor_load(st_sst_cursor *c, int col)
 {
     const st_sst_pref *p = &c->p[col], *k = &c->p[ST_SST_COL_KEY];
     if (p->pg && p->g == c->g && p->first <= c->row && c->row < p->end)
         return STRATA_OK;
+    if (col == ST_SST_COL_VALUE && c->lazy && c->lg == c->g && c->lfirst <= c->row &&
+        c->row < c->lend)
+        return cursor_lazy_value(c);
     const st_sst_rg *rg = &c->r->rgs[c->g];
     if (!rg->aligned)
         return cursor_load_page(c, col, page_for_row(rg, col, c->row));
@@ -472,6 +601,12 @@ st_sst_cursor_load(st_sst_cursor *c, int col)
 void
 st_sst_cursor_bytes(const st_sst_cursor *c, int col, const uint8_t **p, size_t *n, int *is_null)
 {
+    if (col == ST_SST_COL_VALUE && c->lazy) {
+        *p = c->lv;
+        *n = c->lvl;
+        *is_null = c->lnull;
+        return;
+    }
     const st_sst_pref *pr = &c->p[col];
     size_t i = (size_t)(c->row - pr->first);
     *p = pr->pg->data + pr->pg->offs[i];
@@ -655,7 +790,22 @@ page_lower_bound(const st_sst_rg *rg, const uint8_t *key, size_t klen)
         return 0;
     /* search the compact 8-byte prefixes; equal prefixes fall back to the full maximum */
     uint64_t kp = st_sst_key_prefix(key, klen);
-    uint32_t lo = 0, hi = rg->kci.npages;
+    /* first the block maxima (a small array that stays in the CPU cache): the answer lies from
+     * the first block whose last prefix is >= kp to the first block whose last prefix is > kp */
+    uint32_t tlo = 0, thi = rg->ntop;
+    while (tlo < thi) {
+        uint32_t mid = tlo + (thi - tlo) / 2;
+        if (rg->kmax_top[mid] < kp)
+            tlo = mid + 1;
+        else
+            thi = mid;
+    }
+    uint32_t tend = tlo;
+    while (tend < rg->ntop && rg->kmax_top[tend] == kp)
+        tend++;
+    uint32_t hi = rg->kci.npages, lo = tlo * ST_SST_TOP_BLOCK < hi ? tlo * ST_SST_TOP_BLOCK : hi;
+    if (tend < rg->ntop && (tend + 1) * ST_SST_TOP_BLOCK < hi)
+        hi = (tend + 1) * ST_SST_TOP_BLOCK;
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
         uint64_t mp = rg->kmax_pfx[mid];
@@ -735,6 +885,7 @@ st_sst_cursor_seek(st_sst_cursor *c, const uint8_t *key, size_t klen, uint64_t s
     if (c->status != STRATA_OK)
         return c->status;
     c->valid = 0;
+    c->seeked = 1;
     for (c->g = rg_lower_bound(r, key, klen); c->g < r->nrgs; c->g++) {
         st_sst_rg *rg = &r->rgs[c->g];
         if (rg->num_rows == 0)
@@ -818,7 +969,10 @@ found_row(st_sst_reader *r, uint32_t g, int64_t row, int64_t s, int64_t k, const
     if (st_sst_row_problem(why, sizeof(why), s, k, 1, isnull))
         return st_err(STRATA_CORRUPT, "%s: bad entry in row group %u row %lld: %s", r->path, g,
                       (long long)row, why);
-    if (val) {
+    if (val && k == ST_KIND_PUT && v && val->data && v >= val->data && v < val->data + val->cap) {
+        memmove(val->data, v, vl); /* the value was read into val itself (get_value) */
+        val->len = vl;
+    } else if (val) {
         st_buf_clear(val);
         ST_RET(st_buf_append(val, v, k == ST_KIND_PUT ? vl : 0));
     }
@@ -826,6 +980,46 @@ found_row(st_sst_reader *r, uint32_t g, int64_t row, int64_t s, int64_t k, const
         *kind = (int)k;
     if (seq)
         *seq = (uint64_t)s;
+    return STRATA_OK;
+}
+
+/*
+ * The value of row `row` of value page idx of row group g, for a point lookup: from the cache
+ * when the page is there (vp pins it); else read out of the mapped page into val without
+ * decoding or caching the page, unless st_cache_admit finds the page reused (then it is decoded
+ * and cached like any page). *v points into the page or into val (found_row handles both).
+ */
+static int
+get_value(st_sst_reader *r, uint32_t g, uint32_t idx, uint32_t row, st_buf *val, st_sst_pref *vp,
+          const uint8_t **v, size_t *vl, int *isnull)
+{
+    const st_sst_rg *rg = &r->rgs[g];
+    const int col = ST_SST_COL_VALUE;
+    uint8_t key[CACHE_KEY_LEN];
+    cache_key(r, g, col, idx, key);
+    st_cache_handle *h = st_cache_lookup(r->cache, key, CACHE_KEY_LEN);
+    int handled = 0;
+    if (!h && r->map && rg->dict_off[col] < 0) {
+        if (!st_cache_admit(r->cache, key, CACHE_KEY_LEN, value_page_charge(rg, idx))) {
+            st_pq_page_header ph;
+            const uint8_t *payload;
+            ST_RET(map_value_page(r, g, idx, &ph, &payload));
+            ST_RET(st_pq_page_value_at(&rg->desc[col], &ph, payload, row, val, r->path,
+                                       (uint64_t)rg->oi[col].pages[idx].offset, &handled, v, vl,
+                                       isnull));
+        }
+    }
+    if (handled)
+        return STRATA_OK;
+    if (h) {
+        vp->h = h;
+        vp->pg = st_cache_value(h);
+    } else {
+        ST_RET(load_page(r, g, col, idx, FILL_NO_LOOKUP, 1, NULL, vp));
+    }
+    *v = vp->pg->data + vp->pg->offs[row];
+    *vl = vp->pg->offs[row + 1] - vp->pg->offs[row];
+    *isnull = vp->pg->nulls ? vp->pg->nulls[row] : 0;
     return STRATA_OK;
 }
 
@@ -846,11 +1040,21 @@ get_bundled(st_sst_reader *r, uint32_t g, const uint8_t *key, size_t klen, uint6
     uint32_t idx = page_lower_bound(rg, key, klen);
     if (idx >= rg->oi[0].npages)
         return STRATA_OK;
+    /* The bloom filter passed, so the key is most likely on this page and its value will be read:
+     * start fetching the value page's header (cold memory) while the bundle is looked up. */
+    if (r->map && val)
+        __builtin_prefetch(r->map + rg->oi[ST_SST_COL_VALUE].pages[idx].offset);
     st_cache_handle *h = NULL;
     st_sst_bundle *b = NULL;
     ST_RET(load_bundle(r, g, idx, 1, 1, &h, &b));
     const st_pq_page *kp = b->pg[ST_SST_COL_KEY];
     const int64_t *seqs = b->pg[ST_SST_COL_SEQNO]->ints;
+    /* the binary search below touches the offsets and keys in a dependent chain: fetch them all
+     * at once (a key page is a few hundred bytes) */
+    for (size_t o = 0; o < (size_t)(kp->n + 1) * sizeof(uint32_t); o += 64)
+        __builtin_prefetch((const uint8_t *)kp->offs + o);
+    for (size_t o = 0; o < kp->offs[kp->n]; o += 64)
+        __builtin_prefetch(kp->data + o);
     uint32_t lo = 0, hi = kp->n;
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
@@ -874,14 +1078,15 @@ get_bundled(st_sst_reader *r, uint32_t g, const uint8_t *key, size_t klen, uint6
         } else {
             int64_t k = b->pg[ST_SST_COL_KIND]->ints[lo];
             st_sst_pref vp = {0};
-            /* the value page only for a put whose value is wanted */
+            const uint8_t *v = NULL;
+            size_t vl = 0;
+            int isnull = 0;
+            /* the value only for a put whose value is wanted */
             if (k == ST_KIND_PUT && val)
-                rc = load_page(r, g, ST_SST_COL_VALUE, idx, 1, 1, NULL, &vp);
+                rc = get_value(r, g, idx, lo, val, &vp, &v, &vl, &isnull);
             if (rc == STRATA_OK)
-                rc = found_row(r, g, rg->oi[0].pages[idx].first_row + lo, seqs[lo], k,
-                               vp.pg ? vp.pg->data + vp.pg->offs[lo] : NULL,
-                               vp.pg ? vp.pg->offs[lo + 1] - vp.pg->offs[lo] : 0,
-                               vp.pg && vp.pg->nulls ? vp.pg->nulls[lo] : 0, kind, val, seq);
+                rc = found_row(r, g, rg->oi[0].pages[idx].first_row + lo, seqs[lo], k, v, vl,
+                               isnull, kind, val, seq);
             if (vp.pg)
                 pref_release(r, &vp);
         }

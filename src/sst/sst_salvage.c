@@ -2,14 +2,17 @@
 /*
  * sst_salvage.c -- read every row of a damaged table that can still be read (st_sst_salvage).
  *
- * Each row group is decoded column by column, page by page, through the offset index: a page
- * whose checksum or encoding fails is skipped (its rows are marked unreadable in that column)
- * and the next page is read where the offset index says it starts. A row is salvaged when its
- * pages of all four columns decoded, it obeys the row rules and it comes after the last
- * salvaged row in entry order; every other row is lost, and runs of lost rows are reported
- * with the tightest key bounds known (their own keys when the key page survived, else the
- * neighbouring salvaged keys, else the footer's key bounds).
+ * When the footer reads, each row group is decoded column by column, page by page, through the
+ * offset index: a page whose checksum or encoding fails is skipped (its rows are marked
+ * unreadable in that column) and the next page is read where the offset index says it starts.
+ * A row is salvaged when its pages of all four columns decoded, it obeys the row rules and it
+ * comes after the last salvaged row in entry order (the sink, sst_salvage_sink.c); every other
+ * row is lost, reported with the tightest key bounds known (the footer's key bounds at the
+ * ends). When the footer cannot be read, or its page index loses rows that a walk of the pages
+ * salvages, the pages are walked instead (sst_salvage_walk.c).
  */
+#include "sst/sst_salvage.h"
+
 #include "sst/sst_internal.h"
 #include "util/alloc.h"
 
@@ -22,21 +25,6 @@ typedef struct col_pages {
     uint32_t n;
     char why[ST_ERRMSG_MAX]; /* why the first unreadable page was unreadable */
 } col_pages;
-
-typedef struct salvage {
-    st_sst_reader *r;
-    const st_sst_salvage_ops *ops;
-    st_buf prev; /* the last salvaged row's key */
-    uint64_t prevseq;
-    int have_prev;
-    int in_rdel; /* salvaging the range tombstone row group (rows of kind 2) */
-    /* the pending run of lost rows */
-    uint64_t lost;
-    int lo_open; /* no lower bound known: the run starts before every salvaged key */
-    st_buf lo, hi;
-    int hi_known; /* hi holds the key of the run's last row */
-    char why[ST_ERRMSG_MAX];
-} salvage;
 
 static void
 free_pages(col_pages *cp)
@@ -106,105 +94,9 @@ load_chunk(st_sst_reader *r, uint32_t g, int c, col_pages *cp)
     return STRATA_OK;
 }
 
-/* Report the pending run of lost rows; next_key (may be NULL) is the salvaged row after it. */
-static void
-flush_lost(salvage *s, const uint8_t *next_key, size_t next_len)
-{
-    if (s->lost == 0)
-        return;
-    const st_sst_meta *m = &s->r->meta;
-    const uint8_t *lo = s->lo_open ? m->smallest : s->lo.data;
-    size_t lol = s->lo_open ? m->smallest_len : s->lo.len;
-    const uint8_t *hi = s->hi_known ? s->hi.data : next_key ? next_key : m->largest;
-    size_t hil = s->hi_known ? s->hi.len : next_key ? next_len : m->largest_len;
-    s->ops->lost(s->ops->arg, lo, lol, hi, hil, s->lost, s->why);
-    s->lost = 0;
-}
-
-/* Row `row` of the row group is lost; key (NULL when unreadable) is its key. */
 static int
-lose_row(salvage *s, const uint8_t *key, size_t klen, const char *why)
+salvage_row_group(st_sst_reader *r, st_sst_sink *s, uint32_t g)
 {
-    if (s->lost == 0) {
-        st_buf_clear(&s->lo);
-        s->lo_open = 0;
-        size_t n = strlen(why);
-        if (n >= sizeof(s->why))
-            n = sizeof(s->why) - 1; /* a long reason is cut, like a truncating snprintf */
-        memcpy(s->why, why, n);
-        s->why[n] = '\0';
-        if (key)
-            ST_RET(st_buf_append(&s->lo, key, klen));
-        else if (s->have_prev)
-            ST_RET(st_buf_append(&s->lo, s->prev.data, s->prev.len));
-        else
-            s->lo_open = 1;
-    }
-    s->lost++;
-    st_buf_clear(&s->hi);
-    s->hi_known = key != NULL;
-    return key ? st_buf_append(&s->hi, key, klen) : STRATA_OK;
-}
-
-/* The row's problem, or NULL: every page present, the row rules, the entry order. */
-static const char *
-row_problem(salvage *s, col_pages *cp, const uint32_t *idx, int64_t row, const int64_t *first,
-            char *buf, size_t n, const uint8_t **key, size_t *klen, const uint8_t **val,
-            size_t *vlen, uint64_t *seq, int *kind)
-{
-    const st_pq_page *p[ST_SST_NCOLS];
-    for (int c = 0; c < ST_SST_NCOLS; c++)
-        p[c] = cp[c].pg[idx[c]];
-    size_t i = 0;
-    if (p[ST_SST_COL_KEY]) {
-        i = (size_t)(row - first[ST_SST_COL_KEY]);
-        *key = p[ST_SST_COL_KEY]->data + p[ST_SST_COL_KEY]->offs[i];
-        *klen = p[ST_SST_COL_KEY]->offs[i + 1] - p[ST_SST_COL_KEY]->offs[i];
-    }
-    for (int c = 0; c < ST_SST_NCOLS; c++)
-        if (!p[c]) {
-            snprintf(buf, n, "%s", cp[c].why);
-            return buf;
-        }
-    int64_t sq = p[ST_SST_COL_SEQNO]->ints[row - first[ST_SST_COL_SEQNO]];
-    int64_t k = p[ST_SST_COL_KIND]->ints[row - first[ST_SST_COL_KIND]];
-    const st_pq_page *vp = p[ST_SST_COL_VALUE];
-    size_t vi = (size_t)(row - first[ST_SST_COL_VALUE]);
-    int null = vp->nulls ? vp->nulls[vi] : 0;
-    if (s->in_rdel) {
-        /* the range tombstone row group: kind 2, a non-null end after the begin */
-        const uint8_t *e = vp->data ? vp->data + vp->offs[vi] : (const uint8_t *)"";
-        size_t el = vp->offs[vi + 1] - vp->offs[vi];
-        if (k != ST_KIND_RANGE_DELETE) {
-            snprintf(buf, n, "kind %lld in the range tombstone row group (must be 2)",
-                     (long long)k);
-            return buf;
-        }
-        if (st_sst_row_problem(buf, n, sq, ST_KIND_PUT, *klen, null))
-            return buf;
-        if (el == 0 || el > ST_SST_MAX_KEY || st_bytes_cmp(*key, *klen, e, el) >= 0) {
-            snprintf(buf, n, "range tombstone whose end is not a key after its begin");
-            return buf;
-        }
-    } else if (st_sst_row_problem(buf, n, sq, k, *klen, null)) {
-        return buf;
-    }
-    if (s->have_prev &&
-        st_entry_cmp(s->prev.data, s->prev.len, s->prevseq, *key, *klen, (uint64_t)sq) >= 0) {
-        snprintf(buf, n, "row out of order (rows are sorted by key, then newest first)");
-        return buf;
-    }
-    *val = vp->data ? vp->data + vp->offs[vi] : (const uint8_t *)"";
-    *vlen = vp->offs[vi + 1] - vp->offs[vi];
-    *seq = (uint64_t)sq;
-    *kind = (int)k;
-    return NULL;
-}
-
-static int
-salvage_row_group(salvage *s, uint32_t g)
-{
-    st_sst_reader *r = s->r;
     const st_sst_rg *rg = &r->rgs[g];
     col_pages cp[ST_SST_NCOLS];
     memset(cp, 0, sizeof(cp));
@@ -212,62 +104,106 @@ salvage_row_group(salvage *s, uint32_t g)
     for (int c = 0; c < ST_SST_NCOLS && rc == STRATA_OK; c++)
         rc = load_chunk(r, g, c, &cp[c]);
     uint32_t idx[ST_SST_NCOLS] = {0};
-    int64_t first[ST_SST_NCOLS] = {0};
-    char why[ST_ERRMSG_MAX + 64];
     for (int64_t row = 0; rc == STRATA_OK && row < rg->num_rows; row++) {
+        const st_pq_page *p[ST_SST_NCOLS];
+        size_t i[ST_SST_NCOLS];
+        const char *why = NULL;
         for (int c = 0; c < ST_SST_NCOLS; c++) {
             const st_pq_offset_index *oi = &rg->oi[c];
             while (idx[c] + 1 < oi->npages && oi->pages[idx[c] + 1].first_row <= row)
                 idx[c]++;
-            first[c] = oi->pages[idx[c]].first_row;
+            p[c] = cp[c].pg[idx[c]];
+            i[c] = (size_t)(row - oi->pages[idx[c]].first_row);
+            if (!p[c] && !why)
+                why = cp[c].why;
         }
-        const uint8_t *key = NULL, *val = NULL;
-        size_t klen = 0, vlen = 0;
-        uint64_t seq = 0;
-        int kind = 0;
-        const char *bad = row_problem(s, cp, idx, row, first, why, sizeof(why), &key, &klen, &val,
-                                      &vlen, &seq, &kind);
-        if (bad) {
-            rc = lose_row(s, key, klen, bad);
+        const st_pq_page *kp = p[ST_SST_COL_KEY], *vp = p[ST_SST_COL_VALUE];
+        const uint8_t *key = kp ? kp->data + kp->offs[i[0]] : NULL;
+        size_t klen = kp ? kp->offs[i[0] + 1] - kp->offs[i[0]] : 0;
+        if (why) {
+            rc = st_sst_sink_lose(s, key, klen, why);
             continue;
         }
-        flush_lost(s, key, klen);
-        rc = s->ops->entry(s->ops->arg, key, klen, seq, kind, val, vlen);
-        if (rc == STRATA_OK) {
-            st_buf_clear(&s->prev);
-            rc = st_buf_append(&s->prev, key, klen);
-            s->prevseq = seq;
-            s->have_prev = 1;
-        }
+        size_t vi = i[ST_SST_COL_VALUE];
+        rc = st_sst_sink_row(s, key, klen, p[ST_SST_COL_SEQNO]->ints[i[ST_SST_COL_SEQNO]],
+                             p[ST_SST_COL_KIND]->ints[i[ST_SST_COL_KIND]],
+                             vp->data ? vp->data + vp->offs[vi] : NULL,
+                             vp->offs[vi + 1] - vp->offs[vi], vp->nulls ? vp->nulls[vi] : 0);
     }
     free_pages(cp);
     return rc;
 }
 
 int
-st_sst_salvage(st_env *env, const char *path, const st_sst_salvage_ops *ops)
+st_sst_salvage_footer(st_sst_reader *r, const st_sst_salvage_ops *ops)
+{
+    const st_sst_meta *m = &r->meta;
+    st_sst_sink s;
+    st_sst_sink_init(&s, ops, m->smallest, m->smallest_len, m->largest, m->largest_len);
+    int rc = STRATA_OK;
+    /* the point row groups, then the range tombstones' (the sink switches at its first row) */
+    uint32_t ngroups = r->nrgs + (r->meta.range_tombstones ? 1 : 0);
+    for (uint32_t g = 0; g < ngroups && rc == STRATA_OK; g++)
+        rc = salvage_row_group(r, &s, g);
+    if (rc == STRATA_OK)
+        st_sst_sink_finish(&s);
+    st_sst_sink_free(&s);
+    return rc;
+}
+
+/* ---- choosing between the footer and the page walk ------------------------------------------ */
+
+typedef struct tally {
+    uint64_t rows, lost;
+    int more;
+} tally;
+
+static int
+tally_entry(void *arg, const uint8_t *key, size_t klen, uint64_t seq, int kind, const uint8_t *val,
+            size_t vlen)
+{
+    (void)key, (void)klen, (void)seq, (void)kind, (void)val, (void)vlen;
+    ((tally *)arg)->rows++;
+    return STRATA_OK;
+}
+
+static void
+tally_lost(void *arg, const uint8_t *lo, size_t lolen, const uint8_t *hi, size_t hilen,
+           uint64_t rows, int more, const char *why)
+{
+    (void)lo, (void)lolen, (void)hi, (void)hilen, (void)why;
+    tally *t = arg;
+    t->lost += rows;
+    t->more |= more;
+}
+
+int
+st_sst_salvage(st_env *env, const char *path, const st_sst_salvage_ops *ops, int *walked)
 {
     st_sst_reader *r = NULL;
-    ST_RET(st_sst_reader_open_flags(env, path, NULL, ST_SST_OPEN_RAW, &r));
-    salvage s;
-    memset(&s, 0, sizeof(s));
-    s.r = r;
-    s.ops = ops;
-    int rc = STRATA_OK;
-    for (uint32_t g = 0; g < r->nrgs && rc == STRATA_OK; g++)
-        rc = salvage_row_group(&s, g);
-    if (rc == STRATA_OK && r->meta.range_tombstones) {
-        /* range tombstones (kind 2, value = end) restart the order: begin asc, seqno desc */
-        flush_lost(&s, NULL, 0);
-        s.in_rdel = 1;
-        s.have_prev = 0;
-        rc = salvage_row_group(&s, r->rdel_rg);
+    *walked = 0;
+    /* raw: a damaged range tombstone row group is salvaged row by row, not a failed open */
+    int rc = st_sst_reader_open_flags(env, path, NULL, ST_SST_OPEN_RAW, &r);
+    if (rc == STRATA_NOMEM)
+        return rc;
+    if (rc != STRATA_OK) {
+        *walked = 1;
+        return st_sst_salvage_walk(env, path, ops);
+    }
+    /* A footer that reads may still disagree with the pages (row counts, offsets): when its
+     * page index loses rows, the page walk is tried too and the one salvaging more is used. */
+    tally ft = {0, 0, 0}, wt = {0, 0, 0};
+    st_sst_salvage_ops fops = {tally_entry, tally_lost, &ft}, wops = {tally_entry, tally_lost, &wt};
+    rc = st_sst_salvage_footer(r, &fops);
+    if (rc == STRATA_OK && (ft.lost > 0 || ft.more)) {
+        rc = st_sst_salvage_walk(env, path, &wops);
+        if (rc == STRATA_OK && wt.rows > ft.rows)
+            *walked = 1;
+        else if (rc != STRATA_NOMEM)
+            rc = STRATA_OK;
     }
     if (rc == STRATA_OK)
-        flush_lost(&s, NULL, 0);
-    st_buf_free(&s.prev);
-    st_buf_free(&s.lo);
-    st_buf_free(&s.hi);
+        rc = *walked ? st_sst_salvage_walk(env, path, ops) : st_sst_salvage_footer(r, ops);
     st_sst_reader_unref(r);
     return rc;
 }

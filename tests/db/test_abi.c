@@ -63,7 +63,7 @@ test_layout_lists(void)
      * every older layout's (else the newest fields could never be read) */
     size_t sizes[4] = {sizeof(strata_options), sizeof(strata_read_options),
                        sizeof(strata_write_options), sizeof(strata_stats)};
-    size_t lasts[4] = {offsetof(strata_options, read_only) + sizeof(int),
+    size_t lasts[4] = {offsetof(strata_options, bottommost_page_size) + sizeof(size_t),
                        offsetof(strata_read_options, prefix_len) + sizeof(size_t),
                        offsetof(strata_write_options, disable_wal) + sizeof(int),
                        offsetof(strata_stats, reserved) + sizeof(int)};
@@ -112,9 +112,22 @@ test_old_options(void)
     o2->struct_size = n2;
     ST_ASSERT_OK(strata_open(dir, o2, &db));
     ST_ASSERT_EQ(db->opts.read_only, 0); /* default, not the padding: the database is writable */
+    ST_ASSERT_EQ(db->opts.bottommost_page_size, 8u << 10);
     ST_ASSERT_OK(strata_put(db, NULL, "k", 1, "v", 1));
     ST_ASSERT_OK(strata_close(db));
     free(o2);
+
+    /* the layout before bottommost_page_size (read_only + reserved_): it takes its default */
+    size_t n3 = offsetof(strata_options, bottommost_page_size);
+    strata_options *o3 = exact(n3, 0x5a);
+    memcpy(o3, &d, n3);
+    o3->struct_size = n3;
+    o3->page_size = 2048;
+    ST_ASSERT_OK(strata_open(dir, o3, &db));
+    ST_ASSERT_EQ(db->opts.page_size, 2048);
+    ST_ASSERT_EQ(db->opts.bottommost_page_size, 8u << 10);
+    ST_ASSERT_OK(strata_close(db));
+    free(o3);
 
     /* a size that is no released layout is refused, naming struct_size */
     strata_options bad = st_dbc_opts(64 * 1024);
@@ -127,9 +140,14 @@ test_old_options(void)
     strata_options cur = st_dbc_opts(64 * 1024);
     cur.max_open_files = 3;
     cur.bottommost_compression = STRATA_COMPRESSION_NONE;
+    cur.bottommost_page_size = 100; /* below the 512-byte minimum */
+    ST_ASSERT_RC(strata_open(dir, &cur, &db), STRATA_INVALID);
+    ST_ASSERT(strstr(strata_errmsg(NULL), "bottommost_page_size") != NULL);
+    cur.bottommost_page_size = 16384;
     db = st_dbc_open(dir, &cur);
     ST_ASSERT_EQ(db->opts.max_open_files, 3);
     ST_ASSERT_EQ(db->opts.bottommost_compression, STRATA_COMPRESSION_NONE);
+    ST_ASSERT_EQ(db->opts.bottommost_page_size, 16384);
     ST_ASSERT_OK(strata_close(db));
     st_test_rmrf(dir);
     st_free(dir);

@@ -45,6 +45,7 @@ typedef struct lsm_ctx {
  * this file (varied by the _trie and codec tests). */
 static int memtable_kind = STRATA_MEMTABLE_SKIPLIST, compression = STRATA_COMPRESSION_LZ4;
 static int ucs_scaling = 2;
+static size_t page_size, bottommost_page_size; /* 0: the defaults */
 
 static strata_options
 opts(void)
@@ -53,6 +54,10 @@ opts(void)
     o.memtable_kind = memtable_kind;
     o.compression = compression;
     o.ucs_scaling[0] = ucs_scaling;
+    if (page_size)
+        o.page_size = page_size;
+    if (bottommost_page_size)
+        o.bottommost_page_size = bottommost_page_size;
     return o;
 }
 
@@ -480,7 +485,7 @@ test_compact_range_during_background_compactions(void)
 /* The codec of table fnum's value chunks (key chunks agree or are UNCOMPRESSED); *flush: its footer
  * says a memtable flush wrote it (strata-job=flush), else a compaction did. */
 static int
-table_codec(const char *dir, unsigned long long fnum, int *flush)
+table_codec(const char *dir, unsigned long long fnum, int *flush, double *rows_per_page)
 {
     char p[512];
     st_sst_reader *r = NULL;
@@ -495,12 +500,22 @@ table_codec(const char *dir, unsigned long long fnum, int *flush)
         ST_ASSERT_EQ(r->rgs[g].cm[ST_SST_COL_VALUE]->codec, codec);
         ST_ASSERT_EQ(r->rgs[g].cm[ST_SST_COL_SEQNO]->codec, ST_PQ_UNCOMPRESSED);
     }
+    int64_t rows = 0, pages = 0;
+    for (uint32_t g = 0; g < r->nrgs; g++) {
+        rows += r->rgs[g].num_rows;
+        pages += r->rgs[g].oi[ST_SST_COL_KEY].npages;
+    }
+    *rows_per_page = pages ? (double)rows / (double)pages : 0;
     const char *job = st_sst_meta_prop(&r->meta, "strata-job");
     ST_ASSERT(job != NULL);
     *flush = strcmp(job, "flush") == 0;
     st_sst_reader_unref(r);
     return codec;
 }
+
+/* Rows per page of the tables expect_new_codecs found, by codec (LZ4_RAW above, ZSTD at the
+ * bottom): their page sizes differ. */
+static double rpp_lz4, rpp_zstd;
 
 /* Every table of db not in old[0..nold) was written by a flush (want_flush) or a compaction with
  * codec `want`; returns how many there are. */
@@ -516,7 +531,12 @@ expect_new_codecs(strata_db *db, const char *dir, const st_lsm_table *old, size_
             known |= old[j].fnum == t[i].fnum;
         if (known)
             continue;
-        int codec = table_codec(dir, t[i].fnum, &flush);
+        double rpp;
+        int codec = table_codec(dir, t[i].fnum, &flush, &rpp);
+        if (codec == ST_PQ_LZ4_RAW && rpp > rpp_lz4)
+            rpp_lz4 = rpp;
+        if (codec == ST_PQ_ZSTD && (rpp_zstd == 0 || rpp < rpp_zstd))
+            rpp_zstd = rpp;
         if (flush != want_flush || codec != want)
             ST_FAIL("table %llu: written by %s with codec %d, expected %s with codec %d", t[i].fnum,
                     flush ? "a flush" : "a compaction", codec,
@@ -532,6 +552,9 @@ test_codec_profile(void)
 {
     char *dir = st_test_tmpdir("lsm_codecs");
     ucs_scaling = 64; /* a threshold of 66 tables: no background compaction in this test */
+    page_size = 1024; /* and 4x bigger pages at the bottom */
+    bottommost_page_size = 4096;
+    rpp_lz4 = rpp_zstd = 0;
     lsm_ctx c = ctx_open(dir, 2000, st_test_seed() + 11);
     for (int f = 0; f < 4; f++) {
         do_ops(&c, 400);
@@ -566,10 +589,14 @@ test_codec_profile(void)
     /* and a full compaction makes everything ZSTD again */
     ST_ASSERT_OK(strata_compact_range(c.db, NULL, 0, NULL, 0));
     ST_ASSERT(expect_new_codecs(c.db, dir, NULL, 0, 0, ST_PQ_ZSTD) >= 2);
+    /* the bottommost tables were cut at bottommost_page_size: even the one with the fewest rows
+     * per page holds more than twice as many as any LZ4 table */
+    ST_ASSERT(rpp_lz4 > 0 && rpp_zstd > 2 * rpp_lz4);
     free(base);
     free(mid);
     finish(&c, dir);
     ucs_scaling = 2;
+    page_size = bottommost_page_size = 0;
 }
 
 /* Copy table file `fnum` of from_dir to table file `to_fnum` of to_dir. */

@@ -52,3 +52,15 @@ st_test_copy_dir(const char *from, const char *to)
     }
     closedir(d);
 }
+
+void
+st_test_write_file(const char *path, const void *p, size_t n)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        ST_FAIL("create %s: %s", path, strerror(errno));
+    if (n > 0 && write(fd, p, n) != (ssize_t)n)
+        ST_FAIL("write %s: %s", path, strerror(errno));
+    if (close(fd) != 0)
+        ST_FAIL("close %s: %s", path, strerror(errno));
+}

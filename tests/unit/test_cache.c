@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Unit tests of src/cache: the sharded LRU cache. */
+/* Unit tests of src/cache: the sharded CLOCK cache. */
 #include "cache/cache.h"
 #include "st_test.h"
 #include "util/alloc.h"
@@ -223,11 +223,14 @@ test_eviction_order(void)
     ST_ASSERT_EQ(lookup(c, 1), 10);
     ST_ASSERT_EQ(lookup(c, 2), -1);
     ST_ASSERT_EQ(lookup(c, 6), 60);
-    /* an entry larger than the whole cache is dropped at once (after evicting the rest) */
+    /* an entry larger than the whole cache is dropped at once; the hand evicts what was not
+     * accessed since its last pass (7..11) before it reaches the newcomer, and keeps 0, 1, 6 */
     ST_ASSERT_OK(insert(c, 12, 0, 1000));
     ST_ASSERT_EQ(deleted[120], 1);
-    ST_ASSERT_EQ(st_cache_usage(c), 0);
-    ST_ASSERT_EQ(total_deleted, 13);
+    ST_ASSERT_EQ(st_cache_usage(c), 30);
+    ST_ASSERT_EQ(total_deleted, 10);
+    ST_ASSERT_EQ(lookup(c, 6), 60);
+    ST_ASSERT_EQ(lookup(c, 7), -1);
     st_cache_free(c);
     ST_ASSERT_EQ(total_deleted, 13);
     for (int k = 0; k <= 12; k++)
@@ -244,10 +247,10 @@ test_charge_accounting(void)
     ST_ASSERT_OK(st_cache_new(CAP, 0, &c));
     st_rng rng;
     st_rng_seed(&rng, st_test_seed());
-    /* model: LRU order as a list of keys (index 0 = most recent), charge per key */
+    /* model: CLOCK order as a list of keys (index 0 = head), charge and referenced bit per key */
     int order[NK], n = 0;
     size_t charge[NK];
-    int version[NK];
+    int version[NK], refd[NK];
     memset(version, 0, sizeof(version));
     for (int step = 0; step < 5000; step++) {
         int k = (int)st_rng_uniform(&rng, NK);
@@ -256,7 +259,7 @@ test_charge_accounting(void)
         for (int i = 0; i < n; i++)
             if (order[i] == k)
                 pos = i;
-        if (op < 4) { /* insert / replace */
+        if (op < 4) { /* insert / replace: a new, unreferenced entry at the head */
             version[k] = (version[k] + 1) % 10;
             size_t ch = 1 + st_rng_uniform(&rng, 60);
             ST_ASSERT_OK(insert(c, k, version[k], ch));
@@ -268,11 +271,19 @@ test_charge_accounting(void)
             order[0] = k;
             n++;
             charge[k] = ch;
+            refd[k] = 0;
             size_t used = 0;
             for (int i = 0; i < n; i++)
                 used += charge[order[i]];
-            while (used > CAP) { /* evict from the tail */
-                used -= charge[order[n - 1]];
+            while (used > CAP) { /* the hand at the tail: second chance, else evict */
+                int t = order[n - 1];
+                if (refd[t]) {
+                    refd[t] = 0;
+                    memmove(&order[1], &order[0], (size_t)(n - 1) * sizeof(int));
+                    order[0] = t;
+                    continue;
+                }
+                used -= charge[t];
                 n--;
             }
         } else if (op < 5) {
@@ -281,14 +292,13 @@ test_charge_accounting(void)
                 memmove(&order[pos], &order[pos + 1], (size_t)(n - pos - 1) * sizeof(int));
                 n--;
             }
-        } else {
+        } else { /* a hit marks the entry, it does not move it */
             int got = lookup(c, k);
             if (pos < 0) {
                 ST_ASSERT_EQ(got, -1);
             } else {
                 ST_ASSERT_EQ(got, k * 10 + version[k]);
-                memmove(&order[1], &order[0], (size_t)pos * sizeof(int));
-                order[0] = k;
+                refd[k] = 1;
             }
         }
         size_t used = 0;
@@ -338,9 +348,13 @@ test_pinned_survive_eviction(void)
     ST_ASSERT_EQ(st_cache_pinned(c), 0);
     ST_ASSERT_EQ(deleted[20], 0); /* unpinned but still fits: kept */
     ST_ASSERT_OK(insert(c, 70, 0, 40));
-    ST_ASSERT_EQ(deleted[20], 1); /* now it is the LRU victim */
+    ST_ASSERT_EQ(deleted[20], 0);  /* referenced since the hand passed: a second chance */
+    ST_ASSERT_EQ(deleted[700], 1); /* the unreferenced newcomer goes instead */
+    ST_ASSERT_OK(insert(c, 71, 0, 40));
+    ST_ASSERT_EQ(deleted[20], 1); /* no access since its second chance: now it goes */
+    ST_ASSERT_EQ(lookup(c, 71), 710);
     st_cache_free(c);
-    ST_ASSERT_EQ(total_deleted, 53);
+    ST_ASSERT_EQ(total_deleted, 54);
 }
 
 static void
@@ -474,15 +488,18 @@ test_priorities(void)
         ST_ASSERT_EQ(lookup(c, k), -1);
     for (int k = 56; k < 60; k++)
         ST_ASSERT_EQ(lookup(c, k), k * 10);
-    /* more high-priority entries: past 75 bytes the oldest high entry goes while low entries
-     * remain (touch 1..5 so 0 is the oldest) */
-    for (int k = 1; k < 6; k++)
-        ST_ASSERT_EQ(lookup(c, k), k * 10);
+    /* more high-priority entries: past 75 bytes a high entry goes while low entries remain.
+     * 0..5 are referenced (looked up above), 6 is not: the hand gives 0..5 a second chance
+     * and takes 6; the next one then takes 0, whose mark the hand cleared. */
     ST_ASSERT_OK(insert_pri(c, 6, 0, 10, ST_CACHE_HIGH)); /* high 70: a low entry goes */
-    ST_ASSERT_OK(insert_pri(c, 7, 0, 10, ST_CACHE_HIGH)); /* high 80 > 75: the oldest high */
+    ST_ASSERT_OK(insert_pri(c, 7, 0, 10, ST_CACHE_HIGH)); /* high 80 > 75: a high one goes */
+    ST_ASSERT_EQ(lookup(c, 6), -1);
+    for (int k = 1; k < 8; k++)
+        ST_ASSERT_EQ(lookup(c, k), k == 6 ? -1 : k * 10);
+    ST_ASSERT_OK(insert_pri(c, 6, 1, 10, ST_CACHE_HIGH)); /* again 80 > 75: 0 goes */
     ST_ASSERT_EQ(lookup(c, 0), -1);
     for (int k = 1; k < 8; k++)
-        ST_ASSERT_EQ(lookup(c, k), k * 10);
+        ST_ASSERT_EQ(lookup(c, k), k * 10 + (k == 6));
     ST_ASSERT_EQ(lookup(c, 56), -1);
     for (int k = 57; k < 60; k++)
         ST_ASSERT_EQ(lookup(c, k), k * 10);
@@ -493,9 +510,9 @@ test_priorities(void)
         ST_ASSERT_OK(insert_pri(c, k, 0, 10, ST_CACHE_HIGH));
     ST_ASSERT_EQ(st_cache_usage(c), 100);
     for (int k = 1; k < 11; k++)
-        ST_ASSERT_EQ(lookup(c, k), k * 10);
+        ST_ASSERT_EQ(lookup(c, k), k * 10 + (k == 6));
     st_cache_free(c);
-    ST_ASSERT_EQ(total_deleted, 50 + 11); /* every value freed once: 50 low, 11 high */
+    ST_ASSERT_EQ(total_deleted, 50 + 12); /* every value freed once: 50 low, 12 high */
 }
 
 int

@@ -3,6 +3,7 @@
 #include "parquet/codec.h"
 #include "parquet/encoding.h"
 #include "parquet/page.h"
+#include "parquet/page_walk.h"
 #include "parquet/parquet.h"
 #include "parquet/thrift.h"
 #include "st_test.h"
@@ -690,6 +691,118 @@ test_page_v1_roundtrip(void)
     st_buf_free(&out);
 }
 
+/*
+ * st_pq_page_value_at against st_pq_page_decode: every row of random OPTIONAL and REQUIRED PLAIN
+ * pages (nulls, empty and large values) under every codec, then damage and unsupported forms.
+ */
+static void
+test_page_value_at(void)
+{
+    st_rng rng;
+    st_rng_seed(&rng, st_test_seed());
+    const int codecs[] = {ST_PQ_UNCOMPRESSED, ST_PQ_SNAPPY, ST_PQ_ZSTD, ST_PQ_LZ4_RAW};
+    st_buf payload = {0}, scratch = {0}, out = {0}, valbuf = {0};
+    uint8_t big[3000];
+    for (size_t i = 0; i < sizeof(big); i++)
+        big[i] = (uint8_t)(i % 7 == 0 ? st_rng_uniform(&rng, 256) : 'a' + i % 3);
+    for (int round = 0; round < 40; round++) {
+        int codec = codecs[round % 4], optional = (round / 4) % 2;
+        uint32_t n = 1 + (uint32_t)st_rng_uniform(&rng, round < 8 ? 5 : 1500);
+        uint32_t *defs = st_malloc(n * sizeof(uint32_t));
+        ST_ASSERT(defs != NULL);
+        for (uint32_t i = 0; i < n; i++)
+            defs[i] = !optional || st_rng_uniform(&rng, 5) != 0;
+        st_buf_clear(&payload);
+        if (optional) {
+            ST_ASSERT_OK(st_buf_put_fixed32(&payload, 0));
+            ST_ASSERT_OK(st_pq_rle_encode(&payload, defs, n, 1));
+            st_put_fixed32(payload.data, (uint32_t)(payload.len - 4));
+        }
+        for (uint32_t i = 0; i < n; i++) {
+            if (!defs[i])
+                continue;
+            size_t l = st_rng_uniform(&rng, 10) == 0 ? st_rng_uniform(&rng, sizeof(big))
+                                                     : st_rng_uniform(&rng, 120);
+            ST_ASSERT_OK(st_buf_put_fixed32(&payload, (uint32_t)l));
+            ST_ASSERT_OK(st_buf_append(&payload, big + (i * 13) % (sizeof(big) - l + 1), l));
+        }
+        st_pq_compressor comp;
+        ST_ASSERT_OK(st_pq_compressor_init(&comp, codec, 1));
+        st_pq_page_header h, d;
+        memset(&h, 0, sizeof(h));
+        h.type = ST_PQ_DATA_PAGE;
+        h.num_values = (int32_t)n;
+        h.encoding = ST_PQ_PLAIN;
+        size_t hlen = 0, used;
+        st_buf_clear(&out);
+        ST_ASSERT_OK(st_pq_page_frame(&comp, &h, payload.data, payload.len, &scratch, &out, &hlen));
+        ST_ASSERT_OK(st_pq_decode_page_header(out.data, out.len, "t", 0, &d, &used));
+        st_pq_column_desc desc = {ST_PQ_BYTE_ARRAY, optional, codec, 1};
+        st_pq_page *pg = NULL;
+        ST_ASSERT_OK(st_pq_page_decode(&desc, &d, out.data + hlen, NULL, "t", 0, &pg));
+        for (uint32_t row = 0; row < n; row++) {
+            int handled = 0, isnull = -1;
+            const uint8_t *v = NULL;
+            size_t vl = 99;
+            ST_ASSERT_OK(st_pq_page_value_at(&desc, &d, out.data + hlen, row, &valbuf, "t", 0,
+                                             &handled, &v, &vl, &isnull));
+            ST_ASSERT(handled);
+            ST_ASSERT_EQ(isnull, pg->nulls ? pg->nulls[row] : 0);
+            if (!isnull)
+                ST_ASSERT_MEM_EQ(v, vl, pg->data + pg->offs[row],
+                                 pg->offs[row + 1] - pg->offs[row]);
+        }
+        /* one reader, rows in order and then at random (forward and backward walks) */
+        st_pq_value_reader vr;
+        int vh = 0;
+        ST_ASSERT_OK(
+            st_pq_value_reader_open(&vr, &desc, &d, out.data + hlen, 0, &valbuf, "t", 0, &vh));
+        ST_ASSERT(vh);
+        for (uint32_t k = 0; k < 2 * n; k++) {
+            uint32_t row = k < n ? k : (uint32_t)st_rng_uniform(&rng, n);
+            int isnull = -1;
+            const uint8_t *v = NULL;
+            size_t vl = 99;
+            ST_ASSERT_OK(st_pq_value_reader_get(&vr, row, &v, &vl, &isnull));
+            ST_ASSERT_EQ(isnull, pg->nulls ? pg->nulls[row] : 0);
+            if (!isnull)
+                ST_ASSERT_MEM_EQ(v, vl, pg->data + pg->offs[row],
+                                 pg->offs[row + 1] - pg->offs[row]);
+        }
+        st_pq_page_free(pg);
+        /* a flipped stored byte: the CRC catches it before any value is read */
+        out.data[hlen + st_rng_uniform(&rng, out.len - hlen)] ^= 0x10;
+        int handled = 0, isnull;
+        const uint8_t *v;
+        size_t vl;
+        ST_ASSERT_RC(st_pq_page_value_at(&desc, &d, out.data + hlen, n - 1, &valbuf, "t", 0,
+                                         &handled, &v, &vl, &isnull),
+                     STRATA_CORRUPT);
+        ST_ASSERT(strstr(st_errmsg(), "checksum") != NULL);
+        /* without the CRC, a length prefix pointing past the page is CORRUPT, never an overrun */
+        if (codec == ST_PQ_UNCOMPRESSED && !optional) {
+            st_pq_column_desc nocrc = desc;
+            nocrc.verify_crc = 0;
+            memset(out.data + hlen, 0xff, 4);
+            ST_ASSERT_RC(st_pq_page_value_at(&nocrc, &d, out.data + hlen, n - 1, &valbuf, "t", 0,
+                                             &handled, &v, &vl, &isnull),
+                         STRATA_CORRUPT);
+        }
+        /* other forms are left to the page decoder */
+        st_pq_page_header other = d;
+        other.encoding = ST_PQ_DELTA_BYTE_ARRAY;
+        ST_ASSERT_OK(st_pq_page_value_at(&desc, &other, out.data + hlen, 0, &valbuf, "t", 0,
+                                         &handled, &v, &vl, &isnull));
+        ST_ASSERT(!handled);
+        st_pq_compressor_free(&comp);
+        st_free(defs);
+    }
+    st_buf_free(&payload);
+    st_buf_free(&scratch);
+    st_buf_free(&out);
+    st_buf_free(&valbuf);
+}
+
 static void
 test_page_v2_dictionary(void)
 {
@@ -750,6 +863,109 @@ test_page_v2_dictionary(void)
     st_buf_free(&data);
 }
 
+/* ---- page walk without a footer ------------------------------------------------------------- */
+
+typedef struct walked {
+    const uint8_t *base;
+    int kind[16];
+    uint64_t off[16], end[16];
+    int n;
+} walked;
+
+static int
+record_item(void *arg, const st_pq_walk_item *it)
+{
+    walked *w = arg;
+    ST_ASSERT(w->n < 16);
+    w->kind[w->n] = it->kind;
+    w->off[w->n] = it->off;
+    w->end[w->n++] = it->end;
+    if (it->kind != ST_PQ_WALK_GAP) /* the payload is the stored bytes before the end */
+        ST_ASSERT(it->payload + it->h.compressed_size == w->base + it->end);
+    return STRATA_OK;
+}
+
+/* "PAR1" + three framed pages (payloads of 40, 50, 60 bytes) + 30 bytes of trailer. */
+static void
+walk_file(st_buf *out, uint64_t *pages)
+{
+    st_buf scratch = {0}, payload = {0};
+    st_pq_compressor comp;
+    ST_ASSERT_OK(st_pq_compressor_init(&comp, ST_PQ_UNCOMPRESSED, 0));
+    st_buf_clear(out);
+    ST_ASSERT_OK(st_buf_append(out, "PAR1", 4));
+    for (int p = 0; p < 3; p++) {
+        st_pq_page_header h;
+        memset(&h, 0, sizeof(h));
+        h.type = ST_PQ_DATA_PAGE;
+        h.num_values = 10 + p;
+        h.encoding = ST_PQ_PLAIN;
+        st_buf_clear(&payload);
+        for (int i = 0; i < 40 + 10 * p; i++)
+            ST_ASSERT_OK(st_buf_put_u8(&payload, (uint8_t)(i * 7 + p)));
+        size_t hlen;
+        pages[p] = out->len;
+        ST_ASSERT_OK(st_pq_page_frame(&comp, &h, payload.data, payload.len, &scratch, out, &hlen));
+    }
+    pages[3] = out->len;
+    for (int i = 0; i < 30; i++)
+        ST_ASSERT_OK(st_buf_put_u8(out, (uint8_t)(0xa0 + i)));
+    st_pq_compressor_free(&comp);
+    st_buf_free(&scratch);
+    st_buf_free(&payload);
+}
+
+static void
+test_page_walk(void)
+{
+    st_buf f = {0};
+    uint64_t pg[4];
+    walk_file(&f, pg);
+    /* intact: three pages, then the trailer as a gap */
+    walked w = {f.data, {0}, {0}, {0}, 0};
+    ST_ASSERT_OK(st_pq_page_walk(f.data, f.len, 4, 1, record_item, &w));
+    ST_ASSERT_EQ(w.n, 4);
+    for (int i = 0; i < 3; i++) {
+        ST_ASSERT_EQ(w.kind[i], ST_PQ_WALK_PAGE);
+        ST_ASSERT_EQ(w.off[i], pg[i]);
+        ST_ASSERT_EQ(w.end[i], pg[i + 1]);
+    }
+    ST_ASSERT(w.kind[3] == ST_PQ_WALK_GAP && w.off[3] == pg[3] && w.end[3] == f.len);
+    /* a damaged payload: that page is BAD_CRC, the next one is found right after it */
+    f.data[pg[1] + 30] ^= 1;
+    memset(&w, 0, sizeof(w));
+    w.base = f.data;
+    ST_ASSERT_OK(st_pq_page_walk(f.data, f.len, 4, 1, record_item, &w));
+    ST_ASSERT(w.n == 4 && w.kind[1] == ST_PQ_WALK_BAD_CRC && w.kind[2] == ST_PQ_WALK_PAGE &&
+              w.off[2] == pg[2]);
+    f.data[pg[1] + 30] ^= 1;
+    /* a damaged header (a stop byte where its first field was): a gap up to the next page that
+     * verifies */
+    f.data[pg[0]] = 0x00;
+    memset(&w, 0, sizeof(w));
+    w.base = f.data;
+    ST_ASSERT_OK(st_pq_page_walk(f.data, f.len, 4, 1, record_item, &w));
+    ST_ASSERT(w.n == 4 && w.kind[0] == ST_PQ_WALK_GAP && w.off[0] == 4 && w.end[0] == pg[1] &&
+              w.kind[1] == ST_PQ_WALK_PAGE && w.off[1] == pg[1]);
+    f.data[pg[0]] = 0x15;
+    /* truncated in the middle of the last page: it is a gap */
+    memset(&w, 0, sizeof(w));
+    w.base = f.data;
+    ST_ASSERT_OK(st_pq_page_walk(f.data, pg[2] + 20, 4, 1, record_item, &w));
+    ST_ASSERT(w.n == 3 && w.kind[1] == ST_PQ_WALK_PAGE && w.kind[2] == ST_PQ_WALK_GAP &&
+              w.off[2] == pg[2] && w.end[2] == pg[2] + 20);
+    /* random bytes: never a page, one gap */
+    st_rng rng;
+    st_rng_seed(&rng, st_test_seed());
+    for (size_t i = 4; i < f.len; i++)
+        f.data[i] = (uint8_t)st_rng_next(&rng);
+    memset(&w, 0, sizeof(w));
+    w.base = f.data;
+    ST_ASSERT_OK(st_pq_page_walk(f.data, f.len, 4, 1, record_item, &w));
+    ST_ASSERT(w.n == 1 && w.kind[0] == ST_PQ_WALK_GAP && w.end[0] == f.len);
+    st_buf_free(&f);
+}
+
 int
 main(void)
 {
@@ -765,5 +981,7 @@ main(void)
     ST_RUN(test_bloom);
     ST_RUN(test_page_v1_roundtrip);
     ST_RUN(test_page_v2_dictionary);
+    ST_RUN(test_page_value_at);
+    ST_RUN(test_page_walk);
     return st_test_done();
 }

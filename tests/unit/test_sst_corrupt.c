@@ -10,6 +10,7 @@
 #include "sst/sst.h"
 #include "sst/sst_internal.h"
 #include "st_test.h"
+#include "test_fs.h"
 #include "util/alloc.h"
 #include "util/random.h"
 
@@ -19,15 +20,6 @@
 static char *dir, *orig, *bad;
 static st_buf file;
 static uint64_t nentries;
-
-static void
-write_bytes(const char *path, const uint8_t *p, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    ST_ASSERT(f != NULL);
-    ST_ASSERT(n == 0 || fwrite(p, 1, n, f) == n);
-    ST_ASSERT(fclose(f) == 0);
-}
 
 static void
 setup(int compression)
@@ -102,7 +94,7 @@ test_truncation(void)
 {
     size_t len = file.len, step = len / 300 + 1;
     for (size_t n = 0; n < len; n += (n < 64 || n > len - 300) ? 1 : step) {
-        write_bytes(bad, file.data, n);
+        st_test_write_file(bad, file.data, n);
         st_sst_reader *r = NULL;
         ST_ASSERT_RC(st_sst_reader_open(env_under_test, bad, NULL, &r), STRATA_CORRUPT);
         ST_ASSERT_RC(st_sst_verify(env_under_test, bad, NULL), STRATA_CORRUPT);
@@ -151,7 +143,7 @@ test_page_flips(void)
         uint64_t off = pay[p].off + st_rng_uniform(&rng, pay[p].len);
         uint8_t mask = (uint8_t)(1u << st_rng_uniform(&rng, 8));
         file.data[off] ^= mask;
-        write_bytes(bad, file.data, file.len);
+        st_test_write_file(bad, file.data, file.len);
         file.data[off] ^= mask;
         int scan_rc;
         /* a damaged page payload is always detected: by verify and by the scan that reads it */
@@ -164,7 +156,7 @@ test_page_flips(void)
         uint64_t off = hdr[p].off + st_rng_uniform(&rng, hdr[p].len);
         uint8_t mask = (uint8_t)(1u + st_rng_uniform(&rng, 255));
         file.data[off] ^= mask;
-        write_bytes(bad, file.data, file.len);
+        st_test_write_file(bad, file.data, file.len);
         file.data[off] ^= mask;
         int scan_rc;
         exercise(&scan_rc); /* page header bytes have no checksum (strata check has the file CRC):
@@ -195,7 +187,7 @@ test_tail_flips(void)
             continue;
         uint8_t mask = (uint8_t)(1u << st_rng_uniform(&rng, 8));
         file.data[off] ^= mask;
-        write_bytes(bad, file.data, file.len);
+        st_test_write_file(bad, file.data, file.len);
         file.data[off] ^= mask;
         int scan_rc, rc = exercise(&scan_rc);
         tries++;
@@ -221,11 +213,11 @@ test_garbage(void)
         memcpy(buf, "PAR1", 4);
         memcpy(buf + n - 4, "PAR1", 4);
         st_put_fixed32(buf + n - 8, (uint32_t)st_rng_uniform(&rng, n));
-        write_bytes(bad, buf, n);
+        st_test_write_file(bad, buf, n);
         int scan_rc;
         ST_ASSERT(exercise(&scan_rc) != STRATA_OK);
     }
-    write_bytes(bad, (const uint8_t *)"hello, world, not parquet", 25);
+    st_test_write_file(bad, (const uint8_t *)"hello, world, not parquet", 25);
     st_sst_reader *r = NULL;
     ST_ASSERT_RC(st_sst_reader_open(env_under_test, bad, NULL, &r), STRATA_CORRUPT);
     ST_ASSERT_RC(st_sst_reader_open(st_env_posix(), "/nonexistent/x.parquet", NULL, &r),
