@@ -375,8 +375,8 @@ STRATA_API int strata_wait_idle(strata_db *db);
  *       - the manifest is rebuilt from the tables' own Parquet footers;
  *       - every table is verified completely. A damaged table of ours is rebuilt from every row
  *         whose pages still pass their checksums (tombstones and range tombstones included, so
- *         deleted keys stay deleted), found by walking the file's pages when its footer cannot be read (the keys
- *         after the last salvaged one then count as possibly lost, unless what is left of
+ *         deleted keys stay deleted), found by walking the file's pages when its footer cannot be
+ * read (the keys after the last salvaged one then count as possibly lost, unless what is left of
  *         the footer confirms the row count and key bounds). A foreign Parquet file
  *         (no strata metadata) is adopted only when every row obeys the rules (sorted by key
  *         then newest seqno first, keys within the footer's bounds, 1..STRATA_MAX_KEY_SIZE-byte
