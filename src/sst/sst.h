@@ -162,12 +162,16 @@ st_rdel_set *st_sst_reader_range_dels(const st_sst_reader *r);
 #define ST_SST_SKIP_CRC                                                                            \
     4 /* pages read from the file skip their page CRC check; such pages are never put in the       \
          cache (pages found there were checked) */
+/* st_sst_reader_get only: st_sst_reader_may_contain has just returned 1 for this key, so the key
+ * range and bloom filter are not checked again. */
+#define ST_SST_FILTER_PASSED 8
 
 /*
  * st_sst_reader_get --
  *     The newest entry for key with seq <= snap_seq: STRATA_OK with *kind, *seq and the value
  *     copied into val (val is cleared first; empty for tombstones), or STRATA_NOTFOUND. kind, val
- *     and seq may be NULL if not wanted. flags: ST_SST_ITER_FILL_CACHE, ST_SST_SKIP_CRC.
+ *     and seq may be NULL if not wanted. flags: ST_SST_ITER_FILL_CACHE, ST_SST_SKIP_CRC,
+ *     ST_SST_FILTER_PASSED.
  */
 int st_sst_reader_get(st_sst_reader *r, const uint8_t *key, size_t klen, uint64_t snap_seq,
                       int flags, int *kind, st_buf *val, uint64_t *seq);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * sst_internal.h -- the reader's in-memory structures and its row cursor, shared by
- * sst_reader.c, sst_iter.c and sst_verify.c (internal to src/sst).
+ * sst_internal.h -- the reader's in-memory structures and its row cursor, shared by the files of
+ * src/sst: sst_open.c (opening), sst_pages.c (pages into memory), sst_reader.c (the cursor),
+ * sst_get.c (point lookups), sst_iter.c, sst_verify.c and the salvage files.
  *
  * A cursor is a position (row group, row) plus one pinned decoded page per column. It belongs to
  * one thread; the reader it points into is immutable and shared.
@@ -194,5 +195,53 @@ int st_sst_cursor_entry(st_sst_cursor *c, const uint8_t **key, size_t *klen, uin
 int st_sst_read_page(st_sst_reader *r, uint32_t g, int col, int64_t off, int64_t hint,
                      int64_t limit, const st_pq_page *dict, int crc, st_pq_page **out,
                      int *page_type, int64_t *next);
+
+/* ---- pages into memory (sst_pages.c): the file, the page cache, bundles, value pages -------- */
+
+/* A page's cache key: (table id, row group, column, page), ST_SST_CACHE_KEY_LEN bytes. */
+#define ST_SST_CACHE_KEY_LEN 24
+void st_sst_cache_key(const st_sst_reader *r, uint32_t g, int col, uint32_t page, uint8_t *k);
+/* fill value of st_sst_load_page: insert without looking up (the caller has just missed). */
+#define ST_SST_FILL_NO_LOOKUP 2
+/*
+ * Pin page `page` (or the dictionary, UINT32_MAX) of chunk (g, col) into *out. fill > 0: look
+ * it up in the cache and insert it (ST_SST_FILL_NO_LOOKUP: insert only); 0: look it up only;
+ * < 0: a private page, the cache is not touched. crc = 0 skips the page CRC check (and never
+ * inserts). ra (may be NULL): the read-ahead window of an iterating cursor. Release *out with
+ * st_sst_pref_release.
+ */
+int st_sst_load_page(st_sst_reader *r, uint32_t g, int col, uint32_t page, int fill, int crc,
+                     st_sst_ra *ra, st_sst_pref *out);
+void st_sst_pref_release(st_sst_reader *r, st_sst_pref *p);
+/*
+ * Pin the bundle (key, seqno, kind pages) of page idx of aligned row group g. fill > 0: look it up
+ * and insert it on a miss; 0 (or no cache): a miss builds a private bundle (*h = NULL: free it
+ * with st_sst_bundle_free); < 0: look it up only (*out = NULL on a miss). crc as above.
+ */
+int st_sst_load_bundle(st_sst_reader *r, uint32_t g, uint32_t idx, int fill, int crc,
+                       st_cache_handle **h, st_sst_bundle **out);
+void st_sst_bundle_free(st_sst_bundle *b);
+/* Rough decoded size of value page idx of rg, for st_cache_admit. */
+size_t st_sst_value_page_charge(const st_sst_rg *rg, uint32_t idx);
+/* The header and payload of mapped value page idx of row group g (r->map != NULL), checked
+ * against the page index. */
+int st_sst_map_value_page(st_sst_reader *r, uint32_t g, uint32_t idx, st_pq_page_header *h,
+                          const uint8_t **payload);
+/*
+ * st_sst_load_page of value page idx for a cursor: fill > 0 caches it only when the cache admits
+ * it. With lc (the first value page after a seek) a page neither cached nor admitted is opened in
+ * lc's value reader instead (lc->lazy = 1, *out left empty).
+ */
+int st_sst_load_value_page(st_sst_reader *r, uint32_t g, uint32_t idx, int fill, int crc,
+                           st_sst_ra *ra, st_sst_cursor *lc, st_sst_pref *out);
+
+/* ---- searching (sst_reader.c), used by point lookups (sst_get.c) ----------------------------- */
+
+/* First row group that may hold keys >= key (by chunk maxima; groups without bounds match). */
+uint32_t st_sst_rg_lower_bound(const st_sst_reader *r, const uint8_t *key, size_t klen);
+/* First page of the key column that may hold keys >= key (ColumnIndex maxima). */
+uint32_t st_sst_page_lower_bound(const st_sst_rg *rg, const uint8_t *key, size_t klen);
+/* Compare the current row's key with key (*cmp as st_bytes_cmp). */
+int st_sst_cursor_cmp_key(st_sst_cursor *c, const uint8_t *key, size_t klen, int *cmp);
 
 #endif

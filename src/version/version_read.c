@@ -48,7 +48,8 @@ st_version_get(st_version *v, const uint8_t *key, size_t klen, uint64_t snap, in
         if (found && t->m.max_seq < best)
             break;
         /* most candidates fail their bloom filter: check it without a reader reference */
-        if (st_table_cache_may_contain(t, key, klen) == 0)
+        int may = st_table_cache_may_contain(t, key, klen);
+        if (may == 0)
             continue;
         st_sst_reader *rd;
         if ((rc = st_table_reader(t, &rd)) != STRATA_OK)
@@ -56,7 +57,8 @@ st_version_get(st_version *v, const uint8_t *key, size_t klen, uint64_t snap, in
         int k;
         uint64_t s;
         st_buf_clear(&tmp);
-        rc = st_sst_reader_get(rd, key, klen, snap, flags, &k, &tmp, &s);
+        rc = st_sst_reader_get(rd, key, klen, snap, may == 1 ? flags | ST_SST_FILTER_PASSED : flags,
+                               &k, &tmp, &s);
         st_sst_reader_unref(rd);
         if (rc == STRATA_NOTFOUND) {
             rc = STRATA_OK;
