@@ -38,6 +38,8 @@ typedef struct bench_engine_ops {
     /* On 0 *vl is the value's length and its first min(*vl, cap) bytes are copied to buf. */
     int (*get)(void *db, const char *k, size_t kl, char *buf, size_t cap, size_t *vl);
     int (*del)(void *db, const char *k, size_t kl, int sync);
+    /* Delete every key in [b, e) with one range delete; NULL when the engine has none. */
+    int (*del_range)(void *db, const char *b, size_t bl, const char *e, size_t el, int sync);
     void *(*batch_new)(void);
     int (*batch_put)(void *b, const char *k, size_t kl, const char *v, size_t vl);
     void (*batch_clear)(void *b);

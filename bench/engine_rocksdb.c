@@ -142,6 +142,18 @@ rdb_del(void *h, const char *k, size_t kl, int sync)
     return rdb_check(err, "delete");
 }
 
+static int
+rdb_del_range(void *h, const char *b, size_t bl, const char *e, size_t el, int sync)
+{
+    rdb *d = h;
+    char *err = NULL;
+    rocksdb_writebatch_t *wb = rocksdb_writebatch_create();
+    rocksdb_writebatch_delete_range(wb, b, bl, e, el);
+    rocksdb_write(d->db, sync ? d->wopts_sync : d->wopts, wb, &err);
+    rocksdb_writebatch_destroy(wb);
+    return rdb_check(err, "delete range");
+}
+
 static void *
 rdb_batch_new(void)
 {
@@ -273,6 +285,7 @@ const bench_engine_ops bench_engine_rocksdb = {
     .put = rdb_put,
     .get = rdb_get,
     .del = rdb_del,
+    .del_range = rdb_del_range,
     .batch_new = rdb_batch_new,
     .batch_put = rdb_batch_put,
     .batch_clear = rdb_batch_clear,

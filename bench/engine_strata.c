@@ -109,6 +109,14 @@ sdb_del(void *h, const char *k, size_t kl, int sync)
     return sdb_check(strata_delete(d->db, sync ? &d->wopts_sync : &d->wopts, k, kl), "delete");
 }
 
+static int
+sdb_del_range(void *h, const char *b, size_t bl, const char *e, size_t el, int sync)
+{
+    sdb *d = h;
+    return sdb_check(strata_delete_range(d->db, sync ? &d->wopts_sync : &d->wopts, b, bl, e, el),
+                     "delete range");
+}
+
 static void *
 sdb_batch_new(void)
 {
@@ -242,6 +250,7 @@ const bench_engine_ops bench_engine_strata = {
     .put = sdb_put,
     .get = sdb_get,
     .del = sdb_del,
+    .del_range = sdb_del_range,
     .batch_new = sdb_batch_new,
     .batch_put = sdb_batch_put,
     .batch_clear = sdb_batch_clear,

@@ -52,7 +52,10 @@ usage(FILE *f)
     fprintf(f, "usage: strata-bench [--demo] [--option=value ...]\n"
                "  --benchmarks=LIST      comma-separated workloads, run in order (default:\n"
                "                         " DEFAULT_WORKLOADS ")\n"
-               "                         also: flush, prefixfill, prefixread, prefixscan\n"
+               "                         also: flush, prefixfill, prefixread, prefixscan,\n"
+               "                         deletemid (the middle 80%% of the keys, one by one),\n"
+               "                         deletemidrange (the same keys, one range delete;\n"
+               "                         strata and rocksdb)\n"
                "  --engines=LIST         engines to compare (default: all built in:");
     for (int i = 0; bench_engines[i] != NULL; i++) {
         fprintf(f, " %s", bench_engines[i]->name);

@@ -333,23 +333,77 @@ run_write(worker *wk)
     return flush_batch(wk, sync);
 }
 
+/* Delete key k (timed) and mark it absent. */
 static int
-run_deleterandom(worker *wk)
+delete_key(worker *wk, uint64_t k)
 {
     bench_ctx *c = wk->ctx;
     char key[KEY_CAP];
-    for (uint64_t i = wk->begin; i < wk->end; i++) {
-        uint64_t k = bench_rng_uniform(&wk->rng, c->cfg->num);
-        size_t kl = make_key(key, SPACE_NORMAL, k);
-        uint64_t t0 = bench_now_ns();
-        if (c->ops->del(c->db, key, kl, 0) != 0) {
-            return fail_engine(wk, "delete");
-        }
-        tick(wk, t0);
-        atomic_store_explicit(&c->present[k], 0, memory_order_relaxed);
-        wk->bytes += kl;
-        wk->written += kl;
+    size_t kl = make_key(key, SPACE_NORMAL, k);
+    uint64_t t0 = bench_now_ns();
+    if (c->ops->del(c->db, key, kl, 0) != 0) {
+        return fail_engine(wk, "delete");
     }
+    tick(wk, t0);
+    atomic_store_explicit(&c->present[k], 0, memory_order_relaxed);
+    wk->bytes += kl;
+    wk->written += kl;
+    return 0;
+}
+
+static int
+run_deleterandom(worker *wk)
+{
+    for (uint64_t i = wk->begin; i < wk->end; i++) {
+        if (delete_key(wk, bench_rng_uniform(&wk->rng, wk->ctx->cfg->num)) != 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* deletemid, deletemidrange: the middle 80% of the keys, [num/10, num - num/10), deleted one by
+ * one or with one range delete; the reads that follow show what each leaves behind. */
+static uint64_t
+count_mid(const bench_ctx *c)
+{
+    return c->cfg->num - 2 * (c->cfg->num / 10);
+}
+
+static int
+run_deletemid(worker *wk)
+{
+    for (uint64_t i = wk->begin; i < wk->end; i++) {
+        if (delete_key(wk, wk->ctx->cfg->num / 10 + i) != 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int
+run_deletemidrange(worker *wk)
+{
+    bench_ctx *c = wk->ctx;
+    if (wk->begin == wk->end) {
+        return 0;
+    }
+    if (c->ops->del_range == NULL) {
+        return fail(wk, "deletemidrange: %s has no range delete", c->ops->name);
+    }
+    uint64_t lo = c->cfg->num / 10, hi = c->cfg->num - c->cfg->num / 10;
+    char b[KEY_CAP], e[KEY_CAP];
+    size_t bl = make_key(b, SPACE_NORMAL, lo), el = make_key(e, SPACE_NORMAL, hi);
+    uint64_t t0 = bench_now_ns();
+    if (c->ops->del_range(c->db, b, bl, e, el, 0) != 0) {
+        return fail_engine(wk, "delete range");
+    }
+    tick(wk, t0);
+    for (uint64_t k = lo; k < hi; k++) {
+        atomic_store_explicit(&c->present[k], 0, memory_order_relaxed);
+    }
+    wk->bytes += bl + el;
+    wk->written += bl + el;
     return 0;
 }
 
@@ -628,6 +682,8 @@ static const workload g_workloads[] = {
     {"readseq", 0, -1, 0, count_readseq, run_readseq, 0, 0},
     {"seekrandom", 0, SPACE_NORMAL, 0, count_reads, run_seekrandom, 0, 0},
     {"deleterandom", 0, SPACE_NORMAL, 0, count_num, run_deleterandom, 0, 0},
+    {"deletemid", 0, SPACE_NORMAL, 0, count_mid, run_deletemid, 0, 0},
+    {"deletemidrange", 0, SPACE_NORMAL, 0, count_one, run_deletemidrange, 0, 0},
     {"readwhilewriting", 0, SPACE_NORMAL, 1, count_reads, run_readrandom, 0, 0},
     {"fillsync", 1, SPACE_NORMAL, 0, count_sync, run_write, KEYS_PERM, 1},
     {"compact", 0, -1, 0, count_one, run_compact, 0, 0},
@@ -659,7 +715,8 @@ bench_workload_known(const char *name)
 static int
 is_write_workload(const workload *w)
 {
-    return (w->run == run_write && !w->fresh) || w->run == run_deleterandom;
+    return (w->run == run_write && !w->fresh) || w->run == run_deleterandom ||
+           w->run == run_deletemid || w->run == run_deletemidrange;
 }
 
 /* ---- measuring ----------------------------------------------------------------------------- */

@@ -217,6 +217,7 @@ void cli_stats_print_prometheus(FILE *f, const cli_stats *st);
 int cli_cmd_put(cli_ctx *c);
 int cli_cmd_get(cli_ctx *c);
 int cli_cmd_del(cli_ctx *c);
+int cli_cmd_del_range(cli_ctx *c);
 int cli_cmd_scan(cli_ctx *c);
 int cli_cmd_stats(cli_ctx *c);
 int cli_cmd_flush(cli_ctx *c);

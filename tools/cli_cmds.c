@@ -105,6 +105,29 @@ cli_cmd_del(cli_ctx *c)
     return write_one(c, 1);
 }
 
+/* del-range (argv: DB FROM TO): one range tombstone for [FROM, TO). */
+int
+cli_cmd_del_range(cli_ctx *c)
+{
+    unsigned char *from = NULL, *to = NULL;
+    size_t flen = 0, tlen = 0;
+    int rc = cli_key_arg(c, "FROM", c->argv[1], &from, &flen);
+    if (rc == CLI_EXIT_OK)
+        rc = cli_key_arg(c, "TO", c->argv[2], &to, &tlen);
+    if (rc == CLI_EXIT_OK)
+        rc = cli_open_db(c);
+    if (rc == CLI_EXIT_OK) {
+        strata_write_options w;
+        cli_write_options(c, &w);
+        int src = strata_delete_range(c->db, &w, from, flen, to, tlen);
+        if (src != STRATA_OK)
+            rc = cli_dberr(c, src, "del-range");
+    }
+    free(from);
+    free(to);
+    return rc;
+}
+
 int
 cli_cmd_get(cli_ctx *c)
 {

@@ -504,6 +504,15 @@ print_rows(cli_ctx *c, unsigned long long limit)
     }
     rc = it->status;
     st_iter_close(it);
+    /* then the range tombstones (the last row group): begin<TAB>seqno<TAB>del-range<TAB>end */
+    const st_rdel_set *rd = st_sst_reader_range_dels(r);
+    for (size_t i = 0; rc == STRATA_OK && rd && i < rd->nraw && wr == 0; i++) {
+        const st_rdel *t = &rd->raw[i];
+        if (cli_print_bytes(stdout, c->hex, t->begin, t->blen) != 0 ||
+            printf("\t%" PRIu64 "\tdel-range\t", t->seq) < 0 ||
+            cli_print_bytes(stdout, c->hex, t->end, t->elen) != 0 || fputc('\n', stdout) == EOF)
+            wr = errno ? errno : EIO;
+    }
     st_sst_reader_unref(r);
     if (rc != STRATA_OK) {
         int orc = cli_finish_output(c, wr);

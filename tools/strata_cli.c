@@ -24,6 +24,12 @@ static const cli_cmd commands[] = {
      2, 2, CLI_NEEDS_DB, NULL, cli_cmd_get},
     {"del", "DB KEY", "delete KEY (deleting an absent key is not an error)", NULL, 2, 2,
      CLI_NEEDS_DB | CLI_CREATES, NULL, cli_cmd_del},
+    {"del-range", "DB FROM TO", "delete every key in [FROM, TO) with one range tombstone",
+     "Deletes every key k with FROM <= k < TO (bytewise) as one small write, however many keys\n"
+     "the range holds. Keys written later are not affected. FROM must sort before TO (else\n"
+     "exit status 3, the database refusing the empty range). Deleting a range that holds no\n"
+     "key is not an error.",
+     3, 3, CLI_NEEDS_DB | CLI_CREATES, NULL, cli_cmd_del_range},
     {"scan", "DB [--from K] [--to K] [--prefix P] [--limit N] [--reverse]",
      "print key<TAB>value lines in key order",
      "Prints one key<TAB>value line per entry in [--from, --to). --prefix P restricts the range\n"
@@ -95,7 +101,8 @@ static const cli_cmd commands[] = {
      "encodings, compressed/uncompressed bytes, pages, statistics min/max, bloom filter,\n"
      "column index and offset index), then the footer key-value metadata. With --rows, prints\n"
      "the rows instead: key<TAB>seqno<TAB>kind<TAB>value, kind being put or del, in table\n"
-     "order (key ascending, newest first). A file that is not Parquet or is damaged is\n"
+     "order (key ascending, newest first), then the range tombstones as\n"
+     "begin<TAB>seqno<TAB>del-range<TAB>end. A file that is not Parquet or is damaged is\n"
      "reported with exit status 3. Works on a file directly; no database is opened.",
      1, 1, 0, cli_sst_opts, cli_cmd_sst},
     {"help", "[COMMAND]", "show help for a command", NULL, 0, 1, 0, NULL, cli_cmd_help},

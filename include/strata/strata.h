@@ -246,14 +246,30 @@ STRATA_API int strata_put(strata_db *db, const strata_write_options *wopts, cons
                           size_t klen, const void *val, size_t vlen);
 STRATA_API int strata_delete(strata_db *db, const strata_write_options *wopts, const void *key,
                              size_t klen);
+/*
+ * strata_delete_range --
+ *     Delete every key in [begin, end) (begin inclusive, end exclusive, bytewise order) as one
+ *     small write: a range tombstone, whatever the number of keys it covers. Keys written after
+ *     it (higher sequence numbers) are not affected; snapshots taken before it still see the
+ *     deleted keys. Gets, iterators in both directions, checkpoints and the SQL view apply it;
+ *     compaction drops the covered data and, once nothing older remains under it, the tombstone
+ *     (doc/design.md, "Range deletes"). begin and end follow the key rules; begin >= end (an
+ *     empty or reversed range) is INVALID with a message.
+ */
+STRATA_API int strata_delete_range(strata_db *db, const strata_write_options *wopts,
+                                   const void *begin, size_t blen, const void *end, size_t elen);
 
-/* Batches: an ordered list of puts and deletes applied atomically by strata_write(). A batch is
- * owned by the caller and may be reused after strata_batch_clear(). Later entries for the same
- * key win. Batch calls return INVALID for bad arguments and NOMEM. */
+/* Batches: an ordered list of puts, deletes and range deletes applied atomically by
+ * strata_write(). A batch is owned by the caller and may be reused after strata_batch_clear().
+ * Later entries win: a range delete removes the keys put earlier in the same batch, a put after
+ * it survives. Batch calls return INVALID for bad arguments and NOMEM. */
 STRATA_API strata_batch *strata_batch_new(void); /* NULL on NOMEM; free with strata_batch_free */
 STRATA_API int strata_batch_put(strata_batch *b, const void *key, size_t klen, const void *val,
                                 size_t vlen);
 STRATA_API int strata_batch_delete(strata_batch *b, const void *key, size_t klen);
+/* Range delete of [begin, end) (see strata_delete_range); INVALID when begin >= end. */
+STRATA_API int strata_batch_delete_range(strata_batch *b, const void *begin, size_t blen,
+                                         const void *end, size_t elen);
 STRATA_API void strata_batch_clear(strata_batch *b);
 STRATA_API size_t strata_batch_count(const strata_batch *b);
 STRATA_API void strata_batch_free(strata_batch *b); /* NULL is a no-op */
@@ -358,9 +374,9 @@ STRATA_API int strata_wait_idle(strata_db *db);
  *     can still be read, in the spirit of SQLite's .recover:
  *       - the manifest is rebuilt from the tables' own Parquet footers;
  *       - every table is verified completely. A damaged table of ours is rebuilt from every row
- *         whose pages still pass their checksums (tombstones included, so deleted keys stay
- *         deleted), found by walking the file's pages when its footer cannot be read (the keys
- *         after the last salvaged one then count as possibly lost, unless what is left of
+ *         whose pages still pass their checksums (tombstones and range tombstones included, so
+ *         deleted keys stay deleted), found by walking the file's pages when its footer cannot be
+ * read (the keys after the last salvaged one then count as possibly lost, unless what is left of
  *         the footer confirms the row count and key bounds). A foreign Parquet file
  *         (no strata metadata) is adopted only when every row obeys the rules (sorted by key
  *         then newest seqno first, keys within the footer's bounds, 1..STRATA_MAX_KEY_SIZE-byte

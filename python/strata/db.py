@@ -83,6 +83,13 @@ class Batch:
         check(lib.strata_batch_delete(self._handle(), key, len(key)), None, "batch delete")
         return self
 
+    def delete_range(self, begin, end):
+        """Delete every key in [begin, end) (end exclusive) when the batch is written."""
+        begin, end = _bytes(begin, "begin"), _bytes(end, "end")
+        check(lib.strata_batch_delete_range(self._handle(), begin, len(begin), end, len(end)),
+              None, "batch delete_range")
+        return self
+
     def clear(self):
         lib.strata_batch_clear(self._handle())
 
@@ -312,6 +319,13 @@ class DB:
         db = self._handle()
         check(lib.strata_delete(db, ctypes.byref(_write_options(sync)), key, len(key)), db,
               "delete")
+
+    def delete_range(self, begin, end, sync=False):
+        """Delete every key in [begin, end) (end exclusive) with one range tombstone."""
+        begin, end = _bytes(begin, "begin"), _bytes(end, "end")
+        db = self._handle()
+        check(lib.strata_delete_range(db, ctypes.byref(_write_options(sync)), begin, len(begin),
+                                      end, len(end)), db, "delete_range")
 
     def write(self, batch, sync=False):
         """Apply every entry of the Batch or none of them, even across a crash."""

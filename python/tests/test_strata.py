@@ -123,6 +123,21 @@ class BatchesAndIteration(Base):
             b.clear()
             self.assertEqual(len(b), 0)
 
+    def test_delete_range(self):
+        with strata.DB(self.path) as db, strata.Batch() as b:
+            for k in (b"a", b"b", b"c", b"d"):
+                db.put(k, k)
+            db.delete_range(b"b", b"d")  # b and c, not d
+            self.assertEqual(list(db.items()), [(b"a", b"a"), (b"d", b"d")])
+            b.put(b"c", b"again").delete_range(b"a", b"b").put(b"z", b"z")
+            db.write(b)
+            self.assertEqual(list(db.items(reverse=True)),
+                             [(b"z", b"z"), (b"d", b"d"), (b"c", b"again")])
+            with self.assertRaises(strata.InvalidError):
+                db.delete_range(b"d", b"a")
+        with strata.DB(self.path) as db:  # reopened: the WAL replays the range deletes
+            self.assertEqual([k for k, _ in db.items()], [b"c", b"d", b"z"])
+
     def test_items_ranges(self):
         rnd = random.Random(7)
         keys = sorted({bytes(rnd.randrange(256) for _ in range(rnd.randrange(1, 5)))

@@ -42,9 +42,8 @@ st_compact_job_free(st_compact_job *job)
     job->noutputs = 0;
 }
 
-/* Index of the snapshot stripe holding seq. */
-static size_t
-stripe_of(const st_compact_job *job, uint64_t seq)
+size_t
+st_compact_stripe_of(const st_compact_job *job, uint64_t seq)
 {
     size_t lo = 0, hi = job->nsnapshots;
     while (lo < hi) {
@@ -63,6 +62,9 @@ typedef struct out_state {
     uint64_t fnum;
     uint64_t *made; /* file numbers of finished outputs (to remove on failure) */
     size_t nmade;
+    st_compact_rdels rd; /* the range tombstones that survive */
+    st_buf lo;           /* the current output's key interval starts here (has_lo) */
+    int has_lo;
 } out_state;
 
 static int
@@ -122,6 +124,29 @@ start_output(out_state *o)
     return rc;
 }
 
+/*
+ * End the current output's key interval at hi (NULL = the end of the key space): its pieces of
+ * the surviving range tombstones go into it (an output is started for them when none is open),
+ * then it is finished if it holds anything. The next interval starts at hi.
+ */
+static int
+close_segment(out_state *o, const uint8_t *hi, size_t hilen)
+{
+    const uint8_t *lo = o->has_lo ? o->lo.data : NULL;
+    if (!o->b && st_compact_rdels_any(&o->rd, lo, o->lo.len, hi, hilen))
+        ST_RET(start_output(o));
+    if (o->b)
+        ST_RET(st_compact_rdels_emit(&o->rd, o->b, lo, o->lo.len, hi, hilen));
+    if (o->b && st_sst_builder_entries(o->b) > 0)
+        ST_RET(finish_output(o));
+    if (hi) {
+        st_buf_clear(&o->lo);
+        ST_RET(st_buf_append(&o->lo, hi, hilen));
+        o->has_lo = 1;
+    }
+    return STRATA_OK;
+}
+
 int
 st_compact_run(st_compact_job *job)
 {
@@ -135,6 +160,9 @@ st_compact_run(st_compact_job *job)
     size_t last_stripe = 0, next_bound = 0;
     int rc = STRATA_OK;
     job->entries_in = job->entries_out = job->bytes_out = 0;
+    job->range_dels_dropped = job->covered_dropped = 0;
+    st_buf_init(&o.lo);
+    ST_ERR(st_compact_rdels_init(&o.rd, job));
 
     for (st_iter_seek_first(it); it->valid; st_iter_next(it)) {
         job->entries_in++;
@@ -143,25 +171,31 @@ st_compact_run(st_compact_job *job)
             goto err;
         }
         int same = have_key && st_bytes_cmp(it->key, it->klen, last_key.data, last_key.len) == 0;
-        size_t stripe = stripe_of(job, it->seq);
+        size_t stripe = st_compact_stripe_of(job, it->seq);
         if (same && stripe == last_stripe)
             continue; /* shadowed by a newer version every reader of this stripe sees */
         if (!same) {
             st_buf_clear(&last_key);
             ST_ERR(st_buf_append(&last_key, it->key, it->klen));
             have_key = 1;
-            /* A key boundary: a shard boundary or a full output cuts here. */
-            int crossed = 0;
+            /* A key boundary: a shard boundary or a full output cuts here (range tombstones
+             * are cut at the shard boundary, or at this key). */
             while (next_bound < job->nbounds &&
                    st_bytes_cmp(it->key, it->klen, job->bounds[next_bound],
                                 job->bound_lens[next_bound]) >= 0) {
+                ST_ERR(close_segment(&o, job->bounds[next_bound], job->bound_lens[next_bound]));
                 next_bound++;
-                crossed = 1;
             }
-            if (o.b && (crossed || st_sst_builder_estimated_size(o.b) >= job->target_file_size))
-                ST_ERR(finish_output(&o));
+            if (o.b && st_sst_builder_estimated_size(o.b) >= job->target_file_size)
+                ST_ERR(close_segment(&o, it->key, it->klen));
         }
         last_stripe = stripe;
+        if (o.rd.keep && st_compact_rdels_covers(&o.rd, job, it->key, it->klen, it->seq)) {
+            /* a range tombstone every reader of this stripe sees deletes it (and with it the
+             * older versions of the stripe, skipped above as shadowed) */
+            job->covered_dropped++;
+            continue;
+        }
         if (it->kind == ST_KIND_DELETE && stripe == 0 && job->may_drop_tombstone &&
             job->may_drop_tombstone(job->drop_arg, it->key, it->klen, it->seq)) {
             /* Nothing older survives anywhere: the tombstone and all older versions of the key
@@ -174,8 +208,9 @@ st_compact_run(st_compact_job *job)
         job->entries_out++;
     }
     ST_ERR(it->status);
-    if (o.b && st_sst_builder_entries(o.b) > 0)
-        ST_ERR(finish_output(&o));
+    for (; next_bound < job->nbounds; next_bound++) /* tombstones past the last key */
+        ST_ERR(close_segment(&o, job->bounds[next_bound], job->bound_lens[next_bound]));
+    ST_ERR(close_segment(&o, NULL, 0));
     if (o.nmade > 0)
         ST_ERR(job->env->sync_dir(job->env, job->dir));
 err:
@@ -194,6 +229,8 @@ err:
         st_err(rc, "%s", saved);
     }
     st_free(o.made);
+    st_compact_rdels_free(&o.rd);
+    st_buf_free(&o.lo);
     st_buf_free(&last_key);
     st_iter_close(it);
     job->input = NULL;

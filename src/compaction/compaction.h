@@ -11,6 +11,12 @@
  * too when the caller says nothing older can exist outside the job's inputs
  * (may_drop_tombstone), and with it every older version of its key.
  *
+ * Range tombstones (compaction_rangedel.c): the inputs' tombstones (rdels) delete every version
+ * they cover that is older and in the same snapshot stripe; they are written into every output
+ * they overlap, clipped to its key interval (the outputs' cut points: shard boundaries, or the
+ * first key of the next output), and dropped in the oldest stripe when nothing older can exist
+ * outside the inputs in their range (may_drop_range).
+ *
  * Thread safety: a job is run by one thread; it touches only its own files.
  */
 #ifndef ST_COMPACTION_COMPACTION_H
@@ -30,7 +36,13 @@ typedef struct st_compact_job {
     /* NULL = never drop tombstones. Else 1 when no table outside the inputs may hold a version
      * of key older than seq. */
     int (*may_drop_tombstone)(void *arg, const uint8_t *key, size_t klen, uint64_t seq);
+    /* NULL = never drop range tombstones. Else 1 when no table outside the inputs may hold a
+     * version older than seq of a key in [begin, end). Called with drop_arg. */
+    int (*may_drop_range)(void *arg, const uint8_t *begin, size_t blen, const uint8_t *end,
+                          size_t elen, uint64_t seq);
     void *drop_arg;
+    /* The inputs' range tombstones (borrowed; NULL = none). */
+    const st_rdel_set *rdels;
     uint64_t (*new_file_number)(void *arg); /* allocates output file numbers */
     void *fnum_arg;
     const char *producer_note; /* optional footer pair strata-job=<note> (e.g. "flush") */
@@ -52,6 +64,7 @@ typedef struct st_compact_job {
     st_table_meta *outputs;
     size_t noutputs;
     uint64_t entries_in, entries_out, bytes_out;
+    uint64_t range_dels_dropped, covered_dropped; /* range tombstones / covered versions dropped */
 } st_compact_job;
 
 /*
@@ -62,6 +75,29 @@ typedef struct st_compact_job {
 int st_compact_run(st_compact_job *job);
 
 void st_compact_job_free(st_compact_job *job);
+
+/* ---- range tombstones of a job (compaction_rangedel.c) ------------------------------------ */
+
+typedef struct st_compact_rdels {
+    const st_rdel_set *set; /* job->rdels */
+    uint8_t *keep;          /* per raw tombstone: 1 when it survives the job */
+} st_compact_rdels;
+
+/* Decide which of job->rdels survive. NOMEM only. */
+int st_compact_rdels_init(st_compact_rdels *r, st_compact_job *job);
+void st_compact_rdels_free(st_compact_rdels *r);
+/* 1 when a range tombstone of the job deletes the version (key, seq) for every reader: a newer
+ * one covering key in seq's snapshot stripe. */
+int st_compact_rdels_covers(const st_compact_rdels *r, const st_compact_job *job,
+                            const uint8_t *key, size_t klen, uint64_t seq);
+/* 1 when some surviving tombstone overlaps [lo, hi) (NULL = open). */
+int st_compact_rdels_any(const st_compact_rdels *r, const uint8_t *lo, size_t lolen,
+                         const uint8_t *hi, size_t hilen);
+/* Add the surviving tombstones clipped to [lo, hi) to b; returns the builder's status. */
+int st_compact_rdels_emit(const st_compact_rdels *r, st_sst_builder *b, const uint8_t *lo,
+                          size_t lolen, const uint8_t *hi, size_t hilen);
+/* Index of the snapshot stripe holding seq (compaction.c). */
+size_t st_compact_stripe_of(const st_compact_job *job, uint64_t seq);
 
 /* Convert an sst summary to manifest metadata for table fnum (copies the keys). */
 int st_table_meta_from_sst(st_table_meta *m, uint64_t fnum, const st_sst_meta *sm);

@@ -29,6 +29,19 @@ st_check_kv(const void *key, size_t klen, const void *val, size_t vlen, int is_p
 }
 
 int
+st_check_range(const void *begin, size_t blen, const void *end, size_t elen)
+{
+    ST_RET(st_check_kv(begin, blen, NULL, 0, 0));
+    ST_RET(st_check_kv(end, elen, NULL, 0, 0));
+    if (st_bytes_cmp(begin, blen, end, elen) >= 0)
+        return st_err(STRATA_INVALID,
+                      "range delete: begin (%zu bytes) is not before end (%zu bytes): the range "
+                      "[begin, end) is empty or reversed",
+                      blen, elen);
+    return STRATA_OK;
+}
+
+int
 st_batch_init(strata_batch *b)
 {
     st_buf_init(&b->rep);
@@ -51,7 +64,7 @@ st_batch_encode_entry(uint8_t *p, int kind, const void *key, size_t klen, const 
     p = st_put_varint64(p, klen);
     memcpy(p, key, klen);
     p += klen;
-    if (kind == ST_KIND_PUT) {
+    if (kind != ST_KIND_DELETE) {
         p = st_put_varint64(p, vlen);
         if (vlen)
             memcpy(p, val, vlen);
@@ -78,7 +91,10 @@ add_entry(strata_batch *b, int kind, const void *key, size_t klen, const void *v
 {
     if (!b)
         return st_err(STRATA_INVALID, "batch is NULL");
-    ST_RET(st_check_kv(key, klen, val, vlen, kind == ST_KIND_PUT));
+    if (kind == ST_KIND_RANGE_DELETE)
+        ST_RET(st_check_range(key, klen, val, vlen));
+    else
+        ST_RET(st_check_kv(key, klen, val, vlen, kind == ST_KIND_PUT));
     if (b->count == UINT32_MAX)
         return st_err(STRATA_INVALID, "batch has too many entries");
     ST_RET(st_buf_reserve(&b->rep, st_batch_entry_max(kind, klen, vlen)));
@@ -86,7 +102,7 @@ add_entry(strata_batch *b, int kind, const void *key, size_t klen, const void *v
     uint8_t *p = st_batch_encode_entry(b->rep.data + b->rep.len, kind, key, klen, val, vlen);
     b->rep.len = (size_t)(p - b->rep.data);
     b->count++;
-    b->kv_bytes += klen + (kind == ST_KIND_PUT ? vlen : 0);
+    b->kv_bytes += klen + (kind != ST_KIND_DELETE ? vlen : 0);
     return STRATA_OK;
 }
 
@@ -100,6 +116,13 @@ int
 strata_batch_delete(strata_batch *b, const void *key, size_t klen)
 {
     return add_entry(b, ST_KIND_DELETE, key, klen, NULL, 0);
+}
+
+int
+strata_batch_delete_range(strata_batch *b, const void *begin, size_t blen, const void *end,
+                          size_t elen)
+{
+    return add_entry(b, ST_KIND_RANGE_DELETE, begin, blen, end, elen);
 }
 
 void
@@ -160,7 +183,7 @@ st_batch_iterate(const uint8_t *rep, size_t len, st_batch_visit_fn fn, void *arg
         int kind = *p++;
         uint64_t klen, vlen = 0;
         const uint8_t *key, *val = NULL;
-        if (kind != ST_KIND_PUT && kind != ST_KIND_DELETE)
+        if (kind != ST_KIND_PUT && kind != ST_KIND_DELETE && kind != ST_KIND_RANGE_DELETE)
             return st_err(STRATA_CORRUPT, "%s: write batch entry %u has unknown kind %d", what, n,
                           kind);
         p = st_get_varint64(p, end, &klen);
@@ -168,13 +191,19 @@ st_batch_iterate(const uint8_t *rep, size_t len, st_batch_visit_fn fn, void *arg
             return st_err(STRATA_CORRUPT, "%s: write batch entry %u has a bad key length", what, n);
         key = p;
         p += klen;
-        if (kind == ST_KIND_PUT) {
+        if (kind != ST_KIND_DELETE) {
+            uint64_t max = kind == ST_KIND_PUT ? STRATA_MAX_VALUE_SIZE : STRATA_MAX_KEY_SIZE;
             p = st_get_varint64(p, end, &vlen);
-            if (!p || vlen > STRATA_MAX_VALUE_SIZE || vlen > (uint64_t)(end - p))
+            if (!p || vlen > max || vlen > (uint64_t)(end - p))
                 return st_err(STRATA_CORRUPT, "%s: write batch entry %u has a bad value length",
                               what, n);
             val = p;
             p += vlen;
+            if (kind == ST_KIND_RANGE_DELETE && st_bytes_cmp(key, klen, val, vlen) >= 0)
+                return st_err(STRATA_CORRUPT,
+                              "%s: write batch entry %u is a range delete whose begin is not "
+                              "before its end",
+                              what, n);
         }
         if (n >= count)
             return st_err(STRATA_CORRUPT, "%s: write batch holds more entries than its count %u",

@@ -5,8 +5,9 @@
  * Encoding (doc/format_wal.md, "Write batch"), little-endian:
  *   seq   fixed64  sequence number of the first entry (entries get seq, seq+1, ...)
  *   count fixed32  number of entries
- *   entries, each: kind u8 (ST_KIND_PUT = 1, ST_KIND_DELETE = 0), varint klen, key bytes,
- *                  and for PUT: varint vlen, value bytes
+ *   entries, each: kind u8 (ST_KIND_PUT = 1, ST_KIND_DELETE = 0, ST_KIND_RANGE_DELETE = 2),
+ *                  varint klen, key bytes, and for PUT: varint vlen, value bytes; for
+ *                  RANGE_DELETE: varint elen, end bytes (the key is the inclusive begin)
  * Several batches of one commit group are concatenated into one batch (one WAL record), so a
  * group is also atomic across a crash.
  */
@@ -31,11 +32,11 @@ struct strata_batch {
 static inline size_t
 st_batch_entry_max(int kind, size_t klen, size_t vlen)
 {
-    return 1 + 2 * ST_MAX_VARINT64 + klen + (kind == ST_KIND_PUT ? vlen : 0);
+    return 1 + 2 * ST_MAX_VARINT64 + klen + (kind != ST_KIND_DELETE ? vlen : 0);
 }
 
 /* Encode one entry at p (room for st_batch_entry_max bytes); returns the end. Arguments must
- * already be validated (st_check_kv). */
+ * already be validated (st_check_kv, st_check_range). For a range delete val/vlen is the end. */
 uint8_t *st_batch_encode_entry(uint8_t *p, int kind, const void *key, size_t klen, const void *val,
                                size_t vlen);
 
@@ -62,5 +63,7 @@ int st_batch_iterate(const uint8_t *rep, size_t len, st_batch_visit_fn fn, void 
 
 /* Validate a key/value pair against the public limits (INVALID with a message). */
 int st_check_kv(const void *key, size_t klen, const void *val, size_t vlen, int is_put);
+/* Validate a range [begin, end): both keys within the key limits and begin < end. */
+int st_check_range(const void *begin, size_t blen, const void *end, size_t elen);
 
 #endif

@@ -351,7 +351,10 @@ write_one(strata_db *db, const strata_write_options *wo, int kind, const void *k
           const void *val, size_t vlen)
 {
     ST_RET(st_db_check(db));
-    ST_RET(st_check_kv(key, klen, val, vlen, kind == ST_KIND_PUT));
+    if (kind == ST_KIND_RANGE_DELETE)
+        ST_RET(st_check_range(key, klen, val, vlen));
+    else
+        ST_RET(st_check_kv(key, klen, val, vlen, kind == ST_KIND_PUT));
     strata_batch b;
     uint8_t small[512];
     size_t need = ST_BATCH_HEADER + st_batch_entry_max(kind, klen, vlen);
@@ -362,12 +365,13 @@ write_one(strata_db *db, const strata_write_options *wo, int kind, const void *k
         b.rep.len = (size_t)(end - small);
         b.rep.cap = sizeof(small);
         b.count = 1;
-        b.kv_bytes = klen + (kind == ST_KIND_PUT ? vlen : 0);
+        b.kv_bytes = klen + (kind != ST_KIND_DELETE ? vlen : 0);
         return st_db_write(db, wo, &b); /* borrows b; nothing to free */
     }
     ST_RET(st_batch_init(&b));
-    int rc = kind == ST_KIND_PUT ? strata_batch_put(&b, key, klen, val, vlen)
-                                 : strata_batch_delete(&b, key, klen);
+    int rc = kind == ST_KIND_PUT      ? strata_batch_put(&b, key, klen, val, vlen)
+             : kind == ST_KIND_DELETE ? strata_batch_delete(&b, key, klen)
+                                      : strata_batch_delete_range(&b, key, klen, val, vlen);
     if (rc == STRATA_OK)
         rc = st_db_write(db, wo, &b);
     st_batch_release(&b);
@@ -385,6 +389,13 @@ int
 strata_delete(strata_db *db, const strata_write_options *wo, const void *key, size_t klen)
 {
     return write_one(db, wo, ST_KIND_DELETE, key, klen, NULL, 0);
+}
+
+int
+strata_delete_range(strata_db *db, const strata_write_options *wo, const void *begin, size_t blen,
+                    const void *end, size_t elen)
+{
+    return write_one(db, wo, ST_KIND_RANGE_DELETE, begin, blen, end, elen);
 }
 
 int

@@ -175,14 +175,23 @@ st_db_write_level0(strata_db *db, st_memtable *mem, uint64_t max_wal, st_compact
     job->fnum_arg = db;
     job->producer_note = "flush";
     job->max_wal = max_wal;
+    st_rdel_set *rdels = NULL;
+    if ((rc = st_memtable_range_del_set(mem, &rdels)) != STRATA_OK) {
+        st_free(snaps);
+        return rc;
+    }
+    job->rdels = rdels;
     job->input = st_memtable_iter(mem);
     if (!job->input) {
         st_free(snaps);
+        st_rdel_set_unref(rdels);
         return st_err(STRATA_NOMEM, "out of memory");
     }
     uint64_t t0 = st_now_micros();
     rc = st_compact_run(job);
     st_free(snaps);
+    st_rdel_set_unref(rdels);
+    job->rdels = NULL;
     job->snapshots = NULL;
     if (rc == STRATA_OK) {
         atomic_fetch_add(&db->stats.flushes, 1);
@@ -700,6 +709,23 @@ may_drop_tombstone(void *arg, const uint8_t *key, size_t klen, uint64_t seq)
     return 1;
 }
 
+/* Range tombstone [begin, end) at seq: the same question for every key of the range. */
+static int
+may_drop_range(void *arg, const uint8_t *begin, size_t blen, const uint8_t *end, size_t elen,
+               uint64_t seq)
+{
+    const drop_ctx *c = arg;
+    for (size_t i = 0; i < c->v->n; i++) {
+        const st_table *t = c->v->t[i];
+        if (t->m.min_seq >= seq || is_input(c, t))
+            continue;
+        if (st_bytes_cmp(t->m.largest, t->m.largest_len, begin, blen) >= 0 &&
+            st_bytes_cmp(t->m.smallest, t->m.smallest_len, end, elen) < 0)
+            return 0; /* an older version may live there */
+    }
+    return 1;
+}
+
 static int
 overlaps(const st_table *t, const void *b, size_t bl, const void *e, size_t el)
 {
@@ -768,6 +794,22 @@ compact_tables(strata_db *db, st_version *v, st_table **inputs, size_t n, const 
     pthread_mutex_lock(&db->mu);
     rc = copy_snapshots(db, &snaps, &nsnaps);
     pthread_mutex_unlock(&db->mu);
+    st_rdel_set **rsets = st_calloc(n ? n : 1, sizeof(*rsets));
+    st_rdel_set *rdels = NULL;
+    size_t nrsets = 0;
+    if (!rsets)
+        rc = st_err(STRATA_NOMEM, "out of memory");
+    for (size_t i = 0; i < n && rc == STRATA_OK; i++) {
+        rc = st_table_range_del_set(inputs[i], &rsets[nrsets]);
+        if (rc == STRATA_OK && rsets[nrsets])
+            nrsets++;
+    }
+    if (rc == STRATA_OK && nrsets > 0)
+        rc = st_rdel_set_merge(rsets, nrsets, ST_SEQ_MAX, &rdels);
+    for (size_t i = 0; i < nrsets; i++)
+        st_rdel_set_unref(rsets[i]);
+    st_free(rsets);
+    job.rdels = rdels;
     for (size_t i = 0; i < n && rc == STRATA_OK; i++) {
         st_sst_reader *rd;
         rc = st_table_reader(inputs[i], &rd);
@@ -801,6 +843,7 @@ compact_tables(strata_db *db, st_version *v, st_table **inputs, size_t n, const 
     job.snapshots = snaps;
     job.nsnapshots = nsnaps;
     job.may_drop_tombstone = may_drop_tombstone;
+    job.may_drop_range = may_drop_range;
     job.drop_arg = &dc;
     job.new_file_number = alloc_file_number;
     job.fnum_arg = db;
@@ -846,6 +889,7 @@ err:
     st_buf_free(&lineage);
     st_free(its);
     st_free(snaps);
+    st_rdel_set_unref(rdels);
     return rc;
 }
 

@@ -13,6 +13,7 @@
  *             previous key's entries), and key/value are copies in skey/sval.
  */
 #include "db/db_impl.h"
+#include "db/db_rangedel.h"
 #include "db/read_view.h"
 #include "util/alloc.h"
 
@@ -385,20 +386,30 @@ st_db_iter_open(strata_db *db, const strata_read_options *ro, strata_iter **out)
     int rc = STRATA_OK;
     st_iter **children = NULL;
     size_t n = 0;
+    strata_read_options tro;
     i->db = db;
     ST_ERR(st_view_pin(db, ro, &i->view));
     i->seq = i->view.seq;
     ST_ERR(iter_bounds(i, ro));
-    {
-        /* tables read the bounds for the iterator's whole life: give them our copies */
-        strata_read_options tro = *ro;
-        tro.lower_bound = i->lower;
-        tro.lower_bound_len = i->llen;
-        tro.upper_bound = i->upper;
-        tro.upper_bound_len = i->ulen;
+    /* tables read the bounds for the iterator's whole life: give them our copies */
+    tro = *ro;
+    tro.lower_bound = i->lower;
+    tro.lower_bound_len = i->llen;
+    tro.upper_bound = i->upper;
+    tro.upper_bound_len = i->ulen;
+    if (st_view_has_range_dels(&i->view)) {
+        /* every child wrapped in a range tombstone filter (db_rangedel.c) */
+        ST_ERR(st_db_range_del_iters(db, &i->view, &tro, &children, &n));
+        i->it = st_merge_iter_new(children, n);
+        st_free(children);
+        if (!i->it) {
+            rc = st_err(STRATA_NOMEM, "out of memory");
+            goto err;
+        }
+    } else {
         ST_ERR(st_view_table_iters(db, &i->view, &tro, &children, &n));
     }
-    {
+    if (!i->it) { /* no range tombstones: memtable iterators plus the tables' */
         size_t total = i->view.nmem + n;
         st_iter **all = st_calloc(total ? total : 1, sizeof(*all));
         if (!all) {

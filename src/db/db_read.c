@@ -7,6 +7,7 @@
  * shadows older: the active memtable first, then immutable memtables newest first, then tables.
  */
 #include "db/db_impl.h"
+#include "db/db_rangedel.h"
 #include "db/read_view.h"
 #include "util/alloc.h"
 
@@ -50,6 +51,13 @@ st_db_get(strata_db *db, const strata_read_options *ro, const void *key, size_t 
     const uint8_t *p = NULL;
     size_t n = 0;
     uint64_t seq;
+    if (st_view_has_range_dels(&v)) { /* db_rangedel.c */
+        rc = st_db_get_ranged(db, &v, ro, key, klen, val, vlen);
+        if (rc == STRATA_OK)
+            atomic_fetch_add_explicit(&db->stats.get_hits, 1, memory_order_relaxed);
+        st_view_unpin(db, &v);
+        return rc;
+    }
     for (size_t i = 0; i < v.nmem && rc == STRATA_NOTFOUND; i++)
         rc = st_memtable_get(v.mem[i], key, klen, v.seq, &kind, &p, &n, &seq);
     if (rc == STRATA_OK) {

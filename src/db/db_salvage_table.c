@@ -27,6 +27,8 @@ on_entry(void *arg, const uint8_t *key, size_t klen, uint64_t seq, int kind, con
          size_t vlen)
 {
     salvage_ctx *c = arg;
+    if (kind == ST_KIND_RANGE_DELETE) /* kept: the ranges it deleted stay deleted */
+        return st_sst_builder_add_range_del(c->b, key, klen, val, vlen, seq);
     st_sst_builder_add(c->b, key, klen, seq, kind, val, vlen);
     return st_sst_builder_status(c->b);
 }

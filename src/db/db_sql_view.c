@@ -29,8 +29,10 @@ static const char *const HEADER =
     "-- strata.sql: views over exactly the tables of this strata database (doc/analytics.md).\n"
     "-- Table paths are relative to this file's directory: run it from there, e.g.\n"
     "--   cd CHECKPOINT && duckdb -c \".read strata.sql\" -c \"select count(*) from kv\"\n"
-    "-- kv_versions: every stored row (key, value, seqno, kind; kind 1 = put, 0 = delete).\n"
-    "-- kv: per key, the row with the highest seqno, kept only when it is a put.\n";
+    "-- kv_versions: every stored row (key, value, seqno, kind; kind 1 = put, 0 = delete,\n"
+    "--   2 = range delete of the keys in [key, value)).\n"
+    "-- kv: per key, the put or delete row with the highest seqno, kept only when it is a put\n"
+    "--   that no newer range delete covers.\n";
 
 static const char *const EMPTY_VERSIONS =
     "CREATE OR REPLACE VIEW kv_versions AS\n"
@@ -41,10 +43,13 @@ static const char *const EMPTY_VERSIONS =
 static const char *const KV =
     "CREATE OR REPLACE VIEW kv AS\n"
     "  SELECT key, value FROM (\n"
-    "    SELECT key, value, kind,\n"
+    "    SELECT key, value, seqno, kind,\n"
     "           row_number() OVER (PARTITION BY key ORDER BY seqno DESC) AS version_rank\n"
-    "    FROM kv_versions) AS newest\n"
-    "  WHERE version_rank = 1 AND kind = 1;\n";
+    "    FROM kv_versions WHERE kind IN (0, 1)) AS newest\n"
+    "  WHERE version_rank = 1 AND kind = 1\n"
+    "    AND NOT EXISTS (SELECT 1 FROM kv_versions AS rd\n"
+    "                    WHERE rd.kind = 2 AND rd.key <= newest.key AND newest.key < rd.value\n"
+    "                      AND rd.seqno > newest.seqno);\n";
 
 int
 st_db_sql_view(const st_version *v, st_buf *out)

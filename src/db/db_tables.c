@@ -30,6 +30,13 @@ int
 st_view_get_tables(strata_db *db, st_read_view *v, const strata_read_options *ro, const void *key,
                    size_t klen, void **val, size_t *vlen)
 {
+    return st_view_get_tables_seq(db, v, ro, key, klen, val, vlen, NULL);
+}
+
+int
+st_view_get_tables_seq(strata_db *db, st_read_view *v, const strata_read_options *ro,
+                       const void *key, size_t klen, void **val, size_t *vlen, uint64_t *seq_out)
+{
     (void)db;
     if (!v->version || v->version->n == 0)
         return STRATA_NOTFOUND;
@@ -47,6 +54,8 @@ st_view_get_tables(strata_db *db, st_read_view *v, const strata_read_options *ro
         return rc;
     }
     *val = st_buf_detach(&b, vlen);
+    if (seq_out)
+        *seq_out = seq;
     return STRATA_OK;
 }
 

@@ -25,17 +25,30 @@
 #define GROUP_MAX_BYTES (1u << 20)
 #define GROUP_SMALL_BYTES (128u << 10)
 
+typedef struct apply_state {
+    st_memtable *mem;
+    uint64_t max_point_seq; /* newest put or delete of the batch */
+} apply_state;
+
 static int
 apply_visit(void *arg, uint64_t seq, int kind, const uint8_t *key, size_t klen, const uint8_t *val,
             size_t vlen)
 {
-    return st_memtable_add(arg, seq, kind, key, klen, val, vlen);
+    apply_state *a = arg;
+    if (kind == ST_KIND_RANGE_DELETE)
+        return st_memtable_add_range_del(a->mem, seq, key, klen, val, vlen);
+    a->max_point_seq = seq;
+    return st_memtable_add(a->mem, seq, kind, key, klen, val, vlen);
 }
 
 int
 st_db_apply_batch(st_memtable *mem, const uint8_t *rep, size_t len, const char *what)
 {
-    return st_batch_iterate(rep, len, apply_visit, mem, NULL, NULL, what);
+    apply_state a = {mem, 0};
+    int rc = st_batch_iterate(rep, len, apply_visit, &a, NULL, NULL, what);
+    if (a.max_point_seq) /* before the group's sequence number is published */
+        st_memtable_note_seq(mem, a.max_point_seq);
+    return rc;
 }
 
 void

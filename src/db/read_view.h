@@ -25,6 +25,9 @@ int st_view_read_flags(const strata_read_options *ro);
 /* Look key up in the pinned tables: OK with a malloc'ed copy, or NOTFOUND. */
 int st_view_get_tables(strata_db *db, st_read_view *v, const strata_read_options *ro,
                        const void *key, size_t klen, void **val, size_t *vlen);
+/* The same, also giving the found version's sequence number (seq may be NULL). */
+int st_view_get_tables_seq(strata_db *db, st_read_view *v, const strata_read_options *ro,
+                           const void *key, size_t klen, void **val, size_t *vlen, uint64_t *seq);
 /* Append one iterator per table source to its[] (capacity cap); returns how many via *n. */
 int st_view_table_iters(strata_db *db, st_read_view *v, const strata_read_options *ro,
                         st_iter ***its, size_t *n);

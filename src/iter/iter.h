@@ -24,8 +24,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Entry kinds. ON-DISK VALUES (WAL, tables): DO NOT CHANGE. */
-enum { ST_KIND_DELETE = 0, ST_KIND_PUT = 1 };
+/* Entry kinds. ON-DISK VALUES (WAL, tables): DO NOT CHANGE. A range delete (key = begin,
+ * value = end, exclusive) never travels through an st_iter: memtables and tables keep range
+ * tombstones apart (iter/rangedel.h); the kind exists in WAL batches and table rows. */
+enum { ST_KIND_DELETE = 0, ST_KIND_PUT = 1, ST_KIND_RANGE_DELETE = 2 };
 
 /* Sequence numbers use 56 bits; ST_SEQ_MAX sees everything. */
 #define ST_SEQ_MAX ((UINT64_C(1) << 56) - 1)

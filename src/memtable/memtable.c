@@ -19,6 +19,9 @@ st_memtable_init_header(st_memtable *mt, const st_memtable_ops *ops, int kind)
     atomic_init(&mt->refs, 1);
     atomic_init(&mt->entries, 0);
     atomic_init(&mt->deletes, 0);
+    atomic_init(&mt->range_dels, 0);
+    atomic_init(&mt->rdels, NULL);
+    atomic_init(&mt->max_point_seq, 0);
 }
 
 int
@@ -80,8 +83,10 @@ st_memtable_unref(st_memtable *mt)
     if (!mt)
         return;
     /* acq_rel: every access made under an earlier reference happens before destroy. */
-    if (atomic_fetch_sub_explicit(&mt->refs, 1, memory_order_acq_rel) == 1)
+    if (atomic_fetch_sub_explicit(&mt->refs, 1, memory_order_acq_rel) == 1) {
+        st_memtable_range_dels_free(mt);
         mt->ops->destroy(mt);
+    }
 }
 
 int
@@ -125,7 +130,7 @@ st_memtable_iter(st_memtable *mt)
 size_t
 st_memtable_memory(const st_memtable *mt)
 {
-    return mt->ops->memory(mt);
+    return mt->ops->memory(mt) + st_memtable_range_del_bytes(mt);
 }
 
 uint64_t

@@ -21,6 +21,7 @@
 #define ST_MEMTABLE_MEMTABLE_H
 
 #include "iter/iter.h"
+#include "iter/rangedel.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -47,6 +48,14 @@ struct st_memtable {
     _Atomic long refs;        /* freed at 0 */
     _Atomic uint64_t entries; /* entries added */
     _Atomic uint64_t deletes; /* tombstones added */
+    /* Range tombstones (memtable/rangedel.c): their number, published after each is stored,
+     * and their store, created by the first one (NULL until then). */
+    _Atomic uint64_t range_dels;
+    struct st_mem_rdels *_Atomic rdels;
+    /* The newest seq of a put or delete, noted by the writer once per batch
+     * (st_memtable_note_seq): iterators skip a deleted range of the memtable in one seek when
+     * it is older than the range tombstone. */
+    _Atomic uint64_t max_point_seq;
 };
 
 /* New empty memtable of `kind` with one reference. INVALID for an unknown kind, NOMEM. */
@@ -78,6 +87,33 @@ int st_memtable_get(st_memtable *mt, const void *key, size_t klen, uint64_t snap
 
 /* Iterator over every entry (all versions); holds a reference. NULL on NOMEM. */
 st_iter *st_memtable_iter(st_memtable *mt);
+
+/*
+ * Range tombstones (memtable/rangedel.c), kept beside the entries so that point inserts and the
+ * representations' lookups are untouched: a memtable without any pays one counter load per read.
+ *
+ * st_memtable_add_range_del --
+ *     Add the tombstone [begin, end) at seq (REQUIRES: begin < end, keys of 1..64 KiB, no
+ *     concurrent add). It counts as one entry. Errors: INVALID, NOMEM (the memtable unchanged).
+ */
+int st_memtable_add_range_del(st_memtable *mt, uint64_t seq, const void *begin, size_t blen,
+                              const void *end, size_t elen);
+/* Note that puts or deletes up to seq were added (writer; once per batch is enough). */
+void st_memtable_note_seq(st_memtable *mt, uint64_t seq);
+uint64_t st_memtable_max_point_seq(const st_memtable *mt);
+/* Range tombstones added so far (acquire: a reader that sees n also sees the first n). */
+uint64_t st_memtable_range_dels(const st_memtable *mt);
+/*
+ * st_memtable_range_del_set --
+ *     *out = the fragmented set of every range tombstone of mt (iter/rangedel.h) with a new
+ *     reference for the caller (st_rdel_set_unref), or NULL when mt has none. The set is built
+ *     once per change and shared by readers. Any thread. Errors: NOMEM.
+ */
+int st_memtable_range_del_set(st_memtable *mt, st_rdel_set **out);
+/* Free the range tombstone store (memtable destruction; memtable.c). */
+void st_memtable_range_dels_free(st_memtable *mt);
+/* Bytes held by the range tombstone store. */
+size_t st_memtable_range_del_bytes(const st_memtable *mt);
 
 /* Approximate bytes used (for flush triggers). Any thread. */
 size_t st_memtable_memory(const st_memtable *mt);

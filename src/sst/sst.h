@@ -20,6 +20,7 @@
 #include "cache/cache.h"
 #include "env/env.h"
 #include "iter/iter.h"
+#include "iter/rangedel.h"
 #include "util/buf.h"
 
 #include <stddef.h>
@@ -49,11 +50,12 @@ typedef struct st_sst_prop {
  */
 typedef struct st_sst_meta {
     uint64_t file_size;
-    uint32_t file_crc32c; /* CRC-32C of the whole file, when has_file_crc32c */
-    int has_file_crc32c;  /* set by the builder only: a reader cannot know it (the footer
-                             cannot hold its own checksum) */
-    uint64_t entries;     /* rows */
-    uint64_t tombstones;  /* rows with kind = ST_KIND_DELETE */
+    uint32_t file_crc32c;      /* CRC-32C of the whole file, when has_file_crc32c */
+    int has_file_crc32c;       /* set by the builder only: a reader cannot know it (the footer
+                                  cannot hold its own checksum) */
+    uint64_t entries;          /* rows (range tombstones included) */
+    uint64_t tombstones;       /* rows with kind = ST_KIND_DELETE */
+    uint64_t range_tombstones; /* rows with kind = ST_KIND_RANGE_DELETE (the last row group) */
     uint64_t min_seq, max_seq;
     uint64_t created_us; /* wall clock at build time */
     uint8_t *smallest;   /* first key */
@@ -95,9 +97,20 @@ int st_sst_builder_set_meta(st_sst_builder *b, const char *key, const char *valu
 void st_sst_builder_add(st_sst_builder *b, const uint8_t *key, size_t klen, uint64_t seq, int kind,
                         const uint8_t *val, size_t vlen);
 
+/*
+ * st_sst_builder_add_range_del --
+ *     Add the range tombstone [begin, end) at seq (any time before finish, in any order; copied).
+ *     Range tombstones are written at finish as the table's last row group (kind 2, key = begin,
+ *     value = end), and the table's key bounds grow to cover them: smallest <= begin, largest
+ *     >= end (the exclusive end is the inclusive bound recorded). begin >= end or bad limits
+ *     fail the builder (sticky, returned).
+ */
+int st_sst_builder_add_range_del(st_sst_builder *b, const uint8_t *begin, size_t blen,
+                                 const uint8_t *end, size_t elen, uint64_t seq);
+
 /* The sticky status: STRATA_OK or the first error. */
 int st_sst_builder_status(const st_sst_builder *b);
-/* Entries added so far. */
+/* Entries added so far (range tombstones included). */
 uint64_t st_sst_builder_entries(const st_sst_builder *b);
 
 /* Current estimate of the finished file size in bytes (for splitting compaction outputs). */
@@ -134,6 +147,12 @@ int st_sst_reader_open(st_env *env, const char *path, st_cache *cache, st_sst_re
 
 /* The table summary (valid for the reader's lifetime). */
 const st_sst_meta *st_sst_reader_meta(const st_sst_reader *r);
+
+/* The table's range tombstones, loaded and checked at open (fragmented; borrowed: valid while
+ * the caller holds a reference on r, or take a reference with st_rdel_set_ref to keep it
+ * longer; immutable), or NULL when the table has none. Point lookups and
+ * iterators of the reader never return them (sst_rangedel.c). */
+st_rdel_set *st_sst_reader_range_dels(const st_sst_reader *r);
 
 /* Flags of st_sst_reader_get and st_sst_reader_iter. */
 #define ST_SST_ITER_FILL_CACHE 1 /* keep the pages the read decodes in the cache */
@@ -194,7 +213,8 @@ int st_sst_verify(st_env *env, const char *path, st_buf *report);
 
 /*
  * st_sst_salvage --
- *     Read every row of a (possibly damaged) table that can still be read, for repair: pages
+ *     Read every row of a (possibly damaged) table that can still be read, for repair (range
+ *     tombstones last, as entries of kind ST_KIND_RANGE_DELETE with val = end): pages
  *     whose checksum or encoding fails are skipped, as are rows that break the row rules (kind,
  *     seqno, key length, a put without value) or the entry order. The pages are found through
  *     the footer's page index; when the footer cannot be read (truncated file, damaged footer or

@@ -13,6 +13,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 const char *const st_sst_col_names[ST_SST_NCOLS] = {"key", "value", "seqno", "kind"};
@@ -158,8 +159,13 @@ struct st_sst_builder {
     size_t nrgs, caprgs;
     st_buf lastkey;
     uint64_t lastseq;
-    uint64_t entries, tombstones, min_seq, max_seq;
+    uint64_t entries, tombstones, min_seq, max_seq; /* entries: every row, range rows included */
     st_buf smallest;
+    /* range tombstones (kind 2), buffered until finish writes them as the last row group */
+    st_rdel *rd;
+    size_t nrd, caprd;
+    uint64_t range_rows;
+    int rdel_phase; /* writing the range tombstone row group */
     st_pq_kv *props;
     size_t nprops;
 
@@ -196,6 +202,9 @@ colstate_free(colstate *c)
 static void
 builder_free(st_sst_builder *b)
 {
+    for (size_t i = 0; i < b->nrd; i++)
+        st_free((void *)b->rd[i].begin);
+    st_free(b->rd);
     st_buf *bufs[] = {&b->kprefix, &b->ksuflen, &b->ksuffix,  &b->prevkey, &b->vals,
                       &b->defs,    &b->seqs,    &b->kinds,    &b->pfirst,  &b->vmin,
                       &b->vmax,    &b->rgfirst, &b->rghashes, &b->lastkey, &b->smallest,
@@ -340,7 +349,7 @@ st_sst_builder_status(const st_sst_builder *b)
 uint64_t
 st_sst_builder_entries(const st_sst_builder *b)
 {
-    return b->entries;
+    return b->entries + b->nrd;
 }
 
 uint64_t
@@ -775,9 +784,10 @@ flush_row_group(st_sst_builder *b)
     ri->rg.total_compressed_size = total_c;
     ri->rg.file_offset = rg_start;
     ri->rg.ordinal = (int)(b->nrgs - 1);
-    /* bloom filter over the distinct keys of this row group */
+    /* bloom filter over the distinct keys of this row group (none for range tombstones: point
+     * lookups never read their row group) */
     size_t nh = b->rghashes.len / 8;
-    if (b->opt.bloom_bits_per_key > 0) {
+    if (b->opt.bloom_bits_per_key > 0 && !b->rdel_phase) {
         ri->bloom_len = st_pq_bloom_bytes(nh, b->opt.bloom_bits_per_key);
         if (!(ri->bloom = st_calloc(1, ri->bloom_len)))
             return st_err(STRATA_NOMEM, "sst bloom filter");
@@ -810,6 +820,9 @@ value_bound_update(st_sst_builder *b, const uint8_t *v, size_t vlen)
     return STRATA_OK;
 }
 
+static int put_row(st_sst_builder *b, const uint8_t *key, size_t klen, uint64_t seq, int kind,
+                   const uint8_t *val, size_t vlen, int newkey);
+
 static int
 add_entry(st_sst_builder *b, const uint8_t *key, size_t klen, uint64_t seq, int kind,
           const uint8_t *val, size_t vlen)
@@ -820,6 +833,8 @@ add_entry(st_sst_builder *b, const uint8_t *key, size_t klen, uint64_t seq, int 
         return st_err(STRATA_INVALID, "sst builder %s: bad entry (klen %zu, kind %d)", b->path,
                       klen, kind);
     int newkey = 1;
+    if (b->entries && b->rdel_phase)
+        return st_err(STRATA_INTERNAL, "sst builder %s: entry added after finish", b->path);
     if (b->entries) {
         int c = st_entry_cmp(key, klen, seq, b->lastkey.data, b->lastkey.len, b->lastseq);
         if (c <= 0)
@@ -831,6 +846,14 @@ add_entry(st_sst_builder *b, const uint8_t *key, size_t klen, uint64_t seq, int 
         vlen = 0;
     if (newkey && b->rg_rows + b->page_rows > 0 && b->rg_bytes >= b->opt.row_group_size)
         ST_RET(flush_row_group(b));
+    return put_row(b, key, klen, seq, kind, val, vlen, newkey);
+}
+
+/* Append one row to the open page and row group (order and limits already checked). */
+static int
+put_row(st_sst_builder *b, const uint8_t *key, size_t klen, uint64_t seq, int kind,
+        const uint8_t *val, size_t vlen, int newkey)
+{
     /* All four columns are cut at the same rows once the page's row bytes reach page_size. */
     if (b->page_rows > 0 &&
         (b->page_kbytes + b->page_vbytes + b->page_rows * ST_SST_ROW_EXTRA >= b->opt.page_size ||
@@ -850,8 +873,8 @@ add_entry(st_sst_builder *b, const uint8_t *key, size_t klen, uint64_t seq, int 
     ST_RET(put_i64(&b->ksuflen, (int64_t)(klen - pre)));
     ST_RET(st_buf_append(&b->ksuffix, key + pre, klen - pre));
     ST_RET(set_bytes(&b->prevkey, key, klen));
-    /* value */
-    uint32_t def = kind == ST_KIND_PUT;
+    /* value (a range tombstone's is its end key) */
+    uint32_t def = kind != ST_KIND_DELETE;
     ST_RET(st_buf_append(&b->defs, &def, sizeof(def)));
     if (def) {
         ST_RET(st_buf_put_fixed32(&b->vals, (uint32_t)vlen));
@@ -872,13 +895,17 @@ add_entry(st_sst_builder *b, const uint8_t *key, size_t klen, uint64_t seq, int 
         b->kmin = kind < b->kmin ? kind : b->kmin;
         b->kmax = kind > b->kmax ? kind : b->kmax;
     }
-    if (newkey)
-        ST_RET(put_i64(&b->rghashes, (int64_t)st_pq_bloom_hash(key, klen)));
-    if (b->entries == 0)
-        ST_RET(set_bytes(&b->smallest, key, klen));
-    if (newkey)
-        ST_RET(set_bytes(&b->lastkey, key, klen));
-    b->lastseq = seq;
+    if (!b->rdel_phase) {
+        if (newkey)
+            ST_RET(put_i64(&b->rghashes, (int64_t)st_pq_bloom_hash(key, klen)));
+        if (b->entries == 0)
+            ST_RET(set_bytes(&b->smallest, key, klen));
+        if (newkey)
+            ST_RET(set_bytes(&b->lastkey, key, klen));
+        b->lastseq = seq;
+    } else {
+        b->range_rows++;
+    }
     b->page_rows++;
     b->page_kbytes += klen + 4;
     b->page_vbytes += vlen + 4;
@@ -898,6 +925,69 @@ st_sst_builder_add(st_sst_builder *b, const uint8_t *key, size_t klen, uint64_t 
     int rc = add_entry(b, key, klen, seq, kind, val, vlen);
     if (rc != STRATA_OK)
         fail(b, rc);
+}
+
+int
+st_sst_builder_add_range_del(st_sst_builder *b, const uint8_t *begin, size_t blen,
+                             const uint8_t *end, size_t elen, uint64_t seq)
+{
+    if (b->rc != STRATA_OK)
+        return b->rc;
+    if (blen == 0 || elen == 0 || blen > STRATA_MAX_KEY_SIZE || elen > STRATA_MAX_KEY_SIZE ||
+        seq > ST_SEQ_MAX || st_bytes_cmp(begin, blen, end, elen) >= 0)
+        return fail(b, st_err(STRATA_INVALID, "sst builder %s: bad range tombstone (seq %llu)",
+                              b->path, (unsigned long long)seq));
+    if (b->nrd == b->caprd) {
+        size_t nc = b->caprd ? 2 * b->caprd : 8;
+        st_rdel *nv = st_realloc(b->rd, nc * sizeof(*nv));
+        if (!nv)
+            return fail(b, st_err(STRATA_NOMEM, "sst range tombstones"));
+        b->rd = nv;
+        b->caprd = nc;
+    }
+    uint8_t *k = st_malloc(blen + elen);
+    if (!k)
+        return fail(b, st_err(STRATA_NOMEM, "sst range tombstones"));
+    memcpy(k, begin, blen);
+    memcpy(k + blen, end, elen);
+    b->rd[b->nrd++] = (st_rdel){k, blen, k + blen, elen, seq};
+    return STRATA_OK;
+}
+
+static int
+rd_cmp(const void *x, const void *y)
+{
+    const st_rdel *a = x, *c = y;
+    return st_entry_cmp(a->begin, a->blen, a->seq, c->begin, c->blen, c->seq);
+}
+
+/* The range tombstones as the last row group (doc/format_sst.md), after every point row; the
+ * table's key bounds grow to cover them. */
+static int
+write_range_dels(st_sst_builder *b)
+{
+    if (b->nrd == 0)
+        return STRATA_OK;
+    qsort(b->rd, b->nrd, sizeof(*b->rd), rd_cmp);
+    for (size_t i = 1; i < b->nrd; i++)
+        if (rd_cmp(&b->rd[i - 1], &b->rd[i]) == 0)
+            return st_err(STRATA_INVALID, "sst builder %s: two range tombstones at one seqno",
+                          b->path);
+    ST_RET(flush_row_group(b));
+    int had_points = b->entries > 0;
+    b->rdel_phase = 1;
+    for (size_t i = 0; i < b->nrd; i++) {
+        const st_rdel *t = &b->rd[i];
+        ST_RET(put_row(b, t->begin, t->blen, t->seq, ST_KIND_RANGE_DELETE, t->end, t->elen, 1));
+        if (!had_points && i == 0)
+            ST_RET(set_bytes(&b->smallest, t->begin, t->blen));
+        else if (st_bytes_cmp(t->begin, t->blen, b->smallest.data, b->smallest.len) < 0)
+            ST_RET(set_bytes(&b->smallest, t->begin, t->blen));
+        if ((!had_points && i == 0) ||
+            st_bytes_cmp(t->end, t->elen, b->lastkey.data, b->lastkey.len) > 0)
+            ST_RET(set_bytes(&b->lastkey, t->end, t->elen));
+    }
+    return flush_row_group(b);
 }
 
 /* ---- finish --------------------------------------------------------------------------------- */
@@ -920,7 +1010,7 @@ write_buf(st_sst_builder *b, const st_buf *x)
 static int
 build_kv(st_sst_builder *b, uint64_t created, st_pq_kv **out, size_t *nout, char **strings)
 {
-    enum { NK = 10 };
+    enum { NK = 11 };
     size_t hexlen = 2 * (b->smallest.len + b->lastkey.len) + 2;
     char *s = st_malloc(hexlen + NK * 24);
     st_pq_kv *kv = st_calloc(NK + b->nprops, sizeof(*kv));
@@ -929,11 +1019,15 @@ build_kv(st_sst_builder *b, uint64_t created, st_pq_kv **out, size_t *nout, char
         st_free(kv);
         return st_err(STRATA_NOMEM, "sst footer");
     }
-    const char *keys[NK] = {ST_SST_KV_VERSION,    ST_SST_KV_SMALLEST, ST_SST_KV_LARGEST,
-                            ST_SST_KV_MIN_SEQ,    ST_SST_KV_MAX_SEQ,  ST_SST_KV_ENTRIES,
-                            ST_SST_KV_TOMBSTONES, ST_SST_KV_CREATED,  ST_SST_KV_INDEX_OFF,
-                            ST_SST_KV_INDEX_CRC};
-    uint64_t nums[NK] = {ST_SST_FORMAT_VERSION,
+    const char *keys[NK] = {ST_SST_KV_VERSION,    ST_SST_KV_SMALLEST,        ST_SST_KV_LARGEST,
+                            ST_SST_KV_MIN_SEQ,    ST_SST_KV_MAX_SEQ,         ST_SST_KV_ENTRIES,
+                            ST_SST_KV_TOMBSTONES, ST_SST_KV_CREATED,         ST_SST_KV_INDEX_OFF,
+                            ST_SST_KV_INDEX_CRC,  ST_SST_KV_RANGE_TOMBSTONES};
+    /* Tables without range tombstones keep version 1 and the footer of earlier releases, so
+     * that older readers still open them; a table holding some is version 2 (older readers
+     * refuse it with NOTSUP instead of misreading its last row group). */
+    size_t nk = b->range_rows ? NK : NK - 1;
+    uint64_t nums[NK] = {b->range_rows ? ST_SST_FORMAT_VERSION_RANGE : ST_SST_FORMAT_VERSION,
                          0,
                          0,
                          b->entries ? b->min_seq : 0,
@@ -942,9 +1036,10 @@ build_kv(st_sst_builder *b, uint64_t created, st_pq_kv **out, size_t *nout, char
                          b->tombstones,
                          created,
                          b->index_off,
-                         b->index_crc};
+                         b->index_crc,
+                         b->range_rows};
     char *p = s;
-    for (int i = 0; i < NK; i++) {
+    for (size_t i = 0; i < nk; i++) {
         char *v = p;
         if (i == 1)
             st_sst_hex(b->smallest.data, b->entries ? b->smallest.len : 0, p);
@@ -958,9 +1053,9 @@ build_kv(st_sst_builder *b, uint64_t created, st_pq_kv **out, size_t *nout, char
         kv[i].has_value = 1;
     }
     for (size_t i = 0; i < b->nprops; i++)
-        kv[NK + i] = b->props[i];
+        kv[nk + i] = b->props[i];
     *out = kv;
-    *nout = NK + b->nprops;
+    *nout = nk + b->nprops;
     *strings = s;
     return STRATA_OK;
 }
@@ -1077,6 +1172,7 @@ fill_meta(st_sst_builder *b, uint64_t created, st_sst_meta *m)
     m->has_file_crc32c = 1;
     m->entries = b->entries;
     m->tombstones = b->tombstones;
+    m->range_tombstones = b->range_rows;
     m->min_seq = b->entries ? b->min_seq : 0;
     m->max_seq = b->max_seq;
     m->created_us = created;
@@ -1112,6 +1208,8 @@ st_sst_builder_finish(st_sst_builder *b, st_sst_meta *meta_out)
         memset(meta_out, 0, sizeof(*meta_out));
     if (rc == STRATA_OK)
         rc = flush_row_group(b);
+    if (rc == STRATA_OK)
+        rc = write_range_dels(b);
     if (rc == STRATA_OK)
         rc = write_indexes(b);
     if (rc == STRATA_OK)

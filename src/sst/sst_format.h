@@ -10,6 +10,8 @@
 #include <stdint.h>
 
 #define ST_SST_FORMAT_VERSION 1
+/* The version of a table holding range tombstones (its last row group, doc/format_sst.md). */
+#define ST_SST_FORMAT_VERSION_RANGE 2
 #define ST_SST_NCOLS 4
 enum { ST_SST_COL_KEY = 0, ST_SST_COL_VALUE = 1, ST_SST_COL_SEQNO = 2, ST_SST_COL_KIND = 3 };
 
@@ -38,6 +40,8 @@ enum { ST_SST_COL_KEY = 0, ST_SST_COL_VALUE = 1, ST_SST_COL_SEQNO = 2, ST_SST_CO
 #define ST_SST_KV_ENTRIES "strata.entries"
 #define ST_SST_KV_TOMBSTONES "strata.tombstones"
 #define ST_SST_KV_CREATED "strata.created_us"
+/* Rows of kind 2 (range tombstones), all in the last row group; absent = 0. */
+#define ST_SST_KV_RANGE_TOMBSTONES "strata.range_tombstones"
 /* CRC-32C of the bytes [index_offset, footer start): bloom filters + page indexes. */
 #define ST_SST_KV_INDEX_OFF "strata.index_offset"
 #define ST_SST_KV_INDEX_CRC "strata.index_crc32c"

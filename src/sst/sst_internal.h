@@ -56,7 +56,27 @@ struct st_sst_reader {
     uint32_t nrgs;
     st_sst_meta meta;
     int strata_meta; /* the footer has strata.* metadata (else derived: tombstones unknown) */
+    /* Range tombstones (sst_rangedel.c): when meta.range_tombstones > 0 they are row group
+     * rdel_rg, the last one, and nrgs counts only the point row groups before it. */
+    uint32_t rdel_rg;
+    st_rdel_set *rdels; /* loaded at open, NULL when none (or not loaded: ST_SST_OPEN_RAW) */
 };
+
+/* Flags of st_sst_reader_open_flags. */
+#define ST_SST_OPEN_RAW 1 /* do not load the range tombstones (verify and salvage read them) */
+int st_sst_reader_open_flags(st_env *env, const char *path, st_cache *cache, int flags,
+                             st_sst_reader **out);
+
+/*
+ * st_sst_range_dels_read --
+ *     Read the range tombstone row group of r (r->rdel_rg; REQUIRES meta.range_tombstones > 0)
+ *     row by row, checking each (kind 2, key and end of 1..64 KiB, begin < end, seqno in range,
+ *     order begin ascending then seqno descending, within the table's key bounds). fn receives
+ *     each row (NULL: only check). CORRUPT names the file and the row.
+ */
+int st_sst_range_dels_read(st_sst_reader *r, int (*fn)(void *arg, const st_rdel *t), void *arg);
+/* Load r->rdels (called by the open). */
+int st_sst_range_dels_load(st_sst_reader *r);
 
 /*
  * A pinned decoded page (cached: h != NULL; private: h == NULL and pg owned; bundled: a page of

@@ -366,9 +366,11 @@ build_meta(st_sst_reader *r)
         return corrupt(r, "row count differs from the sum of the row groups", 0);
     if ((rc = kv_u64(r, ST_SST_KV_VERSION, &v)) < 0)
         return STRATA_CORRUPT;
-    if (rc == 1 && v != ST_SST_FORMAT_VERSION)
+    if (rc == 1 && v != ST_SST_FORMAT_VERSION && v != ST_SST_FORMAT_VERSION_RANGE)
         return st_err(STRATA_NOTSUP, "%s: table format version %llu", r->path,
                       (unsigned long long)v);
+    if ((rc = kv_u64(r, ST_SST_KV_RANGE_TOMBSTONES, &m->range_tombstones)) < 0)
+        return STRATA_CORRUPT;
     const char *nums[] = {ST_SST_KV_ENTRIES, ST_SST_KV_TOMBSTONES, ST_SST_KV_MIN_SEQ,
                           ST_SST_KV_MAX_SEQ, ST_SST_KV_CREATED};
     uint64_t *dst[] = {&v, &m->tombstones, &m->min_seq, &m->max_seq, &m->created_us};
@@ -434,6 +436,7 @@ build_meta(st_sst_reader *r)
 static void
 reader_free(st_sst_reader *r)
 {
+    st_rdel_set_unref(r->rdels);
     if (r->meta_handle)
         st_cache_release(r->cache, r->meta_handle);
     st_file_close(r->file);
@@ -476,7 +479,7 @@ check_index_crc(st_sst_reader *r, uint64_t foff)
 }
 
 static int
-reader_load(st_sst_reader *r)
+reader_load(st_sst_reader *r, int flags)
 {
     const char *path = r->path;
     uint8_t tail[8], head[4], *footer;
@@ -517,6 +520,15 @@ reader_load(st_sst_reader *r)
     for (uint32_t g = 0; g < r->nrgs; g++)
         ST_RET(load_row_group(r, g, leaf_of, max_def));
     ST_RET(build_meta(r));
+    if (r->meta.range_tombstones > 0) {
+        /* the last row group holds them: take it out of the point index */
+        if (!r->strata_meta || r->nrgs == 0 ||
+            (uint64_t)r->rgs[r->nrgs - 1].num_rows != r->meta.range_tombstones)
+            return corrupt(r, "strata.range_tombstones differs from the last row group's rows", 0);
+        r->rdel_rg = --r->nrgs;
+        if (!(flags & ST_SST_OPEN_RAW))
+            ST_RET(st_sst_range_dels_load(r));
+    }
     if (r->cache) {
         uint8_t key[17];
         r->cache_id = st_cache_new_id(r->cache);
@@ -531,6 +543,13 @@ reader_load(st_sst_reader *r)
 int
 st_sst_reader_open(st_env *env, const char *path, st_cache *cache, st_sst_reader **out)
 {
+    return st_sst_reader_open_flags(env, path, cache, 0, out);
+}
+
+int
+st_sst_reader_open_flags(st_env *env, const char *path, st_cache *cache, int flags,
+                         st_sst_reader **out)
+{
     *out = NULL;
     st_sst_reader *r = st_calloc(1, sizeof(*r));
     if (!r)
@@ -540,7 +559,7 @@ st_sst_reader_open(st_env *env, const char *path, st_cache *cache, st_sst_reader
     r->cache = cache;
     r->path = st_strdup(path);
     r->arena = st_arena_new(64 * 1024);
-    int rc = !r->path || !r->arena ? st_err(STRATA_NOMEM, "open %s", path) : reader_load(r);
+    int rc = !r->path || !r->arena ? st_err(STRATA_NOMEM, "open %s", path) : reader_load(r, flags);
     if (rc != STRATA_OK) {
         reader_free(r);
         return rc;

@@ -141,7 +141,9 @@ st_sst_salvage_footer(st_sst_reader *r, const st_sst_salvage_ops *ops)
     st_sst_sink s;
     st_sst_sink_init(&s, ops, m->smallest, m->smallest_len, m->largest, m->largest_len);
     int rc = STRATA_OK;
-    for (uint32_t g = 0; g < r->nrgs && rc == STRATA_OK; g++)
+    /* the point row groups, then the range tombstones' (the sink switches at its first row) */
+    uint32_t ngroups = r->nrgs + (r->meta.range_tombstones ? 1 : 0);
+    for (uint32_t g = 0; g < ngroups && rc == STRATA_OK; g++)
         rc = salvage_row_group(r, &s, g);
     if (rc == STRATA_OK)
         st_sst_sink_finish(&s);
@@ -180,7 +182,8 @@ st_sst_salvage(st_env *env, const char *path, const st_sst_salvage_ops *ops, int
 {
     st_sst_reader *r = NULL;
     *walked = 0;
-    int rc = st_sst_reader_open(env, path, NULL, &r);
+    /* raw: a damaged range tombstone row group is salvaged row by row, not a failed open */
+    int rc = st_sst_reader_open_flags(env, path, NULL, ST_SST_OPEN_RAW, &r);
     if (rc == STRATA_NOMEM)
         return rc;
     if (rc != STRATA_OK) {

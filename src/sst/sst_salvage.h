@@ -9,6 +9,11 @@
  * gathers the rows that were not salvaged into runs reported to ops->lost with the tightest key
  * bounds known: the run's own keys where its key pages survived, else the salvaged keys around
  * it, else the bounds given at init (NULL: open).
+ *
+ * Range tombstones (kind 2, key = begin, value = end) follow every put and delete of a table,
+ * in their own order (doc/format_sst.md): the sink switches to them at the first kind 2 row,
+ * restarting the order; a put or delete after that is lost. A lost range tombstone may have
+ * deleted keys anywhere up to its end, so its run reaches the table's upper bound.
  */
 #ifndef ST_SST_SST_SALVAGE_H
 #define ST_SST_SST_SALVAGE_H
@@ -28,7 +33,9 @@ typedef struct st_sst_sink {
     int more;      /* an unknown number of further rows may be lost */
     int lo_open;   /* no lower bound known: the run starts before every salvaged key */
     st_buf lo, hi;
-    int hi_known; /* hi holds the key of the run's last row */
+    int hi_known;   /* hi holds the key of the run's last row */
+    int ranges;     /* salvaging range tombstones (after the first kind 2 row) */
+    int run_ranges; /* the pending run lost range tombstones: its keys reach hi_bound */
     char why[ST_ERRMSG_MAX];
     /* totals */
     uint64_t rows, lost_rows;

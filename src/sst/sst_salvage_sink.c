@@ -40,17 +40,23 @@ flush_lost(st_sst_sink *s, const uint8_t *next_key, size_t next_len)
     size_t lol = s->lo_open ? s->lo_bound_len : s->lo.len;
     const uint8_t *hi = s->hi_known ? s->hi.data : next_key ? next_key : s->hi_bound;
     size_t hil = s->hi_known ? s->hi.len : next_key ? next_len : s->hi_bound_len;
+    if (s->run_ranges) { /* a lost range tombstone deleted keys up to its unknown end */
+        hi = s->hi_bound;
+        hil = s->hi_bound_len;
+    }
     s->ops->lost(s->ops->arg, lo, lol, hi, hil, s->lost, s->more, s->why);
     s->lost_rows += s->lost;
     s->lost_more |= s->more;
     s->lost = 0;
     s->more = 0;
+    s->run_ranges = 0;
 }
 
 /* Open a run of lost rows if none is pending; key (may be NULL) is its first row's key. */
 static int
 start_run(st_sst_sink *s, const uint8_t *key, size_t klen, const char *why)
 {
+    s->run_ranges |= s->ranges;
     if (s->lost > 0 || s->more)
         return STRATA_OK;
     st_buf_clear(&s->lo);
@@ -88,8 +94,24 @@ st_sst_sink_row(st_sst_sink *s, const uint8_t *key, size_t klen, int64_t seq, in
                 const uint8_t *val, size_t vlen, int is_null)
 {
     char why[ST_ERRMSG_MAX];
-    if (st_sst_row_problem(why, sizeof(why), seq, kind, klen, is_null))
+    if (kind == ST_KIND_RANGE_DELETE && !s->ranges) {
+        /* the range tombstones begin: their own order, after every put and delete */
+        flush_lost(s, NULL, 0);
+        s->ranges = 1;
+        s->have_prev = 0;
+    }
+    if (s->ranges) {
+        if (kind != ST_KIND_RANGE_DELETE)
+            return st_sst_sink_lose(s, key, klen, "a put or delete after the range tombstones");
+        /* a range tombstone obeys the rules of a put (its value is its end), and more */
+        if (st_sst_row_problem(why, sizeof(why), seq, ST_KIND_PUT, klen, is_null))
+            return st_sst_sink_lose(s, key, klen, why);
+        if (vlen == 0 || vlen > ST_SST_MAX_KEY || !val || st_bytes_cmp(key, klen, val, vlen) >= 0)
+            return st_sst_sink_lose(s, key, klen,
+                                    "range tombstone whose end is not a key after its begin");
+    } else if (st_sst_row_problem(why, sizeof(why), seq, kind, klen, is_null)) {
         return st_sst_sink_lose(s, key, klen, why);
+    }
     if (s->have_prev &&
         st_entry_cmp(s->prev.data, s->prev.len, s->prevseq, key, klen, (uint64_t)seq) >= 0)
         return st_sst_sink_lose(s, key, klen,

@@ -106,8 +106,9 @@ page_problem(int col, const st_pq_page *pg)
         } else if (col == ST_SST_COL_SEQNO &&
                    (pg->ints[i] < 0 || pg->ints[i] > (int64_t)ST_SEQ_MAX)) {
             return "a seqno outside 0..2^56-1";
-        } else if (col == ST_SST_COL_KIND && pg->ints[i] != 0 && pg->ints[i] != 1) {
-            return "a kind that is neither 0 nor 1";
+        } else if (col == ST_SST_COL_KIND && pg->ints[i] != ST_KIND_DELETE &&
+                   pg->ints[i] != ST_KIND_PUT && pg->ints[i] != ST_KIND_RANGE_DELETE) {
+            return "a kind that is not 0, 1 or 2 (range delete)";
         }
     }
     return NULL;

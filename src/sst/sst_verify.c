@@ -90,7 +90,9 @@ verify_entries(st_sst_reader *r, st_buf *report)
         st_buf_clear(&prev);
         if ((rc = st_buf_append(&prev, k, kl)) != STRATA_OK)
             break;
-        if (n == 0 && st_bytes_cmp(k, kl, r->meta.smallest, r->meta.smallest_len) != 0) {
+        /* with range tombstones the bounds may be a tombstone's begin / end instead */
+        int c0 = st_bytes_cmp(k, kl, r->meta.smallest, r->meta.smallest_len);
+        if (n == 0 && (r->meta.range_tombstones ? c0 < 0 : c0 != 0)) {
             rc = st_err(STRATA_CORRUPT,
                         "%s: row 0: its key differs from the smallest key of the footer (key "
                         "bounds)",
@@ -105,16 +107,16 @@ verify_entries(st_sst_reader *r, st_buf *report)
         rc = st_sst_cursor_next(&cur);
     }
     st_sst_cursor_release(&cur);
-    if (rc == STRATA_OK && n > 0 &&
-        st_bytes_cmp(prev.data, prev.len, r->meta.largest, r->meta.largest_len) != 0)
+    int cl = n > 0 ? st_bytes_cmp(prev.data, prev.len, r->meta.largest, r->meta.largest_len) : 0;
+    if (rc == STRATA_OK && (r->meta.range_tombstones ? cl > 0 : cl != 0))
         rc = st_err(STRATA_CORRUPT,
                     "%s: row %" PRIu64 ": its key differs from the largest key of the footer (key "
                     "bounds)",
                     r->path, n - 1);
     st_buf_free(&prev);
-    if (rc == STRATA_OK &&
-        (n != r->meta.entries || (r->strata_meta && tomb != r->meta.tombstones) ||
-         (n && (mins < r->meta.min_seq || maxs > r->meta.max_seq))))
+    if (rc == STRATA_OK && (n != r->meta.entries - r->meta.range_tombstones ||
+                            (r->strata_meta && tomb != r->meta.tombstones) ||
+                            (n && (mins < r->meta.min_seq || maxs > r->meta.max_seq))))
         rc = st_err(STRATA_CORRUPT,
                     "%s: the rows' count (%" PRIu64 "), tombstones (%" PRIu64
                     ") or seqno range (%" PRIu64 "..%" PRIu64 ") differ from the footer's",
@@ -124,6 +126,12 @@ verify_entries(st_sst_reader *r, st_buf *report)
             "entries: %" PRIu64 " (%" PRIu64 " tombstones), seqno %" PRIu64 "..%" PRIu64
             ", order ok\n",
             n, tomb, n ? mins : 0, maxs);
+    if (rc == STRATA_OK && r->meta.range_tombstones) {
+        rc = st_sst_range_dels_read(r, NULL, NULL);
+        if (rc == STRATA_OK)
+            say(report, "range tombstones: %" PRIu64 " (last row group), order ok\n",
+                r->meta.range_tombstones);
+    }
     return rc;
 }
 
@@ -131,14 +139,15 @@ int
 st_sst_verify(st_env *env, const char *path, st_buf *report)
 {
     st_sst_reader *r = NULL;
-    int rc = st_sst_reader_open(env, path, NULL, &r);
+    int rc = st_sst_reader_open_flags(env, path, NULL, ST_SST_OPEN_RAW, &r);
     if (rc != STRATA_OK) {
         say(report, "%s: open failed: %s\n", path, st_errmsg());
         return rc;
     }
     say(report, "%s: %" PRIu64 " bytes, %u row groups\n", path, r->file_size, r->nrgs);
     uint64_t pages = 0;
-    for (uint32_t g = 0; g < r->nrgs && rc == STRATA_OK; g++)
+    uint32_t ngroups = r->nrgs + (r->meta.range_tombstones ? 1 : 0);
+    for (uint32_t g = 0; g < ngroups && rc == STRATA_OK; g++)
         for (int c = 0; c < ST_SST_NCOLS && rc == STRATA_OK; c++)
             rc = verify_chunk(r, g, c, &pages);
     if (rc == STRATA_OK) {

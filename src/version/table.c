@@ -66,6 +66,7 @@ st_table_open(const st_table_ctx *ctx, const st_table_meta *m, st_table **out)
     }
     atomic_init(&t->refs, 1);
     t->ctx = ctx;
+    t->range_dels = st_sst_reader_meta(r)->range_tombstones;
     st_table_cache_attach(t, r);
     *out = t;
     return STRATA_OK;

@@ -126,6 +126,7 @@ st_version_new(st_table *const *t, size_t n, st_version **out)
         arr[i] = t[i];
         st_table_ref(t[i]);
         v->bytes += t[i]->m.file_size;
+        v->range_del_tables += t[i]->range_dels > 0;
     }
     qsort(arr, n, sizeof(*arr), by_max_seq_desc);
     v->t = arr;

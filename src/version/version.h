@@ -17,6 +17,7 @@
 #include "cache/cache.h"
 #include "env/env.h"
 #include "iter/iter.h"
+#include "iter/rangedel_iter.h"
 #include "sst/sst.h"
 #include "util/buf.h"
 
@@ -58,6 +59,7 @@ typedef struct st_table {
     const st_table_ctx *ctx;
     _Atomic int obsolete; /* delete the file at the last unref */
     int compacting;       /* [db mu] an input of a running compaction */
+    uint64_t range_dels;  /* range tombstones in the file (footer, read at st_table_open) */
     /* table cache state (table_cache.c) */
     st_sst_reader *reader;        /* [shard lock] open reader, NULL while evicted */
     _Atomic int used;             /* CLOCK reference bit */
@@ -136,6 +138,7 @@ typedef struct st_version {
      * table's max_seq: a compaction drops the newest entries when they are tombstones with
      * nothing older under them, and their sequence numbers then survive only here. */
     uint64_t last_seq;
+    size_t range_del_tables; /* tables holding range tombstones (0: reads skip that logic) */
 } st_version;
 
 /* A new version over tables t[0..n) (each gains a reference; the array is copied). */
@@ -176,6 +179,27 @@ int st_run_iter_new(st_version *v, size_t run, const uint8_t *lower, size_t llen
  * (opening them through the table cache). version_size.c. */
 int st_version_approximate_size(st_version *v, const uint8_t *lower, size_t llen,
                                 const uint8_t *upper, size_t ulen, uint64_t *bytes);
+
+/* ---- range tombstones over a version (version_rangedel.c) --------------------------------- */
+
+/* *cover = the newest seq <= snap of the range tombstones of v's tables covering key (0: none).
+ * Consults, in each run, the one table whose key range holds key, when it has any. *newest
+ * (newest may be NULL) = the largest max_seq of those candidate tables: when it is at most
+ * *cover, no table holds a version of key that the tombstone leaves visible (seqnos are
+ * unique, so a table whose newest row is the tombstone itself holds nothing newer). */
+int st_version_range_del_cover(st_version *v, const uint8_t *key, size_t klen, uint64_t snap,
+                               uint64_t *cover, uint64_t *newest);
+/* *out = a set of every range tombstone with seq <= snap of the tables of v that overlap
+ * [lower, upper) (NULL = open), with one reference for the caller; NULL when there is none. */
+int st_version_range_del_set(st_version *v, const uint8_t *lower, size_t llen, const uint8_t *upper,
+                             size_t ulen, uint64_t snap, st_rdel_set **out);
+/* The range tombstones of table t (a new set with one reference for the caller, NULL when t
+ * has none). */
+int st_table_range_del_set(st_table *t, st_rdel_set **out);
+
+/* Seq bound of the entries of run `run` near key, for iter/rangedel_iter.h: the table of the
+ * run holding key gives its max_seq and key range. arg is the st_run. */
+void st_run_seq_bound(void *arg, const uint8_t *key, size_t klen, struct st_rdel_bound *out);
 
 /* ---- version edits (edit.c) -------------------------------------------------------------- */
 

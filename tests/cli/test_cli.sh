@@ -75,7 +75,7 @@ D=$T/db1
 expect_rc 2 "no arguments" "$S"
 expect_rc 0 "--help" "$S" --help
 cp "$T/out" "$T/help.txt"
-for c in put get del scan load stats flush compact property check repair sst; do
+for c in put get del del-range scan load stats flush compact property check repair sst; do
     if grep -q "^  $c " "$T/help.txt"; then ok; else bad "--help does not list $c"; fi
     expect_rc 0 "$c --help" "$S" "$c" --help
     if grep -q "^usage: strata $c" "$T/out"; then ok; else bad "$c --help shows no usage line"; fi
@@ -155,6 +155,39 @@ expect_out "big" "get 64 KiB key" "$S" get "$D" "$MAXKEY"
 expect_rc 0 "del 64 KiB key" "$S" del "$D" "$MAXKEY"
 expect_rc 0 "-- before a key starting with -" "$S" put "$D" -- -dash v
 expect_out "v" "get of a key starting with -" "$S" get "$D" -- -dash
+
+# ---- del-range: one range tombstone, in the memtable, then in a table -----------------------
+R=$T/rdel
+for k in r1 r2 r3 r4 r5; do "$S" put "$R" "$k" "v$k" >/dev/null; done
+expect_rc 0 "del-range" "$S" del-range "$R" r2 r4
+printf 'r1\tvr1\nr4\tvr4\nr5\tvr5\n' >"$T/rdel_want"
+expect_file "$T/rdel_want" "scan after del-range (end exclusive)" "$S" scan "$R"
+printf 'r5\tvr5\nr4\tvr4\nr1\tvr1\n' >"$T/rdel_rev"
+expect_file "$T/rdel_rev" "reverse scan after del-range" "$S" scan "$R" --reverse
+expect_rc 1 "get inside a deleted range" "$S" get "$R" r3
+expect_rc 0 "put inside a deleted range" "$S" put "$R" r3 again
+expect_out "again" "a later put survives the range delete" "$S" get "$R" r3
+expect_rc 0 "flush with a range tombstone" "$S" flush "$R"
+expect_rc 1 "get inside the range after the flush" "$S" get "$R" r2
+for f in "$R"/*.parquet; do "$S" sst --rows "$f"; done >"$T/out" 2>"$T/err"
+if grep -qP '^r2\t\d+\tdel-range\tr4$' "$T/out"; then ok; else bad "sst --rows shows the range tombstone"; fi
+expect_rc 0 "check a table with a range tombstone" "$S" check "$R"
+expect_rc 0 "del-range --hex" "$S" --hex del-range "$R" 7230 7234
+expect_rc 1 "get after del-range --hex" "$S" get "$R" r1
+expect_rc 0 "del-range of an empty range of keys" "$S" del-range "$R" x y
+expect_rc 3 "del-range with FROM after TO" "$S" del-range "$R" r4 r2
+expect_err_match "not before end" "reversed del-range message"
+expect_rc 3 "del-range with FROM = TO" "$S" del-range "$R" r4 r4
+expect_rc 2 "del-range missing TO" "$S" del-range "$R" r4
+expect_rc 0 "compact drops the range tombstone" "$S" compact "$R"
+printf 'r4\tvr4\nr5\tvr5\n' >"$T/rdel_final"
+expect_file "$T/rdel_final" "scan after compaction" "$S" scan "$R"
+run "$S" property "$R" strata.tables
+if [ "$RC" -eq 0 ] && [ "$(grep -c . "$T/out")" -eq 1 ] && grep -q " entries=2 " "$T/out"; then
+    ok
+else
+    bad "a full compaction leaves only the 2 live keys: $(cat "$T/out")"
+fi
 
 # ---- binary keys: hex round trip and the escaped text form ---------------------------------
 expect_rc 0 "binary put" "$S" --hex put "$D" 00ff0000ff ff00ff00

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * test_randomized.c -- random operation sequences (put, delete, batch, get, iterate, bounded
- * iterate, long-lived iterators, snapshot, flush, range compaction, reopen) checked against the
+ * test_randomized.c -- random operation sequences (put, delete, range delete, batch, get, iterate,
+ * bounded iterate, long-lived iterators, snapshot, flush, range compaction, reopen) checked
+ * against the
  * st_model oracle, over an options matrix (memtable skiplist/trie x compression none/zstd, 64 KiB
  * write buffers so flushes happen often). Seeded by st_test_seed() (replay with ST_SEED=<n>), sized
  * by st_test_scale().
@@ -24,10 +25,10 @@ typedef struct rt_state {
     strata_iter *held;    /* a long-lived iterator, or NULL */
     st_model *held_model; /* the state it must show */
     int can_flush;
-    long stats[9];
+    long stats[10];
 } rt_state;
 
-enum { S_PUT, S_DEL, S_BATCH, S_GET, S_ITER, S_SNAP, S_FLUSH, S_REOPEN, S_COMPACT };
+enum { S_PUT, S_DEL, S_BATCH, S_GET, S_ITER, S_SNAP, S_FLUSH, S_REOPEN, S_COMPACT, S_RDEL };
 
 /* Keys over a tiny alphabet (including NUL and 0xff) so that prefixes, embedded NULs and
  * equal-prefix runs are common; a few long keys. */
@@ -81,6 +82,27 @@ make_value(rt_state *s, unsigned char *buf, size_t cap)
     for (size_t i = 0; i < len; i++)
         buf[i] = (unsigned char)((x >> ((i % 8) * 8)) + i);
     return len;
+}
+
+/* A random range [*b, *e) of pool keys, begin < end: narrow mostly (a shared prefix), sometimes
+ * wide. Returns 0 when the two picks are equal. */
+static int
+pick_range(rt_state *s, const unsigned char **b, size_t *bl, const unsigned char **e, size_t *el)
+{
+    *bl = pick_key(s, b);
+    *el = pick_key(s, e);
+    if (st_rng_uniform(&s->rng, 3) != 0 && *bl > 0) {
+        /* [the first two bytes of k, k): narrow, keys sharing a short prefix */
+        *e = *b;
+        *el = *bl > 2 ? 2 : *bl;
+    }
+    int c = st_model_keycmp(*b, *bl, *e, *el);
+    if (c > 0) {
+        const unsigned char *t = *b;
+        size_t tl = *bl;
+        *b = *e, *bl = *el, *e = t, *el = tl;
+    }
+    return c != 0;
 }
 
 static void
@@ -166,7 +188,12 @@ do_batch(rt_state *s, unsigned char *vbuf, size_t vcap)
     for (int i = 0; i < n; i++) {
         const unsigned char *k;
         size_t kl = pick_key(s, &k);
-        if (st_rng_uniform(&s->rng, 4) == 0) {
+        const unsigned char *rb, *re;
+        size_t bl, el;
+        if (st_rng_uniform(&s->rng, 10) == 0 && pick_range(s, &rb, &bl, &re, &el)) {
+            ST_ASSERT_OK(strata_batch_delete_range(b, rb, bl, re, el));
+            st_model_delete_range(next, rb, bl, re, el);
+        } else if (st_rng_uniform(&s->rng, 4) == 0) {
             ST_ASSERT_OK(strata_batch_delete(b, k, kl));
             st_model_delete(next, k, kl);
         } else {
@@ -255,7 +282,13 @@ run_config(const char *name, int memtable, int compression, uint64_t seed, long 
         uint64_t r = st_rng_uniform(&s.rng, 1000);
         const unsigned char *k;
         size_t kl = pick_key(&s, &k);
-        if (r < 400) {
+        const unsigned char *rb, *re;
+        size_t bl, el;
+        if (r < 25 && pick_range(&s, &rb, &bl, &re, &el)) {
+            ST_ASSERT_OK(strata_delete_range(s.db, NULL, rb, bl, re, el));
+            st_model_delete_range(s.model, rb, bl, re, el);
+            s.stats[S_RDEL]++;
+        } else if (r < 400) {
             size_t vl = make_value(&s, vbuf, vcap);
             ST_ASSERT_OK(strata_put(s.db, NULL, k, kl, vbuf, vl));
             st_model_put(s.model, k, kl, vbuf, vl);
@@ -327,11 +360,11 @@ run_config(const char *name, int memtable, int compression, uint64_t seed, long 
     reopen(&s, dir, &o);
     ST_ASSERT_OK(strata_close(s.db));
     fprintf(stderr,
-            "config %s: %ld puts %ld deletes %ld batches %ld gets %ld scans %ld snapshot ops "
-            "%ld flushes %ld compactions %ld reopens, %zu keys at the end\n",
-            name, s.stats[S_PUT], s.stats[S_DEL], s.stats[S_BATCH], s.stats[S_GET], s.stats[S_ITER],
-            s.stats[S_SNAP], s.stats[S_FLUSH], s.stats[S_COMPACT], s.stats[S_REOPEN] + 1,
-            st_model_count(s.model));
+            "config %s: %ld puts %ld deletes %ld range deletes %ld batches %ld gets %ld scans %ld "
+            "snapshot ops %ld flushes %ld compactions %ld reopens, %zu keys at the end\n",
+            name, s.stats[S_PUT], s.stats[S_DEL], s.stats[S_RDEL], s.stats[S_BATCH], s.stats[S_GET],
+            s.stats[S_ITER], s.stats[S_SNAP], s.stats[S_FLUSH], s.stats[S_COMPACT],
+            s.stats[S_REOPEN] + 1, st_model_count(s.model));
     st_free(vbuf);
     free_pool(&s);
     st_model_free(s.model);

@@ -96,17 +96,6 @@ fsize(const char *path)
     return (long)st.st_size;
 }
 
-static void
-flip(const char *path, long off)
-{
-    FILE *f = fopen(path, "r+b");
-    ST_ASSERT(f != NULL && fseek(f, off, SEEK_SET) == 0);
-    int c = fgetc(f);
-    ST_ASSERT(c != EOF && fseek(f, off, SEEK_SET) == 0);
-    fputc(c ^ 0x5a, f);
-    ST_ASSERT(fclose(f) == 0);
-}
-
 /* 1 when key k lies in a range the report lists ("  keys [LO .. HI] (" or "  every key"). */
 static int
 reported(const char *report, const char *k)
@@ -211,7 +200,7 @@ test_wal_header(void)
     ST_ASSERT_OK(strata_close(wal_db(dir, &m)));
     char *wal = newest(dir, ".wal");
     ST_ASSERT(fsize(wal) > 40000);
-    flip(wal, 29); /* the header checksum */
+    st_test_flip_byte(wal, 29); /* the header checksum */
     strata_options o = opts();
     strata_db *db = NULL;
     ST_ASSERT_RC(strata_open(dir, &o, &db), STRATA_CORRUPT);
@@ -241,7 +230,7 @@ test_wal_mid_record(void)
     model m = {{0}, {0}};
     ST_ASSERT_OK(strata_close(wal_db(dir, &m)));
     char *wal = newest(dir, ".wal");
-    flip(wal, 40000); /* block 1 */
+    st_test_flip_byte(wal, 40000); /* block 1 */
     strata_options o = opts();
     strata_db *db = NULL;
     ST_ASSERT_RC(strata_open(dir, &o, &db), STRATA_CORRUPT);
@@ -295,7 +284,7 @@ test_table_data_page(void)
     model m = {{0}, {0}};
     two_tables(dir, &m);
     char *t = newest(dir, ".parquet");
-    flip(t, fsize(t) / 3);
+    st_test_flip_byte(t, fsize(t) / 3);
     char *report = repair(dir, STRATA_DATALOSS);
     ST_ASSERT(strstr(report, "salvaged") != NULL && strstr(report, "keys [") != NULL);
     ST_ASSERT(lost_has(dir, t));
@@ -340,9 +329,9 @@ damage_footer(const char *t, int how)
     long index, footer;
     table_offsets(t, &index, &footer);
     if (how == FLIP_FOOTER_LEN)
-        flip(t, fsize(t) - 6);
+        st_test_flip_byte(t, fsize(t) - 6);
     else if (how == FLIP_META)
-        flip(t, footer);
+        st_test_flip_byte(t, footer);
     else if (how == CUT_INDEX)
         cut(t, (index + footer) / 2);
     else if (how == CUT_META)
@@ -592,7 +581,7 @@ test_table_with_tombstones(void)
     model m = {{0}, {0}};
     puts_then_deletes(dir, &m, STRATA_COMPRESSION_NONE, 2);
     char *t = newest(dir, ".parquet"); /* the tombstones */
-    flip(t, fsize(t) / 4);
+    st_test_flip_byte(t, fsize(t) / 4);
     char *report = repair(dir, STRATA_DATALOSS);
     int differ = check_db(dir, &m, report); /* resurrected keys only inside reported ranges */
     ST_ASSERT(differ > 0 && differ < NKEYS / 4);

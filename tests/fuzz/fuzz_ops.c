@@ -10,7 +10,9 @@
  *   put k v         key k % 24 (small key space: overwrites), value of length v (bit 7: 1-8
  *                   KiB, so the 64 KiB memtables flush), sync when bit 6 of v;
  *   delete k        sync when bit 6 of k;
- *   batch n ...     1-4 puts/deletes written atomically, then a sync flag byte;
+ *   batch n ...     1-4 puts/deletes written atomically, then a sync flag byte (an entry
+ *                   whose value byte is 0xff is a range delete of keys [k, k + 1..4));
+ *   delete_range k n  one range tombstone over keys k .. k + n % 6 (sync when bit 6 of n);
  *   flush / compact_range a b (reversed ranges must give STRATA_INVALID and change nothing);
  *   snapshot s      take (up to 2 held, each with a copy of the model) or release;
  *   get k           checked against the model, and through each held snapshot;
@@ -78,13 +80,15 @@ enum {
     OP_CRASH,
     OP_SEEK,
     OP_SEEK2,
+    OP_DELETE_RANGE,
     OP_COUNT
 };
 
-/* One acknowledged write since the last durable point: its puts and deletes. */
+/* One acknowledged write since the last durable point: its puts, deletes and range deletes. */
 typedef struct fz_mut {
     uint8_t key;
-    int del;
+    uint8_t end; /* range delete (del == 2): keys [key, end), end <= FZ_KEYS */
+    int del;     /* 1: delete, 2: range delete */
     size_t vlen;
     uint32_t tag;
 } fz_mut;
@@ -124,6 +128,22 @@ key_of(uint8_t k, char *out)
     return (size_t)snprintf(out, 8, "k%02u", (unsigned)(k % FZ_KEYS));
 }
 
+/* The end key of a range ending before key number e (e may be FZ_KEYS: past every key). Keys
+ * are fixed-width, so [key_of(a), end_of(b)) holds exactly the keys a .. b-1. */
+static size_t
+end_of(uint8_t e, char *out)
+{
+    return (size_t)snprintf(out, 8, "k%02u", (unsigned)e);
+}
+
+/* A range delete of 1..n keys from k (clamped to the key space). */
+static fz_mut
+range_mut(uint8_t k, unsigned n)
+{
+    unsigned a = k % FZ_KEYS, b = a + 1 + n;
+    return (fz_mut){.key = (uint8_t)a, .end = (uint8_t)(b > FZ_KEYS ? FZ_KEYS : b), .del = 2};
+}
+
 /* The value of write `tag`: its tag then filler, so values of different writes differ. */
 static const char *
 value_of(uint32_t tag, size_t vlen)
@@ -144,9 +164,11 @@ static void
 model_apply(st_model *m, const fz_write *w)
 {
     for (int i = 0; i < w->n; i++) {
-        char k[8];
+        char k[8], e[8];
         size_t kl = key_of(w->m[i].key, k);
-        if (w->m[i].del)
+        if (w->m[i].del == 2)
+            st_model_delete_range(m, k, kl, e, end_of(w->m[i].end, e));
+        else if (w->m[i].del)
             st_model_delete(m, k, kl);
         else
             st_model_put(m, k, kl, value_of(w->m[i].tag, w->m[i].vlen), w->m[i].vlen);
@@ -180,9 +202,11 @@ write_one(const fz_write *w, int sync, int batch)
     strata_write_options wo;
     strata_write_options_init(&wo);
     wo.sync = sync;
-    char k[8];
+    char k[8], e[8];
     if (!batch) {
         size_t kl = key_of(w->m[0].key, k);
+        if (w->m[0].del == 2)
+            return strata_delete_range(fz.db, &wo, k, kl, e, end_of(w->m[0].end, e));
         if (w->m[0].del)
             return strata_delete(fz.db, &wo, k, kl);
         return strata_put(fz.db, &wo, k, kl, value_of(w->m[0].tag, w->m[0].vlen), w->m[0].vlen);
@@ -191,9 +215,10 @@ write_one(const fz_write *w, int sync, int batch)
     FZ_CHECK(b != NULL, "batch_new");
     for (int i = 0; i < w->n; i++) {
         size_t kl = key_of(w->m[i].key, k);
-        int rc = w->m[i].del ? strata_batch_delete(b, k, kl)
-                             : strata_batch_put(b, k, kl, value_of(w->m[i].tag, w->m[i].vlen),
-                                                w->m[i].vlen);
+        int rc = w->m[i].del == 2 ? strata_batch_delete_range(b, k, kl, e, end_of(w->m[i].end, e))
+                 : w->m[i].del    ? strata_batch_delete(b, k, kl)
+                                  : strata_batch_put(b, k, kl, value_of(w->m[i].tag, w->m[i].vlen),
+                                                     w->m[i].vlen);
         FZ_CHECK(rc == STRATA_OK, "batch entry: %s", strata_errstr(rc));
     }
     int rc = strata_write(fz.db, &wo, b);
@@ -252,6 +277,10 @@ check_scan(const strata_snapshot *snap, const st_model *m, int backward, int lo,
         last = first;
     strata_iter *it = NULL;
     int rc = strata_iter_open(fz.db, &ro, &it);
+    if (lo >= 0 && hi >= 0 && st_model_keycmp(lk, ll, hk, hl) > 0) {
+        FZ_CHECK(rc == STRATA_INVALID, "iter_open with reversed bounds: %s", strata_errstr(rc));
+        return;
+    }
     FZ_CHECK(rc == STRATA_OK, "iter_open: %s", strata_errstr(rc));
     if (backward)
         strata_iter_seek_last(it);
@@ -506,11 +535,21 @@ do_op(uint8_t opcode)
         for (int i = 0; i < w.n; i++) {
             a = next_byte();
             b = next_byte();
-            w.m[i] = (fz_mut){.key = a, .del = b == 0, .vlen = vlen_of(b), .tag = ++fz.tag};
+            w.m[i] = b == 0xff
+                         ? range_mut(a, a % 4)
+                         : (fz_mut){.key = a, .del = b == 0, .vlen = vlen_of(b), .tag = ++fz.tag};
         }
         a = next_byte() & 1;
         FZ_CHECK(write_one(&w, a, 1) == STRATA_OK, "batch write");
         acked(&w, a);
+        break;
+    case OP_DELETE_RANGE:
+        a = next_byte();
+        b = next_byte();
+        w.m[0] = range_mut(a, b % 6);
+        w.n = 1;
+        FZ_CHECK(write_one(&w, b >> 6 & 1, 0) == STRATA_OK, "delete_range");
+        acked(&w, b >> 6 & 1);
         break;
     case OP_FLUSH:
         FZ_CHECK(strata_flush(fz.db) == STRATA_OK, "flush");

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // The SQL view of a checkpoint, read by DuckDB, against strata's own scan. Builds databases with
 // the strata CLI (binary and printable keys, keys that are prefixes of others, empty and large
-// values, overwrites across tables, deletes of keys with older versions below, partial and full
-// compactions), checkpoints them, runs DIR/strata.sql statement by statement through
+// values, overwrites across tables, deletes of keys with older versions below, range deletes
+// (kind 2 rows) over flushed and unflushed data and re-puts inside deleted ranges, partial and
+// full compactions), checkpoints them, runs DIR/strata.sql statement by statement through
 // @duckdb/node-api with DIR as the working directory (the script's table paths are relative,
 // as with `cd DIR && duckdb -c ".read strata.sql"`) and checks:
 //   - the script is plain SQL statements (no client dot-commands) and equals `strata sql-view DIR`;
@@ -130,10 +131,11 @@ async function checkCheckpoint(name, dir, expectScan) {
       const [[rows]] = await all(`SELECT coalesce(sum(num_rows), 0) FROM parquet_file_metadata([${list}])`)
       ck.eq(BigInt(versions), BigInt(rows), 'kv_versions rows = the rows of the Parquet files (DuckDB metadata)')
     }
+    const [[ranges]] = await all('SELECT count(*) FROM kv_versions WHERE kind = 2')
     const [[live]] = await all('SELECT count(*) FROM kv')
     const [[tomb]] = await all('SELECT count(*) FROM kv_versions WHERE kind = 0')
     ck.ok(BigInt(live) <= BigInt(versions) - BigInt(tomb), 'kv has at most the put rows of kv_versions')
-    return { kv: got, versions }
+    return { kv: got, versions, ranges: BigInt(ranges) }
   } finally {
     process.chdir(cwd)
   }
@@ -144,6 +146,12 @@ await ck.guard('main', async () => {
   const src = path.join(work, 'src')
   const keys = keyPool(1500)
   const hex = (b) => b.toString('hex')
+  const sorted = [...keys].sort(Buffer.compare)
+  // a range delete [a, b) over a few neighbouring keys of the pool
+  const delRange = () => {
+    const i = int(sorted.length - 50)
+    cli(['del-range', src, hex(sorted[i]), hex(sorted[i + 1 + int(40)])])
+  }
   let compactions = 0
   for (let round = 0; round < 8; round++) {
     ck.context = `build round ${round}`
@@ -157,6 +165,9 @@ await ck.guard('main', async () => {
     cli(['del', src, 'abcdef0123456789'])
     // re-put some deleted keys in a later round (delete then put again)
     if (round % 2) cli(['put', src, hex(dels[0]), hex(value())])
+    // a range delete over flushed data (every third round: each command is a session whose
+    // close flushes, and more tiny tables would make background compaction merge everything)
+    if (round % 3 === 1) delRange()
     cli(['flush', src])
     if (round % 3 === 2) {
       const a = hex(keys[int(keys.length)])
@@ -198,6 +209,28 @@ await ck.guard('main', async () => {
   const before2 = cli(['scan', src])
   cli(['checkpoint', src, dir2])
   await checkCheckpoint('second checkpoint', dir2, before2)
+})
+
+// ---- range deletes kept in tables: over older data, with a newer put inside ---------------
+await ck.guard('range deletes', async () => {
+  const src = path.join(work, 'ranges')
+  const keys = keyPool(400)
+  const sorted = [...keys].sort(Buffer.compare)
+  const hex = (b) => b.toString('hex')
+  cli(['load', src], keys.map((k) => `${hex(k)}\t${hex(value())}\n`).join(''))
+  // one session each, so each lands in its own table (no compaction is due for so few)
+  cli(['del-range', src, hex(sorted[50]), hex(sorted[150])])
+  cli(['del-range', src, hex(sorted[100]), hex(sorted[300])]) // overlapping
+  cli(['put', src, hex(sorted[120]), hex(value())]) // newer than both: visible
+  cli(['del-range', src, hex(sorted[0]), hex(sorted[10])]) // stays in the log
+  const before = cli(['scan', src])
+  ck.context = 'range deletes'
+  ck.eq(before.split('\n').length - 1, 400 - 260 + 1, 'the source scan applies the range deletes')
+  const dir = path.join(work, 'ranges_ckpt')
+  cli(['checkpoint', src, dir])
+  const r = await checkCheckpoint('range deletes checkpoint', dir, before)
+  ck.ok(r && r.ranges >= 3n, `the checkpoint's tables hold the range tombstones (${r?.ranges} kind 2 rows)`)
+  ck.ok(r && r.versions > BigInt(r.kv.split('\n').length - 1), 'kv_versions holds the deleted rows kv hides')
 })
 
 // ---- an empty database (every key deleted and compacted away) ------------------------------

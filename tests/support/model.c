@@ -160,6 +160,20 @@ st_model_delete(st_model *m, const void *key, size_t klen)
     m->n--;
 }
 
+void
+st_model_delete_range(st_model *m, const void *begin, size_t blen, const void *end, size_t elen)
+{
+    size_t lo = st_model_lower_bound(m, begin, blen), hi = st_model_lower_bound(m, end, elen);
+    if (hi <= lo)
+        return;
+    for (size_t i = lo; i < hi; i++) {
+        free(m->v[i].key);
+        free(m->v[i].val);
+    }
+    memmove(&m->v[lo], &m->v[hi], (m->n - hi) * sizeof(*m->v));
+    m->n -= hi - lo;
+}
+
 int
 st_model_get(const st_model *m, const void *key, size_t klen, const void **val, size_t *vlen)
 {

@@ -26,6 +26,9 @@ st_model *st_model_clone(const st_model *m);
 
 void st_model_put(st_model *m, const void *key, size_t klen, const void *val, size_t vlen);
 void st_model_delete(st_model *m, const void *key, size_t klen);
+/* Delete every key in [begin, end) (nothing when begin >= end), like strata_delete_range. */
+void st_model_delete_range(st_model *m, const void *begin, size_t blen, const void *end,
+                           size_t elen);
 void st_model_clear(st_model *m);
 
 /* 1 and the borrowed value when present, else 0. */

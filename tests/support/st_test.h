@@ -98,6 +98,9 @@ void st_test_sleep_micros(long us);
 /* rm -rf path (best effort). */
 void st_test_rmrf(const char *path);
 
+/* Flip bits of the byte at offset off of file path (damage for corruption tests). */
+void st_test_flip_byte(const char *path, long off);
+
 /* Scale factor for test sizes: ST_TEST_SCALE env (default 1). Sanitizer builds use smaller. */
 double st_test_scale(void);
 

@@ -124,3 +124,14 @@ st_test_read_ack(int fd, uint64_t *id)
     }
     return 1;
 }
+
+void
+st_test_flip_byte(const char *path, long off)
+{
+    FILE *f = fopen(path, "r+b");
+    ST_ASSERT(f != NULL && fseek(f, off, SEEK_SET) == 0);
+    int c = fgetc(f);
+    ST_ASSERT(c != EOF && fseek(f, off, SEEK_SET) == 0);
+    ST_ASSERT(fputc(c ^ 0x5a, f) != EOF);
+    ST_ASSERT(fclose(f) == 0);
+}

@@ -5,7 +5,8 @@
  * that was in flight).
  *
  * Operation `id` of a workload with `seed` is a pure function of (seed, id): a single put, a
- * single delete, or an atomic batch of 2..8 distinct keys. Several writer threads use lanes
+ * single delete, a range delete of 1..8 consecutive keys (one range tombstone), or an atomic
+ * batch of 2..8 distinct keys. Several writer threads use lanes
  * (disjoint key ranges, see st_wl_lane_id) so that each thread's sequence stays checkable. Every
  * value names the operation that wrote it ("op=<id>/<j>/" plus padding), so a recovered value shows
  * which write it came from and a partly visible batch is detected.
@@ -30,11 +31,11 @@
 #define ST_WL_MAX_N 8
 #define ST_WL_VALUE_MAX 320
 
-enum { ST_WL_PUT = 0, ST_WL_DELETE = 1, ST_WL_BATCH = 2 };
+enum { ST_WL_PUT = 0, ST_WL_DELETE = 1, ST_WL_BATCH = 2, ST_WL_RANGE = 3 };
 
 typedef struct st_wl_op {
     int kind;
-    int n;                     /* entries (1 for PUT/DELETE) */
+    int n;                     /* entries (1 for PUT/DELETE; the keys a RANGE deletes) */
     unsigned key[ST_WL_MAX_N]; /* key numbers, distinct within a batch */
     int is_del[ST_WL_MAX_N];   /* entry j is a delete */
 } st_wl_op;
@@ -45,8 +46,18 @@ st_wl_gen(uint64_t seed, uint64_t id, st_wl_op *op)
     st_rng r;
     st_rng_seed(&r, seed * 0x9e3779b97f4a7c15ull + id);
     uint64_t c = st_rng_uniform(&r, 10);
-    op->kind = c < 5 ? ST_WL_PUT : c < 6 ? ST_WL_DELETE : ST_WL_BATCH;
+    op->kind = c < 5 ? ST_WL_PUT : c < 6 ? ST_WL_DELETE : c < 7 ? ST_WL_RANGE : ST_WL_BATCH;
     op->n = op->kind == ST_WL_BATCH ? 2 + (int)st_rng_uniform(&r, ST_WL_MAX_N - 1) : 1;
+    if (op->kind == ST_WL_RANGE) {
+        /* keys k .. k+n-1 of the lane: [key(k), key(k+n)) holds exactly them (fixed width) */
+        op->n = 1 + (int)st_rng_uniform(&r, ST_WL_MAX_N);
+        unsigned k = (unsigned)st_rng_uniform(&r, ST_WL_KEYS - (unsigned)op->n);
+        for (int j = 0; j < op->n; j++) {
+            op->key[j] = k + (unsigned)j + (unsigned)(id >> ST_WL_LANE_SHIFT) * ST_WL_KEYS;
+            op->is_del[j] = 1;
+        }
+        return;
+    }
     for (int j = 0; j < op->n; j++) {
         unsigned k;
         int dup;
@@ -91,6 +102,12 @@ st_wl_apply_db(strata_db *db, const strata_write_options *wo, uint64_t seed, uin
     st_wl_gen(seed, id, &op);
     char k[16], v[ST_WL_VALUE_MAX];
     size_t kl, vl;
+    if (op.kind == ST_WL_RANGE) {
+        char e[16];
+        kl = st_wl_key(op.key[0], k);
+        size_t el = st_wl_key(op.key[op.n - 1] + 1, e);
+        return strata_delete_range(db, wo, k, kl, e, el);
+    }
     if (op.kind != ST_WL_BATCH) {
         kl = st_wl_key(op.key[0], k);
         if (op.is_del[0])
