@@ -184,8 +184,16 @@ ri_close(st_iter *b)
     st_free(it);
 }
 
-static const st_iter_ops rdel_iter_ops = {ri_seek_first, ri_seek_last, ri_seek,  ri_seek_for_prev,
-                                          ri_next,       ri_prev,      ri_close, ri_value};
+/* A seek starts with the child's seek to the same key. */
+static void
+ri_prefetch(st_iter *b, const uint8_t *key, size_t klen)
+{
+    st_iter_prefetch(((rdel_iter *)b)->child, key, klen);
+}
+
+static const st_iter_ops rdel_iter_ops = {ri_seek_first,    ri_seek_last, ri_seek,
+                                          ri_seek_for_prev, ri_next,      ri_prev,
+                                          ri_close,         ri_value,     ri_prefetch};
 
 st_iter *
 st_rdel_filter_iter_new(st_iter *child, st_rdel_set *set, uint64_t snap, st_rdel_bound_fn bound,
