@@ -221,8 +221,8 @@ vi_close(st_iter *b)
 {
     st_free(b);
 }
-static const st_iter_ops vec_ops = {vi_first, vi_last, vi_seek,  vi_seek_for_prev,
-                                    vi_next,  vi_prev, vi_close, NULL};
+static const st_iter_ops vec_ops = {vi_first, vi_last, vi_seek, vi_seek_for_prev, vi_next, vi_prev,
+                                    vi_close, NULL,    NULL};
 
 static uint64_t child_max_seq;
 
