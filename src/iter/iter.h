@@ -136,6 +136,29 @@ st_iter_value(st_iter *it)
     return it->lazy_val ? it->ops->value(it) : STRATA_OK;
 }
 
+/*
+ * The value method of an iterator `it` that publishes the entry of its child `child` (a merge's
+ * top child, a run's open table, a filter's input): materialise child's value into it; an error
+ * invalidates it and becomes its sticky status.
+ */
+static inline int
+st_iter_value_from(st_iter *it, st_iter *child)
+{
+    if (!it->valid || !it->lazy_val)
+        return it->status;
+    int rc = st_iter_value(child);
+    if (rc != STRATA_OK) {
+        it->valid = 0;
+        if (it->status == STRATA_OK)
+            it->status = rc;
+        return rc;
+    }
+    it->val = child->val;
+    it->vlen = child->vlen;
+    it->lazy_val = 0;
+    return STRATA_OK;
+}
+
 static inline void
 st_iter_close(st_iter *it)
 {

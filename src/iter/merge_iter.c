@@ -65,18 +65,7 @@ m_value(st_iter *it)
     merge_iter *m = (merge_iter *)it;
     if (!it->valid || !it->lazy_val)
         return it->status;
-    st_iter *c = m->child[m->heap[0]];
-    int rc = st_iter_value(c);
-    if (rc != STRATA_OK) {
-        it->valid = 0;
-        if (it->status == STRATA_OK)
-            it->status = rc;
-        return rc;
-    }
-    it->val = c->val;
-    it->vlen = c->vlen;
-    it->lazy_val = 0;
-    return STRATA_OK;
+    return st_iter_value_from(it, m->child[m->heap[0]]);
 }
 
 static int

@@ -156,20 +156,7 @@ ri_prev(st_iter *b)
 static int
 ri_value(st_iter *b)
 {
-    rdel_iter *it = (rdel_iter *)b;
-    if (!b->valid || !b->lazy_val)
-        return b->status;
-    int rc = st_iter_value(it->child);
-    if (rc != STRATA_OK) {
-        b->valid = 0;
-        if (b->status == STRATA_OK)
-            b->status = rc;
-        return rc;
-    }
-    b->val = it->child->val;
-    b->vlen = it->child->vlen;
-    b->lazy_val = 0;
-    return STRATA_OK;
+    return st_iter_value_from(b, ((rdel_iter *)b)->child);
 }
 
 static void

@@ -268,18 +268,7 @@ ri_close(st_iter *b)
 static int
 ri_value(st_iter *b)
 {
-    run_iter *it = (run_iter *)b;
-    if (!b->valid || !b->lazy_val)
-        return b->status;
-    int rc = st_iter_value(it->child);
-    if (rc != STRATA_OK) {
-        ri_fail(it, rc);
-        return rc;
-    }
-    b->val = it->child->val;
-    b->vlen = it->child->vlen;
-    b->lazy_val = 0;
-    return STRATA_OK;
+    return st_iter_value_from(b, ((run_iter *)b)->child);
 }
 
 /* Open the table the seek will position in (as ri_seek would) and let it prefetch. */
