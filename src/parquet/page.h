@@ -92,20 +92,6 @@ int st_pq_value_reader_get(st_pq_value_reader *vr, uint32_t row, const uint8_t *
                            int *is_null);
 
 /*
- * st_pq_page_value_at --
- *     The value of row `row` of a page whose header is h (payload as for st_pq_page_decode),
- *     read without decoding the page, when the page is a v1 data page of a flat BYTE_ARRAY
- *     column in PLAIN encoding (*handled = 1); else *handled = 0 and nothing is read (the caller
- *     decodes the page). The CRC is checked as by st_pq_page_decode; the payload is decompressed
- *     into scratch only as far as the row needs where the codec allows (LZ4_RAW). *v / *vlen
- *     point into scratch or payload (valid until either changes); *is_null for a null row.
- *     CORRUPT, NOMEM; messages name `what` and off.
- */
-int st_pq_page_value_at(const st_pq_column_desc *c, const st_pq_page_header *h,
-                        const uint8_t *payload, uint32_t row, st_buf *scratch, const char *what,
-                        uint64_t off, int *handled, const uint8_t **v, size_t *vlen, int *is_null);
-
-/*
  * st_pq_page_const_int --
  *     A page of n copies of `value` (type ST_PQ_INT32 or ST_PQ_INT64, no nulls), decoded from
  *     nothing: for a column whose every value the caller already knows. INVALID, NOMEM.

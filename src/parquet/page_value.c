@@ -151,18 +151,3 @@ st_pq_value_reader_get(st_pq_value_reader *vr, uint32_t row, const uint8_t **v, 
         vr->row++;
     }
 }
-
-int
-st_pq_page_value_at(const st_pq_column_desc *c, const st_pq_page_header *h, const uint8_t *payload,
-                    uint32_t row, st_buf *scratch, const char *what, uint64_t off, int *handled,
-                    const uint8_t **v, size_t *vlen, int *is_null)
-{
-    st_pq_value_reader vr;
-    ST_RET(st_pq_value_reader_open(&vr, c, h, payload, row, scratch, what, off, handled));
-    if (!*handled)
-        return STRATA_OK;
-    if (row >= vr.n)
-        return st_err(STRATA_CORRUPT, "%s: page at offset %llu: row %u of a page of %u rows", what,
-                      (unsigned long long)off, row, vr.n);
-    return st_pq_value_reader_get(&vr, row, v, vlen, is_null);
-}

@@ -75,31 +75,11 @@ static int
 get_value(st_sst_reader *r, uint32_t g, uint32_t idx, uint32_t row, st_buf *val, st_sst_pref *vp,
           const uint8_t **v, size_t *vl, int *isnull)
 {
-    const st_sst_rg *rg = &r->rgs[g];
-    const int col = ST_SST_COL_VALUE;
-    uint8_t key[ST_SST_CACHE_KEY_LEN];
-    st_sst_cache_key(r, g, col, idx, key);
-    st_cache_handle *h = st_cache_lookup(r->cache, key, ST_SST_CACHE_KEY_LEN);
-    int handled = 0;
-    if (!h && r->map && rg->dict_off[col] < 0) {
-        if (!st_cache_admit(r->cache, key, ST_SST_CACHE_KEY_LEN,
-                            st_sst_value_page_charge(rg, idx))) {
-            st_pq_page_header ph;
-            const uint8_t *payload;
-            ST_RET(st_sst_map_value_page(r, g, idx, &ph, &payload));
-            ST_RET(st_pq_page_value_at(&rg->desc[col], &ph, payload, row, val, r->path,
-                                       (uint64_t)rg->oi[col].pages[idx].offset, &handled, v, vl,
-                                       isnull));
-        }
-    }
-    if (handled)
-        return STRATA_OK;
-    if (h) {
-        vp->h = h;
-        vp->pg = st_cache_value(h);
-    } else {
-        ST_RET(st_sst_load_page(r, g, col, idx, ST_SST_FILL_NO_LOOKUP, 1, NULL, vp));
-    }
+    st_pq_value_reader vr;
+    int lazy;
+    ST_RET(st_sst_load_value_page(r, g, idx, 1, 1, NULL, &vr, val, row, &lazy, vp));
+    if (lazy)
+        return st_pq_value_reader_get(&vr, row, v, vl, isnull);
     *v = vp->pg->data + vp->pg->offs[row];
     *vl = vp->pg->offs[row + 1] - vp->pg->offs[row];
     *isnull = vp->pg->nulls ? vp->pg->nulls[row] : 0;

@@ -149,6 +149,14 @@ typedef struct st_sst_cursor {
     uint32_t hint_g, hint_idx;
 } st_sst_cursor;
 
+/* The row after the last row of page idx of column col (by the OffsetIndex). */
+static inline int64_t
+st_sst_page_end_row(const st_sst_rg *rg, int col, uint32_t idx)
+{
+    const st_pq_offset_index *oi = &rg->oi[col];
+    return idx + 1 < oi->npages ? oi->pages[idx + 1].first_row : rg->num_rows;
+}
+
 /* The big-endian value of the first 8 bytes of key (0-padded): orders like the key's prefix. */
 static inline uint64_t
 st_sst_key_prefix(const uint8_t *p, size_t n)
@@ -236,12 +244,14 @@ size_t st_sst_value_page_charge(const st_sst_rg *rg, uint32_t idx);
 int st_sst_map_value_page(st_sst_reader *r, uint32_t g, uint32_t idx, st_pq_page_header *h,
                           const uint8_t **payload);
 /*
- * st_sst_load_page of value page idx for a cursor: fill > 0 caches it only when the cache admits
- * it. With lc (the first value page after a seek) a page neither cached nor admitted is opened in
- * lc's value reader instead (lc->lazy = 1, *out left empty).
+ * st_sst_load_page of value page idx for a point lookup or a cursor: fill > 0 caches it only when
+ * the cache admits it. With vr (a point lookup, or the first value page after a seek) a mapped
+ * page neither cached nor admitted is opened in vr on vbuf instead (decompressed as far as row
+ * `row` of the page likely needs): *lazy = 1 and *out is left empty.
  */
 int st_sst_load_value_page(st_sst_reader *r, uint32_t g, uint32_t idx, int fill, int crc,
-                           st_sst_ra *ra, st_sst_cursor *lc, st_sst_pref *out);
+                           st_sst_ra *ra, st_pq_value_reader *vr, st_buf *vbuf, uint32_t row,
+                           int *lazy, st_sst_pref *out);
 
 /* ---- searching (sst_reader.c), used by point lookups (sst_get.c) ----------------------------- */
 

@@ -223,8 +223,7 @@ st_sst_load_page(st_sst_reader *r, uint32_t g, int col, uint32_t page, int fill,
         }
     } else {
         const st_pq_page_location *loc = &rg->oi[col].pages[page];
-        int64_t end =
-            page + 1 < rg->oi[col].npages ? rg->oi[col].pages[page + 1].first_row : rg->num_rows;
+        int64_t end = st_sst_page_end_row(rg, col, page);
         if (rg->dict_off[col] >= 0)
             ST_RET(st_sst_load_page(r, g, col, DICT_PAGE, fill, crc, NULL, &dict));
         if (ra) {
@@ -372,9 +371,7 @@ size_t
 st_sst_value_page_charge(const st_sst_rg *rg, uint32_t idx)
 {
     const st_pq_page_location *loc = &rg->oi[ST_SST_COL_VALUE].pages[idx];
-    int64_t end = idx + 1 < rg->oi[ST_SST_COL_VALUE].npages
-                      ? rg->oi[ST_SST_COL_VALUE].pages[idx + 1].first_row
-                      : rg->num_rows;
+    int64_t end = st_sst_page_end_row(rg, ST_SST_COL_VALUE, idx);
     return (size_t)loc->compressed_size * 2 + (size_t)(end - loc->first_row) * 5;
 }
 
@@ -388,9 +385,7 @@ st_sst_map_value_page(st_sst_reader *r, uint32_t g, uint32_t idx, st_pq_page_hea
 {
     const st_sst_rg *rg = &r->rgs[g];
     const st_pq_page_location *loc = &rg->oi[ST_SST_COL_VALUE].pages[idx];
-    int64_t end = idx + 1 < rg->oi[ST_SST_COL_VALUE].npages
-                      ? rg->oi[ST_SST_COL_VALUE].pages[idx + 1].first_row
-                      : rg->num_rows;
+    int64_t end = st_sst_page_end_row(rg, ST_SST_COL_VALUE, idx);
     int64_t off = loc->offset, limit = rg->chunk_end[ST_SST_COL_VALUE];
     if (off < 4 || off >= limit || (uint64_t)limit > r->file_size)
         return st_err(STRATA_CORRUPT, "%s: page offset %lld out of range", r->path, (long long)off);
@@ -415,9 +410,11 @@ st_sst_map_value_page(st_sst_reader *r, uint32_t g, uint32_t idx, st_pq_page_hea
  */
 int
 st_sst_load_value_page(st_sst_reader *r, uint32_t g, uint32_t idx, int fill, int crc, st_sst_ra *ra,
-                       st_sst_cursor *lc, st_sst_pref *out)
+                       st_pq_value_reader *vr, st_buf *vbuf, uint32_t row, int *lazy,
+                       st_sst_pref *out)
 {
     const int col = ST_SST_COL_VALUE;
+    *lazy = 0;
     if (!r->cache || fill <= 0 || !crc)
         return st_sst_load_page(r, g, col, idx, fill, crc, ra, out);
     uint8_t key[ST_SST_CACHE_KEY_LEN];
@@ -432,22 +429,14 @@ st_sst_load_value_page(st_sst_reader *r, uint32_t g, uint32_t idx, int fill, int
     const st_sst_rg *rg = &r->rgs[g];
     int admit =
         st_cache_admit(r->cache, key, ST_SST_CACHE_KEY_LEN, st_sst_value_page_charge(rg, idx));
-    if (!admit && lc && r->map && rg->dict_off[col] < 0) {
+    if (!admit && vr && r->map && rg->dict_off[col] < 0) {
         st_pq_page_header ph;
         const uint8_t *payload;
-        int handled = 0;
         ST_RET(st_sst_map_value_page(r, g, idx, &ph, &payload));
-        int64_t first = rg->oi[col].pages[idx].first_row;
-        ST_RET(st_pq_value_reader_open(&lc->vr, &rg->desc[col], &ph, payload,
-                                       (uint32_t)(lc->row - first), &lc->lbuf, r->path,
-                                       (uint64_t)rg->oi[col].pages[idx].offset, &handled));
-        if (handled) {
+        ST_RET(st_pq_value_reader_open(vr, &rg->desc[col], &ph, payload, row, vbuf, r->path,
+                                       (uint64_t)rg->oi[col].pages[idx].offset, lazy));
+        if (*lazy) {
             memset(out, 0, sizeof(*out));
-            lc->lazy = 1;
-            lc->lg = g;
-            lc->lfirst = first;
-            lc->lend = first + ph.num_values;
-            lc->lrow = -1;
             return STRATA_OK;
         }
     }

@@ -94,11 +94,18 @@ cursor_load_page(st_sst_cursor *c, int col, uint32_t idx)
     int rc;
     if (col == ST_SST_COL_VALUE) {
         /* only the first value page after a seek may be read lazily */
-        st_sst_cursor *lc = c->seeked ? c : NULL;
+        int64_t first = rg->oi[col].pages[idx].first_row;
+        rc = st_sst_load_value_page(r, c->g, idx, c->fill_cache, !c->skip_crc, ra,
+                                    c->seeked ? &c->vr : NULL, &c->lbuf, (uint32_t)(c->row - first),
+                                    &c->lazy, p);
         c->seeked = 0;
-        rc = st_sst_load_value_page(r, c->g, idx, c->fill_cache, !c->skip_crc, ra, lc, p);
-        if (rc == STRATA_OK && c->lazy)
+        if (rc == STRATA_OK && c->lazy) {
+            c->lg = c->g;
+            c->lfirst = first;
+            c->lend = st_sst_page_end_row(rg, col, idx);
+            c->lrow = -1;
             return cursor_lazy_value(c);
+        }
     } else {
         rc = st_sst_load_page(r, c->g, col, idx, c->fill_cache, !c->skip_crc, ra, p);
     }
@@ -420,6 +427,16 @@ cursor_pin_bundle(st_sst_cursor *c, uint32_t idx, int fill, int *pinned)
     return STRATA_OK;
 }
 
+/* Start fetching the key and seqno page headers of bundle idx of rg (cold file memory). */
+static void
+prefetch_bundle(const st_sst_reader *r, const st_sst_rg *rg, uint32_t idx)
+{
+    if (!r->map)
+        return;
+    __builtin_prefetch(r->map + rg->oi[ST_SST_COL_KEY].pages[idx].offset);
+    __builtin_prefetch(r->map + rg->oi[ST_SST_COL_SEQNO].pages[idx].offset);
+}
+
 /*
  * Pin every column's page idx of row group c->g for a seek: pages the cursor already holds stay,
  * the others come from the page bundle (one cache entry; fill_cache = 0 never inserts one).
@@ -434,13 +451,9 @@ cursor_seek_bundle(st_sst_cursor *c, uint32_t idx)
     }
     if (have)
         return STRATA_OK;
-    /* on a cache miss the bundle decodes the key and seqno pages: start fetching their headers
-     * (cold file memory) while the cache is searched */
-    if (c->r->map) {
-        const st_sst_rg *rg = &c->r->rgs[c->g];
-        __builtin_prefetch(c->r->map + rg->oi[ST_SST_COL_KEY].pages[idx].offset);
-        __builtin_prefetch(c->r->map + rg->oi[ST_SST_COL_SEQNO].pages[idx].offset);
-    }
+    /* on a cache miss the bundle decodes the key and seqno pages: start fetching them while the
+     * cache is searched */
+    prefetch_bundle(c->r, &c->r->rgs[c->g], idx);
     return cursor_pin_bundle(c, idx, c->fill_cache, &pinned);
 }
 
@@ -463,10 +476,8 @@ st_sst_cursor_prefetch(st_sst_cursor *c, const uint8_t *key, size_t klen)
     c->hint_klen = klen;
     c->hint_g = g;
     c->hint_idx = idx;
-    if (idx >= rg->oi[0].npages || (c->b && c->bg == g && c->bidx == idx))
-        return;
-    __builtin_prefetch(r->map + rg->oi[ST_SST_COL_KEY].pages[idx].offset);
-    __builtin_prefetch(r->map + rg->oi[ST_SST_COL_SEQNO].pages[idx].offset);
+    if (idx < rg->oi[0].npages && !(c->b && c->bg == g && c->bidx == idx))
+        prefetch_bundle(r, rg, idx);
 }
 
 int

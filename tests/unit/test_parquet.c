@@ -691,8 +691,18 @@ test_page_v1_roundtrip(void)
     st_buf_free(&out);
 }
 
+/* One value through a fresh value reader (what a point lookup does). */
+static int
+value_at(const st_pq_column_desc *c, const st_pq_page_header *h, const uint8_t *payload,
+         uint32_t row, st_buf *buf, int *handled, const uint8_t **v, size_t *vlen, int *is_null)
+{
+    st_pq_value_reader vr;
+    ST_RET(st_pq_value_reader_open(&vr, c, h, payload, row, buf, "t", 0, handled));
+    return *handled ? st_pq_value_reader_get(&vr, row, v, vlen, is_null) : STRATA_OK;
+}
+
 /*
- * st_pq_page_value_at against st_pq_page_decode: every row of random OPTIONAL and REQUIRED PLAIN
+ * st_pq_value_reader against st_pq_page_decode: every row of random OPTIONAL and REQUIRED PLAIN
  * pages (nulls, empty and large values) under every codec, then damage and unsupported forms.
  */
 static void
@@ -744,8 +754,8 @@ test_page_value_at(void)
             int handled = 0, isnull = -1;
             const uint8_t *v = NULL;
             size_t vl = 99;
-            ST_ASSERT_OK(st_pq_page_value_at(&desc, &d, out.data + hlen, row, &valbuf, "t", 0,
-                                             &handled, &v, &vl, &isnull));
+            ST_ASSERT_OK(
+                value_at(&desc, &d, out.data + hlen, row, &valbuf, &handled, &v, &vl, &isnull));
             ST_ASSERT(handled);
             ST_ASSERT_EQ(isnull, pg->nulls ? pg->nulls[row] : 0);
             if (!isnull)
@@ -775,24 +785,24 @@ test_page_value_at(void)
         int handled = 0, isnull;
         const uint8_t *v;
         size_t vl;
-        ST_ASSERT_RC(st_pq_page_value_at(&desc, &d, out.data + hlen, n - 1, &valbuf, "t", 0,
-                                         &handled, &v, &vl, &isnull),
-                     STRATA_CORRUPT);
+        ST_ASSERT_RC(
+            value_at(&desc, &d, out.data + hlen, n - 1, &valbuf, &handled, &v, &vl, &isnull),
+            STRATA_CORRUPT);
         ST_ASSERT(strstr(st_errmsg(), "checksum") != NULL);
         /* without the CRC, a length prefix pointing past the page is CORRUPT, never an overrun */
         if (codec == ST_PQ_UNCOMPRESSED && !optional) {
             st_pq_column_desc nocrc = desc;
             nocrc.verify_crc = 0;
             memset(out.data + hlen, 0xff, 4);
-            ST_ASSERT_RC(st_pq_page_value_at(&nocrc, &d, out.data + hlen, n - 1, &valbuf, "t", 0,
-                                             &handled, &v, &vl, &isnull),
-                         STRATA_CORRUPT);
+            ST_ASSERT_RC(
+                value_at(&nocrc, &d, out.data + hlen, n - 1, &valbuf, &handled, &v, &vl, &isnull),
+                STRATA_CORRUPT);
         }
         /* other forms are left to the page decoder */
         st_pq_page_header other = d;
         other.encoding = ST_PQ_DELTA_BYTE_ARRAY;
-        ST_ASSERT_OK(st_pq_page_value_at(&desc, &other, out.data + hlen, 0, &valbuf, "t", 0,
-                                         &handled, &v, &vl, &isnull));
+        ST_ASSERT_OK(
+            value_at(&desc, &other, out.data + hlen, 0, &valbuf, &handled, &v, &vl, &isnull));
         ST_ASSERT(!handled);
         st_pq_compressor_free(&comp);
         st_free(defs);
