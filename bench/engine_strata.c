@@ -238,7 +238,7 @@ static const char *
 sdb_describe(void)
 {
     static char buf[96];
-    snprintf(buf, sizeof buf, "strata %s, lz4 + zstd-1 bottommost, bloom, defaults",
+    snprintf(buf, sizeof buf, "strata %s, lz4, bloom, defaults",
              strata_version(NULL, NULL, NULL));
     return buf;
 }

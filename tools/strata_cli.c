@@ -129,7 +129,7 @@ static const cli_opt global_opts[] = {
     [G_MEMTABLE] = {"memtable", "skiplist|trie", "memtable kind used while the DB is open"},
     [G_COMPRESSION] = {"compression", "CODEC", "lz4|zstd|snappy|none for flushes (default lz4)"},
     [G_BOTTOMMOST] = {"bottommost-compression", "CODEC",
-                      "zstd|lz4|snappy|none for full compactions (default zstd)"},
+                      "lz4|zstd|snappy|none for full compactions (default lz4)"},
     [G_QUIET] = {"quiet", NULL, "no progress line on the terminal (load, compact, check, repair)"},
     [G_WAL_RECOVERY] = {"wal-recovery", "MODE",
                         "tolerate-tail|strict|skip-corrupt: damaged logs at open"},

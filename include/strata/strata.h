@@ -140,7 +140,9 @@ typedef struct strata_options {
      * outputs that still have older data under them (cheap to decompress on a cache miss);
      * bottommost_compression for compaction outputs whose inputs include every table holding
      * older data in their key range, as a full strata_compact_range does, where most of a
-     * settled database lives. STRATA_COMPRESSION_*; default ZSTD at compression_level. */
+     * settled database lives. STRATA_COMPRESSION_*; default LZ4. ZSTD makes such tables about
+     * a fifth smaller but every page read from them ~9x dearer to decompress (doc/format_sst.md,
+     * "Table profile"). */
     int bottommost_compression;
     /* default 0. 1: open an existing database for reading only (see strata_open). */
     int read_only;

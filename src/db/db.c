@@ -55,7 +55,7 @@ strata_options_init(strata_options *o)
     o->ucs_scaling_count = 1;
     o->ucs_base_shards = 4;
     o->max_open_files = 1000;
-    o->bottommost_compression = STRATA_COMPRESSION_ZSTD;
+    o->bottommost_compression = STRATA_COMPRESSION_LZ4;
 }
 
 void

@@ -28,7 +28,7 @@
 static const size_t options_ends[] = {
     END(strata_options, ucs_base_shards),        /* 0.1.0 */
     END(strata_options, max_open_files),         /* sorted runs and the table cache */
-    END(strata_options, bottommost_compression), /* LZ4 above, ZSTD at the bottom */
+    END(strata_options, bottommost_compression), /* the bottommost codec (now LZ4) */
     END(strata_options, reserved_),              /* read-only open (+ reserved_ padding) */
     END(strata_options, bottommost_page_size)    /* 4 KiB pages above, 8 KiB at the bottom */
 };

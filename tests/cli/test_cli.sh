@@ -484,9 +484,13 @@ expect_codecs() {
 for comp in none:UNCOMPRESSED snappy:SNAPPY zstd:ZSTD lz4:LZ4_RAW; do
     expect_codecs "$T/comp_${comp%%:*}" "${comp#*:}" "a flushed ${comp%%:*} table"
 done
-# a full compaction writes bottommost tables: zstd by default, else --bottommost-compression
-expect_rc 0 "compact the lz4 database" "$S" compact "$T/comp_lz4"
-expect_codecs "$T/comp_lz4" ZSTD "a fully compacted table"
+# a full compaction writes bottommost tables: lz4 by default, else --bottommost-compression
+expect_rc 0 "compact the zstd database" "$S" compact "$T/comp_zstd"
+expect_codecs "$T/comp_zstd" LZ4_RAW "a fully compacted table"
+expect_file "$T/sorted.tsv" "scan after the full lz4 compaction" "$S" --hex scan "$T/comp_zstd"
+expect_rc 0 "compact --bottommost-compression zstd" \
+    "$S" compact --bottommost-compression zstd "$T/comp_lz4"
+expect_codecs "$T/comp_lz4" ZSTD "a table compacted with --bottommost-compression zstd"
 expect_file "$T/sorted.tsv" "scan after the full compaction" "$S" --hex scan "$T/comp_lz4"
 expect_rc 0 "compact --bottommost-compression snappy" \
     "$S" compact --bottommost-compression snappy "$T/comp_none"

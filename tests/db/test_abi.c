@@ -96,7 +96,7 @@ test_old_options(void)
     ST_ASSERT_EQ(db->opts.bloom_bits_per_key, 7);
     ST_ASSERT_EQ(db->opts.write_buffer_size, 64 * 1024);
     ST_ASSERT_EQ(db->opts.max_open_files, 1000); /* default, not the padding */
-    ST_ASSERT_EQ(db->opts.bottommost_compression, STRATA_COMPRESSION_ZSTD);
+    ST_ASSERT_EQ(db->opts.bottommost_compression, STRATA_COMPRESSION_LZ4);
     strata_stats st;
     strata_stats_init(&st);
     ST_ASSERT_OK(strata_get_stats(db, &st));
@@ -276,7 +276,7 @@ test_sized_init(void)
     memset(&cur, 0x5a, sizeof(cur));
     strata_options_init(&cur);
     ST_ASSERT_EQ(cur.struct_size, sizeof(cur));
-    ST_ASSERT_EQ(cur.bottommost_compression, STRATA_COMPRESSION_ZSTD);
+    ST_ASSERT_EQ(cur.bottommost_compression, STRATA_COMPRESSION_LZ4);
     strata_options_init(NULL);
     strata_stats_init_sized(NULL, sizeof(strata_stats));
     size_t tiny = 0x5a5a;
