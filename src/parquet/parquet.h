@@ -204,6 +204,10 @@ int st_pq_decode_file_meta(const uint8_t *p, size_t n, st_arena *a, const char *
                            uint64_t base_off, st_pq_file_meta *out);
 int st_pq_decode_page_header(const uint8_t *p, size_t n, const char *what, uint64_t base_off,
                              st_pq_page_header *out, size_t *used);
+/* The table-driven page header decoder alone. st_pq_decode_page_header takes a shortcut for
+ * plain v1 data page headers and gives exactly this function's result; tests compare the two. */
+int st_pq_decode_page_header_generic(const uint8_t *p, size_t n, const char *what,
+                                     uint64_t base_off, st_pq_page_header *out, size_t *used);
 int st_pq_decode_offset_index(const uint8_t *p, size_t n, st_arena *a, const char *what,
                               uint64_t base_off, st_pq_offset_index *out);
 int st_pq_decode_column_index(const uint8_t *p, size_t n, st_arena *a, const char *what,

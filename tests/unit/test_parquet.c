@@ -25,6 +25,84 @@
 
 /* ---- thrift + metadata ---------------------------------------------------------------------- */
 
+/* Both decoders on the same bytes: same return code, same header, same length. */
+static void
+same_page_header(const uint8_t *p, size_t n)
+{
+    st_pq_page_header a, g;
+    size_t ua = 0, ug = 0;
+    int ra = st_pq_decode_page_header(p, n, "t", 0, &a, &ua);
+    int rg = st_pq_decode_page_header_generic(p, n, "t", 0, &g, &ug);
+    ST_ASSERT_EQ(ra, rg);
+    if (ra != STRATA_OK)
+        return;
+    ST_ASSERT_EQ(ua, ug);
+    ST_ASSERT_EQ(a.type, g.type);
+    ST_ASSERT_EQ(a.uncompressed_size, g.uncompressed_size);
+    ST_ASSERT_EQ(a.compressed_size, g.compressed_size);
+    ST_ASSERT_EQ(a.has_crc, g.has_crc);
+    ST_ASSERT_EQ(a.crc, g.crc);
+    ST_ASSERT_EQ(a.num_values, g.num_values);
+    ST_ASSERT_EQ(a.num_nulls, g.num_nulls);
+    ST_ASSERT_EQ(a.num_rows, g.num_rows);
+    ST_ASSERT_EQ(a.encoding, g.encoding);
+    ST_ASSERT_EQ(a.def_len, g.def_len);
+    ST_ASSERT_EQ(a.rep_len, g.rep_len);
+    ST_ASSERT_EQ(a.is_compressed, g.is_compressed);
+    ST_ASSERT_EQ(a.has_stats, g.has_stats);
+    ST_ASSERT_EQ(a.dict_num_values, g.dict_num_values);
+    ST_ASSERT_EQ(a.dict_encoding, g.dict_encoding);
+}
+
+/*
+ * The page header shortcut against the table-driven decoder: headers of every page type, with
+ * and without crc and statistics, extreme field values, every truncation and every single-byte
+ * change of each.
+ */
+static void
+test_page_header_fast_path(void)
+{
+    static const int32_t vals[] = {0,     1,       63,        64, 8191,     8192,
+                                   65535, 1 << 20, INT32_MAX, -1, INT32_MIN};
+    st_rng rng;
+    st_rng_seed(&rng, 77);
+    st_buf b = {0};
+    for (int i = 0; i < 400; i++) {
+        st_pq_page_header h;
+        memset(&h, 0, sizeof(h));
+        int t = (int)(st_rng_next(&rng) % 4);
+        h.type = t == 3   ? ST_PQ_DATA_PAGE
+                 : t == 1 ? ST_PQ_DICTIONARY_PAGE
+                 : t == 2 ? ST_PQ_DATA_PAGE_V2
+                          : ST_PQ_DATA_PAGE;
+        h.uncompressed_size = vals[st_rng_next(&rng) % 11];
+        h.compressed_size = vals[st_rng_next(&rng) % 11];
+        h.has_crc = (uint8_t)(st_rng_next(&rng) & 1);
+        h.crc = (uint32_t)st_rng_next(&rng);
+        h.num_values = vals[st_rng_next(&rng) % 11];
+        h.num_rows = h.num_nulls = 0;
+        h.encoding = (int)(st_rng_next(&rng) % 10);
+        h.dict_num_values = vals[st_rng_next(&rng) % 11];
+        if (st_rng_next(&rng) % 4 == 0) {
+            h.has_stats = 1;
+            h.stats.null_count = 0;
+            h.stats.has_null_count = 1;
+        }
+        st_buf_clear(&b);
+        ST_ASSERT_OK(st_pq_encode_page_header(&b, &h));
+        same_page_header(b.data, b.len);
+        for (size_t n = 0; n < b.len; n++)
+            same_page_header(b.data, n);
+        for (size_t k = 0; k < b.len; k++) {
+            uint8_t keep = b.data[k];
+            b.data[k] = (uint8_t)st_rng_next(&rng);
+            same_page_header(b.data, b.len);
+            b.data[k] = keep;
+        }
+    }
+    st_buf_free(&b);
+}
+
 static void
 test_thrift_vectors(void)
 {
@@ -980,6 +1058,7 @@ int
 main(void)
 {
     ST_RUN(test_thrift_vectors);
+    ST_RUN(test_page_header_fast_path);
     ST_RUN(test_file_meta_roundtrip);
     ST_RUN(test_thrift_unknown_fields);
     ST_RUN(test_index_roundtrip);
