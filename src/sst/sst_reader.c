@@ -421,7 +421,8 @@ cursor_pin_bundle(st_sst_cursor *c, uint32_t idx, int fill, int *pinned)
         p->g = c->g;
         p->idx = idx;
         p->first = rg->oi[col].pages[idx].first_row;
-        p->end = p->first + p->pg->n;
+        /* a bundle's pages hold the same rows; its kind page may be the shared all-puts page */
+        p->end = p->first + c->b->pg[ST_SST_COL_KEY]->n;
     }
     *pinned = 1;
     return STRATA_OK;
@@ -476,8 +477,11 @@ st_sst_cursor_prefetch(st_sst_cursor *c, const uint8_t *key, size_t klen)
     c->hint_klen = klen;
     c->hint_g = g;
     c->hint_idx = idx;
-    if (idx < rg->oi[0].npages && !(c->b && c->bg == g && c->bidx == idx))
+    if (idx < rg->oi[0].npages && !(c->b && c->bg == g && c->bidx == idx)) {
         prefetch_bundle(r, rg, idx);
+        /* a seek mostly reads the value of the row it lands on: its page header too */
+        __builtin_prefetch(r->map + rg->oi[ST_SST_COL_VALUE].pages[idx].offset);
+    }
 }
 
 int

@@ -78,7 +78,7 @@ test_version_and_options(void)
     ST_ASSERT_EQ(o.write_buffer_size, 64u << 20);
     ST_ASSERT_EQ(o.wal_recovery_mode, STRATA_WAL_RECOVERY_TOLERATE_TAIL);
     ST_ASSERT_EQ(o.compression, STRATA_COMPRESSION_LZ4);
-    ST_ASSERT_EQ(o.bottommost_compression, STRATA_COMPRESSION_ZSTD);
+    ST_ASSERT_EQ(o.bottommost_compression, STRATA_COMPRESSION_LZ4);
     ST_ASSERT_EQ(o.compression_level, 1);
     ST_ASSERT_EQ(o.ucs_scaling_count, 1);
     ST_ASSERT_EQ(o.ucs_scaling[0], 2);

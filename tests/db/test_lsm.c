@@ -46,6 +46,7 @@ typedef struct lsm_ctx {
 static int memtable_kind = STRATA_MEMTABLE_SKIPLIST, compression = STRATA_COMPRESSION_LZ4;
 static int ucs_scaling = 2;
 static size_t page_size, bottommost_page_size; /* 0: the defaults */
+static int bottommost_zstd;                    /* 1: bottommost_compression ZSTD */
 
 static strata_options
 opts(void)
@@ -58,6 +59,8 @@ opts(void)
         o.page_size = page_size;
     if (bottommost_page_size)
         o.bottommost_page_size = bottommost_page_size;
+    if (bottommost_zstd)
+        o.bottommost_compression = STRATA_COMPRESSION_ZSTD;
     return o;
 }
 
@@ -480,7 +483,7 @@ test_compact_range_during_background_compactions(void)
     finish(&c, dir);
 }
 
-/* ---- codecs: flushes and upper compactions LZ4, bottommost compactions ZSTD ----------------- */
+/* ---- codecs: flushes and upper compactions `compression`, bottommost ones their own ---------- */
 
 /* The codec of table fnum's value chunks (key chunks agree or are UNCOMPRESSED); *flush: its footer
  * says a memtable flush wrote it (strata-job=flush), else a compaction did. */
@@ -553,6 +556,7 @@ test_codec_profile(void)
     ucs_scaling = 64; /* a threshold of 66 tables: no background compaction in this test */
     page_size = 1024; /* and 4x bigger pages at the bottom */
     bottommost_page_size = 4096;
+    bottommost_zstd = 1; /* the default is LZ4 for both: a different codec shows which is which */
     rows_lz4 = pages_lz4 = rows_zstd = pages_zstd = 0;
     lsm_ctx c = ctx_open(dir, 2000, st_test_seed() + 11);
     for (int f = 0; f < 4; f++) {
@@ -597,6 +601,7 @@ test_codec_profile(void)
     finish(&c, dir);
     ucs_scaling = 2;
     page_size = bottommost_page_size = 0;
+    bottommost_zstd = 0;
 }
 
 /* Copy table file `fnum` of from_dir to table file `to_fnum` of to_dir. */

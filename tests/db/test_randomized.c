@@ -253,7 +253,7 @@ run_config(const char *name, int memtable, int compression, uint64_t seed, long 
     strata_options o;
     strata_options_init(&o);
     o.memtable_kind = memtable;
-    o.compression = compression;
+    o.compression = o.bottommost_compression = compression; /* every table the same codec */
     o.write_buffer_size = 64 * 1024;
     o.block_cache_size = 256 * 1024;
     o.page_size = 1024;
