@@ -254,7 +254,11 @@ st_sst_load_page(st_sst_reader *r, uint32_t g, int col, uint32_t page, int fill,
                           r->path, (long long)loc->offset, st_sst_col_names[col]);
         }
     }
-    if (r->cache && fill > 0) {
+    /* A page read through a read-ahead window belongs to a scan: once the cache is full, caching
+     * every page a scan passes would evict what other reads reuse, and pay an eviction per page,
+     * for pages the scan does not come back to. It is cached only when admitted (it fits, or it
+     * was refused recently, so it is being reread); otherwise the cursor keeps it privately. */
+    if (r->cache && fill > 0 && (!ra || st_cache_admit(r->cache, key, kl, pg->mem))) {
         st_cache_handle *h = NULL;
         ST_RET(st_cache_insert(r->cache, key, kl, pg, pg->mem, page_deleter, ST_CACHE_LOW, &h));
         out->h = h;
