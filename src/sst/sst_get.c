@@ -154,7 +154,10 @@ get_bundled(st_sst_reader *r, uint32_t g, const uint8_t *key, size_t klen, uint6
                 st_sst_pref_release(r, &vp);
         }
     }
-    st_cache_release(r->cache, h);
+    if (h)
+        st_cache_release(r->cache, h);
+    else
+        st_sst_bundle_free(b); /* not admitted: private */
     return rc;
 }
 

@@ -330,8 +330,9 @@ all_puts(const st_sst_reader *r)
 
 /*
  * Pin the bundle of page idx of row group g. fill > 0: look it up in the cache and insert it on a
- * miss; 0 (or no cache): a miss builds a private bundle (*h = NULL, the caller frees it with
- * st_sst_bundle_free); < 0: look it up only (*out = NULL on a miss). crc as for st_sst_load_page.
+ * miss when st_cache_admit agrees; 0 (or no cache): a miss builds a private bundle (*h = NULL,
+ * the caller frees it with st_sst_bundle_free; also a miss that was not admitted); < 0: look it
+ * up only (*out = NULL on a miss). crc as for st_sst_load_page.
  */
 int
 st_sst_load_bundle(st_sst_reader *r, uint32_t g, uint32_t idx, int fill, int crc,
@@ -379,7 +380,11 @@ st_sst_load_bundle(st_sst_reader *r, uint32_t g, uint32_t idx, int fill, int crc
         st_sst_bundle_free(b);
         return rc;
     }
-    if (r->cache && fill > 0)
+    /* Admitted like value pages: once the cache is full, a bundle not asked for recently stays
+     * private to the caller. Under uniform random reads no policy hits more often than the
+     * cached fraction of the bundles, so inserting each miss only paid an insert, an eviction
+     * and its frees; reused bundles are still let in. */
+    if (r->cache && fill > 0 && st_cache_admit(r->cache, key, ST_SST_CACHE_KEY_LEN, charge))
         ST_RET(st_cache_insert(r->cache, key, ST_SST_CACHE_KEY_LEN, b, charge, bundle_deleter,
                                ST_CACHE_HIGH, h));
     *out = b;
