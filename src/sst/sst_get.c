@@ -104,12 +104,16 @@ get_bundled(st_sst_reader *r, uint32_t g, const uint8_t *key, size_t klen, uint6
     if (idx >= rg->oi[0].npages)
         return STRATA_OK;
     /* The bloom filter passed, so the key is most likely on this page and its value will be read:
-     * start fetching the value page's header (cold memory) while the bundle is looked up. */
-    if (r->map && val)
-        __builtin_prefetch(r->map + rg->oi[ST_SST_COL_VALUE].pages[idx].offset);
+     * start fetching the value page's location while the bundle is looked up, then its header
+     * (cold memory) while the key page is searched. Prefetching the header at once would wait
+     * here for the location, itself a cache miss. */
+    const st_pq_page_location *vloc = &rg->oi[ST_SST_COL_VALUE].pages[idx];
+    __builtin_prefetch(vloc);
     st_cache_handle *h = NULL;
     st_sst_bundle *b = NULL;
     ST_RET(st_sst_load_bundle(r, g, idx, 1, 1, &h, &b));
+    if (r->map && val)
+        __builtin_prefetch(r->map + vloc->offset);
     const st_pq_page *kp = b->pg[ST_SST_COL_KEY];
     const int64_t *seqs = b->pg[ST_SST_COL_SEQNO]->ints;
     /* the binary search below touches the offsets and keys in a dependent chain: fetch them all

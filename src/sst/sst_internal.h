@@ -111,6 +111,7 @@ typedef struct st_sst_ra {
  */
 typedef struct st_sst_bundle {
     st_pq_page *pg[ST_SST_NCOLS];
+    int packed; /* the pages live in the bundle's own allocation (st_sst_load_bundle) */
 } st_sst_bundle;
 
 typedef struct st_sst_cursor {

@@ -301,10 +301,83 @@ puts_init(void)
 void
 st_sst_bundle_free(st_sst_bundle *b)
 {
-    for (int c = 0; c < ST_SST_NCOLS; c++)
-        if (b->pg[c] != &puts_page)
-            st_pq_page_free(b->pg[c]);
+    if (!b->packed)
+        for (int c = 0; c < ST_SST_NCOLS; c++)
+            if (b->pg[c] != &puts_page)
+                st_pq_page_free(b->pg[c]);
     st_free(b);
+}
+
+#define PACK_ALIGN(n) (((n) + 7) & ~(size_t)7)
+
+/* Bytes of page pg's arrays and data (what pack_page copies after its struct). */
+static size_t
+page_body_size(const st_pq_page *pg)
+{
+    size_t n = pg->n;
+    size_t sz = pg->offs   ? PACK_ALIGN((n + 1) * sizeof(uint32_t)) + PACK_ALIGN(pg->offs[n])
+                : pg->ints ? n * sizeof(int64_t)
+                           : 0;
+    return sz + (pg->nulls ? PACK_ALIGN(n) : 0);
+}
+
+/* Copy pg (struct, arrays, data) to *at and advance it; the copy points into itself. */
+static st_pq_page *
+pack_page(const st_pq_page *pg, uint8_t **at)
+{
+    st_pq_page *q = (st_pq_page *)(void *)*at;
+    uint8_t *p = *at + PACK_ALIGN(sizeof(*q));
+    size_t n = pg->n;
+    *q = *pg;
+    if (pg->offs) {
+        q->offs = (uint32_t *)(void *)p;
+        memcpy(p, pg->offs, (n + 1) * sizeof(uint32_t));
+        p += PACK_ALIGN((n + 1) * sizeof(uint32_t));
+        q->data = p;
+        if (pg->offs[n])
+            memcpy(p, pg->data, pg->offs[n]);
+        p += PACK_ALIGN(pg->offs[n]);
+    } else if (pg->ints) {
+        q->ints = (int64_t *)(void *)p;
+        memcpy(p, pg->ints, n * sizeof(int64_t));
+        p += n * sizeof(int64_t);
+    }
+    if (pg->nulls) {
+        q->nulls = p;
+        memcpy(p, pg->nulls, n);
+        p += PACK_ALIGN(n);
+    }
+    q->mem = (size_t)(p - *at);
+    *at = p;
+    return q;
+}
+
+/*
+ * One allocation for a freshly decoded bundle: the bundle, then each of its pages with its arrays
+ * and bytes. A lookup that finds the bundle cached walks from it to the key page, its offsets
+ * and keys, and the seqnos: in separate allocations each was a cold cache miss of its own
+ * (perf of readrandom: a third of the lookup's own time waited on the bundle and key page
+ * structs). Returns b itself when the copy cannot be allocated (it is only an optimisation).
+ */
+static st_sst_bundle *
+pack_bundle(st_sst_bundle *b, size_t *charge)
+{
+    size_t total = PACK_ALIGN(sizeof(*b));
+    for (int c = 0; c < ST_SST_NCOLS; c++)
+        if (b->pg[c] && b->pg[c] != &puts_page)
+            total += PACK_ALIGN(sizeof(st_pq_page)) + page_body_size(b->pg[c]);
+    uint8_t *mem = st_malloc(total);
+    if (!mem)
+        return b;
+    st_sst_bundle *nb = (st_sst_bundle *)(void *)mem;
+    memset(nb, 0, sizeof(*nb));
+    nb->packed = 1;
+    uint8_t *at = mem + PACK_ALIGN(sizeof(*b));
+    for (int c = 0; c < ST_SST_NCOLS; c++)
+        nb->pg[c] = !b->pg[c] || b->pg[c] == &puts_page ? b->pg[c] : pack_page(b->pg[c], &at);
+    st_sst_bundle_free(b);
+    *charge = total;
+    return nb;
 }
 
 static void
@@ -380,6 +453,7 @@ st_sst_load_bundle(st_sst_reader *r, uint32_t g, uint32_t idx, int fill, int crc
         st_sst_bundle_free(b);
         return rc;
     }
+    b = pack_bundle(b, &charge);
     /* Admitted like value pages: once the cache is full, a bundle not asked for recently stays
      * private to the caller. Under uniform random reads no policy hits more often than the
      * cached fraction of the bundles, so inserting each miss only paid an insert, an eviction
