@@ -453,14 +453,16 @@ st_sst_load_bundle(st_sst_reader *r, uint32_t g, uint32_t idx, int fill, int crc
         st_sst_bundle_free(b);
         return rc;
     }
-    b = pack_bundle(b, &charge);
     /* Admitted like value pages: once the cache is full, a bundle not asked for recently stays
      * private to the caller. Under uniform random reads no policy hits more often than the
      * cached fraction of the bundles, so inserting each miss only paid an insert, an eviction
-     * and its frees; reused bundles are still let in. */
-    if (r->cache && fill > 0 && st_cache_admit(r->cache, key, ST_SST_CACHE_KEY_LEN, charge))
+     * and its frees; reused bundles are still let in. Only a bundle that will be cached is
+     * packed: a private one is used once. */
+    if (r->cache && fill > 0 && st_cache_admit(r->cache, key, ST_SST_CACHE_KEY_LEN, charge)) {
+        b = pack_bundle(b, &charge);
         ST_RET(st_cache_insert(r->cache, key, ST_SST_CACHE_KEY_LEN, b, charge, bundle_deleter,
                                ST_CACHE_HIGH, h));
+    }
     *out = b;
     return STRATA_OK;
 }
