@@ -238,8 +238,7 @@ static const char *
 sdb_describe(void)
 {
     static char buf[96];
-    snprintf(buf, sizeof buf, "strata %s, lz4, bloom, defaults",
-             strata_version(NULL, NULL, NULL));
+    snprintf(buf, sizeof buf, "strata %s, lz4, bloom, defaults", strata_version(NULL, NULL, NULL));
     return buf;
 }
 
