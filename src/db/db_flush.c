@@ -827,8 +827,7 @@ compact_tables(strata_db *db, st_version *v, st_table **inputs, size_t n, const 
         bytes_in += inputs[i]->m.file_size;
     }
     if (rc != STRATA_OK) {
-        for (size_t i = 0; i < nits; i++)
-            st_iter_close(its[i]);
+        st_iters_close(its, nits);
         goto err;
     }
     job.input = st_merge_iter_new(its, n);

@@ -413,8 +413,7 @@ st_db_iter_open(strata_db *db, const strata_read_options *ro, strata_iter **out)
         size_t total = i->view.nmem + n;
         st_iter **all = st_calloc(total ? total : 1, sizeof(*all));
         if (!all) {
-            for (size_t j = 0; j < n; j++)
-                st_iter_close(children[j]);
+            st_iters_close(children, n);
             st_free(children);
             rc = st_err(STRATA_NOMEM, "out of memory");
             goto err;
@@ -435,8 +434,7 @@ st_db_iter_open(strata_db *db, const strata_read_options *ro, strata_iter **out)
         }
         st_free(children);
         if (rc != STRATA_OK) {
-            for (size_t j = 0; j < k; j++)
-                st_iter_close(all[j]);
+            st_iters_close(all, k);
             st_free(all);
             goto err;
         }

@@ -157,8 +157,7 @@ st_db_range_del_iters(strata_db *db, st_read_view *v, const strata_read_options 
     }
     st_rdel_set_unref(set);
     if (rc != STRATA_OK) {
-        for (size_t i = 0; i < k; i++)
-            st_iter_close(arr[i]);
+        st_iters_close(arr, k);
         st_free(arr);
         return rc;
     }

@@ -166,6 +166,14 @@ st_iter_close(st_iter *it)
         it->ops->close(it);
 }
 
+/* Close its[0..n) (the array itself stays the caller's): a half-built child list on error. */
+static inline void
+st_iters_close(st_iter **its, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        st_iter_close(its[i]);
+}
+
 /*
  * st_merge_iter_new --
  *     An iterator over the union of n children (taking ownership of them and of the array

@@ -206,8 +206,7 @@ static void
 m_close(st_iter *it)
 {
     merge_iter *m = (merge_iter *)it;
-    for (size_t i = 0; i < m->n; i++)
-        st_iter_close(m->child[i]);
+    st_iters_close(m->child, m->n);
     st_free(m->child);
     st_free(m->heap);
     st_free(m);
@@ -227,8 +226,7 @@ st_merge_iter_new(st_iter **children, size_t n)
         st_free(m);
         st_free(ch);
         st_free(heap);
-        for (size_t i = 0; i < n; i++)
-            st_iter_close(children[i]);
+        st_iters_close(children, n);
         return NULL;
     }
     for (size_t i = 0; i < n; i++)

@@ -344,8 +344,7 @@ st_version_iters(st_version *v, const uint8_t *lower, size_t llen, const uint8_t
             k++;
     }
     if (rc != STRATA_OK) {
-        for (size_t i = 0; i < k; i++)
-            st_iter_close(arr[i]);
+        st_iters_close(arr, k);
         st_free(arr);
         return rc;
     }
