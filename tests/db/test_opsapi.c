@@ -226,15 +226,6 @@ test_prefix(void)
 
 /* ---- read options: fill_cache and verify_checksums --------------------------------------- */
 
-static uint64_t
-cache_bytes(strata_db *db)
-{
-    strata_stats s;
-    strata_stats_init(&s);
-    ST_ASSERT_OK(strata_get_stats(db, &s));
-    return s.cache_bytes;
-}
-
 static void
 get_with(strata_db *db, const strata_read_options *ro, const char *key, int want)
 {
@@ -264,13 +255,13 @@ test_fill_cache(void)
     strata_read_options_init(&ro);
     ro.fill_cache = 0;
     get_with(db, &ro, "k00000", STRATA_OK); /* opens the table (its index is charged once) */
-    uint64_t base = cache_bytes(db);
+    uint64_t base = st_dbc_stats(db).cache_bytes;
     for (int i = 0; i < 2000; i += 97) {
         snprintf(key, sizeof(key), "k%05d", i);
         get_with(db, &ro, key, STRATA_OK);
     }
     get_with(db, &ro, "k99999", STRATA_NOTFOUND);
-    ST_ASSERT_EQ(cache_bytes(db), base);
+    ST_ASSERT_EQ(st_dbc_stats(db).cache_bytes, base);
     strata_iter *it;
     ST_ASSERT_OK(strata_iter_open(db, &ro, &it));
     int n = 0;
@@ -278,22 +269,13 @@ test_fill_cache(void)
         n++;
     ST_ASSERT_EQ(n, 2000);
     strata_iter_close(it);
-    ST_ASSERT_EQ(cache_bytes(db), base);
+    ST_ASSERT_EQ(st_dbc_stats(db).cache_bytes, base);
     /* the default fills it */
     get_with(db, NULL, "k01000", STRATA_OK);
-    ST_ASSERT(cache_bytes(db) > base);
+    ST_ASSERT(st_dbc_stats(db).cache_bytes > base);
     ST_ASSERT_OK(strata_close(db));
     st_test_rmrf(dir);
     st_free(dir);
-}
-
-static uint64_t
-cache_misses(strata_db *db)
-{
-    strata_stats s;
-    strata_stats_init(&s);
-    ST_ASSERT_OK(strata_get_stats(db, &s));
-    return s.cache_misses;
 }
 
 /* Misses of one round of gets of every 50th of the first 1000 keys. */
@@ -301,12 +283,12 @@ static uint64_t
 hot_round(strata_db *db)
 {
     char key[16];
-    uint64_t before = cache_misses(db);
+    uint64_t before = st_dbc_stats(db).cache_misses;
     for (int i = 0; i < 1000; i += 50) {
         snprintf(key, sizeof(key), "k%05d", i);
         get_with(db, NULL, key, STRATA_OK);
     }
-    return cache_misses(db) - before;
+    return st_dbc_stats(db).cache_misses - before;
 }
 
 /*
@@ -449,10 +431,7 @@ near(uint64_t got, double want, double tol, uint64_t total, const char *what)
 static void
 check_sizes(strata_db *db, const char *what)
 {
-    strata_stats s;
-    strata_stats_init(&s);
-    ST_ASSERT_OK(strata_get_stats(db, &s));
-    uint64_t total = s.table_bytes;
+    uint64_t total = st_dbc_stats(db).table_bytes;
     ST_ASSERT(total > 1000000);
     ST_ASSERT_EQ(approx(db, NULL, NULL), total);
     ST_ASSERT_EQ(approx(db, "a", "z"), total);

@@ -93,15 +93,6 @@ check(strata_db *db, const strata_snapshot *snap, const st_model *m, st_rng *rng
     st_model_free(slice);
 }
 
-static uint64_t
-table_entries(strata_db *db)
-{
-    strata_stats s;
-    strata_stats_init(&s);
-    ST_ASSERT_OK(strata_get_stats(db, &s));
-    return s.table_entries;
-}
-
 static void
 test_arguments(void)
 {
@@ -197,13 +188,13 @@ test_views_and_compaction(void)
     check(db, NULL, m, &rng);
     check(db, s0, m0, &rng);
     check(db, s1, m1, &rng);
-    ST_ASSERT(table_entries(db) > st_model_count(m));
+    ST_ASSERT(st_dbc_stats(db).table_entries > st_model_count(m));
     strata_snapshot_release(db, s0);
     strata_snapshot_release(db, s1);
     /* without snapshots a full compaction drops the covered data and the tombstones */
     ST_ASSERT_OK(strata_compact_range(db, NULL, 0, NULL, 0));
     check(db, NULL, m, &rng);
-    ST_ASSERT_EQ(table_entries(db), st_model_count(m));
+    ST_ASSERT_EQ(st_dbc_stats(db).table_entries, st_model_count(m));
     ST_ASSERT_OK(strata_close(db));
     db = open_db(dir);
     check(db, NULL, m, &rng);
@@ -235,7 +226,7 @@ test_partial_compaction_keeps_tombstone(void)
     }
     del_range(db, m, 50, 350);
     ST_ASSERT_OK(strata_flush(db));
-    ST_ASSERT_EQ(table_entries(db), 400 + 101 + 1);
+    ST_ASSERT_EQ(st_dbc_stats(db).table_entries, 400 + 101 + 1);
     check(db, NULL, m, &rng);
     /* B's key range covers its tombstone, A's does not reach 1000: compacting [1000, 1100]
      * rewrites B alone, which must keep the tombstone over A's keys 50..349 */
@@ -243,13 +234,14 @@ test_partial_compaction_keeps_tombstone(void)
     size_t al = key(1000, a), bl = key(1100, b);
     ST_ASSERT_OK(strata_compact_range(db, a, al, b, bl));
     check(db, NULL, m, &rng);
-    ST_ASSERT_EQ(table_entries(db), 400 + 101 + 1);
+    ST_ASSERT_EQ(st_dbc_stats(db).table_entries, 400 + 101 + 1);
     ST_ASSERT_OK(strata_close(db));
     db = open_db(dir);
     check(db, NULL, m, &rng);
     ST_ASSERT_OK(strata_compact_range(db, NULL, 0, NULL, 0));
     check(db, NULL, m, &rng);
-    ST_ASSERT_EQ(table_entries(db), st_model_count(m)); /* covered keys and tombstone gone */
+    ST_ASSERT_EQ(st_dbc_stats(db).table_entries,
+                 st_model_count(m)); /* covered keys and tombstone gone */
     ST_ASSERT_OK(strata_close(db));
     st_model_free(m);
     st_test_rmrf(dir);
@@ -384,10 +376,7 @@ salvage_keeps_range_tombstone(int footer)
     }
     del_range(db, m, 0, 100);
     ST_ASSERT_OK(strata_flush(db));
-    strata_stats st;
-    strata_stats_init(&st);
-    ST_ASSERT_OK(strata_get_stats(db, &st));
-    ST_ASSERT_EQ(st.tables, 2);
+    ST_ASSERT_EQ(st_dbc_stats(db).tables, 2);
     char *tables = NULL;
     ST_ASSERT_OK(strata_property(db, "strata.tables", &tables));
     ST_ASSERT_OK(strata_close(db));

@@ -205,6 +205,16 @@ st_dbc_opts(size_t write_buffer)
     return o;
 }
 
+/* The database's statistics, or fail the test. */
+static inline strata_stats
+st_dbc_stats(strata_db *db)
+{
+    strata_stats s;
+    strata_stats_init(&s);
+    ST_ASSERT_OK(strata_get_stats(db, &s));
+    return s;
+}
+
 /* Open or fail the test. */
 static inline strata_db *
 st_dbc_open(const char *path, const strata_options *o)
