@@ -310,46 +310,40 @@ st_sst_bundle_free(st_sst_bundle *b)
 
 #define PACK_ALIGN(n) (((n) + 7) & ~(size_t)7)
 
-/* Bytes of page pg's arrays and data (what pack_page copies after its struct). */
-static size_t
-page_body_size(const st_pq_page *pg)
+/* Copy len bytes of src to at + *off when at is given; advance *off (8-byte aligned). Returns
+ * where the bytes go (NULL when measuring). */
+static void *
+pack_bytes(uint8_t *at, size_t *off, const void *src, size_t len)
 {
-    size_t n = pg->n;
-    size_t sz = pg->offs   ? PACK_ALIGN((n + 1) * sizeof(uint32_t)) + PACK_ALIGN(pg->offs[n])
-                : pg->ints ? n * sizeof(int64_t)
-                           : 0;
-    return sz + (pg->nulls ? PACK_ALIGN(n) : 0);
+    void *dst = at ? at + *off : NULL;
+    if (dst && len)
+        memcpy(dst, src, len);
+    *off += PACK_ALIGN(len);
+    return dst;
 }
 
-/* Copy pg (struct, arrays, data) to *at and advance it; the copy points into itself. */
-static st_pq_page *
-pack_page(const st_pq_page *pg, uint8_t **at)
+/*
+ * Lay page pg out at `at` -- its struct, then its arrays and bytes, the copy pointing into itself
+ * -- and return the bytes that takes; at == NULL only measures (one layout for both).
+ */
+static size_t
+pack_page(const st_pq_page *pg, uint8_t *at)
 {
-    st_pq_page *q = (st_pq_page *)(void *)*at;
-    uint8_t *p = *at + PACK_ALIGN(sizeof(*q));
-    size_t n = pg->n;
-    *q = *pg;
-    if (pg->offs) {
-        q->offs = (uint32_t *)(void *)p;
-        memcpy(p, pg->offs, (n + 1) * sizeof(uint32_t));
-        p += PACK_ALIGN((n + 1) * sizeof(uint32_t));
-        q->data = p;
-        if (pg->offs[n])
-            memcpy(p, pg->data, pg->offs[n]);
-        p += PACK_ALIGN(pg->offs[n]);
-    } else if (pg->ints) {
-        q->ints = (int64_t *)(void *)p;
-        memcpy(p, pg->ints, n * sizeof(int64_t));
-        p += n * sizeof(int64_t);
+    size_t n = pg->n, off = PACK_ALIGN(sizeof(st_pq_page));
+    void *offs = pack_bytes(at, &off, pg->offs, pg->offs ? (n + 1) * sizeof(uint32_t) : 0);
+    void *data = pack_bytes(at, &off, pg->data, pg->offs ? pg->offs[n] : 0);
+    void *ints = pack_bytes(at, &off, pg->ints, pg->ints ? n * sizeof(int64_t) : 0);
+    void *nulls = pack_bytes(at, &off, pg->nulls, pg->nulls ? n : 0);
+    if (at) {
+        st_pq_page *q = (st_pq_page *)(void *)at;
+        *q = *pg;
+        q->offs = pg->offs ? offs : NULL;
+        q->data = pg->offs ? data : NULL;
+        q->ints = pg->ints ? ints : NULL;
+        q->nulls = pg->nulls ? nulls : NULL;
+        q->mem = off;
     }
-    if (pg->nulls) {
-        q->nulls = p;
-        memcpy(p, pg->nulls, n);
-        p += PACK_ALIGN(n);
-    }
-    q->mem = (size_t)(p - *at);
-    *at = p;
-    return q;
+    return off;
 }
 
 /*
@@ -365,7 +359,7 @@ pack_bundle(st_sst_bundle *b, size_t *charge)
     size_t total = PACK_ALIGN(sizeof(*b));
     for (int c = 0; c < ST_SST_NCOLS; c++)
         if (b->pg[c] && b->pg[c] != &puts_page)
-            total += PACK_ALIGN(sizeof(st_pq_page)) + page_body_size(b->pg[c]);
+            total += pack_page(b->pg[c], NULL);
     uint8_t *mem = st_malloc(total);
     if (!mem)
         return b;
@@ -373,8 +367,13 @@ pack_bundle(st_sst_bundle *b, size_t *charge)
     memset(nb, 0, sizeof(*nb));
     nb->packed = 1;
     uint8_t *at = mem + PACK_ALIGN(sizeof(*b));
-    for (int c = 0; c < ST_SST_NCOLS; c++)
-        nb->pg[c] = !b->pg[c] || b->pg[c] == &puts_page ? b->pg[c] : pack_page(b->pg[c], &at);
+    for (int c = 0; c < ST_SST_NCOLS; c++) {
+        nb->pg[c] = b->pg[c];
+        if (b->pg[c] && b->pg[c] != &puts_page) {
+            nb->pg[c] = (st_pq_page *)(void *)at;
+            at += pack_page(b->pg[c], at);
+        }
+    }
     st_sst_bundle_free(b);
     *charge = total;
     return nb;
