@@ -130,6 +130,7 @@ plain_rows(const uint8_t *p, size_t len, size_t nvals, st_pq_page *pg, const uin
         v++;
     }
     pg->offs[pg->n] = (uint32_t)o;
+    pg->unread = (size_t)(end - q);
     return v == nvals ? STRATA_OK
                       : st_err(STRATA_CORRUPT, "malformed PLAIN BYTE_ARRAY data (value count)");
 }

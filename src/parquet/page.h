@@ -43,6 +43,8 @@ typedef struct st_pq_page {
     uint32_t *offs; /* BYTE_ARRAY: n + 1 offsets into data (equal for nulls), offs[0] = 0 */
     uint8_t *data;  /* BYTE_ARRAY bytes (owned; NULL when there are none) */
     size_t mem;     /* bytes allocated, for cache charging */
+    size_t unread;  /* PLAIN BYTE_ARRAY: payload bytes after the last value (0 when well formed;
+                       more shows a page header whose value count is too small) */
 } st_pq_page;
 
 void st_pq_page_free(st_pq_page *pg); /* NULL is a no-op */

@@ -36,6 +36,22 @@ verified_at(const uint8_t *p, size_t n, size_t off, st_pq_page_header *h, size_t
     return header_at(p, n, off, h, hlen) && crc_ok(p, off, h, *hlen);
 }
 
+/*
+ * A page whose CRC verifies starts in [from, to). A damaged page's stored size can be wrong
+ * and still end exactly where a later page starts (stepping over a whole page in between):
+ * a verified page inside the span it claims shows that its header lies.
+ */
+static int
+verified_within(const uint8_t *p, size_t n, size_t from, size_t to)
+{
+    st_pq_page_header h;
+    size_t hlen;
+    for (size_t at = from; at < to; at++)
+        if (verified_at(p, n, at, &h, &hlen))
+            return 1;
+    return 0;
+}
+
 int
 st_pq_page_walk(const uint8_t *p, size_t n, size_t start, int require_crc, st_pq_walk_fn fn,
                 void *arg)
@@ -55,7 +71,8 @@ st_pq_page_walk(const uint8_t *p, size_t n, size_t start, int require_crc, st_pq
             if (!it.h.has_crc || crc_ok(p, off, &it.h, hlen)) {
                 it.kind = ST_PQ_WALK_PAGE;
                 it.verified = it.h.has_crc;
-            } else if (end < n && verified_at(p, n, end, &next, &nlen)) {
+            } else if (end < n && verified_at(p, n, end, &next, &nlen) &&
+                       !verified_within(p, n, off + 1, end)) {
                 it.kind = ST_PQ_WALK_BAD_CRC;
             } else {
                 it.kind = -1; /* the header's sizes are not to be trusted either */

@@ -24,9 +24,10 @@ enum {
      * (verified = 1), or the header has none (verified = 0: only when pages without CRC are
      * accepted). */
     ST_PQ_WALK_PAGE = 0,
-    /* A header that decodes whose stored bytes fail their CRC, but the next page (or the end of
-     * the input) starts exactly where the header says this one ends: the payload is damaged,
-     * the header (page type, encoding, value count) is probably right. */
+    /* A header that decodes whose stored bytes fail their CRC, but the next page starts
+     * exactly where the header says this one ends and no page whose CRC verifies starts inside
+     * the span it claims: the payload is damaged, the header (page type, encoding, value
+     * count) is probably right. Otherwise the span is reported as a gap. */
     ST_PQ_WALK_BAD_CRC = 1,
     /* Bytes [off, end) where no page could be found. */
     ST_PQ_WALK_GAP = 2

@@ -15,13 +15,20 @@
  * only the pages between two gaps, and a run is positioned (which rows its pages hold) only
  * when one of its ends is anchored -- it follows the file's head or the run before it with no
  * gap between (start), or the run after it follows it (end) -- and the row group's row count T
- * is known from a run anchored at both ends. The integer run holds 2T rows: seqnos, then kinds.
- * A row is salvaged only when its key, value, seqno and kind pages are all positioned, passed
- * their CRC, decoded (with whichever codec reproduces the page's uncompressed size: the chunk
- * codec is in the lost footer), pass the page checks (keys sorted and of 1..64 KiB, seqnos
- * below 2^56, kinds 0 or 1) and hold exactly the same rows; the sink then applies the row rules
- * and the entry order. Everything else is lost: rows of a known page with their keys when the
- * key page decoded, gaps as an unknown number of rows between the salvaged keys around them.
+ * is known from a whole run: anchored at both ends, every page decoded. The integer run holds
+ * 2T rows: seqnos, then kinds.
+ *
+ * The CRC covers a page's payload, not its header, so a header's value count can be wrong on a
+ * page that verifies. Every page is therefore decoded (with whichever codec reproduces the
+ * page's uncompressed size: the chunk codec is in the lost footer) and checked (keys sorted and
+ * of 1..64 KiB, seqnos below 2^56, kinds 0..2, no bytes after a value page's last value; the
+ * key and integer encodings carry their own value counts) before any page is positioned, and a
+ * run is positioned from each anchored end only as far as its pages decoded and, when the key
+ * run is whole, hold as many rows as the key page at the same place. A row is salvaged only
+ * when its key, value, seqno and kind pages are all positioned, decoded, and start and end at
+ * the same rows; the sink then applies the row rules and the entry order. Everything else is
+ * lost: rows of a known page with their keys when the key page decoded, gaps as an unknown
+ * number of rows between the salvaged keys around them.
  *
  * Only the end of the file is special: the bloom filters, page indexes and footer after the
  * last page form a gap too, so whether rows were lost there is known only from the damaged
@@ -95,6 +102,8 @@ slot_fail(slot *sl, const char *fmt, ...)
 static const char *
 page_problem(int col, const st_pq_page *pg)
 {
+    if (col == ST_SST_COL_VALUE && pg->unread)
+        return "bytes after its last value (its header's value count is wrong)";
     for (uint32_t i = 0; i < pg->n; i++) {
         if (col == ST_SST_COL_KEY) {
             size_t a = pg->offs[i], b = pg->offs[i + 1];
@@ -170,56 +179,123 @@ decode_slot(walker *w, int run, slot *sl, int col)
 
 /* ---- one row group --------------------------------------------------------------------------- */
 
-/* The pages of one column positioned on the row group's rows: s[0..n), rows shifted by base. */
+/* The pages of one column: those of s[0..n) positioned wholly inside the run's rows
+ * [lo, lo + t); row r of the row group is the run's row lo + r. */
 typedef struct view {
     slot *s;
     uint32_t n, i;
-    int64_t base;
+    int64_t lo, t;
 } view;
 
-/* The page of v holding row r, or NULL. */
+static int
+in_view(const view *v, const slot *sl)
+{
+    return sl->first >= v->lo && sl->first + sl->h.num_values <= v->lo + v->t;
+}
+
+/* The page of v holding row r (rows asked in increasing order), or NULL. */
 static slot *
 cover(view *v, int64_t r)
 {
-    while (v->i < v->n && v->s[v->i].first - v->base + v->s[v->i].h.num_values <= r)
+    int64_t at = v->lo + r;
+    while (v->i < v->n &&
+           (!in_view(v, &v->s[v->i]) || v->s[v->i].first + v->s[v->i].h.num_values <= at))
         v->i++;
-    if (v->i < v->n && v->s[v->i].first - v->base <= r)
+    if (v->i < v->n && v->s[v->i].first <= at)
         return &v->s[v->i];
     return NULL;
 }
 
-/* Position the pages of run c on its `total` rows (total < 0: unknown). */
-static void
-position(col_run *ru, int64_t total)
+/* The run is anchored at both ends and all its pages decoded: its page counts are its rows. */
+static int
+whole(const col_run *ru)
 {
-    int64_t at = -1;
-    if (ru->start_anch)
-        at = 0;
-    else if (ru->end_anch && total >= 0)
-        at = total - ru->rows;
-    if (at < 0 || (total >= 0 && ru->rows > total))
-        at = -1; /* unknown, or more rows than the row group has: not strata's layout */
-    for (uint32_t i = 0; i < ru->n; i++) {
-        ru->s[i].first = at;
-        if (at >= 0)
-            at += ru->s[i].h.num_values;
-    }
+    int ok = ru->n && ru->start_anch && ru->end_anch;
+    for (uint32_t i = 0; ok && i < ru->n; i++)
+        ok = ru->s[i].pg != NULL;
+    return ok;
 }
 
-/* The row count of the row group from its complete runs: -1 unknown, -2 they disagree. */
+/*
+ * Page i of run ru may be counted when placing the run: it decoded, and when the row group's
+ * key run is whole (tm, repeated reps times in the run: twice in the integer run), its value
+ * count is that of the key page at the same place, counted from the same end (all columns are
+ * cut at the same rows). The key, seqno and kind encodings carry their own value counts, but a
+ * value page's count can be off and still decode (a null row in the padding of its levels).
+ */
+static int
+countable(const col_run *ru, uint32_t i, const col_run *tm, uint32_t reps, int from_end)
+{
+    if (!ru->s[i].pg)
+        return 0;
+    if (!tm)
+        return 1;
+    uint32_t j = from_end ? ru->n - 1 - i : i;
+    if (j >= reps * tm->n)
+        return 0;
+    const slot *k = &tm->s[from_end ? tm->n - 1 - j % tm->n : j % tm->n];
+    return k->h.num_values == ru->s[i].h.num_values;
+}
+
+/*
+ * Position the pages of run ru on its `total` rows (total < 0: unknown): from each anchored
+ * end, page by page, as far as the pages are countable. A page that did not decode ends the
+ * count there: its header's value count may be the damaged part. When the counts from both
+ * ends meet, they must agree, or nothing of the run is positioned.
+ */
+static void
+position(col_run *ru, int64_t total, const col_run *tm, uint32_t reps)
+{
+    uint32_t a = 0, b = ru->n; /* s[0..a) from the start, s[b..n) from the end */
+    int64_t at = 0, back = total;
+    for (uint32_t i = 0; i < ru->n; i++)
+        ru->s[i].first = -1;
+    if (ru->start_anch)
+        for (; a < ru->n && countable(ru, a, tm, reps, 0); a++) {
+            ru->s[a].first = at;
+            at += ru->s[a].h.num_values;
+        }
+    if (ru->end_anch && total >= 0)
+        for (; b > 0 && countable(ru, b - 1, tm, reps, 1); b--)
+            back -= ru->s[b - 1].h.num_values;
+    int ok = (total < 0 || at <= total) && (!ru->end_anch || total < 0 || back >= 0);
+    if (ok && a > b) /* both counts cover s[b..a): they must put it at the same rows */
+        ok = a == ru->n && b == 0 && at == total;
+    else if (ok && ru->start_anch && ru->end_anch && total >= 0)
+        ok = at <= back;
+    if (!ok) {
+        for (uint32_t i = 0; i < ru->n; i++)
+            ru->s[i].first = -1;
+        return;
+    }
+    if (ru->end_anch && total >= 0)
+        for (uint32_t i = b; i < ru->n; i++) {
+            ru->s[i].first = back;
+            back += ru->s[i].h.num_values;
+        }
+}
+
+/*
+ * The row count of the row group from its whole runs: -1 unknown, -2 they disagree. The key
+ * and integer runs' counts are carried by their encodings; a whole value run that disagrees
+ * with them is placed page by page against the key run instead.
+ */
 static int64_t
 group_rows(const walker *w)
 {
+    const col_run *k = &w->runs[RUN_KEY], *v = &w->runs[RUN_VALUE], *ir = &w->runs[RUN_INT];
     int64_t t = -1;
-    for (int c = 0; c < NRUNS; c++) {
-        const col_run *ru = &w->runs[c];
-        if (!ru->n || !ru->start_anch || !ru->end_anch)
-            continue;
-        int64_t x = c == RUN_INT ? ru->rows / 2 : ru->rows;
-        if ((c == RUN_INT && ru->rows % 2) || (t >= 0 && x != t))
+    if (whole(k))
+        t = k->rows;
+    if (whole(ir)) {
+        if (ir->rows % 2 || (t >= 0 && ir->rows / 2 != t))
             return -2;
-        t = x;
+        if (t < 0 && whole(v) && v->rows != ir->rows / 2)
+            return -2;
+        t = ir->rows / 2;
     }
+    if (t < 0 && whole(v))
+        t = v->rows;
     return t;
 }
 
@@ -240,9 +316,10 @@ lose_group(walker *w, const char *why)
     return STRATA_OK;
 }
 
-/* Why row r is not salvaged (p: its pages per column, NULL where none is positioned), or NULL. */
+/* Why a row is not salvaged (p: its pages per column, NULL where none is positioned; v: the
+ * views they came from), or NULL. */
 static const char *
-row_missing(slot *const p[ST_SST_NCOLS], char *buf, size_t n)
+row_missing(slot *const p[ST_SST_NCOLS], const view v[ST_SST_NCOLS], char *buf, size_t n)
 {
     for (int c = 0; c < ST_SST_NCOLS; c++) {
         if (!p[c]) {
@@ -256,7 +333,8 @@ row_missing(slot *const p[ST_SST_NCOLS], char *buf, size_t n)
             return p[c]->why ? p[c]->why : "a page could not be decoded";
     }
     for (int c = 1; c < ST_SST_NCOLS; c++)
-        if (p[c]->h.num_values != p[0]->h.num_values)
+        if (p[c]->h.num_values != p[0]->h.num_values ||
+            p[c]->first - v[c].lo != p[0]->first - v[0].lo)
             return "the row's key, value, seqno and kind pages do not hold the same rows";
     return NULL;
 }
@@ -264,11 +342,16 @@ row_missing(slot *const p[ST_SST_NCOLS], char *buf, size_t n)
 static int
 salvage_group(walker *w)
 {
+    /* decode first: where a page does not decode, its header's value count is not trusted */
+    static const int first_col[NRUNS] = {ST_SST_COL_KEY, ST_SST_COL_VALUE, ST_SST_COL_SEQNO};
+    for (int c = 0; c < NRUNS; c++)
+        for (uint32_t i = 0; i < w->runs[c].n; i++)
+            ST_RET(decode_slot(w, c, &w->runs[c].s[i], first_col[c]));
     int64_t t = group_rows(w);
     if (t == -2)
         return lose_group(w, "the columns of a row group disagree on its row count (page headers "
                              "misread or pages missing)");
-    if (t < 0) { /* no run bounded on both sides: pages before or after those found are lost */
+    if (t < 0) { /* no whole run bounded on both sides: the row count is unknown */
         const char *why = w->runs[RUN_INT].n ? "the key pages of a row group are damaged or missing"
                           : w->runs[RUN_VALUE].n
                               ? "the seqno and kind pages of a row group are damaged or missing"
@@ -276,30 +359,25 @@ salvage_group(walker *w)
                                 "missing";
         return lose_group(w, why);
     }
-    for (int c = 0; c < NRUNS; c++)
-        position(&w->runs[c], c == RUN_INT ? 2 * t : t);
-    /* the integer run: seqno pages hold rows [0, t), kind pages [t, 2t) */
+    const col_run *tm = whole(&w->runs[RUN_KEY]) ? &w->runs[RUN_KEY] : NULL;
+    position(&w->runs[RUN_KEY], t, NULL, 0);
+    position(&w->runs[RUN_VALUE], t, tm, 1);
+    position(&w->runs[RUN_INT], 2 * t, tm, 2);
+    /* the integer run: seqno pages hold its rows [0, t), kind pages [t, 2t) */
     col_run *ir = &w->runs[RUN_INT];
-    uint32_t split = 0;
-    while (split < ir->n && ir->s[split].first >= 0 && ir->s[split].first < t)
-        split++;
-    view v[ST_SST_NCOLS] = {
-        {w->runs[RUN_KEY].s, w->runs[RUN_KEY].n, 0, 0},
-        {w->runs[RUN_VALUE].s, w->runs[RUN_VALUE].n, 0, 0},
-        {ir->s, split, 0, 0},
-        {ir->s + split, ir->n - split, 0, t},
-    };
-    for (int c = 0; c < ST_SST_NCOLS; c++) {
-        if (v[c].n && v[c].s[0].first < 0)
-            v[c].n = 0; /* not positioned */
-        for (uint32_t i = 0; i < v[c].n; i++)
-            if (v[c].s[i].first - v[c].base + v[c].s[i].h.num_values <= t) /* not straddling */
-                ST_RET(decode_slot(w,
-                                   c == ST_SST_COL_KEY     ? RUN_KEY
-                                   : c == ST_SST_COL_VALUE ? RUN_VALUE
-                                                           : RUN_INT,
-                                   &v[c].s[i], c));
+    for (uint32_t i = 0; i < ir->n; i++) {
+        slot *sl = &ir->s[i];
+        const char *bad;
+        if (sl->first >= t && sl->pg && (bad = page_problem(ST_SST_COL_KIND, sl->pg)))
+            slot_fail(sl, "%s: kind page at offset %llu holds %s", w->path,
+                      (unsigned long long)sl->off, bad);
     }
+    view v[ST_SST_NCOLS] = {
+        {w->runs[RUN_KEY].s, w->runs[RUN_KEY].n, 0, 0, t},
+        {w->runs[RUN_VALUE].s, w->runs[RUN_VALUE].n, 0, 0, t},
+        {ir->s, ir->n, 0, 0, t},
+        {ir->s, ir->n, 0, t, t},
+    };
     char buf[ST_ERRMSG_MAX];
     for (int64_t r = 0; r < t; r++) {
         slot *p[ST_SST_NCOLS];
@@ -309,7 +387,7 @@ salvage_group(walker *w)
         size_t ki = kp ? (size_t)(r - p[0]->first) : 0;
         const uint8_t *key = kp ? kp->data + kp->offs[ki] : NULL;
         size_t klen = kp ? kp->offs[ki + 1] - kp->offs[ki] : 0;
-        const char *why = row_missing(p, buf, sizeof(buf));
+        const char *why = row_missing(p, v, buf, sizeof(buf));
         if (why) {
             ST_RET(st_sst_sink_lose(&w->sink, key, klen, why));
             continue;
@@ -317,7 +395,7 @@ salvage_group(walker *w)
         const st_pq_page *vp = p[1]->pg;
         size_t vi = (size_t)(r - p[1]->first);
         ST_RET(st_sst_sink_row(&w->sink, key, klen, p[2]->pg->ints[r - p[2]->first],
-                               p[3]->pg->ints[r - (p[3]->first - t)],
+                               p[3]->pg->ints[r + t - p[3]->first],
                                vp->data ? vp->data + vp->offs[vi] : NULL,
                                vp->offs[vi + 1] - vp->offs[vi], vp->nulls ? vp->nulls[vi] : 0));
     }

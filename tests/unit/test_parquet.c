@@ -1036,6 +1036,27 @@ test_page_walk(void)
     ST_ASSERT(w.n == 4 && w.kind[0] == ST_PQ_WALK_GAP && w.off[0] == 4 && w.end[0] == pg[1] &&
               w.kind[1] == ST_PQ_WALK_PAGE && w.off[1] == pg[1]);
     f.data[pg[0]] = 0x15;
+    /* a damaged header whose stored size spans the next page exactly (it ends where page 2
+     * starts): the verified page inside that span shows the size is wrong; a gap up to it */
+    {
+        st_pq_page_header h;
+        size_t hlen;
+        ST_ASSERT_OK(
+            st_pq_decode_page_header(f.data + pg[0], f.len - pg[0], "t", pg[0], &h, &hlen));
+        h.compressed_size = (int32_t)(pg[2] - pg[0] - hlen);
+        st_buf g = {0};
+        ST_ASSERT_OK(st_buf_append(&g, f.data, pg[0]));
+        ST_ASSERT_OK(st_pq_encode_page_header(&g, &h));
+        uint64_t d = g.len - pg[0] - hlen; /* the header may have grown */
+        ST_ASSERT_OK(st_buf_append(&g, f.data + pg[0] + hlen, f.len - pg[0] - hlen));
+        memset(&w, 0, sizeof(w));
+        w.base = g.data;
+        ST_ASSERT_OK(st_pq_page_walk(g.data, g.len, 4, 1, record_item, &w));
+        ST_ASSERT(w.n == 4 && w.kind[0] == ST_PQ_WALK_GAP && w.off[0] == 4 &&
+                  w.end[0] == pg[1] + d && w.kind[1] == ST_PQ_WALK_PAGE && w.off[1] == pg[1] + d &&
+                  w.kind[2] == ST_PQ_WALK_PAGE && w.off[2] == pg[2] + d);
+        st_buf_free(&g);
+    }
     /* truncated in the middle of the last page: it is a gap */
     memset(&w, 0, sizeof(w));
     w.base = f.data;
