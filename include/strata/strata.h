@@ -481,6 +481,10 @@ typedef struct strata_stats {
     double write_amplification; /* (flush_bytes + compaction_bytes_out) / user_bytes; 0 if none */
     int background_error; /* STRATA_OK, or the sticky error that made writes return READONLY */
     int reserved;         /* 0; keeps the struct free of tail padding */
+    /* Compactions started because reads were paying for overlapping sorted runs (counted in
+     * compactions too): seeks and scans that position in more than one run build a debt, and
+     * past one per 16 KiB of tables the runs of a level are merged (doc/compaction.md). */
+    uint64_t read_compactions;
 } strata_stats;
 
 STRATA_API void strata_stats_init(strata_stats *s); /* zeroes *s and sets struct_size */

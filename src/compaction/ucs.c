@@ -32,6 +32,7 @@ st_ucs_options_init(st_ucs_options *o)
     o->fragment_inputs = 4;
     o->max_input_bytes = 0;
     o->tombstone_ratio = 0;
+    o->read_threshold = 0;
 }
 
 static int
@@ -60,6 +61,9 @@ validate(const st_ucs_options *o)
                       o->fragment_inputs);
     if (!(o->tombstone_ratio >= 0.0))
         return st_err(STRATA_INVALID, "ucs: tombstone_ratio %g < 0", o->tombstone_ratio);
+    if (o->read_threshold != 0 && (o->read_threshold < 2 || o->read_threshold > 126))
+        return st_err(STRATA_INVALID, "ucs: read_threshold %d is neither 0 nor in 2..126",
+                      o->read_threshold);
     return STRATA_OK;
 }
 
@@ -595,6 +599,8 @@ static int
 scan_level(const st_ucs_options *o, const ucs_sets *s, int level, unsigned *stamp, ucs_best *best)
 {
     size_t thr = (size_t)st_ucs_threshold(o, level);
+    if (o->read_threshold && (size_t)o->read_threshold < thr)
+        thr = (size_t)o->read_threshold;
     for (size_t i = 0; i < s->nsets; i++) {
         size_t lo = i, hi = i, ov = 0;
         if (s->start[i + 1] - s->start[i] < thr)

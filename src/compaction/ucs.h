@@ -92,6 +92,11 @@ typedef struct st_ucs_options {
      * caller must not report tombstones the rewrite cannot drop (e.g. pinned by a snapshot), or
      * the same table is picked again. */
     double tombstone_ratio;
+    /* Read trigger (0 disables; else 2..126; default 0): every level's overlap threshold is at
+     * most this. The caller sets it when reads have been paying for overlap (each seek
+     * positions in every sorted run that may hold its key), so that a level's overlapping runs
+     * are merged before the write-side threshold would merge them. */
+    int read_threshold;
 } st_ucs_options;
 
 /* st_ucs_options_init -- the defaults listed above. */

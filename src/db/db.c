@@ -586,9 +586,10 @@ stats_text(strata_db *db, strbuf *s)
     }
     sb_printf(s,
               "flushes: %" PRIu64 ", %" PRIu64 " bytes, %.1f ms; compactions: %" PRIu64 ", %" PRIu64
-              " bytes in, %" PRIu64 " bytes out, %.1f ms\n",
+              " bytes in, %" PRIu64 " bytes out, %.1f ms (%" PRIu64 " triggered by reads)\n",
               x.flushes, x.flush_bytes, (double)x.flush_micros / 1000.0, x.compactions,
-              x.compaction_bytes_in, x.compaction_bytes_out, (double)x.compaction_micros / 1000.0);
+              x.compaction_bytes_in, x.compaction_bytes_out, (double)x.compaction_micros / 1000.0,
+              x.read_compactions);
     sb_printf(s, "write amplification: %.2f (table bytes written / user bytes)\n",
               x.write_amplification);
     sb_printf(s, "stalls: %" PRIu64 " stops, %" PRIu64 " slowdowns, %.1f ms\n", x.stalls,

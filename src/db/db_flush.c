@@ -38,6 +38,12 @@
 /* Floor of UCS's m. m is also the smallest table the picker shards outputs into; below 64 KiB a
  * table's fixed costs (footer, descriptor, mapping) would be a sizeable part of it. */
 #define UCS_MIN_FLUSH_SIZE (64u << 10)
+/* Read-triggered compaction: once seeks and scans have positioned in more than one sorted run
+ * this many times per READ_DEBT_BYTES of tables (at least READ_DEBT_MIN times), the picker is
+ * asked to merge any level's overlapping runs (read_threshold 2). LevelDB's seek compaction
+ * allows one wasted seek per 16 KiB of a file: merging that much data costs about one seek. */
+#define READ_DEBT_BYTES (16u << 10)
+#define READ_DEBT_MIN 1024u
 
 static void
 sleep_micros(unsigned us)
@@ -333,6 +339,26 @@ st_db_update_overlap(strata_db *db)
         overlap = db->current->n;
     db->read_overlap = overlap;
     st_free(a);
+    uint64_t bytes = 0;
+    for (size_t i = 0; i < db->current->n; i++)
+        bytes += db->current->t[i]->m.file_size;
+    uint64_t limit = bytes / READ_DEBT_BYTES;
+    atomic_store(&db->read_debt_limit, limit > READ_DEBT_MIN ? limit : READ_DEBT_MIN);
+}
+
+void
+st_db_charge_reads(strata_db *db, uint64_t extra_runs)
+{
+    if (!extra_runs)
+        return;
+    uint64_t debt = atomic_fetch_add_explicit(&db->read_debt, extra_runs, memory_order_relaxed);
+    if (debt + extra_runs < atomic_load_explicit(&db->read_debt_limit, memory_order_relaxed) ||
+        atomic_load_explicit(&db->read_due, memory_order_relaxed) ||
+        atomic_exchange(&db->read_due, 1))
+        return;
+    pthread_mutex_lock(&db->mu);
+    pthread_cond_broadcast(&db->bg_cv);
+    pthread_mutex_unlock(&db->mu);
 }
 
 int
@@ -468,12 +494,13 @@ static int compact_tables(strata_db *db, st_version *v, st_table **inputs, size_
 /*
  * run_picked --
  *     Ask the UCS picker for due work on the current version, skipping candidates of more than
- *     max_bytes input bytes (0: no limit), and run it. REQUIRES mu (released while the
- *     compaction runs). Returns 1 when a compaction ran, with its status in *status and its input
- *     bytes in *bytes; a failure becomes the background error unless the database is closing.
+ *     max_bytes input bytes (0: no limit), with st_ucs_options.read_threshold read_threshold,
+ *     and run it. REQUIRES mu (released while the compaction runs). Returns 1 when a compaction
+ *     ran, with its status in *status and its input bytes in *bytes; a failure becomes the
+ *     background error unless the database is closing.
  */
 static int
-run_picked(strata_db *db, uint64_t max_bytes, int *status, uint64_t *bytes)
+run_picked(strata_db *db, uint64_t max_bytes, int read_threshold, int *status, uint64_t *bytes)
 {
     st_version *v = db->current;
     if (v->n < 2)
@@ -481,6 +508,7 @@ run_picked(strata_db *db, uint64_t max_bytes, int *status, uint64_t *bytes)
     st_ucs_options u;
     ucs_options_from(db, &u);
     u.max_input_bytes = max_bytes;
+    u.read_threshold = read_threshold;
     st_ucs_table *a = ucs_tables(v);
     st_ucs_pick pick;
     memset(&pick, 0, sizeof(pick));
@@ -528,7 +556,18 @@ try_compaction(strata_db *db)
     uint64_t bytes;
     if (db->compacting >= limit)
         return 0;
-    return run_picked(db, 0, &rc, &bytes);
+    if (run_picked(db, 0, 0, &rc, &bytes))
+        return 1;
+    if (!atomic_load(&db->read_due))
+        return 0;
+    /* reads are due a merge of overlapping runs (st_db_charge_reads); the debt starts over
+     * whether or not the picker finds any */
+    atomic_store(&db->read_debt, 0);
+    atomic_store(&db->read_due, 0);
+    if (!run_picked(db, 0, 2, &rc, &bytes))
+        return 0;
+    atomic_fetch_add(&db->stats.read_compactions, 1);
+    return 1;
 }
 
 void
@@ -538,7 +577,7 @@ st_db_compact_before_close(strata_db *db)
     int rc = STRATA_OK;
     pthread_mutex_lock(&db->mu);
     while (db->bg_error == STRATA_OK && rc == STRATA_OK && budget > 0 &&
-           run_picked(db, budget, &rc, &bytes))
+           run_picked(db, budget, 0, &rc, &bytes))
         budget = bytes < budget ? budget - bytes : 0;
     pthread_mutex_unlock(&db->mu);
 }

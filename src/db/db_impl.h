@@ -61,6 +61,7 @@ typedef struct st_db_stats {
     uint64_t recovery_micros;
     _Atomic uint64_t flushes, flush_bytes, flush_micros;
     _Atomic uint64_t compactions, compact_bytes_in, compact_bytes_out, compact_micros;
+    _Atomic uint64_t read_compactions;
     _Atomic uint64_t stall_micros, stalls, slowdowns;
 } st_db_stats;
 
@@ -84,10 +85,16 @@ struct strata_db {
     pthread_cond_t bg_cv; /* [mu] background state changed (work queued or finished) */
     pthread_t *workers;
     int nworkers;
-    int shutting_down;         /* [mu] */
-    int flushing;              /* [mu] a flush is running */
-    int compacting;            /* [mu] compactions running */
-    size_t read_overlap;       /* [mu] most tables one key falls into (UCS total overlap) */
+    int shutting_down;   /* [mu] */
+    int flushing;        /* [mu] a flush is running */
+    int compacting;      /* [mu] compactions running */
+    size_t read_overlap; /* [mu] most tables one key falls into (UCS total overlap) */
+    /* Read-triggered compaction (db_flush.c, st_db_charge_reads): sorted runs positioned in
+     * beyond the first by seeks and scans since the last one, the debt that makes one due
+     * (set with read_overlap), and whether one is due. */
+    _Atomic uint64_t read_debt;
+    _Atomic uint64_t read_debt_limit;
+    _Atomic int read_due;
     _Atomic int cancel_bg;     /* set by close: running compactions stop early */
     _Atomic int unlogged;      /* a write with disable_wal is only in memory: close flushes */
     st_wal_writer *wal;        /* [leader] the active log */
@@ -152,8 +159,13 @@ void st_db_remove_obsolete_files(strata_db *db);
 /* UCS per-level summary of version v (pinned by the caller). Takes mu briefly. */
 int st_db_level_stats(strata_db *db, st_version *v, st_ucs_level_stats *levels, size_t max,
                       size_t *nlevels, size_t *overlap);
-/* Recompute db->read_overlap (UCS total overlap) for the current version. REQUIRES mu. */
+/* Recompute db->read_overlap (UCS total overlap) and the read debt limit for the current
+ * version. REQUIRES mu. */
 void st_db_update_overlap(strata_db *db);
+/* A read positioned in extra_runs sorted runs beyond the first (a seek, or a sample of a scan):
+ * add it to the read debt and wake a worker when a read-triggered compaction becomes due. Takes
+ * mu only then. */
+void st_db_charge_reads(strata_db *db, uint64_t extra_runs);
 /* Record a background error (sticky); REQUIRES mu. */
 void st_db_set_bg_error(strata_db *db, int rc);
 /* STRATA_READONLY with a message naming the background error's code and message; REQUIRES mu

@@ -33,7 +33,33 @@ struct strata_iter {
     size_t kl, vl;
     uint8_t *lower, *upper; /* owned copies of the bounds (NULL = unbounded) */
     size_t llen, ulen;
+    size_t runs;    /* sorted runs of tables merged (read debt: st_db_charge_reads) */
+    size_t scanned; /* key and value bytes stepped over since the last scan sample */
 };
+
+/* A scan is sampled once per this many bytes (as LevelDB's iterators sample reads). */
+#define SCAN_SAMPLE_BYTES (1u << 20)
+
+/* The iterator is about to position in every run: reads pay for the runs beyond the first. */
+static void
+charge_seek(strata_iter *i)
+{
+    if (i->runs > 1)
+        st_db_charge_reads(i->db, i->runs - 1);
+}
+
+/* The iterator stepped to an entry: every SCAN_SAMPLE_BYTES, charge as for a seek. */
+static void
+charge_step(strata_iter *i)
+{
+    if (!i->valid)
+        return;
+    i->scanned += i->kl + i->vl;
+    if (i->scanned >= SCAN_SAMPLE_BYTES) {
+        i->scanned = 0;
+        charge_seek(i);
+    }
+}
 
 static int
 iter_check(const strata_iter *i)
@@ -156,6 +182,7 @@ strata_iter_seek(strata_iter *i, const void *key, size_t klen)
         klen = i->llen;
     }
     i->dir = 1;
+    charge_seek(i);
     if (k)
         st_iter_seek(i->it, k, klen, i->seq);
     else
@@ -169,6 +196,7 @@ strata_iter_seek_first(strata_iter *i)
     if (!iter_check(i) || i->status != STRATA_OK)
         return;
     i->dir = 1;
+    charge_seek(i);
     if (i->lower)
         st_iter_seek(i->it, i->lower, i->llen, i->seq);
     else
@@ -182,6 +210,7 @@ strata_iter_seek_last(strata_iter *i)
     if (!iter_check(i) || i->status != STRATA_OK)
         return;
     i->dir = -1;
+    charge_seek(i);
     if (i->upper) {
         /* last entry < (upper, newest): every version of keys below upper */
         st_iter_seek_for_prev(i->it, i->upper, i->ulen, ST_SEQ_MAX);
@@ -203,6 +232,7 @@ strata_iter_seek_for_prev(strata_iter *i, const void *key, size_t klen)
         return;
     }
     i->dir = -1;
+    charge_seek(i);
     st_iter_seek_for_prev(i->it, key, klen, 0);
     find_prev(i);
 }
@@ -238,6 +268,7 @@ strata_iter_next(strata_iter *i)
         st_iter_next(i->it);
     }
     find_next(i, 1);
+    charge_step(i);
 }
 
 void
@@ -253,6 +284,7 @@ strata_iter_prev(strata_iter *i)
         i->dir = -1;
     }
     find_prev(i);
+    charge_step(i);
 }
 
 int
@@ -400,6 +432,7 @@ st_db_iter_open(strata_db *db, const strata_read_options *ro, strata_iter **out)
     if (st_view_has_range_dels(&i->view)) {
         /* every child wrapped in a range tombstone filter (db_rangedel.c) */
         ST_ERR(st_db_range_del_iters(db, &i->view, &tro, &children, &n));
+        i->runs = n > i->view.nmem ? n - i->view.nmem : 0;
         i->it = st_merge_iter_new(children, n);
         st_free(children);
         if (!i->it) {
@@ -408,6 +441,7 @@ st_db_iter_open(strata_db *db, const strata_read_options *ro, strata_iter **out)
         }
     } else {
         ST_ERR(st_view_table_iters(db, &i->view, &tro, &children, &n));
+        i->runs = n;
     }
     if (!i->it) { /* no range tombstones: memtable iterators plus the tables' */
         size_t total = i->view.nmem + n;

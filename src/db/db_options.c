@@ -39,9 +39,8 @@ static const size_t read_options_ends[] = {
 static const size_t write_options_ends[] = {
     END(strata_write_options, disable_wal) /* 0.1.0 */
 };
-static const size_t stats_ends[] = {
-    END(strata_stats, reserved) /* first release */
-};
+static const size_t stats_ends[] = {END(strata_stats, reserved), /* first release */
+                                    END(strata_stats, read_compactions)};
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Bytes of a caller's struct of struct_size n to read (or fill): the end of the last field of

@@ -78,6 +78,7 @@ st_db_collect_stats(strata_db *db, strata_stats *out)
     out->flush_bytes = atomic_load(&st->flush_bytes);
     out->flush_micros = atomic_load(&st->flush_micros);
     out->compactions = atomic_load(&st->compactions);
+    out->read_compactions = atomic_load(&st->read_compactions);
     out->compaction_bytes_in = atomic_load(&st->compact_bytes_in);
     out->compaction_bytes_out = atomic_load(&st->compact_bytes_out);
     out->compaction_micros = atomic_load(&st->compact_micros);

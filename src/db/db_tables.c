@@ -37,14 +37,17 @@ int
 st_view_get_tables_seq(strata_db *db, st_read_view *v, const strata_read_options *ro,
                        const void *key, size_t klen, void **val, size_t *vlen, uint64_t *seq_out)
 {
-    (void)db;
     if (!v->version || v->version->n == 0)
         return STRATA_NOTFOUND;
     st_buf b;
     st_buf_init(&b);
     int kind = ST_KIND_DELETE;
     uint64_t seq;
-    int rc = st_version_get(v->version, key, klen, v->seq, st_view_read_flags(ro), &kind, &b, &seq);
+    size_t consulted = 0;
+    int rc = st_version_get(v->version, key, klen, v->seq, st_view_read_flags(ro), &kind, &b, &seq,
+                            &consulted);
+    if (consulted > 1) /* reads pay for the overlap of runs: see st_db_charge_reads */
+        st_db_charge_reads(db, consulted - 1);
     if (rc == STRATA_OK && kind != ST_KIND_PUT)
         rc = STRATA_NOTFOUND;
     if (rc == STRATA_OK && b.data == NULL)

@@ -158,10 +158,10 @@ size_t st_run_search(const st_run *r, size_t lo, size_t hi, const uint8_t *key, 
  *     Newest entry for key with seq <= snap among v's tables (at most one table per run is
  *     consulted). STRATA_OK with *kind, *seq and the value in val (for a PUT), STRATA_NOTFOUND
  *     when no table has the key, or an I/O error. flags: ST_SST_ITER_FILL_CACHE, ST_SST_SKIP_CRC
- *     (sst/sst.h).
+ *     (sst/sst.h). *consulted (may be NULL): the tables looked at, bloom filter or pages.
  */
 int st_version_get(st_version *v, const uint8_t *key, size_t klen, uint64_t snap, int flags,
-                   int *kind, st_buf *val, uint64_t *seq);
+                   int *kind, st_buf *val, uint64_t *seq, size_t *consulted);
 
 /* One iterator per sorted run that may hold keys in [lower, upper) (NULL = open); a run's
  * iterator concatenates its tables and opens each only when it reaches it. *its is a new

@@ -12,7 +12,7 @@
 
 int
 st_version_get(st_version *v, const uint8_t *key, size_t klen, uint64_t snap, int flags, int *kind,
-               st_buf *val, uint64_t *seq)
+               st_buf *val, uint64_t *seq, size_t *consulted)
 {
     /* The candidate of each run (the one table whose range can hold key), newest max_seq
      * first. Once a version with sequence s is found, a table whose max_seq is below s cannot
@@ -43,7 +43,8 @@ st_version_get(st_version *v, const uint8_t *key, size_t klen, uint64_t snap, in
     st_buf tmp;
     st_buf_init(&tmp);
     int rc = STRATA_OK;
-    for (size_t i = 0; i < nc; i++) {
+    size_t i;
+    for (i = 0; i < nc; i++) {
         st_table *t = cand[i];
         if (found && t->m.max_seq < best)
             break;
@@ -79,6 +80,8 @@ st_version_get(st_version *v, const uint8_t *key, size_t klen, uint64_t snap, in
     st_buf_free(&tmp);
     if (cand != stack)
         st_free(cand);
+    if (consulted)
+        *consulted = i < nc ? i + (rc != STRATA_OK) : nc;
     if (rc != STRATA_OK)
         return rc;
     return found ? STRATA_OK : STRATA_NOTFOUND;

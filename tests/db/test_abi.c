@@ -66,7 +66,7 @@ test_layout_lists(void)
     size_t lasts[4] = {offsetof(strata_options, bottommost_page_size) + sizeof(size_t),
                        offsetof(strata_read_options, prefix_len) + sizeof(size_t),
                        offsetof(strata_write_options, disable_wal) + sizeof(int),
-                       offsetof(strata_stats, reserved) + sizeof(int)};
+                       offsetof(strata_stats, read_compactions) + sizeof(uint64_t)};
     for (int w = 0; w < 4; w++) {
         const size_t *ends;
         size_t align, n = st_db_layouts(w, &ends, &align);

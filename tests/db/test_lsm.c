@@ -29,6 +29,7 @@
 #include "util/alloc.h"
 #include "util/random.h"
 
+#include <time.h>
 #include <unistd.h>
 
 #define VAL_MAX 300
@@ -442,6 +443,65 @@ test_compact_range(void)
     for (size_t i = 0; i < n; i++) /* outputs near target_file_size, none far above it */
         ST_ASSERT(t[i].size < 4 * ST_LSM_BUFFER);
     free(t);
+    verify(&c, NULL, c.m);
+    finish(&c, dir);
+}
+
+/* Reads that consult several sorted runs make a read-triggered compaction due: three flushes
+ * of the same keys (one level, below T4's trigger of 4) stay three runs until gets have paid
+ * for them, then become one, with every entry intact. */
+static void
+test_read_triggered_compaction(void)
+{
+    char *dir = st_test_tmpdir("lsm_readcompact");
+    lsm_ctx c = ctx_open(dir, 1000, st_test_seed() + 11);
+    char k[16];
+    for (int f = 0; f < 3; f++) { /* the same keys each time: one level, overlap 3 */
+        for (unsigned i = 0; i < c.keyspace; i++) {
+            char v[24];
+            size_t kl = key_of(i, k);
+            int vl = snprintf(v, sizeof(v), "v%u.%d", i, f);
+            ST_ASSERT_OK(strata_put(c.db, NULL, k, kl, v, (size_t)vl));
+            st_model_put(c.m, k, kl, v, (size_t)vl);
+        }
+        ST_ASSERT_OK(strata_flush(c.db));
+    }
+    ST_ASSERT_OK(strata_wait_idle(c.db));
+    strata_stats st;
+    strata_stats_init(&st);
+    ST_ASSERT_OK(strata_get_stats(c.db, &st));
+    uint64_t runs = st.sorted_runs;
+    ST_ASSERT_EQ(runs, 3);
+    ST_ASSERT_EQ(st.read_compactions, 0);
+    /* each seek positions in every run, each get of a missing key consults every run's table:
+     * a round charges 2 * 2 * 1500, more than the 1024 floor */
+    for (int round = 0; round < 5 && (round == 0 || st.sorted_runs > 1); round++) {
+        strata_iter *it = NULL;
+        ST_ASSERT_OK(strata_iter_open(c.db, NULL, &it));
+        for (int i = 0; i < 1500; i++) {
+            unsigned key = (unsigned)st_rng_uniform(&c.rng, c.keyspace);
+            size_t kl = key_of(key, k);
+            strata_iter_seek(it, k, kl);
+            ST_ASSERT(strata_iter_valid(it));
+            kl = key_of(key + c.keyspace, k);
+            void *v = NULL;
+            size_t vl = 0;
+            ST_ASSERT_RC(strata_get(c.db, NULL, k, kl, &v, &vl), STRATA_NOTFOUND);
+        }
+        strata_iter_close(it);
+        for (int w = 0; w < 500; w++) { /* the worker picks it up asynchronously */
+            ST_ASSERT_OK(strata_wait_idle(c.db));
+            ST_ASSERT_OK(strata_get_stats(c.db, &st));
+            if (st.read_compactions > (uint64_t)round && st.running_compactions == 0)
+                break;
+            nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+        }
+    }
+    fprintf(stderr, "read-triggered: %llu runs before, %llu after, %llu compaction(s)\n",
+            (unsigned long long)runs, (unsigned long long)st.sorted_runs,
+            (unsigned long long)st.read_compactions);
+    ST_ASSERT(st.read_compactions >= 1);
+    ST_ASSERT_EQ(st.sorted_runs, 1);
     verify(&c, NULL, c.m);
     finish(&c, dir);
 }
@@ -1016,6 +1076,7 @@ main(void)
     ST_RUN(test_reads_snapshots_iterators_trie_snappy);
     ST_RUN(test_tombstones_and_snapshots);
     ST_RUN(test_compact_range);
+    ST_RUN(test_read_triggered_compaction);
     ST_RUN(test_odd_entries_and_edges);
     ST_RUN(test_reopen_removes_obsolete_files);
     ST_RUN(test_repair_lost_manifest);

@@ -426,6 +426,27 @@ test_leveled_trigger_at_two(void)
     st_ucs_pick_free(&p);
 }
 
+/* The read trigger lowers every level's threshold: T4's three overlapping tables stay until
+ * reads are due, then merge; a lone table never; 1 is refused. */
+static void
+test_read_threshold(void)
+{
+    st_ucs_options o = opts(2, MIB); /* T4 */
+    tt x[3];
+    st_ucs_table t[3];
+    st_ucs_pick p;
+    full_span(x, t, 3, MIB);
+    ST_ASSERT_RC(st_ucs_pick_compaction(&o, t, 3, &p), STRATA_NOTFOUND);
+    o.read_threshold = 2;
+    ST_ASSERT_OK(st_ucs_pick_compaction(&o, t, 3, &p));
+    ST_ASSERT_EQ(p.ninputs, 3);
+    ST_ASSERT_EQ(p.reason, ST_UCS_REASON_OVERLAP);
+    st_ucs_pick_free(&p);
+    ST_ASSERT_RC(st_ucs_pick_compaction(&o, t, 1, &p), STRATA_NOTFOUND);
+    o.read_threshold = 1;
+    ST_ASSERT_RC(st_ucs_pick_compaction(&o, t, 3, &p), STRATA_INVALID);
+}
+
 static void
 test_compacting_excluded(void)
 {
@@ -1533,6 +1554,7 @@ main(void)
     ST_RUN(test_overlap_sets_random);
     ST_RUN(test_tiered_trigger_at_threshold);
     ST_RUN(test_leveled_trigger_at_two);
+    ST_RUN(test_read_threshold);
     ST_RUN(test_compacting_excluded);
     ST_RUN(test_cap_takes_oldest);
     ST_RUN(test_choice_between_levels);

@@ -115,7 +115,7 @@ expect_get(st_version *v, int k, uint64_t snap, uint64_t want_seq, int want_kind
     st_buf_init(&val);
     int kind = -1;
     uint64_t seq = 0;
-    int rc = st_version_get(v, (const uint8_t *)key, strlen(key), snap, 1, &kind, &val, &seq);
+    int rc = st_version_get(v, (const uint8_t *)key, strlen(key), snap, 1, &kind, &val, &seq, NULL);
     if (want_seq == 0) {
         if (rc != STRATA_NOTFOUND)
             ST_FAIL("key %d: expected not found, got %s seq %llu", k, strata_errstr(rc),
@@ -358,9 +358,9 @@ test_table_cache_reopen_error(void)
     st_buf_init(&val);
     int kind;
     uint64_t seq;
-    ST_ASSERT_RC(
-        st_version_get(v, (const uint8_t *)key, strlen(key), ST_SEQ_MAX, 1, &kind, &val, &seq),
-        STRATA_CORRUPT);
+    ST_ASSERT_RC(st_version_get(v, (const uint8_t *)key, strlen(key), ST_SEQ_MAX, 1, &kind, &val,
+                                &seq, NULL),
+                 STRATA_CORRUPT);
     st_buf_free(&val);
     expect_get(v, 13, ST_SEQ_MAX, 113, ST_KIND_PUT);
     st_version_unref(v);
