@@ -44,6 +44,10 @@
  * allows one wasted seek per 16 KiB of a file: merging that much data costs about one seek. */
 #define READ_DEBT_BYTES (16u << 10)
 #define READ_DEBT_MIN 1024u
+/* When no level has overlapping runs and nothing was flushed while the debt built up (the
+ * database is being read, not written), the runs of different levels are merged into one, as
+ * a full strata_compact_range would: only while the tables total at most this. */
+#define READ_MERGE_MAX_BYTES (1ull << 30)
 
 static void
 sleep_micros(unsigned us)
@@ -349,7 +353,7 @@ st_db_update_overlap(strata_db *db)
 void
 st_db_charge_reads(strata_db *db, uint64_t extra_runs)
 {
-    if (!extra_runs)
+    if (!extra_runs || db->opts.read_only) /* read-only: nothing may be rewritten */
         return;
     uint64_t debt = atomic_fetch_add_explicit(&db->read_debt, extra_runs, memory_order_relaxed);
     if (debt + extra_runs < atomic_load_explicit(&db->read_debt_limit, memory_order_relaxed) ||
@@ -546,6 +550,50 @@ run_picked(strata_db *db, uint64_t max_bytes, int read_threshold, int *status, u
     return 1;
 }
 
+/*
+ * Merge every table of the current version into one sorted run when reads are due a merge that
+ * no level's overlap offers (see READ_MERGE_MAX_BYTES). REQUIRES mu (released while it runs).
+ * Returns 1 when it ran; flushes_before: the flushes done when the debt started.
+ */
+static int
+read_merge_all(strata_db *db, uint64_t flushes_before)
+{
+    st_version *v = db->current;
+    uint64_t bytes = 0;
+    if (v->nruns < 2 || db->nimm > 0 || db->flushing ||
+        atomic_load(&db->stats.flushes) != flushes_before)
+        return 0;
+    for (size_t i = 0; i < v->n; i++) {
+        if (v->t[i]->compacting)
+            return 0;
+        bytes += v->t[i]->m.file_size;
+    }
+    st_table **inputs = bytes <= READ_MERGE_MAX_BYTES ? st_calloc(v->n, sizeof(*inputs)) : NULL;
+    if (!inputs)
+        return 0;
+    size_t n = v->n;
+    for (size_t i = 0; i < n; i++) {
+        inputs[i] = v->t[i];
+        inputs[i]->compacting = 1;
+    }
+    st_version_ref(v);
+    db->compacting++;
+    pthread_mutex_unlock(&db->mu);
+    int rc = compact_tables(db, v, inputs, n, NULL, &db->cancel_bg);
+    pthread_mutex_lock(&db->mu);
+    for (size_t i = 0; i < n; i++)
+        inputs[i]->compacting = 0;
+    db->compacting--;
+    if (rc != STRATA_OK && !db->shutting_down)
+        st_db_set_bg_error(db, rc);
+    pthread_cond_broadcast(&db->bg_cv);
+    pthread_mutex_unlock(&db->mu);
+    st_version_unref(v);
+    st_free(inputs);
+    pthread_mutex_lock(&db->mu);
+    return 1;
+}
+
 /* Run due work when a worker may take a compaction (REQUIRES mu). Returns 1 when one ran. */
 static int
 try_compaction(strata_db *db)
@@ -561,10 +609,13 @@ try_compaction(strata_db *db)
     if (!atomic_load(&db->read_due))
         return 0;
     /* reads are due a merge of overlapping runs (st_db_charge_reads); the debt starts over
-     * whether or not the picker finds any */
+     * whether or not there is any */
     atomic_store(&db->read_debt, 0);
     atomic_store(&db->read_due, 0);
-    if (!run_picked(db, 0, 2, &rc, &bytes))
+    pthread_cond_broadcast(&db->bg_cv); /* strata_wait_idle waits for it too */
+    uint64_t flushes_before = db->read_debt_flushes;
+    db->read_debt_flushes = atomic_load(&db->stats.flushes);
+    if (!run_picked(db, 0, 2, &rc, &bytes) && !read_merge_all(db, flushes_before))
         return 0;
     atomic_fetch_add(&db->stats.read_compactions, 1);
     return 1;
@@ -649,12 +700,15 @@ bg_status(strata_db *db)
     return STRATA_OK;
 }
 
-/* Wait (REQUIRES mu) until cond() is false or a background error appears. */
+/* Wait (REQUIRES mu) until no flush is queued or running and (unless flush_only) no
+ * compaction is running or due from reads, or a background error appears. */
 static int
 wait_until_idle(strata_db *db, int flush_only)
 {
-    while (db->bg_error == STRATA_OK &&
-           (db->nimm > 0 || db->flushing || (!flush_only && db->compacting > 0)))
+    while (
+        db->bg_error == STRATA_OK &&
+        (db->nimm > 0 || db->flushing ||
+         (!flush_only && (db->compacting > 0 || (db->nworkers > 0 && atomic_load(&db->read_due))))))
         pthread_cond_wait(&db->bg_cv, &db->mu);
     return bg_status(db);
 }
