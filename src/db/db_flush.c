@@ -496,6 +496,33 @@ static int compact_tables(strata_db *db, st_version *v, st_table **inputs, size_
                           const st_ucs_pick *pick, const _Atomic int *cancel);
 
 /*
+ * run_inputs --
+ *     Compact inputs[0..n) of version v (marked compacting by the caller) as a background
+ *     job: REQUIRES mu, released while the compaction runs; the inputs are unmarked after it. A
+ *     failure becomes the background error unless the database is closing. Returns its status.
+ */
+static int
+run_inputs(strata_db *db, st_version *v, st_table **inputs, size_t n, const st_ucs_pick *pick,
+           const _Atomic int *cancel)
+{
+    st_version_ref(v);
+    db->compacting++;
+    pthread_mutex_unlock(&db->mu);
+    int rc = compact_tables(db, v, inputs, n, pick, cancel);
+    pthread_mutex_lock(&db->mu);
+    for (size_t i = 0; i < n; i++)
+        inputs[i]->compacting = 0;
+    db->compacting--;
+    if (rc != STRATA_OK && !db->shutting_down)
+        st_db_set_bg_error(db, rc);
+    pthread_cond_broadcast(&db->bg_cv);
+    pthread_mutex_unlock(&db->mu);
+    st_version_unref(v);
+    pthread_mutex_lock(&db->mu);
+    return rc;
+}
+
+/*
  * run_picked --
  *     Ask the UCS picker for due work on the current version, skipping candidates of more than
  *     max_bytes input bytes (0: no limit), with st_ucs_options.read_threshold read_threshold,
@@ -527,26 +554,12 @@ run_picked(strata_db *db, uint64_t max_bytes, int read_threshold, int *status, u
         inputs[i] = v->t[pick.inputs[i]];
         inputs[i]->compacting = 1;
     }
-    st_version_ref(v);
-    db->compacting++;
     *bytes = pick.input_bytes;
-    pthread_mutex_unlock(&db->mu);
     /* close cancels background work, but waits for a cheap compaction (CLOSE_COMPACT_BYTES) */
-    rc = compact_tables(db, v, inputs, pick.ninputs, &pick,
-                        pick.input_bytes <= CLOSE_COMPACT_BYTES ? NULL : &db->cancel_bg);
-    pthread_mutex_lock(&db->mu);
-    for (size_t i = 0; i < pick.ninputs; i++)
-        inputs[i]->compacting = 0;
-    db->compacting--;
-    if (rc != STRATA_OK && !db->shutting_down)
-        st_db_set_bg_error(db, rc);
-    pthread_cond_broadcast(&db->bg_cv);
-    pthread_mutex_unlock(&db->mu);
-    st_version_unref(v);
+    *status = run_inputs(db, v, inputs, pick.ninputs, &pick,
+                         pick.input_bytes <= CLOSE_COMPACT_BYTES ? NULL : &db->cancel_bg);
     st_ucs_pick_free(&pick);
     st_free(inputs);
-    pthread_mutex_lock(&db->mu);
-    *status = rc;
     return 1;
 }
 
@@ -576,21 +589,8 @@ read_merge_all(strata_db *db, uint64_t flushes_before)
         inputs[i] = v->t[i];
         inputs[i]->compacting = 1;
     }
-    st_version_ref(v);
-    db->compacting++;
-    pthread_mutex_unlock(&db->mu);
-    int rc = compact_tables(db, v, inputs, n, NULL, &db->cancel_bg);
-    pthread_mutex_lock(&db->mu);
-    for (size_t i = 0; i < n; i++)
-        inputs[i]->compacting = 0;
-    db->compacting--;
-    if (rc != STRATA_OK && !db->shutting_down)
-        st_db_set_bg_error(db, rc);
-    pthread_cond_broadcast(&db->bg_cv);
-    pthread_mutex_unlock(&db->mu);
-    st_version_unref(v);
+    run_inputs(db, v, inputs, n, NULL, &db->cancel_bg);
     st_free(inputs);
-    pthread_mutex_lock(&db->mu);
     return 1;
 }
 
