@@ -356,6 +356,8 @@ st_db_charge_reads(strata_db *db, uint64_t extra_runs)
     if (!extra_runs || db->opts.read_only) /* read-only: nothing may be rewritten */
         return;
     uint64_t debt = atomic_fetch_add_explicit(&db->read_debt, extra_runs, memory_order_relaxed);
+    if (debt == 0) /* a new debt: read_merge_all asks whether anything was flushed since */
+        atomic_store(&db->read_debt_flushes, atomic_load(&db->stats.flushes));
     if (debt + extra_runs < atomic_load_explicit(&db->read_debt_limit, memory_order_relaxed) ||
         atomic_load_explicit(&db->read_due, memory_order_relaxed) ||
         atomic_exchange(&db->read_due, 1))
@@ -613,8 +615,7 @@ try_compaction(strata_db *db)
     atomic_store(&db->read_debt, 0);
     atomic_store(&db->read_due, 0);
     pthread_cond_broadcast(&db->bg_cv); /* strata_wait_idle waits for it too */
-    uint64_t flushes_before = db->read_debt_flushes;
-    db->read_debt_flushes = atomic_load(&db->stats.flushes);
+    uint64_t flushes_before = atomic_load(&db->read_debt_flushes);
     if (!run_picked(db, 0, 2, &rc, &bytes) && !read_merge_all(db, flushes_before))
         return 0;
     atomic_fetch_add(&db->stats.read_compactions, 1);

@@ -95,14 +95,14 @@ struct strata_db {
     _Atomic uint64_t read_debt;
     _Atomic uint64_t read_debt_limit;
     _Atomic int read_due;
-    uint64_t read_debt_flushes; /* [mu] flushes done when the debt last started over */
-    _Atomic int cancel_bg;      /* set by close: running compactions stop early */
-    _Atomic int unlogged;       /* a write with disable_wal is only in memory: close flushes */
-    st_wal_writer *wal;         /* [leader] the active log */
-    uint64_t log_number;        /* [mu] number of the active log */
-    uint64_t next_file;         /* [mu] next file number to allocate */
-    _Atomic uint64_t last_seq;  /* last published sequence number */
-    uint64_t alloc_seq;         /* [mu] last sequence number handed to a group */
+    _Atomic uint64_t read_debt_flushes; /* flushes done when the debt last grew from 0 */
+    _Atomic int cancel_bg;              /* set by close: running compactions stop early */
+    _Atomic int unlogged;      /* a write with disable_wal is only in memory: close flushes */
+    st_wal_writer *wal;        /* [leader] the active log */
+    uint64_t log_number;       /* [mu] number of the active log */
+    uint64_t next_file;        /* [mu] next file number to allocate */
+    _Atomic uint64_t last_seq; /* last published sequence number */
+    uint64_t alloc_seq;        /* [mu] last sequence number handed to a group */
 
     st_writer *writers_head, *writers_tail; /* [mu] queue; head is the leader */
     strata_batch group;                     /* [leader] scratch batch for a commit group */
