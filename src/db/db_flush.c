@@ -47,7 +47,7 @@
 /* When no level has overlapping runs and nothing was flushed while the debt built up (the
  * database is being read, not written), the runs of different levels are merged into one, as
  * a full strata_compact_range would: only while the tables total at most this. */
-#define READ_MERGE_MAX_BYTES (1ull << 30)
+#define READ_MERGE_MAX_BYTES (256ull << 20)
 
 static void
 sleep_micros(unsigned us)
