@@ -343,10 +343,7 @@ st_db_update_overlap(strata_db *db)
         overlap = db->current->n;
     db->read_overlap = overlap;
     st_free(a);
-    uint64_t bytes = 0;
-    for (size_t i = 0; i < db->current->n; i++)
-        bytes += db->current->t[i]->m.file_size;
-    uint64_t limit = bytes / READ_DEBT_BYTES;
+    uint64_t limit = db->current->bytes / READ_DEBT_BYTES;
     atomic_store(&db->read_debt_limit, limit > READ_DEBT_MIN ? limit : READ_DEBT_MIN);
 }
 
@@ -574,16 +571,13 @@ static int
 read_merge_all(strata_db *db, uint64_t flushes_before)
 {
     st_version *v = db->current;
-    uint64_t bytes = 0;
-    if (v->nruns < 2 || db->nimm > 0 || db->flushing ||
+    if (v->nruns < 2 || v->bytes > READ_MERGE_MAX_BYTES || db->nimm > 0 || db->flushing ||
         atomic_load(&db->stats.flushes) != flushes_before)
         return 0;
-    for (size_t i = 0; i < v->n; i++) {
+    for (size_t i = 0; i < v->n; i++)
         if (v->t[i]->compacting)
             return 0;
-        bytes += v->t[i]->m.file_size;
-    }
-    st_table **inputs = bytes <= READ_MERGE_MAX_BYTES ? st_calloc(v->n, sizeof(*inputs)) : NULL;
+    st_table **inputs = st_calloc(v->n, sizeof(*inputs));
     if (!inputs)
         return 0;
     size_t n = v->n;
