@@ -342,6 +342,7 @@ st_db_update_overlap(strata_db *db)
     if (a && st_ucs_stats(&u, a, db->current->n, NULL, 0, &nlevels, &overlap) != STRATA_OK)
         overlap = db->current->n;
     db->read_overlap = overlap;
+    db->bg_recheck = 1; /* a new version: some compaction may be due */
     st_free(a);
     uint64_t limit = db->current->bytes / READ_DEBT_BYTES;
     atomic_store(&db->read_debt_limit, limit > READ_DEBT_MIN ? limit : READ_DEBT_MIN);
@@ -511,13 +512,16 @@ run_inputs(strata_db *db, st_version *v, st_table **inputs, size_t n, const st_u
     pthread_mutex_lock(&db->mu);
     for (size_t i = 0; i < n; i++)
         inputs[i]->compacting = 0;
-    db->compacting--;
     if (rc != STRATA_OK && !db->shutting_down)
         st_db_set_bg_error(db, rc);
-    pthread_cond_broadcast(&db->bg_cv);
     pthread_mutex_unlock(&db->mu);
-    st_version_unref(v);
+    st_version_unref(v); /* may close and remove the inputs: not under mu */
     pthread_mutex_lock(&db->mu);
+    /* mu stays held from here until the caller's next pick, so strata_wait_idle never sees
+     * "nothing compacting" while a compaction this one made due is about to start */
+    db->compacting--;
+    db->bg_recheck = 1;
+    pthread_cond_broadcast(&db->bg_cv);
     return rc;
 }
 
@@ -647,6 +651,10 @@ worker_main(void *arg)
         }
         if (db->bg_error == STRATA_OK && try_compaction(db))
             continue;
+        if (db->bg_recheck) {
+            db->bg_recheck = 0; /* looked: nothing this worker may take is due */
+            pthread_cond_broadcast(&db->bg_cv);
+        }
         pthread_cond_wait(&db->bg_cv, &db->mu);
     }
     pthread_mutex_unlock(&db->mu);
@@ -696,14 +704,16 @@ bg_status(strata_db *db)
 }
 
 /* Wait (REQUIRES mu) until no flush is queued or running and (unless flush_only) no
- * compaction is running or due from reads, or a background error appears. */
+ * compaction is running, due from reads, or possibly due and not yet looked for by a worker
+ * (bg_recheck), or a background error appears. */
 static int
 wait_until_idle(strata_db *db, int flush_only)
 {
     while (
         db->bg_error == STRATA_OK &&
         (db->nimm > 0 || db->flushing ||
-         (!flush_only && (db->compacting > 0 || (db->nworkers > 0 && atomic_load(&db->read_due))))))
+         (!flush_only && (db->compacting > 0 ||
+                          (db->nworkers > 0 && (db->bg_recheck || atomic_load(&db->read_due)))))))
         pthread_cond_wait(&db->bg_cv, &db->mu);
     return bg_status(db);
 }
@@ -1029,8 +1039,10 @@ strata_compact_range(strata_db *db, const void *begin, size_t blen, const void *
     pthread_mutex_lock(&db->mu);
     for (size_t i = 0; i < n; i++)
         inputs[i]->compacting = 0;
-    if (n > 0)
+    if (n > 0) {
         db->compacting--;
+        db->bg_recheck = 1;
+    }
     pthread_cond_broadcast(&db->bg_cv);
     pthread_mutex_unlock(&db->mu);
     st_free(inputs);

@@ -85,9 +85,12 @@ struct strata_db {
     pthread_cond_t bg_cv; /* [mu] background state changed (work queued or finished) */
     pthread_t *workers;
     int nworkers;
-    int shutting_down;   /* [mu] */
-    int flushing;        /* [mu] a flush is running */
-    int compacting;      /* [mu] compactions running */
+    int shutting_down; /* [mu] */
+    int flushing;      /* [mu] a flush is running */
+    int compacting;    /* [mu] compactions running */
+    /* [mu] the tables or the running work changed since a worker last looked for due work
+     * and found none: strata_wait_idle waits for a worker to look again */
+    int bg_recheck;
     size_t read_overlap; /* [mu] most tables one key falls into (UCS total overlap) */
     /* Read-triggered compaction (db_flush.c, st_db_charge_reads): sorted runs positioned in
      * beyond the first by seeks and scans since the last one, the debt that makes one due

@@ -23,8 +23,13 @@
  * Runs with the default 2 background threads / 4 immutable memtables, and with 1 / 1 (every
  * rotation stalls the writers while the only worker may be busy compacting).
  * Sized by st_test_scale().
+ *
+ * test_wait_idle_settles: on a disk whose file removals are slow, strata_wait_idle returns only
+ * when no background work is running or due: the table set then stays as it is.
  */
+#include "db/db.h"
 #include "db_check.h"
+#include "fault_env.h"
 #include "lsm_util.h"
 #include "st_test.h"
 #include "util/alloc.h"
@@ -433,10 +438,80 @@ test_one_worker_one_immutable(void)
     run(1, 1);
 }
 
+/* Everything strata_wait_idle promises is settled: the table list and the compaction count. */
+static char *
+settled_state(strata_db *db)
+{
+    char *tables = NULL, *stats = NULL;
+    ST_ASSERT_OK(strata_property(db, "strata.tables", &tables));
+    ST_ASSERT_OK(strata_property(db, "strata.stats", &stats));
+    const char *c = strstr(stats, "compactions: ");
+    ST_ASSERT(c != NULL);
+    long compactions = 0;
+    ST_ASSERT(sscanf(c, "compactions: %ld", &compactions) == 1);
+    size_t len = strlen(tables) + 32;
+    char *out = st_malloc(len);
+    ST_ASSERT(out != NULL);
+    snprintf(out, len, "%ld\n%s", compactions, tables);
+    strata_free(tables);
+    strata_free(stats);
+    return out;
+}
+
+static void
+test_wait_idle_settles(void)
+{
+    char *dir = st_test_tmpdir("lsm_idle");
+    st_fault_env *fe = st_fault_env_new(st_env_posix());
+    ST_ASSERT(fe != NULL);
+    /* a removal (of a compaction's inputs, of a flushed log) takes 20 ms: a worker between
+     * two compactions is slow to take the next one */
+    st_fault_env_set_delay(fe, ST_FAULT_REMOVE, 20000);
+    strata_options o = st_lsm_opts();
+    strata_db *db = NULL;
+    ST_ASSERT_OK(st_db_open_env(dir, &o, st_fault_env_env(fe), &db));
+    char val[VMAX];
+    memset(val, 'v', sizeof(val));
+    int rounds = 3, compacted = 0;
+    for (int r = 0; r < rounds; r++) {
+        /* several memtables of keys spread over the whole range: flushes that overlap */
+        strata_batch *b = strata_batch_new();
+        ST_ASSERT(b != NULL);
+        for (int i = 0; i < 10000; i++) {
+            char k[32];
+            int kl = snprintf(k, sizeof(k), "idle%05d", (i * 7919 + r * 131) % 50000);
+            ST_ASSERT_OK(strata_batch_put(b, k, (size_t)kl, val, sizeof(val)));
+            if (i % 100 == 99) {
+                ST_ASSERT_OK(strata_write(db, NULL, b));
+                strata_batch_clear(b);
+            }
+        }
+        strata_batch_free(b);
+        ST_ASSERT_OK(strata_wait_idle(db));
+        char *before = settled_state(db);
+        st_test_sleep_micros(150000);
+        char *after = settled_state(db);
+        if (strcmp(before, after) != 0)
+            ST_FAIL("round %d: background work went on after strata_wait_idle returned:\n"
+                    "compactions and tables then:\n%s\nand 150 ms later:\n%s",
+                    r, before, after);
+        compacted = atoi(after) > 0;
+        st_free(before);
+        st_free(after);
+    }
+    ST_ASSERT(compacted); /* the rounds did make compactions run */
+    ST_ASSERT_OK(strata_close(db));
+    st_fault_env_free(fe);
+    st_lsm_check_ok(dir, 0);
+    st_test_rmrf(dir);
+    st_free(dir);
+}
+
 int
 main(void)
 {
     ST_RUN(test_readers_during_flushes_and_compactions);
     ST_RUN(test_one_worker_one_immutable);
+    ST_RUN(test_wait_idle_settles);
     return st_test_done();
 }

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Durability record of one path. */
@@ -38,6 +39,8 @@ struct st_fault_env {
     int errnum, flags;
     fe_entry *entries;
     size_t n_entries, cap_entries;
+    unsigned delay_mask;  /* operations of these kinds first sleep ... */
+    long delay_micros;    /* ... this long (a slow disk) */
     char *quota_dir;      /* quota: appends to files directly in quota_dir ... */
     uint64_t quota_bytes; /* ... may not grow its files' total size beyond this */
 };
@@ -111,11 +114,17 @@ begin_op(st_fault_env *fe, unsigned kind, const char *path, int *partial)
         }
     }
     int dead = fe->dead;
+    long delay = (fe->delay_mask & kind) && !fail ? fe->delay_micros : 0;
     if (fe->trace)
         fprintf(stderr, "fault_env: #%llu %s %s%s\n",
                 (unsigned long long)fe->counts[kind_index(kind)], st_fault_op_name(kind),
                 path ? path : "", fail ? " -> FAIL" : "");
     pthread_mutex_unlock(&fe->mu);
+    if (delay > 0) {
+        struct timespec ts = {delay / 1000000, (delay % 1000000) * 1000};
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+        }
+    }
     if (!fail)
         return STRATA_OK;
     return st_err_errno(errnum, "injected fault%s: %s %s", dead ? " (powered off)" : "",
@@ -787,5 +796,14 @@ st_fault_env_reset(st_fault_env *fe)
     memset(fe->counts, 0, sizeof(fe->counts));
     fe->mask = 0;
     fe->nth = fe->seen = fe->injected = 0;
+    pthread_mutex_unlock(&fe->mu);
+}
+
+void
+st_fault_env_set_delay(st_fault_env *fe, unsigned mask, long micros)
+{
+    pthread_mutex_lock(&fe->mu);
+    fe->delay_mask = micros > 0 ? mask : 0;
+    fe->delay_micros = micros;
     pthread_mutex_unlock(&fe->mu);
 }

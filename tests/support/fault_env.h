@@ -149,6 +149,14 @@ void st_fault_env_set_quota(st_fault_env *fe, const char *dir, uint64_t bytes);
 /* Total size of the regular files directly inside dir (what the quota counts). */
 uint64_t st_fault_env_dir_usage(const char *dir);
 
+/*
+ * st_fault_env_set_delay --
+ *     A slow disk: every later operation whose kind is in `mask` first sleeps `micros`
+ *     microseconds (outside the env's locks, so other operations go on). micros <= 0 or mask 0
+ *     removes the delay; reset() keeps it.
+ */
+void st_fault_env_set_delay(st_fault_env *fe, unsigned mask, long micros);
+
 /* 1 while powered off after a crash. */
 int st_fault_env_is_dead(st_fault_env *fe);
 
