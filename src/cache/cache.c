@@ -45,6 +45,12 @@
 #define ST_CACHE_HIGH_RATIO_PCT 75
 /* st_cache_admit remembers about one refused key per this many bytes of capacity. */
 #define ST_CACHE_GHOST_BYTES 8192
+/* A key refused this many times while remembered is admitted: it is being reused, not met by
+ * chance. The count lives in the low bits of its remembered fingerprint. */
+#ifndef ST_CACHE_ADMIT_REFUSALS
+#define ST_CACHE_ADMIT_REFUSALS 3
+#endif
+#define GHOST_COUNT_MASK 3u
 /* Initial slots per shard (a power of two); the table doubles past half full. */
 #define ST_CACHE_INITIAL_SLOTS 64
 
@@ -479,20 +485,28 @@ st_cache_release(st_cache *c, st_cache_handle *h)
 }
 
 int
-st_cache_admit(st_cache *c, const void *key, size_t klen, size_t charge)
+st_cache_admit(st_cache *c, const void *key, size_t klen, size_t charge, int pri)
 {
     uint64_t hash = XXH3_64bits(key, klen);
     shard *s = shard_for(c, hash);
-    uint32_t fp = (uint32_t)(hash >> 32) | 1u;
+    uint32_t fp = (uint32_t)(hash >> 32) & ~GHOST_COUNT_MASK;
     int admit;
     pthread_mutex_lock(&s->mu);
     uint32_t *g = &s->ghost[(size_t)hash & (s->nghost - 1)];
-    if (s->usage + charge <= s->capacity || *g == fp) {
-        admit = 1; /* room without evicting, or refused once recently */
+    uint32_t refused = (*g & ~GHOST_COUNT_MASK) == fp ? *g & GHOST_COUNT_MASK : 0;
+    /* Room: the entry fits in the free space, beyond the slack an eviction leaves behind (an
+     * insert evicts until it fits, which frees up to an entry's worth: without the slack each
+     * insert would make room for the next one, and every miss would be admitted). A
+     * high-priority entry within the high share evicts only low-priority ones. */
+    size_t slack = s->capacity / 8;
+    int room = pri == ST_CACHE_HIGH ? s->high_usage + charge <= s->high_capacity
+                                    : s->usage + charge + slack <= s->capacity;
+    if (room || refused >= ST_CACHE_ADMIT_REFUSALS) {
+        admit = 1; /* room without evicting, or refused often enough recently */
         *g = 0;
     } else {
         admit = 0;
-        *g = fp;
+        *g = fp | (refused + 1);
     }
     pthread_mutex_unlock(&s->mu);
     return admit;

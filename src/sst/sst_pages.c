@@ -258,7 +258,7 @@ st_sst_load_page(st_sst_reader *r, uint32_t g, int col, uint32_t page, int fill,
      * every page a scan passes would evict what other reads reuse, and pay an eviction per page,
      * for pages the scan does not come back to. It is cached only when admitted (it fits, or it
      * was refused recently, so it is being reread); otherwise the cursor keeps it privately. */
-    if (r->cache && fill > 0 && (!ra || st_cache_admit(r->cache, key, kl, pg->mem))) {
+    if (r->cache && fill > 0 && (!ra || st_cache_admit(r->cache, key, kl, pg->mem, ST_CACHE_LOW))) {
         st_cache_handle *h = NULL;
         ST_RET(st_cache_insert(r->cache, key, kl, pg, pg->mem, page_deleter, ST_CACHE_LOW, &h));
         out->h = h;
@@ -457,7 +457,8 @@ st_sst_load_bundle(st_sst_reader *r, uint32_t g, uint32_t idx, int fill, int crc
      * cached fraction of the bundles, so inserting each miss only paid an insert, an eviction
      * and its frees; reused bundles are still let in. Only a bundle that will be cached is
      * packed: a private one is used once. */
-    if (r->cache && fill > 0 && st_cache_admit(r->cache, key, ST_SST_CACHE_KEY_LEN, charge)) {
+    if (r->cache && fill > 0 &&
+        st_cache_admit(r->cache, key, ST_SST_CACHE_KEY_LEN, charge, ST_CACHE_HIGH)) {
         b = pack_bundle(b, &charge);
         ST_RET(st_cache_insert(r->cache, key, ST_SST_CACHE_KEY_LEN, b, charge, bundle_deleter,
                                ST_CACHE_HIGH, h));
@@ -536,8 +537,8 @@ st_sst_load_value_page(st_sst_reader *r, uint32_t g, uint32_t idx, int fill, int
         return STRATA_OK;
     }
     const st_sst_rg *rg = &r->rgs[g];
-    int admit =
-        st_cache_admit(r->cache, key, ST_SST_CACHE_KEY_LEN, st_sst_value_page_charge(rg, idx));
+    int admit = st_cache_admit(r->cache, key, ST_SST_CACHE_KEY_LEN,
+                               st_sst_value_page_charge(rg, idx), ST_CACHE_LOW);
     if (!admit && vr && r->map && rg->dict_off[col] < 0) {
         st_pq_page_header ph;
         const uint8_t *payload;

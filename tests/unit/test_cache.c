@@ -515,6 +515,54 @@ test_priorities(void)
     ST_ASSERT_EQ(total_deleted, 50 + 12); /* every value freed once: 50 low, 12 high */
 }
 
+static int
+admit(st_cache *c, int k, size_t charge, int pri)
+{
+    char buf[32];
+    size_t len;
+    make_key(k, buf, &len);
+    return st_cache_admit(c, buf, len, charge, pri);
+}
+
+/*
+ * Admission: a key is let in when it fits beyond the slack (an eighth of the capacity) or when it
+ * was refused three times while remembered; a stream of keys asked for once is never let in; a
+ * high-priority key is let in while the high-priority entries stay within their share.
+ */
+static void
+test_admission(void)
+{
+    reset_deleted();
+    st_cache *c;
+    ST_ASSERT_OK(st_cache_new(800, 0, &c));
+    ST_ASSERT_EQ(admit(c, 1, 10, ST_CACHE_LOW), 1); /* empty: room */
+    for (int k = 0; k < 68; k++) /* 680 of 800 bytes: 120 free, the slack is 100 */
+        ST_ASSERT_OK(insert(c, k, 0, 10));
+    ST_ASSERT_EQ(admit(c, 100, 20, ST_CACHE_LOW), 1); /* 680 + 20 + 100 <= 800 */
+    ST_ASSERT_EQ(admit(c, 101, 30, ST_CACHE_LOW), 0); /* 680 + 30 + 100 > 800 */
+    for (int k = 68; k < 80; k++)
+        ST_ASSERT_OK(insert(c, k, 0, 10)); /* full */
+    /* refused three times, admitted the fourth, and forgotten after that */
+    for (int i = 0; i < 3; i++)
+        ST_ASSERT_EQ(admit(c, 200, 10, ST_CACHE_LOW), 0);
+    ST_ASSERT_EQ(admit(c, 200, 10, ST_CACHE_LOW), 1);
+    ST_ASSERT_EQ(admit(c, 200, 10, ST_CACHE_LOW), 0);
+    /* keys asked for once or twice each are never admitted */
+    int admitted = 0;
+    for (int round = 0; round < 2; round++)
+        for (int k = 1000; k < 1400; k++)
+            admitted += admit(c, k, 10, ST_CACHE_LOW);
+    ST_ASSERT_EQ(admitted, 0);
+    /* high priority: room while the high share (600 of 800) holds it, whatever the low usage */
+    ST_ASSERT_EQ(admit(c, 300, 10, ST_CACHE_HIGH), 1);
+    for (int k = 80; k < 139; k++) /* 590 bytes of high-priority entries */
+        ST_ASSERT_OK(insert_pri(c, k, 0, 10, ST_CACHE_HIGH));
+    ST_ASSERT_EQ(admit(c, 301, 10, ST_CACHE_HIGH), 1); /* 600 */
+    ST_ASSERT_EQ(admit(c, 302, 20, ST_CACHE_HIGH), 0); /* 610 > 600 */
+    ST_ASSERT_EQ(admit(c, 303, 10, ST_CACHE_LOW), 0);  /* the cache is full */
+    st_cache_free(c);
+}
+
 int
 main(void)
 {
@@ -528,5 +576,6 @@ main(void)
     ST_RUN(test_new_id);
     ST_RUN(test_nomem);
     ST_RUN(test_priorities);
+    ST_RUN(test_admission);
     return st_test_done();
 }
