@@ -47,10 +47,9 @@
 #define ST_CACHE_GHOST_BYTES 8192
 /* A key refused this many times while remembered is admitted: it is being reused, not met by
  * chance. The count lives in the low bits of its remembered fingerprint. */
-#ifndef ST_CACHE_ADMIT_REFUSALS
-#define ST_CACHE_ADMIT_REFUSALS 3
-#endif
+#define ST_CACHE_ADMIT_REFUSALS 3u
 #define GHOST_COUNT_MASK 3u
+_Static_assert(ST_CACHE_ADMIT_REFUSALS <= GHOST_COUNT_MASK, "the refusal count fits its bits");
 /* Initial slots per shard (a power of two); the table doubles past half full. */
 #define ST_CACHE_INITIAL_SLOTS 64
 

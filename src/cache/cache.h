@@ -57,11 +57,12 @@ void st_cache_release(st_cache *c, st_cache_handle *h);
  *     can do without, reading what it needs in another way (a point lookup takes one value out
  *     of a table page instead of decoding and caching the whole page). 1 = insert it: the entry
  *     (of about `charge` bytes, priority pri) fits without evicting anything of its own
- *     priority or above (for ST_CACHE_HIGH: the high-priority entries stay within their share,
- *     so only low-priority ones are evicted), or this key was refused recently, so it is being
- *     reused; 0 = do without, the refusal is remembered. The memory of refusals is small (about
- *     one key per 8 KiB of capacity, direct-mapped), so only keys asked for again soon are
- *     admitted.
+ *     priority or above (ST_CACHE_LOW: it fits in the free space beyond a slack of an eighth of
+ *     the capacity; ST_CACHE_HIGH: the high-priority entries stay within their share, so only
+ *     low-priority ones are evicted), or this key was refused three times recently, so it is
+ *     being reused; 0 = do without, the refusal is counted. The memory of refusals is small
+ *     (about one key per 8 KiB of capacity, direct-mapped), so only keys asked for again soon
+ *     are admitted.
  */
 int st_cache_admit(st_cache *c, const void *key, size_t klen, size_t charge, int pri);
 void st_cache_erase(st_cache *c, const void *key, size_t klen);

@@ -497,14 +497,17 @@ static int compact_tables(strata_db *db, st_version *v, st_table **inputs, size_
 
 /*
  * run_inputs --
- *     Compact inputs[0..n) of version v (marked compacting by the caller) as a background
- *     job: REQUIRES mu, released while the compaction runs; the inputs are unmarked after it. A
- *     failure becomes the background error unless the database is closing. Returns its status.
+ *     Compact inputs[0..n) of version v (none of them compacting) as a background job:
+ *     REQUIRES mu, released while the compaction runs; the inputs are marked compacting until
+ *     it ends. A failure becomes the background error unless the database is closing. Returns
+ *     its status.
  */
 static int
 run_inputs(strata_db *db, st_version *v, st_table **inputs, size_t n, const st_ucs_pick *pick,
            const _Atomic int *cancel)
 {
+    for (size_t i = 0; i < n; i++)
+        inputs[i]->compacting = 1;
     st_version_ref(v);
     db->compacting++;
     pthread_mutex_unlock(&db->mu);
@@ -553,10 +556,8 @@ run_picked(strata_db *db, uint64_t max_bytes, int read_threshold, int *status, u
         st_ucs_pick_free(&pick);
         return 0;
     }
-    for (size_t i = 0; i < pick.ninputs; i++) {
+    for (size_t i = 0; i < pick.ninputs; i++)
         inputs[i] = v->t[pick.inputs[i]];
-        inputs[i]->compacting = 1;
-    }
     *bytes = pick.input_bytes;
     /* close cancels background work, but waits for a cheap compaction (CLOSE_COMPACT_BYTES) */
     *status = run_inputs(db, v, inputs, pick.ninputs, &pick,
@@ -584,12 +585,8 @@ read_merge_all(strata_db *db, uint64_t flushes_before)
     st_table **inputs = st_calloc(v->n, sizeof(*inputs));
     if (!inputs)
         return 0;
-    size_t n = v->n;
-    for (size_t i = 0; i < n; i++) {
-        inputs[i] = v->t[i];
-        inputs[i]->compacting = 1;
-    }
-    run_inputs(db, v, inputs, n, NULL, &db->cancel_bg);
+    memcpy(inputs, v->t, v->n * sizeof(*inputs));
+    run_inputs(db, v, inputs, v->n, NULL, &db->cancel_bg);
     st_free(inputs);
     return 1;
 }

@@ -29,7 +29,6 @@
 #include "util/alloc.h"
 #include "util/random.h"
 
-#include <time.h>
 #include <unistd.h>
 
 #define VAL_MAX 300
@@ -489,7 +488,7 @@ read_until_one_run(lsm_ctx *c, strata_stats *st)
             ST_ASSERT_OK(strata_get_stats(c->db, st));
             if (st->read_compactions > before && st->running_compactions == 0)
                 break;
-            nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+            st_test_sleep_micros(10000);
         }
     }
 }

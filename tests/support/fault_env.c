@@ -2,6 +2,7 @@
 /* fault_env.c -- fault-injecting, power-loss-simulating st_env (see fault_env.h). */
 #include "fault_env.h"
 
+#include "st_test.h"
 #include "util/random.h"
 #include "util/status.h"
 
@@ -13,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 /* Durability record of one path. */
@@ -120,11 +120,8 @@ begin_op(st_fault_env *fe, unsigned kind, const char *path, int *partial)
                 (unsigned long long)fe->counts[kind_index(kind)], st_fault_op_name(kind),
                 path ? path : "", fail ? " -> FAIL" : "");
     pthread_mutex_unlock(&fe->mu);
-    if (delay > 0) {
-        struct timespec ts = {delay / 1000000, (delay % 1000000) * 1000};
-        while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-        }
-    }
+    if (delay > 0)
+        st_test_sleep_micros(delay);
     if (!fail)
         return STRATA_OK;
     return st_err_errno(errnum, "injected fault%s: %s %s", dead ? " (powered off)" : "",
