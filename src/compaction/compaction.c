@@ -3,6 +3,7 @@
 #include "compaction/compaction.h"
 
 #include "util/alloc.h"
+#include "version/filename.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
@@ -86,7 +87,7 @@ finish_output(out_state *o)
     if (!made || !outs) {
         rc = st_err(STRATA_NOMEM, "out of memory");
         /* the file exists: make sure it is removed */
-        char *p = st_table_path(job->dir, o->fnum);
+        char *p = st_file_path(job->dir, ST_FILE_TABLE, o->fnum);
         if (p)
             job->env->remove(job->env, p);
         st_free(p);
@@ -107,7 +108,7 @@ start_output(out_state *o)
 {
     st_compact_job *job = o->job;
     o->fnum = job->new_file_number(job->fnum_arg);
-    char *path = st_table_path(job->dir, o->fnum);
+    char *path = st_file_path(job->dir, ST_FILE_TABLE, o->fnum);
     if (!path)
         return st_err(STRATA_NOMEM, "out of memory");
     int rc = st_sst_builder_new(job->env, path, &job->sst, &o->b);
@@ -220,7 +221,7 @@ err:
         char saved[ST_ERRMSG_MAX];
         memcpy(saved, st_errmsg(), sizeof(saved));
         for (size_t i = 0; i < o.nmade; i++) {
-            char *p = st_table_path(job->dir, o.made[i]);
+            char *p = st_file_path(job->dir, ST_FILE_TABLE, o.made[i]);
             if (p)
                 job->env->remove(job->env, p);
             st_free(p);

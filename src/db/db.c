@@ -102,14 +102,6 @@ st_db_check(const strata_db *db)
     return STRATA_OK;
 }
 
-char *
-st_db_file_path(const strata_db *db, uint64_t num, const char *suffix)
-{
-    char name[64];
-    snprintf(name, sizeof(name), "%06" PRIu64 "%s", num, suffix);
-    return st_path_join(db->path, name);
-}
-
 static int
 valid_compression(int c)
 {
@@ -260,7 +252,7 @@ st_db_open_env(const char *path, const strata_options *opts, st_env *env, strata
                         path, st_errmsg());
         goto err;
     }
-    lockpath = st_path_join(path, "LOCK");
+    lockpath = st_file_path(path, ST_FILE_LOCK, 0);
     if (!lockpath) {
         rc = st_err(STRATA_NOMEM, "out of memory opening %s", path);
         goto err;

@@ -89,7 +89,7 @@ strata_check(const char *path, char **out)
         goto err;
     for (size_t i = 0; i < state.ntables; i++) {
         const st_table_meta *tm = &state.tables[i];
-        char *tp = st_table_path(path, tm->fnum);
+        char *tp = st_file_path(path, ST_FILE_TABLE, tm->fnum);
         st_buf tr;
         st_buf_init(&tr);
         int trc = tp ? STRATA_OK : st_err(STRATA_NOMEM, "out of memory");
@@ -131,9 +131,9 @@ strata_check(const char *path, char **out)
     }
     for (size_t i = 0; i < count; i++) {
         uint64_t num;
-        if (st_db_parse_numbered(names[i], ".wal", &num) && num >= state.log_number) {
+        if (st_file_parse(names[i], &num) == ST_FILE_WAL && num >= state.log_number) {
             check_wal(env, path, names[i], &r);
-        } else if (st_db_parse_numbered(names[i], ".parquet", &num)) {
+        } else if (st_file_parse(names[i], &num) == ST_FILE_TABLE) {
             int live = 0;
             for (size_t j = 0; j < state.ntables; j++)
                 live |= state.tables[j].fnum == num;

@@ -72,7 +72,8 @@ remove_leftover(st_env *env, const char *tmp)
     ST_RET(env->list(env, tmp, &names, &count));
     int rc = STRATA_OK;
     for (size_t i = 0; rc == STRATA_OK && i < count; i++) {
-        if (!st_db_is_own_file(names[i])) {
+        uint64_t num;
+        if (st_file_parse(names[i], &num) == ST_FILE_OTHER) {
             rc = st_err(STRATA_INVALID,
                         "%s (left by an interrupted checkpoint) holds %s, which strata did not "
                         "write: remove it by hand",
@@ -107,7 +108,8 @@ fill_dir(strata_db *db, st_version *v, const char *tmp)
     }
     for (size_t i = 0; i < v->n; i++) {
         const st_table_meta *t = &v->t[i]->m;
-        char *from = st_table_path(db->path, t->fnum), *to = st_table_path(tmp, t->fnum);
+        char *from = st_file_path(db->path, ST_FILE_TABLE, t->fnum),
+             *to = st_file_path(tmp, ST_FILE_TABLE, t->fnum);
         rc = from && to ? st_env_link_or_copy(env, from, to)
                         : st_err(STRATA_NOMEM, "out of memory taking a checkpoint");
         st_free(from);
@@ -128,8 +130,8 @@ fill_dir(strata_db *db, st_version *v, const char *tmp)
     if (state.next_file == 0)
         state.next_file = 1;
     ST_ERR(st_db_sql_view(v, &sql));
-    ST_ERR(st_env_write_file_atomic(env, tmp, ST_DB_SQL_VIEW_FILE, sql.data, sql.len));
-    ST_ERR(st_env_write_file_atomic(env, tmp, "LOCK", "", 0));
+    ST_ERR(st_env_write_file_atomic(env, tmp, ST_FILE_SQL_VIEW_NAME, sql.data, sql.len));
+    ST_ERR(st_env_write_file_atomic(env, tmp, ST_FILE_LOCK_NAME, "", 0));
     /* the manifest and CURRENT last: before CURRENT exists, tmp does not open as a database */
     number = state.next_file++;
     state.log_number = state.next_file; /* no log: replay nothing */

@@ -5,28 +5,6 @@
 
 #include <string.h>
 
-int
-st_db_is_own_file(const char *name)
-{
-    static const char *const fixed[] = {"CURRENT", "LOCK", ST_DB_SQL_VIEW_FILE};
-    char stem[256];
-    size_t n = strlen(name);
-    if (n >= sizeof(stem))
-        return 0;
-    memcpy(stem, name, n + 1);
-    if (n > 4 && strcmp(stem + n - 4, ".tmp") == 0)
-        stem[n - 4] = '\0';
-    uint64_t num;
-    if (st_db_parse_numbered(stem, ".wal", &num) || st_db_parse_numbered(stem, ".parquet", &num))
-        return 1;
-    if (strncmp(stem, "MANIFEST-", 9) == 0 && st_db_parse_numbered(stem + 9, "", &num))
-        return 1;
-    for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
-        if (strcmp(stem, fixed[i]) == 0)
-            return 1;
-    return 0;
-}
-
 static int
 destroy_env(st_env *env, const char *path)
 {
@@ -34,7 +12,7 @@ destroy_env(st_env *env, const char *path)
     ST_RET(env->exists(env, path, &exists));
     if (!exists)
         return STRATA_OK;
-    char *lockpath = st_path_join(path, "LOCK");
+    char *lockpath = st_file_path(path, ST_FILE_LOCK, 0);
     if (!lockpath)
         return st_err(STRATA_NOMEM, "out of memory");
     st_file *lock = NULL;
@@ -50,9 +28,11 @@ destroy_env(st_env *env, const char *path)
      * opens with tables missing */
     for (int pass = 0; rc == STRATA_OK && pass < 3; pass++) {
         for (size_t i = 0; rc == STRATA_OK && i < count; i++) {
-            int own = st_db_is_own_file(names[i]);
-            int is_lock = strcmp(names[i], "LOCK") == 0;
-            int is_current = strcmp(names[i], "CURRENT") == 0;
+            uint64_t num;
+            st_file_kind kind = st_file_parse(names[i], &num);
+            int own = kind != ST_FILE_OTHER;
+            int is_lock = kind == ST_FILE_LOCK;
+            int is_current = kind == ST_FILE_CURRENT;
             if (!own) {
                 kept += pass == 0;
                 continue;

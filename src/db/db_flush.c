@@ -246,11 +246,9 @@ roll_manifest(strata_db *db, st_version *v)
     st_manifest_state_free(&s);
     if (rc != STRATA_OK)
         return rc;
-    char name[64];
-    st_manifest_name(st_manifest_number(db->manifest), name, sizeof(name));
+    char *old = st_file_path(db->path, ST_FILE_MANIFEST, st_manifest_number(db->manifest));
     st_manifest_close(db->manifest);
     db->manifest = nm;
-    char *old = st_path_join(db->path, name);
     if (old)
         db->env->remove(db->env, old); /* best effort: removed at the next open otherwise */
     st_free(old);
@@ -258,9 +256,9 @@ roll_manifest(strata_db *db, st_version *v)
 }
 
 static void
-remove_file(strata_db *db, uint64_t num, const char *suffix)
+remove_file(strata_db *db, uint64_t num, st_file_kind kind)
 {
-    char *p = st_db_file_path(db, num, suffix);
+    char *p = st_file_path(db->path, kind, num);
     if (p)
         db->env->remove(db->env, p);
     st_free(p);
@@ -381,7 +379,7 @@ st_db_log_and_apply(strata_db *db, st_version_edit *e)
     if (rc != STRATA_OK) {
         /* not logged anywhere yet: the new files can go */
         for (size_t i = 0; i < e->nadded; i++)
-            remove_file(db, e->added[i].fnum, ".parquet");
+            remove_file(db, e->added[i].fnum, ST_FILE_TABLE);
         goto err;
     }
     pthread_mutex_lock(&db->mu);
@@ -472,7 +470,7 @@ flush_one(strata_db *db)
             rc = st_db_log_and_apply(db, &e); /* owns the output files from here on */
         else
             for (size_t i = 0; i < job.noutputs; i++)
-                remove_file(db, job.outputs[i].fnum, ".parquet");
+                remove_file(db, job.outputs[i].fnum, ST_FILE_TABLE);
         st_compact_job_free(&job);
     }
     st_edit_free(&e);
@@ -488,7 +486,7 @@ flush_one(strata_db *db)
     pthread_mutex_unlock(&db->mu);
     st_memtable_unref(mem);
     if (rc == STRATA_OK)
-        remove_file(db, wal, ".wal");
+        remove_file(db, wal, ST_FILE_WAL);
     return rc;
 }
 
@@ -966,7 +964,7 @@ compact_tables(strata_db *db, st_version *v, st_table **inputs, size_t n, const 
         rc = st_edit_add_table(&e, &job.outputs[i]);
     if (rc != STRATA_OK) {
         for (size_t i = 0; i < job.noutputs; i++)
-            remove_file(db, job.outputs[i].fnum, ".parquet");
+            remove_file(db, job.outputs[i].fnum, ST_FILE_TABLE);
         goto err;
     }
     rc = st_db_log_and_apply(db, &e); /* owns the output files from here on */

@@ -25,6 +25,7 @@
 #include "db/db.h"
 #include "env/env.h"
 #include "memtable/memtable.h"
+#include "version/filename.h"
 #include "version/version.h"
 #include "wal/wal.h"
 
@@ -120,12 +121,6 @@ struct strata_db {
     st_db_stats stats;
 };
 
-/* Parse "<digits><suffix>" (e.g. "000012.wal") into *num; 1 on success, 0 if not such a name. */
-int st_db_parse_numbered(const char *name, const char *suffix, uint64_t *num);
-
-/* Format the file name of number `num` with `suffix` (".wal", ".parquet") into a new string. */
-char *st_db_file_path(const strata_db *db, uint64_t num, const char *suffix);
-
 /* Write path (db_write.c) */
 int st_db_write(strata_db *db, const strata_write_options *wo, strata_batch *batch);
 
@@ -195,13 +190,6 @@ int st_db_iter_open(strata_db *db, const strata_read_options *ro, strata_iter **
 /* Append to out the SQL script (doc/analytics.md) defining the views kv_versions and kv over
  * the tables of v, by file name relative to the database directory (db_sql_view.c). */
 int st_db_sql_view(const st_version *v, st_buf *out);
-
-/* The SQL view script's file name in a checkpoint. */
-#define ST_DB_SQL_VIEW_FILE "strata.sql"
-
-/* 1 when `name` is a file strata writes in a database directory: NNNNNN.wal / .parquet,
- * MANIFEST-N, CURRENT, LOCK, strata.sql, or one of those with ".tmp" appended (db_destroy.c). */
-int st_db_is_own_file(const char *name);
 
 /* The statistics of db now (db_stats.c); *out is this library's full struct. */
 void st_db_collect_stats(strata_db *db, strata_stats *out);

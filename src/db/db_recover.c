@@ -11,22 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-int
-st_db_parse_numbered(const char *name, const char *suffix, uint64_t *num)
-{
-    size_t n = strlen(name), s = strlen(suffix);
-    if (n <= s || strcmp(name + n - s, suffix) != 0)
-        return 0;
-    uint64_t v = 0;
-    for (size_t i = 0; i < n - s; i++) {
-        if (name[i] < '0' || name[i] > '9' || v > (UINT64_MAX - 9) / 10)
-            return 0;
-        v = v * 10 + (uint64_t)(name[i] - '0');
-    }
-    *num = v;
-    return 1;
-}
-
 static int
 cmp_u64(const void *a, const void *b)
 {
@@ -51,7 +35,7 @@ on_damage(void *arg, const char *path, uint64_t offset, uint64_t bytes, const ch
 static int
 replay_log(strata_db *db, uint64_t num, replay_ctx *ctx, uint64_t *max_seq)
 {
-    char *path = st_db_file_path(db, num, ".wal");
+    char *path = st_file_path(db->path, ST_FILE_WAL, num);
     if (!path)
         return st_err(STRATA_NOMEM, "out of memory");
     st_wal_reader *r = NULL;
@@ -91,7 +75,7 @@ int
 st_db_new_wal(strata_db *db)
 {
     uint64_t num = db->next_file++;
-    char *path = st_db_file_path(db, num, ".wal");
+    char *path = st_file_path(db->path, ST_FILE_WAL, num);
     if (!path)
         return st_err(STRATA_NOMEM, "out of memory");
     st_wal_writer *w = NULL;
@@ -107,31 +91,6 @@ st_db_new_wal(strata_db *db)
     db->wal = w;
     db->log_number = num;
     return STRATA_OK;
-}
-
-/* Classify a directory entry; returns 1 for files strata owns. */
-static int
-classify(const char *name, uint64_t *num, int *kind)
-{
-    if (st_db_parse_numbered(name, ".wal", num)) {
-        *kind = 'w';
-        return 1;
-    }
-    if (st_db_parse_numbered(name, ".parquet", num)) {
-        *kind = 't';
-        return 1;
-    }
-    if (strncmp(name, "MANIFEST-", 9) == 0 && st_db_parse_numbered(name + 9, "", num)) {
-        *kind = 'm';
-        return 1;
-    }
-    size_t len = strlen(name);
-    if (len > 4 && strcmp(name + len - 4, ".tmp") == 0) {
-        *kind = 'x';
-        *num = 0;
-        return 1;
-    }
-    return 0;
 }
 
 static int
@@ -163,21 +122,21 @@ remove_unneeded(strata_db *db, char **names, size_t count, uint64_t min_log, uin
 {
     for (size_t i = 0; i < count; i++) {
         uint64_t num;
-        int kind, drop = 0;
-        if (!classify(names[i], &num, &kind))
-            continue;
-        switch (kind) {
-        case 'w':
+        int drop = 0;
+        switch (st_file_parse(names[i], &num)) {
+        case ST_FILE_WAL:
             drop = num < min_log;
             break;
-        case 't':
+        case ST_FILE_TABLE:
             drop = !live(arg, num);
             break;
-        case 'm':
+        case ST_FILE_MANIFEST:
             drop = num != manifest;
             break;
-        default:
+        case ST_FILE_TEMP:
             drop = 1;
+            break;
+        default: /* CURRENT, LOCK, and files strata does not own */
             break;
         }
         if (drop) {
@@ -267,7 +226,7 @@ flush_log(strata_db *db, uint64_t num, uint64_t log_after, uint64_t last_seq, ta
     }
     if (rc != STRATA_OK)
         goto err;
-    path = num ? st_db_file_path(db, num, ".wal") : NULL;
+    path = num ? st_file_path(db->path, ST_FILE_WAL, num) : NULL;
     if (path)
         db->env->remove(db->env, path); /* best effort: obsolete now, removed at the next open */
     st_free(path);
@@ -276,7 +235,7 @@ err:
         for (size_t i = 0; i < job.noutputs; i++) {
             if (!job.outputs[i].fnum)
                 continue;
-            char *p = st_db_file_path(db, job.outputs[i].fnum, ".parquet");
+            char *p = st_file_path(db->path, ST_FILE_TABLE, job.outputs[i].fnum);
             if (p)
                 db->env->remove(db->env, p);
             st_free(p);
@@ -332,11 +291,9 @@ recovery_load(strata_db *db, recovery *r)
         return st_err(STRATA_NOMEM, "out of memory");
     db->next_file = r->state.next_file > db->next_file ? r->state.next_file : db->next_file;
     for (size_t i = 0; i < r->count; i++) {
-        uint64_t num;
-        int kind;
-        if (!classify(r->names[i], &num, &kind))
-            continue;
-        if (kind == 'w' && num >= r->state.log_number)
+        uint64_t num; /* 0 for the kinds without a number */
+        st_file_kind kind = st_file_parse(r->names[i], &num);
+        if (kind == ST_FILE_WAL && num >= r->state.log_number)
             r->logs[r->nlogs++] = num;
         if (num >= db->next_file)
             db->next_file = num + 1;

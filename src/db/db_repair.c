@@ -112,7 +112,7 @@ st_repair_lock(st_env *env, const char *path, st_file **lock)
     ST_RET(env->exists(env, path, &exists));
     if (!exists)
         return st_err(STRATA_NOTFOUND, "database %s does not exist", path);
-    char *lp = st_path_join(path, "LOCK");
+    char *lp = st_file_path(path, ST_FILE_LOCK, 0);
     if (!lp)
         return st_err(STRATA_NOMEM, "out of memory");
     int rc = env->lock(env, lp, lock);
@@ -154,7 +154,7 @@ typedef struct found_table {
 static int
 adopt_checksum(st_env *env, const char *dir, st_table_meta *tm)
 {
-    char *tp = st_table_path(dir, tm->fnum);
+    char *tp = st_file_path(dir, ST_FILE_TABLE, tm->fnum);
     uint64_t size = 0;
     int rc = tp ? st_env_file_crc32c(env, tp, &size, &tm->file_crc)
                 : st_err(STRATA_NOMEM, "out of memory");
@@ -272,12 +272,9 @@ static void
 scan_numbers(char **names, size_t count, uint64_t *max_num)
 {
     for (size_t i = 0; i < count; i++) {
-        uint64_t num;
-        if ((st_db_parse_numbered(names[i], ".wal", &num) ||
-             st_db_parse_numbered(names[i], ".parquet", &num) ||
-             (strncmp(names[i], "MANIFEST-", 9) == 0 &&
-              st_db_parse_numbered(names[i] + 9, "", &num))) &&
-            num > *max_num)
+        uint64_t num; /* 0 for the kinds without a number */
+        st_file_parse(names[i], &num);
+        if (num > *max_num)
             *max_num = num;
     }
 }
@@ -350,7 +347,7 @@ strata_repair(const char *path, const strata_options *opts, char **out)
      * leaves inputs behind; adopting them could resurrect deleted keys). */
     for (size_t i = 0; i < count; i++) {
         uint64_t num;
-        if (!st_db_parse_numbered(names[i], ".parquet", &num))
+        if (st_file_parse(names[i], &num) != ST_FILE_TABLE)
             continue;
         char *tp = st_path_join(path, names[i]);
         st_sst_reader *sr = NULL;
@@ -404,8 +401,7 @@ strata_repair(const char *path, const strata_options *opts, char **out)
            manifest_num, state.ntables, state.last_seq);
     for (size_t i = 0; i < count; i++) {
         uint64_t num;
-        if (strncmp(names[i], "MANIFEST-", 9) == 0 &&
-            st_db_parse_numbered(names[i] + 9, "", &num) && num != manifest_num) {
+        if (st_file_parse(names[i], &num) == ST_FILE_MANIFEST && num != manifest_num) {
             char *p = st_path_join(path, names[i]);
             if (p && env->remove(env, p) == STRATA_OK)
                 st_rep(&r, "removed old %s\n", names[i]);

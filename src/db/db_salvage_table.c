@@ -85,7 +85,7 @@ st_repair_salvage_table(st_env *env, const char *dir, const char *name, uint64_t
 {
     *built = 0;
     char *src = st_path_join(dir, name);
-    char *dst = st_table_path(dir, new_num);
+    char *dst = st_file_path(dir, ST_FILE_TABLE, new_num);
     st_sst_reader *orig = NULL;
     salvage_ctx c = {NULL, r, name, old, 0, 0};
     int walked = 0;

@@ -106,9 +106,7 @@ rewrite_logs(st_env *env, const char *dir, char **logs, size_t nlogs, uint64_t *
              st_repair_report *r)
 {
     uint64_t num = (*next_file)++;
-    char name[32];
-    snprintf(name, sizeof(name), "%06" PRIu64 ".wal", num);
-    char *path = st_path_join(dir, name);
+    char *path = st_file_path(dir, ST_FILE_WAL, num);
     st_wal_writer *w = NULL;
     int rc = path ? st_wal_writer_open(env, path, num, &w) : st_err(STRATA_NOMEM, "out of memory");
     r->problems++;
@@ -122,7 +120,9 @@ rewrite_logs(st_env *env, const char *dir, char **logs, size_t nlogs, uint64_t *
         rc = env->sync_dir(env, dir);
     st_wal_writer_close(w);
     if (rc == STRATA_OK) {
-        st_rep(r, "%s: every readable record of the damaged logs, rewritten in order\n", name);
+        char name[ST_FILE_NAME_MAX];
+        st_rep(r, "%s: every readable record of the damaged logs, rewritten in order\n",
+               st_file_name(ST_FILE_WAL, num, name, sizeof(name)));
         for (size_t i = 0; i < nlogs; i++)
             st_repair_quarantine(env, dir, logs[i], r);
     } else if (path) {
@@ -144,7 +144,7 @@ st_repair_salvage_wals(st_env *env, const char *dir, uint64_t min_log, uint64_t 
         rc = st_err(STRATA_NOMEM, "out of memory");
     for (size_t i = 0; logs && i < count; i++) {
         uint64_t num;
-        if (st_db_parse_numbered(names[i], ".wal", &num) && num >= min_log)
+        if (st_file_parse(names[i], &num) == ST_FILE_WAL && num >= min_log)
             logs[nlogs++] = names[i];
     }
     qsort(logs, nlogs, sizeof(*logs), cmp_name); /* log number order */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* manifest.c -- the manifest log and CURRENT (doc/format_manifest.md). */
 #include "util/alloc.h"
+#include "version/filename.h"
 #include "version/version.h"
 #include "wal/wal.h"
 
@@ -13,12 +14,6 @@ struct st_manifest {
     uint64_t number;
     st_buf scratch;
 };
-
-void
-st_manifest_name(uint64_t number, char *buf, size_t n)
-{
-    snprintf(buf, n, "MANIFEST-%06" PRIu64, number);
-}
 
 void
 st_manifest_state_free(st_manifest_state *s)
@@ -92,9 +87,7 @@ st_manifest_create(st_env *env, const char *dir, uint64_t number, const st_manif
                    st_manifest **out)
 {
     *out = NULL;
-    char name[64];
-    st_manifest_name(number, name, sizeof(name));
-    char *path = st_path_join(dir, name);
+    char *path = st_file_path(dir, ST_FILE_MANIFEST, number);
     st_manifest *m = st_calloc(1, sizeof(*m));
     st_version_edit e;
     st_edit_init(&e);
@@ -118,9 +111,10 @@ st_manifest_create(st_env *env, const char *dir, uint64_t number, const st_manif
     /* the new manifest's directory entry must be durable before CURRENT can name it */
     ST_ERR(env->sync_dir(env, dir));
     {
-        char cur[80];
-        int n = snprintf(cur, sizeof(cur), "%s\n", name);
-        rc = st_env_write_file_atomic(env, dir, "CURRENT", cur, (size_t)n);
+        char name[ST_FILE_NAME_MAX], cur[ST_FILE_NAME_MAX + 1];
+        int n = snprintf(cur, sizeof(cur), "%s\n",
+                         st_file_name(ST_FILE_MANIFEST, number, name, sizeof(name)));
+        rc = st_env_write_file_atomic(env, dir, ST_FILE_CURRENT_NAME, cur, (size_t)n);
         if (rc != STRATA_OK) {
             /* CURRENT may already name the new manifest (the rename happened, a later sync
              * failed): keep the file; the next open removes whichever manifest is not live. */
@@ -182,22 +176,17 @@ on_drop(void *arg, const char *path, uint64_t offset, uint64_t bytes, const char
     ((drop_ctx *)arg)->bytes += bytes;
 }
 
-/* Parse CURRENT's contents: "MANIFEST-<digits>\n". */
+/* Parse CURRENT's contents: a manifest's name and "\n". */
 static int
 parse_current(const st_buf *b, uint64_t *number, const char *path)
 {
-    const char *pre = "MANIFEST-";
-    size_t pl = strlen(pre);
-    if (b->len < pl + 2 || b->data[b->len - 1] != '\n' || memcmp(b->data, pre, pl) != 0)
+    char name[ST_FILE_NAME_MAX];
+    if (b->len < 2 || b->len > sizeof(name) || b->data[b->len - 1] != '\n')
         return st_err(STRATA_CORRUPT, "%s: does not name a manifest (run strata repair)", path);
-    uint64_t v = 0;
-    for (size_t i = pl; i < b->len - 1; i++) {
-        uint8_t c = b->data[i];
-        if (c < '0' || c > '9' || v > (UINT64_MAX - 9) / 10)
-            return st_err(STRATA_CORRUPT, "%s: bad manifest number (run strata repair)", path);
-        v = v * 10 + (uint64_t)(c - '0');
-    }
-    *number = v;
+    memcpy(name, b->data, b->len - 1);
+    name[b->len - 1] = '\0';
+    if (strlen(name) != b->len - 1 || st_file_parse(name, number) != ST_FILE_MANIFEST)
+        return st_err(STRATA_CORRUPT, "%s: does not name a manifest (run strata repair)", path);
     return STRATA_OK;
 }
 
@@ -205,7 +194,7 @@ int
 st_manifest_recover(st_env *env, const char *dir, st_manifest_state *state)
 {
     memset(state, 0, sizeof(*state));
-    char *cur = st_path_join(dir, "CURRENT");
+    char *cur = st_file_path(dir, ST_FILE_CURRENT, 0);
     char *path = NULL;
     st_buf b;
     st_buf_init(&b);
@@ -224,13 +213,9 @@ st_manifest_recover(st_env *env, const char *dir, st_manifest_state *state)
     if (rc != STRATA_OK)
         goto err;
     ST_ERR(parse_current(&b, &state->manifest_number, cur));
-    {
-        char name[64];
-        st_manifest_name(state->manifest_number, name, sizeof(name));
-        if (!(path = st_path_join(dir, name))) {
-            rc = st_err(STRATA_NOMEM, "out of memory");
-            goto err;
-        }
+    if (!(path = st_file_path(dir, ST_FILE_MANIFEST, state->manifest_number))) {
+        rc = st_err(STRATA_NOMEM, "out of memory");
+        goto err;
     }
     rc = st_wal_reader_open(env, path, STRATA_WAL_RECOVERY_TOLERATE_TAIL, on_drop, &drops, &r);
     if (rc == STRATA_NOTFOUND) {

@@ -1,26 +1,19 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* table.c -- reference-counted tables of a version and access to their readers. */
 #include "util/alloc.h"
+#include "version/filename.h"
 #include "version/version.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
-char *
-st_table_path(const char *dir, uint64_t fnum)
-{
-    char name[64];
-    snprintf(name, sizeof(name), "%06" PRIu64 ".parquet", fnum);
-    return st_path_join(dir, name);
-}
-
 /* Open m's file and check its footer against m. */
 static int
 open_reader(const st_table_ctx *ctx, const st_table_meta *m, st_sst_reader **out)
 {
     *out = NULL;
-    char *path = st_table_path(ctx->dir, m->fnum);
+    char *path = st_file_path(ctx->dir, ST_FILE_TABLE, m->fnum);
     if (!path)
         return st_err(STRATA_NOMEM, "out of memory opening a table");
     st_sst_reader *r = NULL;
@@ -98,7 +91,7 @@ st_table_unref(st_table *t)
         return;
     st_table_cache_detach(t);
     if (atomic_load(&t->obsolete)) {
-        char *path = st_table_path(t->ctx->dir, t->m.fnum);
+        char *path = st_file_path(t->ctx->dir, ST_FILE_TABLE, t->m.fnum);
         if (path) {
             char saved[ST_ERRMSG_MAX];
             snprintf(saved, sizeof(saved), "%s", st_errmsg());

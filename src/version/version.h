@@ -67,9 +67,6 @@ typedef struct st_table {
     int in_ring;                  /* [tc mu] */
 } st_table;
 
-/* Path of table fnum in dir (st_malloc'ed). */
-char *st_table_path(const char *dir, uint64_t fnum);
-
 /*
  * st_table_open --
  *     A table for m->fnum (taking a copy of m) with one reference. The file is opened and its
@@ -260,8 +257,5 @@ int st_manifest_close(st_manifest *m); /* NULL is a no-op */
  *     CURRENT (a new database), CORRUPT / NOTSUP / IOERR otherwise.
  */
 int st_manifest_recover(st_env *env, const char *dir, st_manifest_state *state);
-
-/* Name of manifest `number` ("MANIFEST-000004") into buf. */
-void st_manifest_name(uint64_t number, char *buf, size_t n);
 
 #endif

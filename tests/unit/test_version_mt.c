@@ -6,6 +6,7 @@
 #include "fault_env.h"
 #include "st_test.h"
 #include "util/alloc.h"
+#include "version/filename.h"
 #include "version/version.h"
 
 #include <pthread.h>
@@ -64,7 +65,7 @@ static st_table *
 make_table(fixture *f, int from, int to, int step, uint64_t base, int del)
 {
     uint64_t fnum = f->next_fnum++;
-    char *path = st_table_path(f->dir, fnum);
+    char *path = st_file_path(f->dir, ST_FILE_TABLE, fnum);
     st_sst_builder *b;
     ST_ASSERT_OK(st_sst_builder_new(f->ctx.env, path, NULL, &b));
     for (int k = from; k < to; k += step) {
@@ -348,7 +349,7 @@ test_table_cache_reopen_error(void)
     st_table *t[2];
     t[0] = make_table(&f, 0, 10, 1, 100, 0);
     t[1] = make_table(&f, 10, 20, 1, 100, 0); /* evicts t[0]'s reader */
-    char *p = st_table_path(f.dir, t[0]->m.fnum);
+    char *p = st_file_path(f.dir, ST_FILE_TABLE, t[0]->m.fnum);
     ST_ASSERT_EQ(remove(p), 0);
     st_free(p);
     st_version *v = make_version(t, 2);
@@ -475,9 +476,62 @@ test_table_cache_threads(void)
     fx_free(&f);
 }
 
+/* Every kind's name parses back to its kind and number; near misses are not strata's. */
+static void
+test_file_names(void)
+{
+    static const st_file_kind numbered[] = {ST_FILE_WAL, ST_FILE_TABLE, ST_FILE_MANIFEST};
+    static const uint64_t nums[] = {0, 7, 999999, 1000000, UINT64_MAX};
+    char name[ST_FILE_NAME_MAX], tmp[ST_FILE_NAME_MAX + 8];
+    uint64_t num;
+    for (size_t k = 0; k < 3; k++)
+        for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+            st_file_name(numbered[k], nums[i], name, sizeof(name));
+            ST_ASSERT(strlen(name) >= 6);
+            ST_ASSERT_EQ(st_file_parse(name, &num), numbered[k]);
+            ST_ASSERT_EQ(num, nums[i]);
+            snprintf(tmp, sizeof(tmp), "%s%s", name, ST_FILE_TEMP_SUFFIX);
+            ST_ASSERT_EQ(st_file_parse(tmp, &num), ST_FILE_TEMP);
+            ST_ASSERT_EQ(num, 0);
+        }
+    st_file_name(ST_FILE_TABLE, 12, name, sizeof(name));
+    ST_ASSERT(strcmp(name, "000012.parquet") == 0);
+    st_file_name(ST_FILE_WAL, 3, name, sizeof(name));
+    ST_ASSERT(strcmp(name, "000003.wal") == 0);
+    st_file_name(ST_FILE_MANIFEST, 5, name, sizeof(name));
+    ST_ASSERT(strcmp(name, "MANIFEST-000005") == 0);
+    ST_ASSERT_EQ(st_file_parse("CURRENT", &num), ST_FILE_CURRENT);
+    ST_ASSERT_EQ(st_file_parse("LOCK", &num), ST_FILE_LOCK);
+    ST_ASSERT_EQ(st_file_parse("strata.sql", &num), ST_FILE_SQL_VIEW);
+    ST_ASSERT_EQ(st_file_parse("CURRENT.tmp", &num), ST_FILE_TEMP);
+    static const char *const foreign[] = {"",
+                                          ".wal",
+                                          "x12.wal",
+                                          "12.wal.bak",
+                                          "12.parquet2",
+                                          "MANIFEST-",
+                                          "MANIFEST-12x",
+                                          "manifest-000001",
+                                          "CURRENTLY",
+                                          "notes.tmp",
+                                          ".tmp",
+                                          "99999999999999999999.wal",
+                                          "1-2.parquet",
+                                          "LOCK.tmp.tmp"};
+    for (size_t i = 0; i < sizeof(foreign) / sizeof(foreign[0]); i++) {
+        num = 42;
+        ST_ASSERT_EQ(st_file_parse(foreign[i], &num), ST_FILE_OTHER);
+        ST_ASSERT_EQ(num, 0);
+    }
+    char *p = st_file_path("/db", ST_FILE_LOCK, 0);
+    ST_ASSERT(strcmp(p, "/db/LOCK") == 0);
+    st_free(p);
+}
+
 int
 main(void)
 {
+    ST_RUN(test_file_names);
     ST_RUN(test_partition);
     ST_RUN(test_run_iter);
     ST_RUN(test_table_cache_bound);
