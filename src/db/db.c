@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * db.c -- public entry points: argument checks, handle lifecycle, options, snapshots,
- * properties. The write path is db_write.c, recovery db_recover.c, reads db_read.c and
- * iterators db_iter.c.
+ * db.c -- public entry points: argument checks, handle lifecycle, writes, reads, flush and
+ * compaction requests, snapshots, properties. Behind them: the write path is db_write.c,
+ * recovery db_recover.c, reads db_read.c, iterators db_iter.c, background work db_sched.c.
  */
 #include "db/db_impl.h"
 #include "util/alloc.h"
@@ -13,11 +13,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-
-/* the full-size functions themselves (strata.h routes calls to the sized ones) */
-#undef strata_options_init
-#undef strata_read_options_init
-#undef strata_write_options_init
 
 const char *
 strata_version(int *major, int *minor, int *patch)
@@ -31,53 +26,6 @@ strata_version(int *major, int *minor, int *patch)
     return STRATA_VERSION_STRING;
 }
 
-void
-strata_options_init(strata_options *o)
-{
-    if (!o)
-        return;
-    memset(o, 0, sizeof(*o));
-    o->struct_size = sizeof(*o);
-    o->create_if_missing = 1;
-    o->memtable_kind = STRATA_MEMTABLE_TRIE;
-    o->write_buffer_size = 64u << 20;
-    o->max_immutable_memtables = 4;
-    o->wal_recovery_mode = STRATA_WAL_RECOVERY_TOLERATE_TAIL;
-    o->compression = STRATA_COMPRESSION_LZ4;
-    o->compression_level = 1;
-    o->block_cache_size = 64u << 20;
-    o->bloom_bits_per_key = 10;
-    o->page_size = 4u << 10;
-    o->bottommost_page_size = 8u << 10;
-    o->target_file_size = 64u << 20;
-    o->background_threads = 2;
-    o->ucs_scaling[0] = 2;
-    o->ucs_scaling_count = 1;
-    o->ucs_base_shards = 4;
-    o->max_open_files = 1000;
-    o->bottommost_compression = STRATA_COMPRESSION_LZ4;
-}
-
-void
-strata_read_options_init(strata_read_options *o)
-{
-    if (!o)
-        return;
-    memset(o, 0, sizeof(*o));
-    o->struct_size = sizeof(*o);
-    o->verify_checksums = 1;
-    o->fill_cache = 1;
-}
-
-void
-strata_write_options_init(strata_write_options *o)
-{
-    if (!o)
-        return;
-    memset(o, 0, sizeof(*o));
-    o->struct_size = sizeof(*o);
-}
-
 const char *
 strata_errmsg(strata_db *db)
 {
@@ -89,17 +37,6 @@ void
 strata_free(void *p)
 {
     st_free(p);
-}
-
-int
-st_db_check(const strata_db *db)
-{
-    if (!db)
-        return st_err(STRATA_INVALID, "database handle is NULL");
-    uint64_t m = atomic_load_explicit(&((strata_db *)db)->magic, memory_order_relaxed);
-    if (m != ST_DB_MAGIC)
-        return st_err(STRATA_INVALID, "not an open database handle (closed or invalid)");
-    return STRATA_OK;
 }
 
 static int
@@ -431,6 +368,34 @@ strata_iter_open(strata_db *db, const strata_read_options *ro, strata_iter **out
     strata_read_options given;
     ST_RET(st_db_read_options_from_user(ro, &given));
     return st_db_iter_open(db, &given, out);
+}
+
+/* ---- flush and compaction ---------------------------------------------------------------- */
+
+int
+strata_flush(strata_db *db)
+{
+    ST_RET(st_db_check(db));
+    return st_db_flush_all(db);
+}
+
+int
+strata_wait_idle(strata_db *db)
+{
+    ST_RET(st_db_check(db));
+    return st_db_wait_idle(db);
+}
+
+int
+strata_compact_range(strata_db *db, const void *begin, size_t blen, const void *end, size_t elen)
+{
+    ST_RET(st_db_check(db));
+    if ((!begin && blen) || (!end && elen))
+        return st_err(STRATA_INVALID, "strata_compact_range: NULL bound with a non-zero length");
+    if (begin && end && st_bytes_cmp(begin, blen, end, elen) > 0)
+        return st_err(STRATA_INVALID, "strata_compact_range: begin is after end (reversed range)");
+    ST_RET(st_db_flush_all(db));
+    return st_db_compact_range(db, begin, blen, end, elen);
 }
 
 /* ---- snapshots ------------------------------------------------------------------------- */

@@ -13,7 +13,8 @@
  *   invisible, so a half-applied group is never seen.
  *
  * Lock order: db->mu before any module lock (cache shards, table readers). Nothing holds mu
- *   while doing file I/O except open/close and manifest switches noted in the code.
+ *   while doing file I/O except open and close (which run alone): memtable rotation releases
+ *   it for its syncs (db_rotate.c).
  */
 #ifndef ST_DB_DB_IMPL_H
 #define ST_DB_DB_IMPL_H
@@ -93,7 +94,7 @@ struct strata_db {
      * and found none: strata_wait_idle waits for a worker to look again */
     int bg_recheck;
     size_t read_overlap; /* [mu] most tables one key falls into (UCS total overlap) */
-    /* Read-triggered compaction (db_flush.c, st_db_charge_reads): sorted runs positioned in
+    /* Read-triggered compaction (db_sched.c, st_db_charge_reads): sorted runs positioned in
      * beyond the first by seeks and scans since the last one, the debt that makes one due
      * (set with read_overlap), and whether one is due. */
     _Atomic uint64_t read_debt;
@@ -121,20 +122,97 @@ struct strata_db {
     st_db_stats stats;
 };
 
-/* Write path (db_write.c) */
-int st_db_write(strata_db *db, const strata_write_options *wo, strata_batch *batch);
+/*
+ * The files of src/db, each with one job. Calls go down this list only (a file calls the ones
+ * below it), so there is no import circle:
+ *   db.c, db_stats.c, db_checkpoint.c, ...   public entry points
+ *   db_iter.c, db_read.c, db_tables.c, db_rangedel.c   the read path
+ *   db_recover.c     open-time recovery
+ *   db_sched.c       background workers, waiting for them, read debt
+ *   db_compact.c     running compactions
+ *   db_flush.c       writing a memtable to a table
+ *   db_install.c     manifest edits and version installation, the UCS view of a version
+ *   db_write.c       writer queue and group commit
+ *   db_rotate.c      memtable rotation, new WALs, write backpressure
+ *   db_state.c       handle check, background error, file numbers, snapshots list
+ */
 
-/* Rotate a full memtable and apply backpressure when flushes fall behind (db_flush.c).
- * REQUIRES: mu held by the commit-group leader; may wait on db->bg_cv (releasing mu). */
+/* ---- db_state.c ---- */
+/* INVALID with a message when db is NULL or not an open database. */
+int st_db_check(const strata_db *db);
+/* Record a background error (sticky) and wake every waiter; REQUIRES mu. */
+void st_db_set_bg_error(strata_db *db, int rc);
+/* STRATA_READONLY with a message naming the background error's code and message; REQUIRES mu
+ * and a background error. */
+int st_db_readonly_error(const strata_db *db);
+/* STRATA_OK, or the sticky background error with its message (REQUIRES mu). */
+int st_db_bg_status(strata_db *db);
+/* The next file number (arg: the strata_db); takes mu briefly. */
+uint64_t st_db_alloc_file_number(void *arg);
+/* Remove file `num` of `kind` from the database directory, best effort (no error). */
+void st_db_remove_file(strata_db *db, uint64_t num, st_file_kind kind);
+/* Copy the live snapshot sequence numbers (ascending) into a new array *out (NULL when there
+ * are none; the caller frees it). REQUIRES mu. */
+int st_db_copy_snapshots(strata_db *db, uint64_t **out, size_t *n);
+
+/* ---- db_rotate.c ---- */
+/* Rotate a full memtable (force: any non-empty one) and apply backpressure when background
+ * work falls behind. REQUIRES: mu held by the commit-group leader; releases it while waiting and
+ * for the rotation's disk work. */
 int st_db_make_room(strata_db *db, int force);
+/* Create a new WAL numbered db->next_file++ and make it active. REQUIRES: exclusive access
+ * (open-time recovery). */
+int st_db_new_wal(strata_db *db);
 
-/* Flush every memtable holding writes made before the call, without waiting for memtables
- * filled later (which strata_flush does: under steady writes it may wait long) (db_flush.c). */
-int st_db_flush_now(strata_db *db);
+/* ---- db_write.c ---- */
+int st_db_write(strata_db *db, const strata_write_options *wo, strata_batch *batch);
+/* Apply an encoded batch to a memtable (used by the write path and recovery). */
+int st_db_apply_batch(st_memtable *mem, const uint8_t *rep, size_t len, const char *what);
 
-/* Background work (db_flush.c) */
-int st_db_start_workers(strata_db *db);
-void st_db_stop_workers(strata_db *db);
+/* ---- db_install.c ---- */
+/*
+ * st_db_log_and_apply --
+ *     Make `e` durable in the manifest, then install the version current - removed + added.
+ *     `removed` tables are marked obsolete. Takes manifest_mu then mu. On failure sets
+ *     bg_error (the manifest may hold a partial record) and leaves the current version.
+ */
+int st_db_log_and_apply(strata_db *db, st_version_edit *e);
+/* The UCS picker's options for db now. */
+void st_db_ucs_options(strata_db *db, st_ucs_options *u);
+/* Describe v's tables for the picker (keys borrowed from v; the caller frees the array; NULL
+ * when out of memory). REQUIRES mu (the compacting flags). */
+st_ucs_table *st_db_ucs_tables(st_version *v);
+/* UCS per-level summary of version v (pinned by the caller). Takes mu briefly. */
+int st_db_level_stats(strata_db *db, st_version *v, st_ucs_level_stats *levels, size_t max,
+                      size_t *nlevels, size_t *overlap);
+/* Recompute db->read_overlap (UCS total overlap) and the read debt limit for the current
+ * version. REQUIRES mu. */
+void st_db_update_overlap(strata_db *db);
+
+/* ---- db_flush.c ---- */
+/* The table options of a flush or compaction output (bottommost: no older data below it). */
+void st_db_sst_options(const strata_options *o, int bottommost, st_sst_options *s);
+/* Write the memtable `mem` (not yet in any version), whose writes came from WALs up to number
+ * max_wal, to tables and return their metadata. */
+int st_db_write_level0(strata_db *db, st_memtable *mem, uint64_t max_wal, st_compact_job *job);
+/* Flush the oldest immutable memtable and install the table. Called by a worker without mu. */
+int st_db_flush_one(strata_db *db);
+
+/* ---- db_compact.c ---- */
+/*
+ * st_db_run_picked --
+ *     Ask the UCS picker for due work on the current version, skipping candidates of more than
+ *     max_bytes input bytes (0: no limit), with st_ucs_options.read_threshold read_threshold,
+ *     and run it. REQUIRES mu (released while the compaction runs). Returns 1 when a compaction
+ *     ran, with its status in *status and its input bytes in *bytes; a failure becomes the
+ *     background error unless the database is closing.
+ */
+int st_db_run_picked(strata_db *db, uint64_t max_bytes, int read_threshold, int *status,
+                     uint64_t *bytes);
+/* Merge every table of the current version into one sorted run when reads are due a merge
+ * that no level's overlap offers. REQUIRES mu (released while it runs). Returns 1 when it ran;
+ * flushes_before: the flushes done when the read debt started. */
+int st_db_read_merge_all(strata_db *db, uint64_t flushes_before);
 /*
  * st_db_compact_before_close --
  *     Run due compactions that are cheap (their inputs, and all of them together, at most a few
@@ -143,44 +221,36 @@ void st_db_stop_workers(strata_db *db);
  *     reported (the inputs stay live; files it leaves behind go at the next open).
  */
 void st_db_compact_before_close(strata_db *db);
-/* Write the memtable `mem` (not yet in any version), whose writes came from WALs up to number
- * max_wal, to tables and return their metadata. */
-int st_db_write_level0(strata_db *db, st_memtable *mem, uint64_t max_wal, st_compact_job *job);
-/*
- * st_db_log_and_apply --
- *     Make `e` durable in the manifest, then install the version current - removed + added.
- *     `removed` tables are marked obsolete. Takes manifest_mu then mu. On failure sets
- *     bg_error (the manifest may hold a partial record) and leaves the current version.
- */
-int st_db_log_and_apply(strata_db *db, st_version_edit *e);
-/* Remove files no version or log needs (REQUIRES: no background work running). */
-void st_db_remove_obsolete_files(strata_db *db);
-/* UCS per-level summary of version v (pinned by the caller). Takes mu briefly. */
-int st_db_level_stats(strata_db *db, st_version *v, st_ucs_level_stats *levels, size_t max,
-                      size_t *nlevels, size_t *overlap);
-/* Recompute db->read_overlap (UCS total overlap) and the read debt limit for the current
- * version. REQUIRES mu. */
-void st_db_update_overlap(strata_db *db);
+/* Compact every table overlapping [begin, end] (NULL: unbounded) into new tables, after
+ * waiting for background compactions holding any of them (strata_compact_range; the caller
+ * checked the arguments and flushed). */
+int st_db_compact_range(strata_db *db, const void *begin, size_t blen, const void *end,
+                        size_t elen);
+
+/* ---- db_sched.c ---- */
+int st_db_start_workers(strata_db *db);
+void st_db_stop_workers(strata_db *db);
+/* Flush every memtable holding writes made before the call, without waiting for memtables
+ * filled later (which st_db_flush_all does: under steady writes it may wait long). */
+int st_db_flush_now(strata_db *db);
+/* Rotate the active memtable and wait until no memtable is queued or being flushed
+ * (strata_flush). */
+int st_db_flush_all(strata_db *db);
+/* Wait until no background work is running or due (strata_wait_idle). */
+int st_db_wait_idle(strata_db *db);
 /* A read positioned in extra_runs sorted runs beyond the first (a seek, or a sample of a scan):
  * add it to the read debt and wake a worker when a read-triggered compaction becomes due. Takes
  * mu only then. */
 void st_db_charge_reads(strata_db *db, uint64_t extra_runs);
-/* Record a background error (sticky); REQUIRES mu. */
-void st_db_set_bg_error(strata_db *db, int rc);
-/* STRATA_READONLY with a message naming the background error's code and message; REQUIRES mu
- * and a background error. */
-int st_db_readonly_error(const strata_db *db);
 
-/* Recovery (db_recover.c): replay WALs into db->mem, set sequence and file numbers. */
+/* ---- db_recover.c ---- */
+/* Replay WALs into db->mem, set sequence and file numbers. */
 int st_db_recover(strata_db *db);
-/* Read-only recovery (db_recover.c): read the manifest, open its tables and replay the WALs
- * into db->mem, writing, creating and deleting nothing. */
+/* Read the manifest, open its tables and replay the WALs into db->mem, writing, creating and
+ * deleting nothing (read-only open). */
 int st_db_recover_read_only(strata_db *db);
-/* Create a new WAL numbered db->next_file++ and make it active. REQUIRES: mu or exclusive. */
-int st_db_new_wal(strata_db *db);
-
-/* Apply an encoded batch to a memtable (used by the write path and recovery). */
-int st_db_apply_batch(st_memtable *mem, const uint8_t *rep, size_t len, const char *what);
+/* Remove files no version or log needs (REQUIRES: no background work running). */
+void st_db_remove_obsolete_files(strata_db *db);
 
 /* Read path (db_read.c) */
 int st_db_get(strata_db *db, const strata_read_options *ro, const void *key, size_t klen,
@@ -207,8 +277,5 @@ size_t st_db_layouts(int which, const size_t **ends, size_t *align);
 /* Copy s into the caller's *out as far as out->struct_size reaches (setting it to the bytes
  * filled); INVALID when it is 0 or no released layout's size. */
 int st_db_stats_to_user(const strata_stats *s, strata_stats *out);
-
-/* Check a handle; INVALID with a message when it is NULL or not an open database. */
-int st_db_check(const strata_db *db);
 
 #endif

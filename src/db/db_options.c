@@ -22,6 +22,58 @@
 #include <stdio.h>
 #include <string.h>
 
+/* the full-size functions themselves (strata.h routes calls to the sized ones) */
+#undef strata_options_init
+#undef strata_read_options_init
+#undef strata_write_options_init
+
+void
+strata_options_init(strata_options *o)
+{
+    if (!o)
+        return;
+    memset(o, 0, sizeof(*o));
+    o->struct_size = sizeof(*o);
+    o->create_if_missing = 1;
+    o->memtable_kind = STRATA_MEMTABLE_TRIE;
+    o->write_buffer_size = 64u << 20;
+    o->max_immutable_memtables = 4;
+    o->wal_recovery_mode = STRATA_WAL_RECOVERY_TOLERATE_TAIL;
+    o->compression = STRATA_COMPRESSION_LZ4;
+    o->compression_level = 1;
+    o->block_cache_size = 64u << 20;
+    o->bloom_bits_per_key = 10;
+    o->page_size = 4u << 10;
+    o->bottommost_page_size = 8u << 10;
+    o->target_file_size = 64u << 20;
+    o->background_threads = 2;
+    o->ucs_scaling[0] = 2;
+    o->ucs_scaling_count = 1;
+    o->ucs_base_shards = 4;
+    o->max_open_files = 1000;
+    o->bottommost_compression = STRATA_COMPRESSION_LZ4;
+}
+
+void
+strata_read_options_init(strata_read_options *o)
+{
+    if (!o)
+        return;
+    memset(o, 0, sizeof(*o));
+    o->struct_size = sizeof(*o);
+    o->verify_checksums = 1;
+    o->fill_cache = 1;
+}
+
+void
+strata_write_options_init(strata_write_options *o)
+{
+    if (!o)
+        return;
+    memset(o, 0, sizeof(*o));
+    o->struct_size = sizeof(*o);
+}
+
 #define END(type, field) (offsetof(type, field) + sizeof(((type *)0)->field))
 #define ROUND_UP(n, a) (((n) + (a)-1) / (a) * (a))
 

@@ -71,28 +71,6 @@ replay_log(strata_db *db, uint64_t num, replay_ctx *ctx, uint64_t *max_seq)
     return rc;
 }
 
-int
-st_db_new_wal(strata_db *db)
-{
-    uint64_t num = db->next_file++;
-    char *path = st_file_path(db->path, ST_FILE_WAL, num);
-    if (!path)
-        return st_err(STRATA_NOMEM, "out of memory");
-    st_wal_writer *w = NULL;
-    int rc = st_wal_writer_open(db->env, path, num, &w);
-    st_free(path);
-    if (rc == STRATA_OK)
-        rc = db->env->sync_dir(db->env, db->path);
-    if (rc != STRATA_OK) {
-        st_wal_writer_close(w);
-        return rc;
-    }
-    st_wal_writer_close(db->wal);
-    db->wal = w;
-    db->log_number = num;
-    return STRATA_OK;
-}
-
 static int
 in_version(const void *v_, uint64_t fnum)
 {

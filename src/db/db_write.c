@@ -51,33 +51,6 @@ st_db_apply_batch(st_memtable *mem, const uint8_t *rep, size_t len, const char *
     return rc;
 }
 
-void
-st_db_set_bg_error(strata_db *db, int rc)
-{
-    if (db->bg_error == STRATA_OK) {
-        db->bg_error = rc;
-        snprintf(db->bg_errmsg, sizeof(db->bg_errmsg), "%s", st_errmsg());
-    }
-    /* wake everyone waiting for background progress (flush, wait_idle, stalled writers): it
-     * will not come now */
-    pthread_cond_broadcast(&db->bg_cv);
-}
-
-int
-st_db_readonly_error(const strata_db *db)
-{
-    /* "NOSPC" out of "STRATA_NOSPC: no space left on device" */
-    const char *name = strata_errstr(db->bg_error);
-    size_t n = strcspn(name, ":");
-    if (strncmp(name, "STRATA_", 7) == 0 && n > 7) {
-        name += 7;
-        n -= 7;
-    }
-    return st_err(STRATA_READONLY,
-                  "read-only after background error: %.*s: %s (reopen the database to recover)",
-                  (int)n, name, db->bg_errmsg);
-}
-
 /* Gather the writers behind the leader into one group; returns the last member. */
 static st_writer *
 build_group(strata_db *db, st_writer *leader, strata_batch **out)

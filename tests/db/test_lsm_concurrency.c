@@ -26,6 +26,8 @@
  *
  * test_wait_idle_settles: on a disk whose file removals are slow, strata_wait_idle returns only
  * when no background work is running or due: the table set then stays as it is.
+ *
+ * test_reads_during_slow_rotation: gets go on while memtable rotation waits for the disk.
  */
 #include "db/db.h"
 #include "db_check.h"
@@ -503,11 +505,113 @@ test_wait_idle_settles(void)
     st_free(dir);
 }
 
+/* ---- rotation's disk work is not under the database mutex -------------------------------- */
+
+typedef struct held_io {
+    atomic_long gets;   /* reads the reader has completed */
+    atomic_int stop;    /* the reader stops */
+    atomic_int held;    /* rotation operations held until reads went on */
+    atomic_int starved; /* held operations during which no read completed within the limit */
+    strata_db *db;
+} held_io;
+
+/* The fault env's hook: hold the rotation's WAL sync and directory sync until the reader has
+ * completed 3 more gets (5 s at most). Reads wait behind the operation only if the database
+ * mutex is held across it. */
+static void
+hold_until_reads(void *arg, unsigned kind, const char *path)
+{
+    held_io *h = arg;
+    size_t n = path ? strlen(path) : 0;
+    if (kind == ST_FAULT_SYNC && (n < 4 || strcmp(path + n - 4, ".wal") != 0))
+        return; /* only the log's sync (manifests and tables sync outside any rotation) */
+    atomic_fetch_add(&h->held, 1);
+    if (atomic_load(&h->starved))
+        return; /* already failed: do not slow the rest of the test down */
+    long start = atomic_load(&h->gets);
+    int waited = 0;
+    while (atomic_load(&h->gets) < start + 3 && waited < 5000) {
+        st_test_sleep_micros(1000);
+        waited++;
+    }
+    if (atomic_load(&h->gets) < start + 3)
+        atomic_fetch_add(&h->starved, 1);
+}
+
+static void *
+rotation_reader(void *arg)
+{
+    held_io *h = arg;
+    while (!atomic_load(&h->stop)) {
+        void *v = NULL;
+        size_t vl = 0;
+        int rc = strata_get(h->db, NULL, "reader-key", 10, &v, &vl);
+        if (rc != STRATA_OK || vl != 5 || memcmp(v, "value", 5) != 0)
+            atomic_fetch_add(&h->starved, 1000); /* a wrong answer: fails below */
+        strata_free(v);
+        atomic_fetch_add(&h->gets, 1);
+    }
+    return NULL;
+}
+
+/*
+ * test_reads_during_slow_rotation --
+ *     Memtable rotation syncs the old log, creates the next one and syncs the directory: slow on
+ *     a slow disk. The fault env holds each of those operations until a concurrent reader has
+ *     completed three gets: with the disk work under the database mutex the reader cannot (a
+ *     get pins the memtables under it) and the held operation gives up after 5 s, failing here.
+ */
+static void
+test_reads_during_slow_rotation(void)
+{
+    char *dir = st_test_tmpdir("lsm_rotate");
+    st_fault_env *fe = st_fault_env_new(st_env_posix());
+    ST_ASSERT(fe != NULL);
+    strata_options o = st_lsm_opts();
+    held_io h;
+    memset(&h, 0, sizeof(h));
+    ST_ASSERT_OK(st_db_open_env(dir, &o, st_fault_env_env(fe), &h.db));
+    ST_ASSERT_OK(strata_put(h.db, NULL, "reader-key", 10, "value", 5));
+    st_fault_env_set_hook(fe, ST_FAULT_SYNC | ST_FAULT_SYNC_DIR, hold_until_reads, &h);
+    pthread_t rd;
+    ST_ASSERT(pthread_create(&rd, NULL, rotation_reader, &h) == 0);
+    char val[VMAX];
+    memset(val, 'r', sizeof(val));
+    strata_stats st;
+    uint64_t rotations = 0;
+    /* non-sync writes: the log is synced only by rotation */
+    for (int i = 0; rotations < 4 && i < 200000; i++) {
+        char k[32];
+        int kl = snprintf(k, sizeof(k), "rot%07d", i);
+        ST_ASSERT_OK(strata_put(h.db, NULL, k, (size_t)kl, val, sizeof(val)));
+        if (i % 500 == 499) {
+            strata_stats_init(&st);
+            ST_ASSERT_OK(strata_get_stats(h.db, &st));
+            rotations = st.flushes + st.immutable_memtables;
+        }
+    }
+    atomic_store(&h.stop, 1);
+    pthread_join(rd, NULL);
+    st_fault_env_set_hook(fe, 0, NULL, NULL);
+    ST_ASSERT(rotations >= 4);
+    ST_ASSERT(atomic_load(&h.held) >= 4); /* the hook did hold rotation I/O */
+    if (atomic_load(&h.starved))
+        ST_FAIL("reads waited behind rotation disk I/O (%d of %d held operations; >= 1000: a "
+                "wrong value)",
+                atomic_load(&h.starved), atomic_load(&h.held));
+    ST_ASSERT_OK(strata_close(h.db));
+    st_fault_env_free(fe);
+    st_lsm_check_ok(dir, 0);
+    st_test_rmrf(dir);
+    st_free(dir);
+}
+
 int
 main(void)
 {
     ST_RUN(test_readers_during_flushes_and_compactions);
     ST_RUN(test_one_worker_one_immutable);
     ST_RUN(test_wait_idle_settles);
+    ST_RUN(test_reads_during_slow_rotation);
     return st_test_done();
 }

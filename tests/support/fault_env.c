@@ -39,8 +39,11 @@ struct st_fault_env {
     int errnum, flags;
     fe_entry *entries;
     size_t n_entries, cap_entries;
-    unsigned delay_mask;  /* operations of these kinds first sleep ... */
-    long delay_micros;    /* ... this long (a slow disk) */
+    unsigned delay_mask; /* operations of these kinds first sleep ... */
+    long delay_micros;   /* ... this long (a slow disk) */
+    unsigned hook_mask;  /* operations of these kinds first call ... */
+    st_fault_hook_fn hook;
+    void *hook_arg;
     char *quota_dir;      /* quota: appends to files directly in quota_dir ... */
     uint64_t quota_bytes; /* ... may not grow its files' total size beyond this */
 };
@@ -115,6 +118,8 @@ begin_op(st_fault_env *fe, unsigned kind, const char *path, int *partial)
     }
     int dead = fe->dead;
     long delay = (fe->delay_mask & kind) && !fail ? fe->delay_micros : 0;
+    st_fault_hook_fn hook = (fe->hook_mask & kind) && !fail ? fe->hook : NULL;
+    void *hook_arg = fe->hook_arg;
     if (fe->trace)
         fprintf(stderr, "fault_env: #%llu %s %s%s\n",
                 (unsigned long long)fe->counts[kind_index(kind)], st_fault_op_name(kind),
@@ -122,6 +127,8 @@ begin_op(st_fault_env *fe, unsigned kind, const char *path, int *partial)
     pthread_mutex_unlock(&fe->mu);
     if (delay > 0)
         st_test_sleep_micros(delay);
+    if (hook)
+        hook(hook_arg, kind, path);
     if (!fail)
         return STRATA_OK;
     return st_err_errno(errnum, "injected fault%s: %s %s", dead ? " (powered off)" : "",
@@ -793,6 +800,16 @@ st_fault_env_reset(st_fault_env *fe)
     memset(fe->counts, 0, sizeof(fe->counts));
     fe->mask = 0;
     fe->nth = fe->seen = fe->injected = 0;
+    pthread_mutex_unlock(&fe->mu);
+}
+
+void
+st_fault_env_set_hook(st_fault_env *fe, unsigned mask, st_fault_hook_fn fn, void *arg)
+{
+    pthread_mutex_lock(&fe->mu);
+    fe->hook_mask = fn ? mask : 0;
+    fe->hook = fn;
+    fe->hook_arg = arg;
     pthread_mutex_unlock(&fe->mu);
 }
 

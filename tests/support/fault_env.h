@@ -157,6 +157,16 @@ uint64_t st_fault_env_dir_usage(const char *dir);
  */
 void st_fault_env_set_delay(st_fault_env *fe, unsigned mask, long micros);
 
+/*
+ * st_fault_env_set_hook --
+ *     Every later operation whose kind is in `mask` first calls fn(arg, kind, path) (path: the
+ *     file or directory operated on; outside the env's locks, after any delay), in the calling
+ *     thread: a test can hold an operation there to see what the rest of the program does
+ *     meanwhile. fn NULL removes the hook; reset() keeps it.
+ */
+typedef void (*st_fault_hook_fn)(void *arg, unsigned kind, const char *path);
+void st_fault_env_set_hook(st_fault_env *fe, unsigned mask, st_fault_hook_fn fn, void *arg);
+
 /* 1 while powered off after a crash. */
 int st_fault_env_is_dead(st_fault_env *fe);
 
