@@ -5,7 +5,6 @@
  * file. Calls nothing else in src/db.
  */
 #include "db/db_repair.h"
-
 #include "util/alloc.h"
 
 #include <inttypes.h>

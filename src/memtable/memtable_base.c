@@ -5,7 +5,6 @@
  * last release frees the range tombstones and destroys the representation.
  */
 #include "memtable/memtable.h"
-
 #include "memtable/memtable_int.h"
 #include "util/alloc.h"
 #include "util/status.h"
