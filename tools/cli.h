@@ -68,6 +68,7 @@ typedef struct cli_ctx {
     int memtable;                     /* STRATA_MEMTABLE_* or -1 for the library default */
     int compression;                  /* STRATA_COMPRESSION_* or -1 for the library default */
     int bottommost;                   /* the same for bottommost_compression */
+    size_t memory_budget;             /* --memory-budget, or 0 for the library default */
     int quiet;                        /* --quiet: no progress line */
     int wal_recovery;                 /* STRATA_WAL_RECOVERY_* or -1 for the library default */
     int read_only;                    /* --read-only: open with strata_options.read_only */

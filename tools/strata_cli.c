@@ -116,6 +116,7 @@ enum {
     G_MEMTABLE,
     G_COMPRESSION,
     G_BOTTOMMOST,
+    G_MEMORY,
     G_QUIET,
     G_WAL_RECOVERY,
     G_READ_ONLY,
@@ -130,6 +131,8 @@ static const cli_opt global_opts[] = {
     [G_COMPRESSION] = {"compression", "CODEC", "lz4|zstd|snappy|none for flushes (default lz4)"},
     [G_BOTTOMMOST] = {"bottommost-compression", "CODEC",
                       "lz4|zstd|snappy|none for full compactions (default lz4)"},
+    [G_MEMORY] = {"memory-budget", "SIZE",
+                  "memtables + cache, bytes or with K, M, G (default 96M)"},
     [G_QUIET] = {"quiet", NULL, "no progress line on the terminal (load, compact, check, repair)"},
     [G_WAL_RECOVERY] = {"wal-recovery", "MODE",
                         "tolerate-tail|strict|skip-corrupt: damaged logs at open"},
@@ -337,6 +340,25 @@ set_global(cli_ctx *c, int id, const char *val, int *help, int *version)
         else
             return cli_usage(c, "--memtable wants skiplist or trie, not '%s'", val);
         break;
+    case G_MEMORY: {
+        char *end = NULL;
+        errno = 0;
+        unsigned long long v = strtoull(val, &end, 10);
+        int shift = 0;
+        if (end && *end && !end[1])
+            shift = *end == 'K' || *end == 'k'   ? 10
+                    : *end == 'M' || *end == 'm' ? 20
+                    : *end == 'G' || *end == 'g' ? 30
+                                                 : -1;
+        if (val[0] < '0' || val[0] > '9' || errno != 0 || shift < 0 || (end && *end && end[1]) ||
+            v == 0 || v > (SIZE_MAX >> shift))
+            return cli_usage(c,
+                             "--memory-budget wants a positive size (bytes, or with K, M, G), "
+                             "not '%s'",
+                             val);
+        c->memory_budget = (size_t)v << shift;
+        break;
+    }
     case G_WAL_RECOVERY: {
         static const char *const modes[] = {[STRATA_WAL_RECOVERY_TOLERATE_TAIL] = "tolerate-tail",
                                             [STRATA_WAL_RECOVERY_STRICT] = "strict",
@@ -469,6 +491,13 @@ cli_open_db(cli_ctx *c)
         o.bottommost_compression = c->bottommost;
     if (c->wal_recovery >= 0)
         o.wal_recovery_mode = c->wal_recovery;
+    if (c->memory_budget) {
+        o.memory_budget = c->memory_budget;
+        /* a small budget: memtables small enough for two of them and the cache's eighth */
+        if (o.write_buffer_size > c->memory_budget / 16 * 7 &&
+            c->memory_budget / 16 * 7 >= (64u << 10))
+            o.write_buffer_size = c->memory_budget / 16 * 7;
+    }
     int rc = strata_open(path, &o, &c->db);
     if (rc == STRATA_OK)
         return CLI_EXIT_OK;

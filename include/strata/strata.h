@@ -116,12 +116,12 @@ typedef struct strata_options {
     int create_if_missing;       /* default 1: create the directory and database if absent */
     int error_if_exists;         /* default 0 */
     int memtable_kind;           /* STRATA_MEMTABLE_*; default TRIE */
-    size_t write_buffer_size;    /* bytes per memtable before it is flushed; default 64 MiB */
+    size_t write_buffer_size;    /* bytes per memtable before it is flushed; default 32 MiB */
     int max_immutable_memtables; /* queued memtables before writes stall; default 4 */
     int wal_recovery_mode;       /* STRATA_WAL_RECOVERY_*; default TOLERATE_TAIL */
     int compression;             /* STRATA_COMPRESSION_*, see bottommost_compression; default LZ4 */
     int compression_level;       /* codec level (zstd: 1..19); default 1 */
-    size_t block_cache_size;     /* bytes of decoded pages cached; default 64 MiB */
+    size_t block_cache_size;     /* the cache's share of the default memory_budget; 32 MiB */
     int bloom_bits_per_key;      /* 0 disables the key bloom filter; default 10 */
     size_t page_size;        /* target uncompressed bytes of a page (all columns of its rows) in the
                               * tables `compression` is used for; default 4 KiB */
@@ -153,6 +153,16 @@ typedef struct strata_options {
      * the cost of a cache miss (a codec compresses bigger pages better). 0 = page_size.
      * Default 8 KiB. */
     size_t bottommost_page_size;
+    /* Bytes of memory for the memtables (active and immutable) and the block cache (decoded
+     * pages, and the bloom filters and page indexes of open tables) together. Each memtable is
+     * charged write_buffer_size from its start (its actual size once larger) and the cache gets
+     * the rest, never less than an eighth: a memtable rotation that would charge more waits for
+     * a flush (writes slow down, then stop; they never fail). When writes stop the cache gets the
+     * flushed memtables' share back. 0 (default) = block_cache_size + 2 x write_buffer_size
+     * (96 MiB at the defaults). When set, it must be at least 16/7 x write_buffer_size (two
+     * memtables and the cache's eighth) and block_cache_size is not used. strata stats shows
+     * where the memory goes. */
+    size_t memory_budget;
 } strata_options;
 
 typedef struct strata_read_options {
@@ -485,6 +495,13 @@ typedef struct strata_stats {
      * compactions too): seeks and scans that position in more than one run build a debt, and
      * past one per 16 KiB of tables the runs of a level are merged (doc/compaction.md). */
     uint64_t read_compactions;
+    /* The memory budget (strata_options.memory_budget, or the default derived from the other
+     * options), what its memtables are charged now, and the cache's pinned bytes (table
+     * metadata and pages in use; part of cache_bytes). cache_capacity is the budget less the
+     * memtable charge. */
+    uint64_t memory_budget;
+    uint64_t memtable_charge;
+    uint64_t cache_pinned;
 } strata_stats;
 
 STRATA_API void strata_stats_init(strata_stats *s); /* zeroes *s and sets struct_size */

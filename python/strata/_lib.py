@@ -28,7 +28,7 @@ class Options(ctypes.Structure):
                 ("ucs_scaling", c_int * 8), ("ucs_scaling_count", c_int),
                 ("ucs_base_shards", c_int), ("max_open_files", c_int),
                 ("bottommost_compression", c_int), ("read_only", c_int), ("reserved_", c_int),
-                ("bottommost_page_size", c_size_t)]
+                ("bottommost_page_size", c_size_t), ("memory_budget", c_size_t)]
 
 
 class ReadOptions(ctypes.Structure):

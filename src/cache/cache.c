@@ -98,7 +98,7 @@ typedef struct shard {
 struct st_cache {
     shard *shards;
     int shard_bits;
-    size_t capacity;
+    _Atomic size_t capacity;
     _Atomic uint64_t hits;
     _Atomic uint64_t misses;
 };
@@ -283,6 +283,13 @@ pin(shard *s, entry *e)
 
 /* ---- public functions -------------------------------------------------------------------- */
 
+static size_t
+high_share(size_t capacity)
+{
+    return capacity / 100 * ST_CACHE_HIGH_RATIO_PCT +
+           capacity % 100 * ST_CACHE_HIGH_RATIO_PCT / 100;
+}
+
 int
 st_cache_new(size_t capacity, int shard_bits, st_cache **out)
 {
@@ -303,7 +310,7 @@ st_cache_new(size_t capacity, int shard_bits, st_cache **out)
         return st_err(STRATA_NOMEM, "st_cache_new: out of memory");
     size_t n = (size_t)1 << shard_bits;
     c->shard_bits = shard_bits;
-    c->capacity = capacity;
+    atomic_init(&c->capacity, capacity);
     c->shards = st_calloc(n, sizeof(shard));
     if (!c->shards) {
         st_free(c);
@@ -330,8 +337,7 @@ st_cache_new(size_t capacity, int shard_bits, st_cache **out)
             st_free(c);
             return st_err(STRATA_NOMEM, "st_cache_new: out of memory for shard %zu", i);
         }
-        s->high_capacity = s->capacity / 100 * ST_CACHE_HIGH_RATIO_PCT +
-                           s->capacity % 100 * ST_CACHE_HIGH_RATIO_PCT / 100;
+        s->high_capacity = high_share(s->capacity);
         for (int p = 0; p < 2; p++)
             s->lru[p].next = s->lru[p].prev = &s->lru[p];
     }
@@ -534,10 +540,27 @@ st_cache_new_id(st_cache *c)
     return atomic_fetch_add_explicit(&st_cache_next_id, 1, memory_order_relaxed) + 1;
 }
 
+void
+st_cache_set_capacity(st_cache *c, size_t capacity)
+{
+    size_t n = (size_t)1 << c->shard_bits;
+    atomic_store(&c->capacity, capacity);
+    for (size_t i = 0; i < n; i++) {
+        shard *s = &c->shards[i];
+        entry *dead = NULL;
+        pthread_mutex_lock(&s->mu);
+        s->capacity = capacity / n + (i < capacity % n ? 1 : 0);
+        s->high_capacity = high_share(s->capacity);
+        evict(s, &dead);
+        pthread_mutex_unlock(&s->mu);
+        free_dead(dead); /* outside the shard lock, as everywhere */
+    }
+}
+
 size_t
 st_cache_capacity(const st_cache *c)
 {
-    return c->capacity;
+    return atomic_load(&((st_cache *)c)->capacity);
 }
 
 /* Sums one per-shard counter, reading each shard under its mutex. */

@@ -71,6 +71,11 @@ void st_cache_erase(st_cache *c, const void *key, size_t klen);
 uint64_t st_cache_new_id(st_cache *c);
 
 size_t st_cache_capacity(const st_cache *c);
+/* Change the capacity (the shard count stays as st_cache_new chose it for the first one):
+ * entries are evicted at once down to the new capacity, except pinned ones, which go when
+ * released. Concurrent callers: the last to finish wins shard by shard, so callers that may
+ * race serialise their calls. */
+void st_cache_set_capacity(st_cache *c, size_t capacity);
 size_t st_cache_usage(const st_cache *c);  /* charge of all resident entries */
 size_t st_cache_pinned(const st_cache *c); /* charge of entries with outstanding handles */
 void st_cache_stats(const st_cache *c, uint64_t *hits, uint64_t *misses);

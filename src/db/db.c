@@ -88,6 +88,13 @@ check_options(const strata_options *o)
         (o->ucs_base_shards & (o->ucs_base_shards - 1)))
         return st_err(STRATA_INVALID, "ucs_base_shards %d must be a power of two in [1, 1024]",
                       o->ucs_base_shards);
+    if (o->memory_budget && o->memory_budget < st_db_memory_budget_min(o->write_buffer_size))
+        return st_err(STRATA_INVALID,
+                      "memory_budget %zu below %zu: it must hold two memtables of "
+                      "write_buffer_size %zu and an eighth for the cache (16/7 x "
+                      "write_buffer_size)",
+                      o->memory_budget, st_db_memory_budget_min(o->write_buffer_size),
+                      o->write_buffer_size);
     if (o->max_open_files < 0)
         return st_err(STRATA_INVALID, "max_open_files %d is negative (0 = no limit)",
                       o->max_open_files);
@@ -113,6 +120,7 @@ db_free(strata_db *db)
     st_table_cache_free(db->tctx.tc);
     pthread_cond_destroy(&db->bg_cv);
     pthread_mutex_destroy(&db->manifest_mu);
+    pthread_mutex_destroy(&db->budget_mu);
     st_batch_release(&db->group);
     st_file_close(db->lock);
     pthread_mutex_destroy(&db->mu);
@@ -145,6 +153,7 @@ st_db_open_env(const char *path, const strata_options *opts, st_env *env, strata
         return st_err(STRATA_NOMEM, "out of memory opening %s", path);
     pthread_mutex_init(&db->mu, NULL);
     pthread_mutex_init(&db->manifest_mu, NULL);
+    pthread_mutex_init(&db->budget_mu, NULL);
     pthread_cond_init(&db->bg_cv, NULL);
     db->env = env;
     db->opts = *opts;
@@ -161,7 +170,10 @@ st_db_open_env(const char *path, const strata_options *opts, st_env *env, strata
         rc = st_err(STRATA_NOMEM, "out of memory opening %s", path);
         goto err;
     }
-    ST_ERR(st_cache_new(opts->block_cache_size, -1, &db->cache));
+    /* created at the whole budget (which sets its sharding), then sized to what the memtables
+     * leave (st_db_fit_cache) */
+    db->budget = st_db_memory_budget(opts);
+    ST_ERR(st_cache_new(db->budget, -1, &db->cache));
     db->tctx.env = env;
     db->tctx.dir = db->path;
     db->tctx.cache = db->cache;
@@ -215,6 +227,7 @@ st_db_open_env(const char *path, const strata_options *opts, st_env *env, strata
         ST_ERR(st_db_recover(db));
     }
     db->stats.recovery_micros = st_now_micros() - t0;
+    st_db_fit_cache(db);
     if (!opts->read_only)
         ST_ERR(st_db_start_workers(db));
     atomic_store(&db->magic, ST_DB_MAGIC);
@@ -551,10 +564,17 @@ stats_text(strata_db *db, strbuf *s)
               x.write_amplification);
     sb_printf(s, "stalls: %" PRIu64 " stops, %" PRIu64 " slowdowns, %.1f ms\n", x.stalls,
               x.slowdowns, (double)x.stall_micros / 1000.0);
-    if (db->cache)
+    if (db->cache) {
         sb_printf(s,
-                  "cache: %" PRIu64 " / %" PRIu64 " bytes, %" PRIu64 " hits, %" PRIu64 " misses\n",
-                  x.cache_bytes, x.cache_capacity, x.cache_hits, x.cache_misses);
+                  "memory: budget %" PRIu64 " bytes = memtables %" PRIu64 " (charged; %" PRIu64
+                  " active + %" PRIu64 " immutable in use) + cache %" PRIu64 "\n",
+                  x.memory_budget, x.memtable_charge, x.memtable_bytes, x.immutable_memtable_bytes,
+                  x.cache_capacity);
+        sb_printf(s,
+                  "cache: %" PRIu64 " / %" PRIu64 " bytes (%" PRIu64 " pinned), %" PRIu64
+                  " hits, %" PRIu64 " misses\n",
+                  x.cache_bytes, x.cache_capacity, x.cache_pinned, x.cache_hits, x.cache_misses);
+    }
     if (x.background_error != STRATA_OK) {
         pthread_mutex_lock(&db->mu);
         sb_printf(s, "background error: %s (%s)\n", strata_errstr(x.background_error),

@@ -113,7 +113,9 @@ st_db_flush_one(strata_db *db)
     pthread_cond_broadcast(&db->bg_cv);
     pthread_mutex_unlock(&db->mu);
     st_memtable_unref(mem);
-    if (rc == STRATA_OK)
+    if (rc == STRATA_OK) {
+        st_db_fit_cache(db); /* the flushed memtable's charge goes back to the cache */
         st_db_remove_file(db, wal, ST_FILE_WAL);
+    }
     return rc;
 }

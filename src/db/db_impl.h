@@ -84,7 +84,9 @@ struct strata_db {
     pthread_mutex_t manifest_mu; /* serialises version changes; taken before mu */
     st_cache *cache;
     st_table_ctx tctx;
-    pthread_cond_t bg_cv; /* [mu] background state changed (work queued or finished) */
+    pthread_cond_t bg_cv;      /* [mu] background state changed (work queued or finished) */
+    size_t budget;             /* memory budget (db_memory.c); fixed at open */
+    pthread_mutex_t budget_mu; /* serialises cache resizes; taken before mu */
     pthread_t *workers;
     int nworkers;
     int shutting_down; /* [mu] */
@@ -134,6 +136,7 @@ struct strata_db {
  *   db_install.c     manifest edits and version installation, the UCS view of a version
  *   db_write.c       writer queue and group commit
  *   db_rotate.c      memtable rotation, new WALs, write backpressure
+ *   db_memory.c      the memory budget: memtable charge, cache size
  *   db_state.c       handle check, background error, file numbers, snapshots list
  */
 
@@ -154,6 +157,21 @@ void st_db_remove_file(strata_db *db, uint64_t num, st_file_kind kind);
 /* Copy the live snapshot sequence numbers (ascending) into a new array *out (NULL when there
  * are none; the caller frees it). REQUIRES mu. */
 int st_db_copy_snapshots(strata_db *db, uint64_t **out, size_t *n);
+
+/* ---- db_memory.c ---- */
+/* The memory budget options `o` give (memory_budget, or the default derived from the cache and
+ * memtable sizes). */
+size_t st_db_memory_budget(const strata_options *o);
+/* The smallest budget that holds two memtables of write_buffer_size and the cache's share. */
+size_t st_db_memory_budget_min(size_t write_buffer_size);
+/* What the queued memtables (active and immutable) are charged. REQUIRES mu. */
+size_t st_db_memtable_charge(const strata_db *db);
+/* How many more memtables may be queued now, by max_immutable_memtables and the budget
+ * (<= 0: a rotation must wait for a flush). REQUIRES mu. */
+int st_db_rotations_left(const strata_db *db);
+/* Size the block cache to the budget less the memtable charge. Takes budget_mu, then mu
+ * briefly; call without mu. */
+void st_db_fit_cache(strata_db *db);
 
 /* ---- db_rotate.c ---- */
 /* Rotate a full memtable (force: any non-empty one) and apply backpressure when background

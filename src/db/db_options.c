@@ -36,12 +36,12 @@ strata_options_init(strata_options *o)
     o->struct_size = sizeof(*o);
     o->create_if_missing = 1;
     o->memtable_kind = STRATA_MEMTABLE_TRIE;
-    o->write_buffer_size = 64u << 20;
+    o->write_buffer_size = 32u << 20;
     o->max_immutable_memtables = 4;
     o->wal_recovery_mode = STRATA_WAL_RECOVERY_TOLERATE_TAIL;
     o->compression = STRATA_COMPRESSION_LZ4;
     o->compression_level = 1;
-    o->block_cache_size = 64u << 20;
+    o->block_cache_size = 32u << 20;
     o->bloom_bits_per_key = 10;
     o->page_size = 4u << 10;
     o->bottommost_page_size = 8u << 10;
@@ -82,7 +82,8 @@ static const size_t options_ends[] = {
     END(strata_options, max_open_files),         /* sorted runs and the table cache */
     END(strata_options, bottommost_compression), /* the bottommost codec (now LZ4) */
     END(strata_options, reserved_),              /* read-only open (+ reserved_ padding) */
-    END(strata_options, bottommost_page_size)    /* 4 KiB pages above, 8 KiB at the bottom */
+    END(strata_options, bottommost_page_size),   /* 4 KiB pages above, 8 KiB at the bottom */
+    END(strata_options, memory_budget)           /* one memory budget */
 };
 static const size_t read_options_ends[] = {
     END(strata_read_options, upper_bound_len), /* 0.1.0 */
@@ -92,7 +93,8 @@ static const size_t write_options_ends[] = {
     END(strata_write_options, disable_wal) /* 0.1.0 */
 };
 static const size_t stats_ends[] = {END(strata_stats, reserved), /* first release */
-                                    END(strata_stats, read_compactions)};
+                                    END(strata_stats, read_compactions),
+                                    END(strata_stats, cache_pinned)};
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Bytes of a caller's struct of struct_size n to read (or fill): the end of the last field of

@@ -113,11 +113,10 @@ rotate(strata_db *db)
     db->wal = w;
     db->log_number = num;
     pthread_cond_broadcast(&db->bg_cv);
-    if (old) {
-        pthread_mutex_unlock(&db->mu);
-        st_wal_writer_close(old); /* synced above: closing writes nothing */
-        pthread_mutex_lock(&db->mu);
-    }
+    pthread_mutex_unlock(&db->mu);
+    st_wal_writer_close(old); /* synced above: closing writes nothing */
+    st_db_fit_cache(db);      /* the new memtable's charge comes out of the cache */
+    pthread_mutex_lock(&db->mu);
     return STRATA_OK;
 }
 
@@ -128,19 +127,20 @@ st_db_make_room(strata_db *db, int force)
     for (;;) {
         if (db->bg_error != STRATA_OK)
             return st_db_readonly_error(db);
-        int max = db->opts.max_immutable_memtables;
         int full = st_memtable_entries(db->mem) > 0 &&
                    (force || st_memtable_memory(db->mem) >= db->opts.write_buffer_size);
-        /* stop: compaction far behind (while it runs), or no room to queue a full memtable */
+        int left = full ? st_db_rotations_left(db) : 1;
+        /* stop: compaction far behind (while it runs), or no room to queue a full memtable
+         * (max_immutable_memtables or the memory budget) */
         if ((db->read_overlap >= OVERLAP_STOP && (db->compacting > 0 || db->flushing)) ||
-            (full && (int)db->nimm >= max)) {
+            left <= 0) {
             stall(db, 0);
             continue;
         }
-        /* slowdown: compaction behind, or one queue slot left: give background work a head
-         * start, once per commit group */
+        /* slowdown: compaction behind, or room for one more memtable after others: give
+         * background work a head start, once per commit group */
         if (!slowed && ((db->read_overlap >= OVERLAP_SLOWDOWN && db->compacting > 0) ||
-                        (full && max > 1 && (int)db->nimm >= max - 1))) {
+                        (full && left == 1 && db->nimm > 0))) {
             stall(db, 1);
             slowed = 1;
             continue;

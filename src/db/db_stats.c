@@ -27,6 +27,8 @@ st_db_collect_stats(strata_db *db, strata_stats *out)
     out->memtable_bytes = st_memtable_memory(db->mem);
     out->memtable_entries = st_memtable_entries(db->mem);
     out->immutable_memtables = db->nimm;
+    out->memory_budget = db->budget;
+    out->memtable_charge = st_db_memtable_charge(db);
     for (size_t i = 0; i < db->nimm; i++)
         out->immutable_memtable_bytes += st_memtable_memory(db->imm[i]);
     out->wal_number = db->log_number;
@@ -93,6 +95,7 @@ st_db_collect_stats(strata_db *db, strata_stats *out)
         st_cache_stats(db->cache, &out->cache_hits, &out->cache_misses);
         out->cache_bytes = st_cache_usage(db->cache);
         out->cache_capacity = st_cache_capacity(db->cache);
+        out->cache_pinned = st_cache_pinned(db->cache);
     }
 }
 

@@ -97,6 +97,9 @@ expect_rc 2 "bad --memtable" "$S" --memtable btree put "$D" k v
 expect_rc 2 "bad --compression" "$S" put --compression lz5 "$D" k v
 expect_rc 2 "bad --bottommost-compression" "$S" put --bottommost-compression gzip "$D" k v
 expect_rc 2 "value given to a plain flag" "$S" put --hex=1 "$D" k v
+expect_rc 2 "bad --memory-budget" "$S" --memory-budget 12Q put "$D" k v
+expect_rc 2 "zero --memory-budget" "$S" --memory-budget 0 put "$D" k v
+expect_rc 3 "--memory-budget too small for two memtables" "$S" --memory-budget 100K put "$D" k v
 expect_rc 2 "odd hex digits" "$S" --hex put "$D" abc 00
 expect_err_match "hex" "odd hex message"
 expect_rc 2 "bad hex digit" "$S" put "$D" --hex zz 00
@@ -118,6 +121,13 @@ if [ ! -e "$T/nodb" ]; then ok; else bad "a read command created the database"; 
 # ---- put / get / del with every flag position --------------------------------------------
 expect_rc 0 "put" "$S" put "$D" alpha one
 expect_out "one" "get" "$S" get "$D" alpha
+expect_out "one" "get --memory-budget 1M (smaller memtables)" "$S" --memory-budget 1M get "$D" alpha
+run "$S" --memory-budget 2M stats "$D"
+if [ "$RC" -eq 0 ] && grep -q "^memory: budget 2097152 bytes" "$T/out"; then
+    ok
+else
+    bad "stats --memory-budget 2M: exit $RC, no 'memory: budget 2097152 bytes' line"
+fi
 expect_rc 0 "global flag first" "$S" --hex put "$D" 00ff 01
 expect_rc 0 "flag after the command" "$S" put --hex "$D" 00fe 02
 expect_rc 0 "flag between arguments" "$S" put "$D" --hex 00fd 03

@@ -43,7 +43,7 @@ expect() {
 expect "''" "put get del scan load stats flush compact property check repair checkpoint sql-view destroy sst help"
 expect "lo" "load" exact
 expect "--hex sc" "scan" exact
-expect "--" "--hex --sync --memtable --compression --bottommost-compression --quiet --read-only --help --version"
+expect "--" "--hex --sync --memtable --compression --bottommost-compression --memory-budget --quiet --read-only --help --version"
 expect "--compression z" "zstd" exact
 expect "--memtable=x --bottommost-compression ''" "lz4 zstd snappy none" exact
 expect "scan db --rev" "--reverse" exact

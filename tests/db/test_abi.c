@@ -63,10 +63,10 @@ test_layout_lists(void)
      * every older layout's (else the newest fields could never be read) */
     size_t sizes[4] = {sizeof(strata_options), sizeof(strata_read_options),
                        sizeof(strata_write_options), sizeof(strata_stats)};
-    size_t lasts[4] = {offsetof(strata_options, bottommost_page_size) + sizeof(size_t),
+    size_t lasts[4] = {offsetof(strata_options, memory_budget) + sizeof(size_t),
                        offsetof(strata_read_options, prefix_len) + sizeof(size_t),
                        offsetof(strata_write_options, disable_wal) + sizeof(int),
-                       offsetof(strata_stats, read_compactions) + sizeof(uint64_t)};
+                       offsetof(strata_stats, cache_pinned) + sizeof(uint64_t)};
     for (int w = 0; w < 4; w++) {
         const size_t *ends;
         size_t align, n = st_db_layouts(w, &ends, &align);

@@ -5,6 +5,7 @@
  */
 #include "db/db_impl.h"
 #include "db_check.h"
+#include "fault_env.h"
 #include "st_test.h"
 #include "util/alloc.h"
 
@@ -30,7 +31,10 @@ test_stats(void)
     ST_ASSERT_EQ(s.struct_size, sizeof(s));
     ST_ASSERT_EQ(s.sequence, 0);
     ST_ASSERT_EQ(s.tables, 0);
-    ST_ASSERT_EQ(s.cache_capacity, 256 * 1024);
+    /* the default budget: the cache's share and two memtables; the active one is charged */
+    ST_ASSERT_EQ(s.memory_budget, 256 * 1024 + 2 * 64 * 1024);
+    ST_ASSERT_EQ(s.memtable_charge, 64 * 1024);
+    ST_ASSERT_EQ(s.cache_capacity, s.memory_budget - s.memtable_charge);
     ST_ASSERT_EQ(s.background_error, STRATA_OK);
     char key[16];
     for (int i = 0; i < 100; i++) {
@@ -483,9 +487,87 @@ test_approximate_size(void)
     st_free(dir);
 }
 
+/* Samples of a database under writes with a tight memory budget. */
+static void
+check_budget(strata_db *db, size_t budget, size_t wbs, uint64_t *max_imm)
+{
+    strata_stats s = st_dbc_stats(db);
+    ST_ASSERT_EQ(s.memory_budget, budget);
+    if (s.immutable_memtables > *max_imm)
+        *max_imm = s.immutable_memtables;
+    /* memtables stay within seven eighths (an active one may pass write_buffer_size by one
+     * commit group); the cache keeps at least an eighth */
+    ST_ASSERT(s.memtable_charge <= budget - budget / 8 + wbs / 4);
+    ST_ASSERT(s.cache_capacity >= budget / 8);
+    ST_ASSERT(s.cache_capacity <= budget);
+    ST_ASSERT(s.cache_bytes <= s.cache_capacity + s.cache_pinned);
+}
+
+/*
+ * test_memory_budget --
+ *     memory_budget bounds the memtables and the cache together: with room for the active
+ *     memtable and one immutable one, writes never queue a second (they wait for the flush) and
+ *     never fail; the cache gets what the memtables leave and, once writes stop and the
+ *     memtables are flushed, all of it but the active memtable's charge. A budget too small for
+ *     two memtables is refused.
+ */
+static void
+test_memory_budget(void)
+{
+    char *dir = st_test_tmpdir("ops_budget");
+    const size_t wbs = 64 * 1024, budget = 200 * 1024;
+    strata_options o = st_dbc_opts(wbs);
+    o.memory_budget = st_db_memory_budget_min(wbs) - 1;
+    strata_db *db = NULL;
+    ST_ASSERT_RC(strata_open(dir, &o, &db), STRATA_INVALID);
+    ST_ASSERT(strstr(strata_errmsg(NULL), "memory_budget") != NULL);
+    o.memory_budget = budget;
+    /* a slow disk: flushes fall behind the writers, who would queue max_immutable_memtables
+     * (4) without the budget */
+    st_fault_env *fe = st_fault_env_new(st_env_posix());
+    ST_ASSERT(fe != NULL);
+    st_fault_env_set_delay(fe, ST_FAULT_SYNC | ST_FAULT_SYNC_DIR, 5000);
+    ST_ASSERT_OK(st_db_open_env(dir, &o, st_fault_env_env(fe), &db));
+    char key[32], val[200];
+    memset(val, 'b', sizeof(val));
+    uint64_t max_imm = 0;
+    for (int i = 0; i < 20000; i++) {
+        snprintf(key, sizeof(key), "budget%08d", (i * 7919) % 20000);
+        ST_ASSERT_OK(strata_put(db, NULL, key, strlen(key), val, sizeof(val)));
+        if (i % 50 == 0)
+            check_budget(db, budget, wbs, &max_imm);
+    }
+    /* 200 KiB - 25 KiB leaves room for two 64 KiB memtables, not three */
+    ST_ASSERT_EQ(max_imm, 1);
+    ST_ASSERT(st_dbc_stats(db).stalls > 0);
+    ST_ASSERT_OK(strata_flush(db));
+    ST_ASSERT_OK(strata_wait_idle(db));
+    for (int i = 0; i < 20000; i += 7) { /* fill the cache */
+        snprintf(key, sizeof(key), "budget%08d", i);
+        void *v;
+        size_t vl;
+        ST_ASSERT_OK(strata_get(db, NULL, key, strlen(key), &v, &vl));
+        strata_free(v);
+    }
+    check_budget(db, budget, wbs, &max_imm);
+    strata_stats s = st_dbc_stats(db);
+    ST_ASSERT_EQ(s.immutable_memtables, 0);
+    ST_ASSERT_EQ(s.cache_capacity, budget - s.memtable_charge);
+    ST_ASSERT(s.cache_bytes > 0);
+    char *text = NULL;
+    ST_ASSERT_OK(strata_property(db, "strata.stats", &text));
+    ST_ASSERT(strstr(text, "memory: budget 204800 bytes") != NULL);
+    strata_free(text);
+    ST_ASSERT_OK(strata_close(db));
+    st_fault_env_free(fe);
+    st_test_rmrf(dir);
+    st_free(dir);
+}
+
 int
 main(void)
 {
+    ST_RUN(test_memory_budget);
     ST_RUN(test_stats);
     ST_RUN(test_prefix);
     ST_RUN(test_fill_cache);

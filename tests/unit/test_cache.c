@@ -563,9 +563,50 @@ test_admission(void)
     st_cache_free(c);
 }
 
+/* Shrinking evicts at once (pinned entries stay until released); growing lets more in. */
+static void
+test_set_capacity(void)
+{
+    reset_deleted();
+    st_cache *c;
+    ST_ASSERT_OK(st_cache_new(100, 0, &c));
+    for (int k = 0; k < 10; k++)
+        ST_ASSERT_OK(insert(c, k, 0, 10));
+    st_cache_handle *h = lookup_pinned(c, 9);
+    ST_ASSERT(h != NULL);
+    st_cache_set_capacity(c, 30);
+    ST_ASSERT_EQ(st_cache_capacity(c), 30);
+    ST_ASSERT(st_cache_usage(c) <= 30);
+    ST_ASSERT(total_deleted >= 7);
+    ST_ASSERT_EQ(lookup(c, 9), 90); /* pinned: kept */
+    st_cache_set_capacity(c, 0);
+    ST_ASSERT_EQ(st_cache_usage(c), 10); /* only the pinned entry is left */
+    st_cache_release(c, h);
+    ST_ASSERT_EQ(st_cache_usage(c), 0);
+    ST_ASSERT_EQ(total_deleted, 10);
+    st_cache_set_capacity(c, 200);
+    for (int k = 10; k < 30; k++)
+        ST_ASSERT_OK(insert(c, k, 0, 10));
+    ST_ASSERT_EQ(st_cache_usage(c), 200);
+    ST_ASSERT_EQ(total_deleted, 10);
+    st_cache_free(c);
+
+    /* sharded: the shard capacities follow and add up to the new total */
+    reset_deleted();
+    ST_ASSERT_OK(st_cache_new(64u << 20, -1, &c));
+    for (int k = 0; k < 400; k++)
+        ST_ASSERT_OK(insert(c, k, 0, 8192));
+    ST_ASSERT_EQ(total_deleted, 0);
+    st_cache_set_capacity(c, 1u << 20);
+    ST_ASSERT(st_cache_usage(c) <= (1u << 20));
+    ST_ASSERT(st_cache_usage(c) >= (1u << 20) / 2);
+    st_cache_free(c);
+}
+
 int
 main(void)
 {
+    ST_RUN(test_set_capacity);
     ST_RUN(test_insert_lookup_erase);
     ST_RUN(test_replace);
     ST_RUN(test_eviction_order);
