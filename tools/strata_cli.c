@@ -132,7 +132,7 @@ static const cli_opt global_opts[] = {
     [G_BOTTOMMOST] = {"bottommost-compression", "CODEC",
                       "lz4|zstd|snappy|none for full compactions (default lz4)"},
     [G_MEMORY] = {"memory-budget", "SIZE",
-                  "memtables + cache, bytes or with K, M, G (default 96M)"},
+                  "memtables + cache, bytes or with K, M, G (default 64M)"},
     [G_QUIET] = {"quiet", NULL, "no progress line on the terminal (load, compact, check, repair)"},
     [G_WAL_RECOVERY] = {"wal-recovery", "MODE",
                         "tolerate-tail|strict|skip-corrupt: damaged logs at open"},

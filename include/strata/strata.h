@@ -116,7 +116,7 @@ typedef struct strata_options {
     int create_if_missing;       /* default 1: create the directory and database if absent */
     int error_if_exists;         /* default 0 */
     int memtable_kind;           /* STRATA_MEMTABLE_*; default TRIE */
-    size_t write_buffer_size;    /* bytes per memtable before it is flushed; default 32 MiB */
+    size_t write_buffer_size;    /* bytes per memtable before it is flushed; default 16 MiB */
     int max_immutable_memtables; /* queued memtables before writes stall; default 4 */
     int wal_recovery_mode;       /* STRATA_WAL_RECOVERY_*; default TOLERATE_TAIL */
     int compression;             /* STRATA_COMPRESSION_*, see bottommost_compression; default LZ4 */
@@ -159,7 +159,7 @@ typedef struct strata_options {
      * the rest, never less than an eighth: a memtable rotation that would charge more waits for
      * a flush (writes slow down, then stop; they never fail). When writes stop the cache gets the
      * flushed memtables' share back. 0 (default) = block_cache_size + 2 x write_buffer_size
-     * (96 MiB at the defaults). When set, it must be at least 16/7 x write_buffer_size (two
+     * (64 MiB at the defaults). When set, it must be at least 16/7 x write_buffer_size (two
      * memtables and the cache's eighth) and block_cache_size is not used. strata stats shows
      * where the memory goes. */
     size_t memory_budget;

@@ -13,6 +13,7 @@
  * cache, so a database that is only read has nearly the whole budget for pages.
  */
 #include "db/db_impl.h"
+#include "util/alloc.h"
 
 /* The cache keeps at least budget / CACHE_FLOOR_DIV. */
 #define CACHE_FLOOR_DIV 8
@@ -74,4 +75,6 @@ st_db_fit_cache(strata_db *db)
     if (cap != st_cache_capacity(db->cache))
         st_cache_set_capacity(db->cache, cap);
     pthread_mutex_unlock(&db->budget_mu);
+    /* pages evicted, a memtable freed: return the freed blocks, or the process keeps them */
+    st_alloc_return_free();
 }

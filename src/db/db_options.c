@@ -36,7 +36,7 @@ strata_options_init(strata_options *o)
     o->struct_size = sizeof(*o);
     o->create_if_missing = 1;
     o->memtable_kind = STRATA_MEMTABLE_TRIE;
-    o->write_buffer_size = 32u << 20;
+    o->write_buffer_size = 16u << 20;
     o->max_immutable_memtables = 4;
     o->wal_recovery_mode = STRATA_WAL_RECOVERY_TOLERATE_TAIL;
     o->compression = STRATA_COMPRESSION_LZ4;

@@ -4,6 +4,9 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 static atomic_long fail_countdown = -1;
 
@@ -72,4 +75,12 @@ st_memdup(const void *p, size_t n)
     if (d && n)
         memcpy(d, p, n);
     return d;
+}
+
+void
+st_alloc_return_free(void)
+{
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
 }

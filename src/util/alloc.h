@@ -20,6 +20,15 @@ char *st_strdup(const char *s);
 void *st_memdup(const void *p, size_t n); /* n may be 0: returns a valid 1-byte allocation */
 
 /*
+ * st_alloc_return_free --
+ *     Give memory the C library holds free back to the operating system (glibc's malloc_trim;
+ *     a no-op elsewhere). The library calls it after it dropped much memory at once (a flushed
+ *     memtable, a shrunk cache, a finished compaction's buffers): many small freed blocks
+ *     otherwise stay resident in the allocator's heaps. Costs a walk of the free lists.
+ */
+void st_alloc_return_free(void);
+
+/*
  * st_alloc_fail_after --
  *     Test hook: after `n` more successful allocations every allocation fails (n < 0 disables).
  *     Process-wide; only for single-threaded fault tests.

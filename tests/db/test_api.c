@@ -75,7 +75,7 @@ test_version_and_options(void)
     ST_ASSERT_EQ(o.create_if_missing, 1);
     ST_ASSERT_EQ(o.error_if_exists, 0);
     ST_ASSERT_EQ(o.memtable_kind, STRATA_MEMTABLE_TRIE);
-    ST_ASSERT_EQ(o.write_buffer_size, 32u << 20);
+    ST_ASSERT_EQ(o.write_buffer_size, 16u << 20);
     ST_ASSERT_EQ(o.block_cache_size, 32u << 20);
     ST_ASSERT_EQ(o.memory_budget, 0);
     ST_ASSERT_EQ(o.wal_recovery_mode, STRATA_WAL_RECOVERY_TOLERATE_TAIL);
