@@ -21,12 +21,17 @@
  * increasing keys) therefore cost O(1) comparisons. Otherwise a normal top-down search runs and
  * refreshes the splice.
  *
- * Point-lookup index: every node is also on a hash chain (bucket = XXH3 of the key; the bucket
- * array is sized once, from the expected memtable size, and never resized). The writer prepends
- * a filled node to its chain with a RELEASE store of the bucket head; readers follow the chains
- * with ACQUIRE loads. Chains hold every version of every key in the bucket, newest insert first,
- * so a get is exact for any snapshot: it returns the matching node with the highest seq <= the
- * snapshot, in O(chain length) instead of O(log n) cache misses down the towers.
+ * Point-lookup index: every node is also on a hash chain (bucket = XXH3 of the key). The index
+ * grows with the data instead of being reserved up front: it is a few generations of bucket
+ * arrays, each SL_GEN_GROWTH times the size of the one before (the first SL_GEN0_BUCKETS). A node
+ * goes on a chain of the newest generation; once that holds SL_GEN_LOAD nodes per bucket the
+ * writer adds a bigger one (publishing the count with a RELEASE store), and older generations
+ * keep their nodes. The writer prepends a filled node to its chain with a RELEASE store of the
+ * bucket head; readers follow the chains of every generation with ACQUIRE loads. Chains hold
+ * every version of every key in the bucket, so a get is exact for any snapshot: it returns the
+ * matching node with the highest seq <= the snapshot, in O(generations + chain length) instead
+ * of O(log n) cache misses down the towers. The arrays live in the arena, so
+ * st_memtable_memory counts them.
  *
  * Heights are random with branching factor 4 (P = 1/4), capped at SL_MAX_HEIGHT = 12, which
  * keeps search cost logarithmic up to ~16M entries; average 1.33 pointers per node.
@@ -42,6 +47,12 @@
 #include <xxhash.h>
 
 #define SL_MAX_HEIGHT 12
+/* Hash index generations (see the header comment): 1024, 8192, ... buckets; a generation is
+ * full at two nodes per bucket. Eight reach 2^31 buckets; the last one then takes every node. */
+#define SL_GEN0_BUCKETS 1024u
+#define SL_GEN_GROWTH 8u
+#define SL_GEN_LOAD 2u
+#define SL_MAX_GENS 8
 
 typedef struct sl_node sl_node;
 struct sl_node {
@@ -60,15 +71,14 @@ typedef struct skiplist {
     /* Writer-only splice: prev[i] < last inserted <= ... < next[i] at every level. */
     sl_node *sp_prev[SL_MAX_HEIGHT];
     sl_node *sp_next[SL_MAX_HEIGHT];
-    _Atomic(sl_node *) *buckets; /* point-lookup hash chains (see the header comment) */
-    size_t bucket_mask;
+    /* point-lookup hash chains (see the header comment): generations [0, ngens) */
+    struct sl_gen {
+        _Atomic(sl_node *) *buckets;
+        size_t mask;
+    } gens[SL_MAX_GENS];
+    _Atomic int ngens;
+    size_t gen_nodes; /* writer only: nodes on the newest generation's chains */
 } skiplist;
-
-static inline size_t
-bucket_of(const skiplist *sl, const uint8_t *key, size_t klen)
-{
-    return (size_t)XXH3_64bits(key, klen) & sl->bucket_mask;
-}
 
 /* ---- node access ------------------------------------------------------------------------ */
 
@@ -215,6 +225,23 @@ splice_search(skiplist *sl, const uint8_t *key, size_t klen, uint64_t seq)
     }
 }
 
+/* Add a hash index generation of nb buckets (writer only; published with a release store). */
+static int
+add_gen(skiplist *sl, size_t nb)
+{
+    int ng = atomic_load_explicit(&sl->ngens, memory_order_relaxed);
+    _Atomic(sl_node *) *b = st_memtable_arena_alloc(&sl->m, nb * sizeof(*b));
+    if (!b)
+        return STRATA_NOMEM;
+    for (size_t i = 0; i < nb; i++)
+        atomic_init(&b[i], NULL);
+    sl->gens[ng].buckets = b;
+    sl->gens[ng].mask = nb - 1;
+    sl->gen_nodes = 0;
+    atomic_store_explicit(&sl->ngens, ng + 1, memory_order_release);
+    return STRATA_OK;
+}
+
 static int
 sl_add(st_memtable *mt, uint64_t seq, int kind, const uint8_t *key, size_t klen, const uint8_t *val,
        size_t vlen)
@@ -249,9 +276,15 @@ sl_add(st_memtable *mt, uint64_t seq, int kind, const uint8_t *key, size_t klen,
         atomic_store_explicit(&sl->sp_prev[i]->next[i], n, memory_order_release);
         sl->sp_prev[i] = n; /* the splice now brackets the new node */
     }
-    _Atomic(sl_node *) *b = &sl->buckets[bucket_of(sl, key, klen)];
+    int ng = atomic_load_explicit(&sl->ngens, memory_order_relaxed);
+    if (sl->gen_nodes >= SL_GEN_LOAD * (sl->gens[ng - 1].mask + 1) && ng < SL_MAX_GENS &&
+        add_gen(sl, (sl->gens[ng - 1].mask + 1) * SL_GEN_GROWTH) == STRATA_OK)
+        ng++; /* NOMEM: the full generation takes the node (longer chains, still exact) */
+    struct sl_gen *g = &sl->gens[ng - 1];
+    _Atomic(sl_node *) *b = &g->buckets[XXH3_64bits(key, klen) & g->mask];
     n->hnext = atomic_load_explicit(b, memory_order_relaxed);
     atomic_store_explicit(b, n, memory_order_release);
+    sl->gen_nodes++;
     return STRATA_OK;
 }
 
@@ -263,17 +296,19 @@ sl_get(st_memtable *mt, const uint8_t *key, size_t klen, uint64_t snap_seq, int 
 {
     skiplist *sl = (skiplist *)mt;
     const sl_node *n = NULL;
-    uint64_t best = 0;
-    for (const sl_node *c =
-             atomic_load_explicit(&sl->buckets[bucket_of(sl, key, klen)], memory_order_acquire);
-         c; c = c->hnext) {
-        uint64_t s = nseq(c);
-        if (s <= snap_seq && (!n || s > best) && node_klen(c) == klen &&
-            memcmp(nkey(c), key, klen) == 0) {
-            n = c;
-            best = s;
+    uint64_t best = 0, h = XXH3_64bits(key, klen);
+    int ng = atomic_load_explicit(&sl->ngens, memory_order_acquire);
+    for (int g = ng - 1; g >= 0; g--)
+        for (const sl_node *c = atomic_load_explicit(&sl->gens[g].buckets[h & sl->gens[g].mask],
+                                                     memory_order_acquire);
+             c; c = c->hnext) {
+            uint64_t s = nseq(c);
+            if (s <= snap_seq && (!n || s > best) && node_klen(c) == klen &&
+                memcmp(nkey(c), key, klen) == 0) {
+                n = c;
+                best = s;
+            }
         }
-    }
     if (!n)
         return STRATA_NOTFOUND;
     *kind = (int)(n->seqkind & 0xff);
@@ -411,19 +446,12 @@ st_memtable_skiplist_new(size_t expected_bytes, st_memtable **out)
         st_memtable_arena_destroy(&sl->m.base);
         return st_err(STRATA_NOMEM, "memtable: out of memory creating a skiplist");
     }
-    /* one bucket per ~128 bytes of expected entries (a 100-byte-value entry is ~150 bytes
-     * here): chains stay around one node long; at least 1024 buckets */
-    size_t nb = 1024;
-    while (nb < expected_bytes / 128 && nb < ((size_t)1 << 26))
-        nb <<= 1;
-    sl->buckets = st_memtable_arena_alloc(&sl->m, nb * sizeof(*sl->buckets));
-    if (!sl->buckets) {
+    (void)expected_bytes; /* the index grows with the data */
+    atomic_init(&sl->ngens, 0);
+    if (add_gen(sl, SL_GEN0_BUCKETS) != STRATA_OK) {
         st_memtable_arena_destroy(&sl->m.base);
         return st_err(STRATA_NOMEM, "memtable: out of memory creating a skiplist");
     }
-    for (size_t i = 0; i < nb; i++)
-        atomic_init(&sl->buckets[i], NULL);
-    sl->bucket_mask = nb - 1;
     memset(sl->head, 0, sizeof(sl_node));
     for (int i = 0; i < SL_MAX_HEIGHT; i++) {
         atomic_init(&sl->head->next[i], NULL);
