@@ -283,6 +283,15 @@ pin(shard *s, entry *e)
 
 /* ---- public functions -------------------------------------------------------------------- */
 
+int
+st_cache_auto_shard_bits(size_t capacity)
+{
+    int bits = 0;
+    while (bits < ST_CACHE_MAX_AUTO_BITS && (capacity >> (bits + 1)) >= ST_CACHE_MIN_SHARD_BYTES)
+        bits++;
+    return bits;
+}
+
 static size_t
 high_share(size_t capacity)
 {
@@ -299,12 +308,8 @@ st_cache_new(size_t capacity, int shard_bits, st_cache **out)
     if (shard_bits > ST_CACHE_MAX_SHARD_BITS)
         return st_err(STRATA_INVALID, "st_cache_new: shard_bits %d > %d", shard_bits,
                       ST_CACHE_MAX_SHARD_BITS);
-    if (shard_bits < 0) {
-        shard_bits = 0;
-        while (shard_bits < ST_CACHE_MAX_AUTO_BITS &&
-               (capacity >> (shard_bits + 1)) >= ST_CACHE_MIN_SHARD_BYTES)
-            shard_bits++;
-    }
+    if (shard_bits < 0)
+        shard_bits = st_cache_auto_shard_bits(capacity);
     st_cache *c = st_calloc(1, sizeof(*c));
     if (!c)
         return st_err(STRATA_NOMEM, "st_cache_new: out of memory");

@@ -20,8 +20,13 @@ typedef struct st_cache st_cache;
 typedef struct st_cache_handle st_cache_handle;
 typedef void (*st_cache_deleter)(const void *key, size_t klen, void *value);
 
-/* capacity in bytes (0 allowed: nothing stays cached once released); shard_bits < 0 = auto. */
+/* capacity in bytes (0 allowed: nothing stays cached once released); shard_bits < 0 = auto
+ * (st_cache_auto_shard_bits(capacity)). */
 int st_cache_new(size_t capacity, int shard_bits, st_cache **out);
+/* The shard count (as bits) auto sharding picks for `capacity`: up to 64 shards, none below
+ * 512 KiB. A cache whose capacity will change (st_cache_set_capacity) is best sharded for the
+ * smallest capacity it will have, so that no shard gets too small for a large entry. */
+int st_cache_auto_shard_bits(size_t capacity);
 void st_cache_free(st_cache *c); /* REQUIRES: no outstanding handles. NULL is a no-op. */
 
 /*

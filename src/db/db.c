@@ -170,10 +170,11 @@ st_db_open_env(const char *path, const strata_options *opts, st_env *env, strata
         rc = st_err(STRATA_NOMEM, "out of memory opening %s", path);
         goto err;
     }
-    /* created at the whole budget (which sets its sharding), then sized to what the memtables
-     * leave (st_db_fit_cache) */
+    /* created at the whole budget, sharded for the smallest capacity it may get, then sized
+     * to what the memtables leave (st_db_fit_cache) */
     db->budget = st_db_memory_budget(opts);
-    ST_ERR(st_cache_new(db->budget, -1, &db->cache));
+    ST_ERR(st_cache_new(db->budget, st_cache_auto_shard_bits(st_db_cache_floor(db->budget)),
+                        &db->cache));
     db->tctx.env = env;
     db->tctx.dir = db->path;
     db->tctx.cache = db->cache;

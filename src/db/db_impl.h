@@ -162,6 +162,8 @@ int st_db_copy_snapshots(strata_db *db, uint64_t **out, size_t *n);
 /* The memory budget options `o` give (memory_budget, or the default derived from the cache and
  * memtable sizes). */
 size_t st_db_memory_budget(const strata_options *o);
+/* The smallest capacity the cache gets under `budget`. */
+size_t st_db_cache_floor(size_t budget);
 /* The smallest budget that holds two memtables of write_buffer_size and the cache's share. */
 size_t st_db_memory_budget_min(size_t write_buffer_size);
 /* What the queued memtables (active and immutable) are charged. REQUIRES mu. */

@@ -19,6 +19,12 @@
 #define CACHE_FLOOR_DIV 8
 
 size_t
+st_db_cache_floor(size_t budget)
+{
+    return budget / CACHE_FLOOR_DIV;
+}
+
+size_t
 st_db_memory_budget(const strata_options *o)
 {
     size_t min = st_db_memory_budget_min(o->write_buffer_size);
