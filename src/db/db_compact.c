@@ -263,8 +263,8 @@ run_inputs(strata_db *db, st_version *v, st_table **inputs, size_t n, const st_u
     if (rc != STRATA_OK && !db->shutting_down)
         st_db_set_bg_error(db, rc);
     pthread_mutex_unlock(&db->mu);
-    st_version_unref(v);    /* may close and remove the inputs: not under mu */
-    st_alloc_return_free(); /* the merge's and the builder's buffers */
+    st_version_unref(v);   /* may close and remove the inputs: not under mu */
+    st_db_return_free(db); /* the merge's and the builder's buffers */
     pthread_mutex_lock(&db->mu);
     /* mu stays held from here until the caller's next pick, so strata_wait_idle never sees
      * "nothing compacting" while a compaction this one made due is about to start */

@@ -115,6 +115,10 @@ st_db_flush_one(strata_db *db)
     st_memtable_unref(mem);
     if (rc == STRATA_OK) {
         st_db_fit_cache(db); /* the flushed memtable's charge goes back to the cache */
+        /* the memtable is freed (unless a reader still holds it): return its blocks, and the
+         * pages the last rotation evicted, to the system; here in a worker, not in the write
+         * path */
+        st_db_return_free(db);
         st_db_remove_file(db, wal, ST_FILE_WAL);
     }
     return rc;

@@ -84,9 +84,10 @@ struct strata_db {
     pthread_mutex_t manifest_mu; /* serialises version changes; taken before mu */
     st_cache *cache;
     st_table_ctx tctx;
-    pthread_cond_t bg_cv;      /* [mu] background state changed (work queued or finished) */
-    size_t budget;             /* memory budget (db_memory.c); fixed at open */
-    pthread_mutex_t budget_mu; /* serialises cache resizes; taken before mu */
+    pthread_cond_t bg_cv;              /* [mu] background state changed (work queued or finished) */
+    size_t budget;                     /* memory budget (db_memory.c); fixed at open */
+    pthread_mutex_t budget_mu;         /* serialises cache resizes; taken before mu */
+    _Atomic uint64_t returned_free_us; /* when st_db_return_free last ran */
     pthread_t *workers;
     int nworkers;
     int shutting_down; /* [mu] */
@@ -171,6 +172,9 @@ size_t st_db_memtable_charge(const strata_db *db);
 /* How many more memtables may be queued now, by max_immutable_memtables and the budget
  * (<= 0: a rotation must wait for a flush). REQUIRES mu. */
 int st_db_rotations_left(const strata_db *db);
+/* Give freed memory back to the system (st_alloc_return_free), at most once a second; for
+ * background workers after a flush or compaction. */
+void st_db_return_free(strata_db *db);
 /* Size the block cache to the budget less the memtable charge. Takes budget_mu, then mu
  * briefly; call without mu. */
 void st_db_fit_cache(strata_db *db);
