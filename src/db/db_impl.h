@@ -43,7 +43,9 @@ typedef struct st_writer {
     strata_batch *batch;
     int sync;
     int disable_wal;
-    int done;
+    _Atomic int done;  /* set under mu: the leader committed this write */
+    _Atomic int leads; /* set under mu: this writer is now at the head of the queue */
+    int blocked;       /* [mu] waiting on cv (else it polls done/leads before blocking) */
     int rc;
     char errmsg[ST_ERRMSG_MAX]; /* the leader's error detail, copied for each member */
     pthread_cond_t cv;

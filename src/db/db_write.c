@@ -21,6 +21,19 @@
 #include <stdio.h>
 #include <string.h>
 
+/* How long a queued writer polls for its commit before it blocks (about 10 us). */
+#define WAIT_POLLS 2000
+
+static inline void
+cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
 /* Largest commit group, and the headroom a small first batch allows (LevelDB's numbers). */
 #define GROUP_MAX_BYTES (1u << 20)
 #define GROUP_SMALL_BYTES (128u << 10)
@@ -93,6 +106,8 @@ st_db_write(strata_db *db, const strata_write_options *wo, strata_batch *batch)
     w.batch = batch;
     w.sync = wo->sync != 0;
     w.disable_wal = wo->disable_wal != 0;
+    atomic_init(&w.done, 0);
+    atomic_init(&w.leads, 0);
     pthread_cond_init(&w.cv, NULL);
 
     if (db->opts.read_only)
@@ -112,8 +127,19 @@ st_db_write(strata_db *db, const strata_write_options *wo, strata_batch *batch)
     else
         db->writers_head = &w;
     db->writers_tail = &w;
-    while (!w.done && db->writers_head != &w)
-        pthread_cond_wait(&w.cv, &db->mu);
+    if (db->writers_head != &w) {
+        /* A commit group takes a few microseconds: poll for it first, so that the common hand-off
+         * costs no futex wait and wake (each a system call, and a context switch) */
+        pthread_mutex_unlock(&db->mu);
+        for (int i = 0; i < WAIT_POLLS && !atomic_load_explicit(&w.done, memory_order_acquire) &&
+                        !atomic_load_explicit(&w.leads, memory_order_acquire);
+             i++)
+            cpu_relax();
+        pthread_mutex_lock(&db->mu);
+        w.blocked = 1;
+        while (!w.done && db->writers_head != &w)
+            pthread_cond_wait(&w.cv, &db->mu);
+    }
     if (w.done) {
         pthread_mutex_unlock(&db->mu);
         pthread_cond_destroy(&w.cv);
@@ -182,14 +208,18 @@ st_db_write(strata_db *db, const strata_write_options *wo, strata_batch *batch)
         if (m != &w) {
             m->rc = rc;
             snprintf(m->errmsg, sizeof(m->errmsg), "%s", msg);
-            m->done = 1;
-            pthread_cond_signal(&m->cv);
+            atomic_store_explicit(&m->done, 1, memory_order_release);
+            if (m->blocked)
+                pthread_cond_signal(&m->cv);
         }
         if (m == last)
             break;
     }
-    if (db->writers_head)
-        pthread_cond_signal(&db->writers_head->cv);
+    if (db->writers_head) {
+        atomic_store_explicit(&db->writers_head->leads, 1, memory_order_release);
+        if (db->writers_head->blocked)
+            pthread_cond_signal(&db->writers_head->cv);
+    }
     pthread_mutex_unlock(&db->mu);
     pthread_cond_destroy(&w.cv);
     return rc;
