@@ -25,7 +25,7 @@
  * a full strata_compact_range would: only while the tables total at most this. */
 #define READ_MERGE_MAX_BYTES (256ull << 20)
 
-/* ---- manual compaction ----------------------------------------------------------------- */
+/* ---- what a compaction may drop, and whether its outputs are bottommost ------------------ */
 
 typedef struct drop_ctx {
     st_version *v; /* the version the compaction started from */
@@ -349,6 +349,8 @@ st_db_compact_before_close(strata_db *db)
         budget = bytes < budget ? budget - bytes : 0;
     pthread_mutex_unlock(&db->mu);
 }
+
+/* ---- manual compaction ----------------------------------------------------------------- */
 
 /* Some table of v overlapping the range is an input of a running compaction (REQUIRES mu). */
 static int

@@ -43,9 +43,9 @@ st_db_cache_floor(size_t budget)
 size_t
 st_db_memory_budget(const strata_options *o)
 {
-    size_t min = st_db_memory_budget_min(o->write_buffer_size);
     if (o->memory_budget)
         return o->memory_budget;
+    size_t min = st_db_memory_budget_min(o->write_buffer_size);
     size_t b = o->block_cache_size + 2 * o->write_buffer_size;
     return b > min ? b : min;
 }
@@ -79,7 +79,7 @@ st_db_rotations_left(const strata_db *db)
     int left = db->opts.max_immutable_memtables - (int)db->nimm;
     if (db->nimm == 0)
         return left; /* one immutable memtable always fits (st_db_memory_budget_min) */
-    size_t limit = db->budget - db->budget / CACHE_FLOOR_DIV;
+    size_t limit = db->budget - st_db_cache_floor(db->budget);
     size_t charge = st_db_memtable_charge(db);
     size_t fit = charge >= limit ? 0 : (limit - charge) / db->opts.write_buffer_size;
     return fit < (size_t)left ? (int)fit : left;
@@ -92,7 +92,7 @@ st_db_fit_cache(strata_db *db)
     pthread_mutex_lock(&db->mu);
     size_t charge = st_db_memtable_charge(db);
     pthread_mutex_unlock(&db->mu);
-    size_t floor = db->budget / CACHE_FLOOR_DIV;
+    size_t floor = st_db_cache_floor(db->budget);
     size_t cap = db->budget > charge + floor ? db->budget - charge : floor;
     if (cap != st_cache_capacity(db->cache))
         st_cache_set_capacity(db->cache, cap);

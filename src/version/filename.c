@@ -12,6 +12,15 @@
 #define TABLE_SUFFIX ".parquet"
 #define MANIFEST_PREFIX "MANIFEST-"
 
+/* The kinds with a fixed name. */
+static const struct {
+    const char *name;
+    st_file_kind kind;
+} fixed[] = {{ST_FILE_CURRENT_NAME, ST_FILE_CURRENT},
+             {ST_FILE_LOCK_NAME, ST_FILE_LOCK},
+             {ST_FILE_SQL_VIEW_NAME, ST_FILE_SQL_VIEW}};
+#define NFIXED (sizeof(fixed) / sizeof(fixed[0]))
+
 /* "<digits><suffix>" over name[0..n): 1 with *num set, else 0. */
 static int
 parse_numbered(const char *name, size_t n, const char *suffix, uint64_t *num)
@@ -35,12 +44,6 @@ parse_numbered(const char *name, size_t n, const char *suffix, uint64_t *num)
 static st_file_kind
 parse_stem(const char *name, size_t n, uint64_t *num)
 {
-    static const struct {
-        const char *name;
-        st_file_kind kind;
-    } fixed[] = {{ST_FILE_CURRENT_NAME, ST_FILE_CURRENT},
-                 {ST_FILE_LOCK_NAME, ST_FILE_LOCK},
-                 {ST_FILE_SQL_VIEW_NAME, ST_FILE_SQL_VIEW}};
     size_t mp = strlen(MANIFEST_PREFIX);
     *num = 0;
     if (parse_numbered(name, n, WAL_SUFFIX, num))
@@ -50,11 +53,10 @@ parse_stem(const char *name, size_t n, uint64_t *num)
     if (n > mp && memcmp(name, MANIFEST_PREFIX, mp) == 0 &&
         parse_numbered(name + mp, n - mp, "", num))
         return ST_FILE_MANIFEST;
-    for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+    for (size_t i = 0; i < NFIXED; i++)
         if (strlen(fixed[i].name) == n && memcmp(name, fixed[i].name, n) == 0)
             return fixed[i].kind;
-    *num = 0;
-    return ST_FILE_OTHER;
+    return ST_FILE_OTHER; /* *num is still 0: parse_numbered sets it only on success */
 }
 
 st_file_kind
@@ -82,18 +84,12 @@ st_file_name(st_file_kind kind, uint64_t num, char *buf, size_t n)
     case ST_FILE_MANIFEST:
         snprintf(buf, n, MANIFEST_PREFIX "%06" PRIu64, num);
         break;
-    case ST_FILE_CURRENT:
-        snprintf(buf, n, "%s", ST_FILE_CURRENT_NAME);
-        break;
-    case ST_FILE_LOCK:
-        snprintf(buf, n, "%s", ST_FILE_LOCK_NAME);
-        break;
-    case ST_FILE_SQL_VIEW:
-        snprintf(buf, n, "%s", ST_FILE_SQL_VIEW_NAME);
-        break;
     default:
         if (n)
             buf[0] = '\0';
+        for (size_t i = 0; i < NFIXED; i++)
+            if (fixed[i].kind == kind)
+                snprintf(buf, n, "%s", fixed[i].name);
         break;
     }
     return buf;
