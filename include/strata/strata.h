@@ -169,9 +169,12 @@ typedef struct strata_read_options {
     size_t struct_size;              /* set by strata_read_options_init */
     const strata_snapshot *snapshot; /* NULL: read the latest committed state */
     /* Default 1: every table page read from disk has its Parquet page CRC checked (a mismatch
-     * gives STRATA_CORRUPT). 0: reads may skip that check (faster, damage goes unnoticed); pages
-     * read unchecked are never put in the block cache, so other reads still see checked pages
-     * only. Pages already in the cache were checked when they were read. */
+     * gives STRATA_CORRUPT). Tables are read through a read-only mapping, and a page is checked
+     * the first time it is read through the mapping of an open table, not again on later reads;
+     * compactions check every page they rewrite, and strata_check every page. 0: reads may skip
+     * that check (faster, damage goes unnoticed); pages read unchecked are never put in the block
+     * cache, so other reads still see checked pages only. Pages already in the cache were checked
+     * when they were read. */
     int verify_checksums;
     /* Default 1: keep pages read by this call (strata_get or an iterator) in the block cache.
      * 0: use pages already cached but do not add new ones (for scans that would evict the

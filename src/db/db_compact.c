@@ -168,7 +168,7 @@ compact_tables(strata_db *db, st_version *v, st_table **inputs, size_t n, const 
         uint64_t wn = w ? strtoull(w, NULL, 10) : 0;
         if (wn > job.max_wal)
             job.max_wal = wn;
-        rc = st_sst_reader_iter(rd, NULL, 0, NULL, 0, 0, &its[i]);
+        rc = st_sst_reader_iter(rd, NULL, 0, NULL, 0, ST_SST_CHECK_ALWAYS, &its[i]);
         st_sst_reader_unref(rd); /* the iterator holds its own reference */
         if (rc == STRATA_OK)
             nits++;

@@ -162,6 +162,10 @@ st_rdel_set *st_sst_reader_range_dels(const st_sst_reader *r);
 #define ST_SST_SKIP_CRC                                                                            \
     4 /* pages read from the file skip their page CRC check; such pages are never put in the       \
          cache (pages found there were checked) */
+/* Pages read from the file are checked even when an earlier read of this open table checked them
+ * (by default a mapped table's page is checked on its first read only): compaction inputs, so
+ * that data is checked against the file right before it is rewritten. */
+#define ST_SST_CHECK_ALWAYS 16
 /* st_sst_reader_get only: st_sst_reader_may_contain has just returned 1 for this key, so the key
  * range and bloom filter are not checked again. */
 #define ST_SST_FILTER_PASSED 8

@@ -180,7 +180,7 @@ st_sst_reader_get(st_sst_reader *r, const uint8_t *key, size_t klen, uint64_t sn
         return rc;
     st_sst_cursor c;
     st_sst_cursor_init(&c, r, (flags & ST_SST_ITER_FILL_CACHE) != 0);
-    c.skip_crc = (flags & ST_SST_SKIP_CRC) != 0;
+    c.crc = st_sst_crc_mode(flags);
     int cmp = 1;
     rc = st_sst_cursor_seek(&c, key, klen, snap_seq);
     if (rc == STRATA_OK && c.valid)

@@ -18,6 +18,24 @@
 
 #include <stdatomic.h>
 
+/*
+ * The crc argument of the page loaders (st_sst_load_page and the functions beside it) and a
+ * cursor's crc. A page of a table read through its mapping is checked once per open table: its
+ * bit in st_sst_rg.checked then says so.
+ */
+#define ST_SST_CRC_SKIP 0  /* pages read from the file skip their CRC check (never cached) */
+#define ST_SST_CRC_ONCE 1  /* checked unless an earlier read of this open table checked it */
+#define ST_SST_CRC_EVERY 2 /* checked on every read from the file */
+
+/* The crc mode of st_sst_reader_get / st_sst_reader_iter flags. */
+static inline int
+st_sst_crc_mode(int flags)
+{
+    return (flags & ST_SST_SKIP_CRC)       ? ST_SST_CRC_SKIP
+           : (flags & ST_SST_CHECK_ALWAYS) ? ST_SST_CRC_EVERY
+                                           : ST_SST_CRC_ONCE;
+}
+
 /* Pages per block of the two-level key page search (kmax_top). */
 #define ST_SST_TOP_BLOCK 16
 
@@ -38,6 +56,10 @@ typedef struct st_sst_rg {
     int aligned;          /* every column's pages start at the same rows (strata's own files) */
     const uint8_t *bloom; /* key bloom bitset, NULL = none */
     size_t bloom_len;
+    /* Mapped tables only (else NULL): one bit per data page of each column, set once the page's
+     * CRC has passed on a read through the mapping; later reads of the page skip the check
+     * (sst_pages.c). The verifier checks every page regardless. */
+    _Atomic uint64_t *checked[ST_SST_NCOLS];
 } st_sst_rg;
 
 struct st_sst_reader {
@@ -117,7 +139,7 @@ typedef struct st_sst_bundle {
 typedef struct st_sst_cursor {
     st_sst_reader *r;
     int fill_cache;
-    int skip_crc;  /* pages read from the file skip their CRC check (and stay out of the cache) */
+    int crc;       /* ST_SST_CRC_* for the pages it reads (ST_SST_CRC_ONCE after init) */
     int readahead; /* iterate with read-ahead windows (iterators; not point lookups) */
     st_sst_ra ra[ST_SST_NCOLS];
     int valid;

@@ -177,7 +177,7 @@ st_sst_reader_iter(st_sst_reader *r, const uint8_t *lower, size_t llen, const ui
     it->ulen = ulen;
     st_sst_reader_ref(r);
     st_sst_cursor_init(&it->cur, r, (flags & ST_SST_ITER_FILL_CACHE) != 0);
-    it->cur.skip_crc = (flags & ST_SST_SKIP_CRC) != 0;
+    it->cur.crc = st_sst_crc_mode(flags);
     it->lazy = (flags & ST_SST_ITER_LAZY_VALUES) != 0;
     it->cur.readahead = 1;
     *out = &it->base;

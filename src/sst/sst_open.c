@@ -236,6 +236,13 @@ load_row_group(st_sst_reader *r, uint32_t g, const int leaf_of[], const int max_
             }
         }
     }
+    for (int c = 0; c < ST_SST_NCOLS && r->map; c++) {
+        size_t words = (rg->oi[c].npages + 63) / 64 + 1;
+        if (!(rg->checked[c] = st_arena_alloc(r->arena, words * sizeof(uint64_t))))
+            return st_err(STRATA_NOMEM, "open %s", r->path);
+        for (size_t w = 0; w < words; w++)
+            atomic_init(&rg->checked[c][w], 0);
+    }
     rg->aligned = 1;
     for (int c = 1; c < ST_SST_NCOLS; c++) {
         if (rg->oi[c].npages != rg->oi[0].npages)

@@ -154,6 +154,31 @@ ra_fill(st_sst_reader *r, st_sst_ra *ra, const st_sst_rg *rg, int col, int64_t o
 
 #define DICT_PAGE UINT32_MAX
 
+/*
+ * The CRC flag for reading data page `page` of chunk (g, col) through the mapping: crc, unless the
+ * page's CRC already passed on an earlier read (rg->checked). The mapping is read-only and its
+ * bytes do not change under it, so a page is checked once per open table rather than on every
+ * lookup that lands on it (a point read that does not cache the value page would otherwise hash
+ * the whole page each time).
+ */
+static int
+crc_needed(const st_sst_rg *rg, int col, uint32_t page, int crc)
+{
+    if (crc != ST_SST_CRC_ONCE || page == DICT_PAGE || !rg->checked[col])
+        return crc != ST_SST_CRC_SKIP;
+    uint64_t w = atomic_load_explicit(&rg->checked[col][page / 64], memory_order_relaxed);
+    return !((w >> (page % 64)) & 1);
+}
+
+/* Records that data page `page` of chunk (g, col) passed its CRC check (mapped tables). */
+static void
+crc_passed(const st_sst_rg *rg, int col, uint32_t page)
+{
+    if (page != DICT_PAGE && rg->checked[col])
+        atomic_fetch_or_explicit(&rg->checked[col][page / 64], (uint64_t)1 << (page % 64),
+                                 memory_order_relaxed);
+}
+
 static void
 page_deleter(const void *key, size_t klen, void *value)
 {
@@ -225,6 +250,7 @@ st_sst_load_page(st_sst_reader *r, uint32_t g, int col, uint32_t page, int fill,
     } else {
         const st_pq_page_location *loc = &rg->oi[col].pages[page];
         int64_t end = st_sst_page_end_row(rg, col, page);
+        int check = crc_needed(rg, col, page, crc);
         if (rg->dict_off[col] >= 0)
             ST_RET(st_sst_load_page(r, g, col, DICT_PAGE, fill, crc, NULL, &dict));
         if (ra) {
@@ -232,15 +258,17 @@ st_sst_load_page(st_sst_reader *r, uint32_t g, int col, uint32_t page, int fill,
             size_t avail = 0;
             rc = ra_fill(r, ra, rg, col, loc->offset, (size_t)loc->compressed_size, &p, &avail);
             if (rc == STRATA_OK)
-                rc = decode_page_bytes(r, g, col, loc->offset, p, avail, dict.pg, crc, &pg, &type,
+                rc = decode_page_bytes(r, g, col, loc->offset, p, avail, dict.pg, check, &pg, &type,
                                        &next);
         } else {
             rc = st_sst_read_page(r, g, col, loc->offset, loc->compressed_size, rg->chunk_end[col],
-                                  dict.pg, crc, &pg, &type, &next);
+                                  dict.pg, check, &pg, &type, &next);
         }
         st_sst_pref_release(r, &dict);
         if (rc != STRATA_OK)
             return rc;
+        if (check)
+            crc_passed(rg, col, page);
         if (type != ST_PQ_DATA_PAGE && type != ST_PQ_DATA_PAGE_V2) {
             st_pq_page_free(pg);
             return st_err(STRATA_CORRUPT, "%s: offset index points at a non-data page (%lld)",
@@ -542,9 +570,14 @@ st_sst_load_value_page(st_sst_reader *r, uint32_t g, uint32_t idx, int fill, int
     if (!admit && vr && r->map && rg->dict_off[col] < 0) {
         st_pq_page_header ph;
         const uint8_t *payload;
+        st_pq_column_desc desc = rg->desc[col];
+        int check = crc_needed(rg, col, idx, crc);
+        desc.verify_crc = desc.verify_crc && check;
         ST_RET(st_sst_map_value_page(r, g, idx, &ph, &payload));
-        ST_RET(st_pq_value_reader_open(vr, &rg->desc[col], &ph, payload, row, vbuf, r->path,
+        ST_RET(st_pq_value_reader_open(vr, &desc, &ph, payload, row, vbuf, r->path,
                                        (uint64_t)rg->oi[col].pages[idx].offset, lazy));
+        if (*lazy && check)
+            crc_passed(rg, col, idx);
         if (*lazy) {
             memset(out, 0, sizeof(*out));
             return STRATA_OK;

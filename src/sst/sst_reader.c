@@ -17,6 +17,7 @@ st_sst_cursor_init(st_sst_cursor *c, st_sst_reader *r, int fill_cache)
     memset(c, 0, sizeof(*c));
     c->r = r;
     c->fill_cache = fill_cache;
+    c->crc = ST_SST_CRC_ONCE;
 }
 
 /* Unpin the cursor's page bundle (no column's page may still be bundled). */
@@ -95,7 +96,7 @@ cursor_load_page(st_sst_cursor *c, int col, uint32_t idx)
     if (col == ST_SST_COL_VALUE) {
         /* only the first value page after a seek may be read lazily */
         int64_t first = rg->oi[col].pages[idx].first_row;
-        rc = st_sst_load_value_page(r, c->g, idx, c->fill_cache, !c->skip_crc, ra,
+        rc = st_sst_load_value_page(r, c->g, idx, c->fill_cache, c->crc, ra,
                                     c->seeked ? &c->vr : NULL, &c->lbuf, (uint32_t)(c->row - first),
                                     &c->lazy, p);
         c->seeked = 0;
@@ -107,7 +108,7 @@ cursor_load_page(st_sst_cursor *c, int col, uint32_t idx)
             return cursor_lazy_value(c);
         }
     } else {
-        rc = st_sst_load_page(r, c->g, col, idx, c->fill_cache, !c->skip_crc, ra, p);
+        rc = st_sst_load_page(r, c->g, col, idx, c->fill_cache, c->crc, ra, p);
     }
     if (rc != STRATA_OK)
         return cursor_fail(c, rc);
@@ -398,7 +399,7 @@ cursor_pin_bundle(st_sst_cursor *c, uint32_t idx, int fill, int *pinned)
     if (!(c->b && c->bg == c->g && c->bidx == idx)) {
         st_cache_handle *h = NULL;
         st_sst_bundle *b = NULL;
-        int rc = st_sst_load_bundle(r, c->g, idx, fill, !c->skip_crc, &h, &b);
+        int rc = st_sst_load_bundle(r, c->g, idx, fill, c->crc, &h, &b);
         if (rc != STRATA_OK)
             return cursor_fail(c, rc);
         if (!b)
