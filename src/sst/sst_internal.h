@@ -50,7 +50,11 @@ typedef struct st_sst_rg {
     int64_t chunk_end[ST_SST_NCOLS];
     st_pq_column_index kci; /* key ColumnIndex */
     int has_kci;
-    uint64_t *kmax_pfx; /* has_kci: big-endian first 8 bytes (0-padded) of each page's max key */
+    /* has_kci: bytes every key of the row group starts with (the common prefix of its key bounds
+     * and every page maximum; kmin.p holds them): the page search compares what follows */
+    uint32_t pfx_skip;
+    uint64_t *kmax_pfx; /* has_kci: big-endian 8 bytes (0-padded) of each page's max key after
+                           its first pfx_skip bytes */
     uint64_t *kmax_top; /* kmax_pfx of the last page of each block of ST_SST_TOP_BLOCK pages */
     uint32_t ntop;
     int aligned;          /* every column's pages start at the same rows (strata's own files) */
@@ -188,6 +192,17 @@ st_sst_key_prefix(const uint8_t *p, size_t n)
     for (size_t i = 0; i < 8; i++)
         v = v << 8 | (i < n ? p[i] : 0);
     return v;
+}
+
+/* Start fetching the key and seqno page headers of bundle idx of rg (cold file memory), so that
+ * a bundle that misses the cache finds them on its way. */
+static inline void
+st_sst_prefetch_bundle(const st_sst_reader *r, const st_sst_rg *rg, uint32_t idx)
+{
+    if (!r->map)
+        return;
+    __builtin_prefetch(r->map + rg->oi[ST_SST_COL_KEY].pages[idx].offset);
+    __builtin_prefetch(r->map + rg->oi[ST_SST_COL_SEQNO].pages[idx].offset);
 }
 
 void st_sst_cursor_init(st_sst_cursor *c, st_sst_reader *r, int fill_cache);

@@ -159,6 +159,26 @@ check_offset_index(st_sst_reader *r, const st_sst_rg *rg, int c, int64_t start)
     return STRATA_OK;
 }
 
+/*
+ * Length of the prefix every key of row group rg starts with: the common prefix of its key
+ * bounds, kept only when every page maximum of the ColumnIndex starts with it too (a foreign
+ * file may truncate its statistics). Keys like db_bench's zero-padded decimals share their
+ * first ten bytes, which made the page search's 8-byte prefixes all equal.
+ */
+static uint32_t
+common_prefix(const st_sst_rg *rg)
+{
+    if (!rg->has_kbounds)
+        return 0;
+    size_t n = rg->kmin.len < rg->kmax.len ? rg->kmin.len : rg->kmax.len, s = 0;
+    while (s < n && rg->kmin.p[s] == rg->kmax.p[s])
+        s++;
+    for (uint32_t i = 0; i < rg->kci.npages && s > 0; i++)
+        if (rg->kci.maxs[i].len < s || memcmp(rg->kci.maxs[i].p, rg->kmin.p, s) != 0)
+            return 0;
+    return (uint32_t)s;
+}
+
 static int
 load_row_group(st_sst_reader *r, uint32_t g, const int leaf_of[], const int max_def[])
 {
@@ -225,8 +245,10 @@ load_row_group(st_sst_reader *r, uint32_t g, const int leaf_of[], const int max_
             uint32_t n = rg->kci.npages;
             if (!(rg->kmax_pfx = st_arena_alloc(r->arena, (n ? n : 1) * sizeof(uint64_t))))
                 return st_err(STRATA_NOMEM, "open %s", r->path);
+            rg->pfx_skip = common_prefix(rg);
             for (uint32_t i = 0; i < n; i++)
-                rg->kmax_pfx[i] = st_sst_key_prefix(rg->kci.maxs[i].p, rg->kci.maxs[i].len);
+                rg->kmax_pfx[i] = st_sst_key_prefix(rg->kci.maxs[i].p + rg->pfx_skip,
+                                                    rg->kci.maxs[i].len - rg->pfx_skip);
             rg->ntop = (n + ST_SST_TOP_BLOCK - 1) / ST_SST_TOP_BLOCK;
             if (!(rg->kmax_top = st_arena_alloc(r->arena, (n ? rg->ntop : 1) * sizeof(uint64_t))))
                 return st_err(STRATA_NOMEM, "open %s", r->path);

@@ -354,8 +354,17 @@ st_sst_page_lower_bound(const st_sst_rg *rg, const uint8_t *key, size_t klen)
 {
     if (!rg->has_kci || rg->kci.boundary_order != ST_PQ_ASCENDING)
         return 0;
-    /* search the compact 8-byte prefixes; equal prefixes fall back to the full maximum */
-    uint64_t kp = st_sst_key_prefix(key, klen);
+    /* search the compact 8-byte prefixes (after the bytes every key of the row group starts
+     * with); equal prefixes fall back to the full maximum */
+    size_t skip = rg->pfx_skip;
+    if (skip) {
+        int c = memcmp(key, rg->kmin.p, klen < skip ? klen : skip);
+        if (c < 0 || (c == 0 && klen < skip))
+            return 0; /* before every key of the row group */
+        if (c > 0)
+            return rg->kci.npages; /* after every key */
+    }
+    uint64_t kp = st_sst_key_prefix(key + skip, klen - skip);
     /* first the block maxima (a small array that stays in the CPU cache): the answer lies from
      * the first block whose last prefix is >= kp to the first block whose last prefix is > kp */
     uint32_t tlo = 0, thi = rg->ntop;
@@ -429,16 +438,6 @@ cursor_pin_bundle(st_sst_cursor *c, uint32_t idx, int fill, int *pinned)
     return STRATA_OK;
 }
 
-/* Start fetching the key and seqno page headers of bundle idx of rg (cold file memory). */
-static void
-prefetch_bundle(const st_sst_reader *r, const st_sst_rg *rg, uint32_t idx)
-{
-    if (!r->map)
-        return;
-    __builtin_prefetch(r->map + rg->oi[ST_SST_COL_KEY].pages[idx].offset);
-    __builtin_prefetch(r->map + rg->oi[ST_SST_COL_SEQNO].pages[idx].offset);
-}
-
 /*
  * Pin every column's page idx of row group c->g for a seek: pages the cursor already holds stay,
  * the others come from the page bundle (one cache entry; fill_cache = 0 never inserts one).
@@ -455,7 +454,7 @@ cursor_seek_bundle(st_sst_cursor *c, uint32_t idx)
         return STRATA_OK;
     /* on a cache miss the bundle decodes the key and seqno pages: start fetching them while the
      * cache is searched */
-    prefetch_bundle(c->r, &c->r->rgs[c->g], idx);
+    st_sst_prefetch_bundle(c->r, &c->r->rgs[c->g], idx);
     return cursor_pin_bundle(c, idx, c->fill_cache, &pinned);
 }
 
@@ -479,7 +478,7 @@ st_sst_cursor_prefetch(st_sst_cursor *c, const uint8_t *key, size_t klen)
     c->hint_g = g;
     c->hint_idx = idx;
     if (idx < rg->oi[0].npages && !(c->b && c->bg == g && c->bidx == idx)) {
-        prefetch_bundle(r, rg, idx);
+        st_sst_prefetch_bundle(r, rg, idx);
         /* a seek mostly reads the value of the row it lands on: its page header too */
         __builtin_prefetch(r->map + rg->oi[ST_SST_COL_VALUE].pages[idx].offset);
     }

@@ -406,6 +406,66 @@ test_page_edges(void)
     end(dir);
 }
 
+/*
+ * Keys sharing a long prefix (db_bench's zero-padded decimals): the page search compares what
+ * follows the row group's common prefix. Probes inside, before and after that prefix, cut
+ * short or extended, must land on the first page whose maximum is >= the probe.
+ */
+static void
+test_shared_prefix_search(void)
+{
+    st_rng rng;
+    char *dir = begin("sst_prefix", &rng);
+    model m = {0};
+    char k[40];
+    for (int i = 0; i < 3000; i++) {
+        int n = snprintf(k, sizeof(k), "0000000000%06d", i * 3);
+        model_add(&m, k, (size_t)n, 1 + (uint64_t)i, ST_KIND_PUT, "v", 1);
+    }
+    model_sort(&m);
+    st_sst_options o = small_opts(STRATA_COMPRESSION_LZ4);
+    roundtrip(dir, "p.parquet", &m, &o, NULL, &rng);
+    char *path = table_path(dir, "p.parquet");
+    st_sst_reader *r = NULL;
+    ST_ASSERT_OK(st_sst_reader_open(st_env_posix(), path, NULL, &r));
+    uint32_t skipped = 0;
+    for (uint32_t g = 0; g < r->nrgs; g++)
+        skipped += r->rgs[g].pfx_skip >= 10;
+    ST_ASSERT(r->nrgs > 1 && skipped == r->nrgs);
+    for (int t = 0; t < 3000; t++) {
+        size_t n =
+            (size_t)snprintf(k, sizeof(k), "0000000000%06d", (int)st_rng_uniform(&rng, 9100));
+        switch (st_rng_uniform(&rng, 4)) {
+        case 0:
+            n = st_rng_uniform(&rng, n + 1); /* cut short, maybe inside the common prefix */
+            break;
+        case 1:
+            k[st_rng_uniform(&rng, n)] = (char)st_rng_next(&rng); /* any byte changed */
+            break;
+        case 2:
+            k[n++] = (char)st_rng_next(&rng);
+            break;
+        default:
+            break;
+        }
+        for (uint32_t g = 0; g < r->nrgs; g++) {
+            const st_sst_rg *rg = &r->rgs[g];
+            uint32_t idx = st_sst_page_lower_bound(rg, (const uint8_t *)k, n);
+            ST_ASSERT(idx <= rg->kci.npages);
+            if (idx < rg->kci.npages)
+                ST_ASSERT(st_bytes_cmp(rg->kci.maxs[idx].p, rg->kci.maxs[idx].len,
+                                       (const uint8_t *)k, n) >= 0);
+            if (idx > 0)
+                ST_ASSERT(st_bytes_cmp(rg->kci.maxs[idx - 1].p, rg->kci.maxs[idx - 1].len,
+                                       (const uint8_t *)k, n) < 0);
+        }
+    }
+    st_sst_reader_unref(r);
+    free(path);
+    model_free(&m);
+    end(dir);
+}
+
 static void
 test_row_aligned_pages(void)
 {
@@ -1006,6 +1066,7 @@ main(void)
     ST_RUN(test_empty_and_one);
     ST_RUN(test_random_codecs);
     ST_RUN(test_page_edges);
+    ST_RUN(test_shared_prefix_search);
     ST_RUN(test_row_aligned_pages);
     ST_RUN(test_large_values);
     ST_RUN(test_cache);
