@@ -45,11 +45,10 @@
 #define ST_CACHE_HIGH_RATIO_PCT 75
 /* st_cache_admit remembers about one refused key per this many bytes of capacity. */
 #define ST_CACHE_GHOST_BYTES 8192
-/* A key refused this many times while remembered is admitted: it is being reused, not met by
- * chance. The count lives in the low bits of its remembered fingerprint. */
-#define ST_CACHE_ADMIT_REFUSALS 3u
-#define GHOST_COUNT_MASK 3u
-_Static_assert(ST_CACHE_ADMIT_REFUSALS <= GHOST_COUNT_MASK, "the refusal count fits its bits");
+/* A key refused the caller's number of times while remembered is admitted: it is being reused,
+ * not met by chance. The count lives in the low bits of its remembered fingerprint. */
+#define GHOST_COUNT_MASK 15u
+_Static_assert(ST_CACHE_ADMIT_MAX <= GHOST_COUNT_MASK, "the refusal count fits its bits");
 /* Initial slots per shard (a power of two); the table doubles past half full. */
 #define ST_CACHE_INITIAL_SLOTS 64
 
@@ -495,8 +494,13 @@ st_cache_release(st_cache *c, st_cache_handle *h)
 }
 
 int
-st_cache_admit(st_cache *c, const void *key, size_t klen, size_t charge, int pri)
+st_cache_admit(st_cache *c, const void *key, size_t klen, size_t charge, int pri, unsigned refusals,
+               int when_room)
 {
+    if (refusals < 1)
+        refusals = 1;
+    if (refusals > ST_CACHE_ADMIT_MAX)
+        refusals = ST_CACHE_ADMIT_MAX;
     uint64_t hash = XXH3_64bits(key, klen);
     shard *s = shard_for(c, hash);
     uint32_t fp = (uint32_t)(hash >> 32) & ~GHOST_COUNT_MASK;
@@ -511,7 +515,7 @@ st_cache_admit(st_cache *c, const void *key, size_t klen, size_t charge, int pri
     size_t slack = s->capacity / 8;
     int room = pri == ST_CACHE_HIGH ? s->high_usage + charge <= s->high_capacity
                                     : s->usage + charge + slack <= s->capacity;
-    if (room || refused >= ST_CACHE_ADMIT_REFUSALS) {
+    if ((when_room && room) || refused >= refusals) {
         admit = 1; /* room without evicting, or refused often enough recently */
         *g = 0;
     } else {

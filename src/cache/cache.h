@@ -60,16 +60,21 @@ void st_cache_release(st_cache *c, st_cache_handle *h);
  * st_cache_admit --
  *     Admission for entries that are costly to insert (they evict others) but that the caller
  *     can do without, reading what it needs in another way (a point lookup takes one value out
- *     of a table page instead of decoding and caching the whole page). 1 = insert it: the entry
- *     (of about `charge` bytes, priority pri) fits without evicting anything of its own
- *     priority or above (ST_CACHE_LOW: it fits in the free space beyond a slack of an eighth of
- *     the capacity; ST_CACHE_HIGH: the high-priority entries stay within their share, so only
- *     low-priority ones are evicted), or this key was refused three times recently, so it is
- *     being reused; 0 = do without, the refusal is counted. The memory of refusals is small
- *     (about one key per 8 KiB of capacity, direct-mapped), so only keys asked for again soon
- *     are admitted.
+ *     of a table page instead of decoding and caching the whole page). 1 = insert it: when_room
+ *     is set and the entry (of about `charge` bytes, priority pri) fits without evicting
+ *     anything of its own priority or above (ST_CACHE_LOW: it fits in the free space beyond a slack
+ * of an eighth of the capacity; ST_CACHE_HIGH: the high-priority entries stay within their share,
+ * so only low-priority ones are evicted), or this key was refused `refusals` times recently (1 to
+ *     ST_CACHE_ADMIT_MAX), so it is being reused; 0 = do without, the refusal is counted. The
+ *     memory of refusals is small (about one key per 8 KiB of capacity, direct-mapped), so only
+ *     keys asked for again soon are admitted, and the more refusals are asked for, the hotter
+ *     the key must be. ST_CACHE_ADMIT_REUSED suits entries the caller otherwise decodes anyway;
+ *     a caller whose alternative costs much less than decoding the entry asks for more.
  */
-int st_cache_admit(st_cache *c, const void *key, size_t klen, size_t charge, int pri);
+#define ST_CACHE_ADMIT_REUSED 3
+#define ST_CACHE_ADMIT_MAX 15
+int st_cache_admit(st_cache *c, const void *key, size_t klen, size_t charge, int pri,
+                   unsigned refusals, int when_room);
 void st_cache_erase(st_cache *c, const void *key, size_t klen);
 
 /* A process-unique id for key prefixes (never 0). */

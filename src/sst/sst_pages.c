@@ -286,7 +286,9 @@ st_sst_load_page(st_sst_reader *r, uint32_t g, int col, uint32_t page, int fill,
      * every page a scan passes would evict what other reads reuse, and pay an eviction per page,
      * for pages the scan does not come back to. It is cached only when admitted (it fits, or it
      * was refused recently, so it is being reread); otherwise the cursor keeps it privately. */
-    if (r->cache && fill > 0 && (!ra || st_cache_admit(r->cache, key, kl, pg->mem, ST_CACHE_LOW))) {
+    if (r->cache && fill > 0 &&
+        (!ra ||
+         st_cache_admit(r->cache, key, kl, pg->mem, ST_CACHE_LOW, ST_CACHE_ADMIT_REUSED, 1))) {
         st_cache_handle *h = NULL;
         ST_RET(st_cache_insert(r->cache, key, kl, pg, pg->mem, page_deleter, ST_CACHE_LOW, &h));
         out->h = h;
@@ -486,7 +488,8 @@ st_sst_load_bundle(st_sst_reader *r, uint32_t g, uint32_t idx, int fill, int crc
      * and its frees; reused bundles are still let in. Only a bundle that will be cached is
      * packed: a private one is used once. */
     if (r->cache && fill > 0 &&
-        st_cache_admit(r->cache, key, ST_SST_CACHE_KEY_LEN, charge, ST_CACHE_HIGH)) {
+        st_cache_admit(r->cache, key, ST_SST_CACHE_KEY_LEN, charge, ST_CACHE_HIGH,
+                       ST_CACHE_ADMIT_REUSED, 1)) {
         b = pack_bundle(b, &charge);
         ST_RET(st_cache_insert(r->cache, key, ST_SST_CACHE_KEY_LEN, b, charge, bundle_deleter,
                                ST_CACHE_HIGH, h));
@@ -503,6 +506,9 @@ st_sst_load_bundle(st_sst_reader *r, uint32_t g, uint32_t idx, int fill, int crc
  * misses is cached only when st_cache_admit finds it reused; otherwise the reader keeps it
  * privately (or, for a point lookup, reads just the value: get_value).
  */
+
+/* Refusals (st_cache_admit) before a value page a lookup could read lazily is cached. */
+#define ST_SST_ADMIT_LAZY 8
 
 /* Rough decoded size of value page idx, for admission. */
 size_t
@@ -565,9 +571,17 @@ st_sst_load_value_page(st_sst_reader *r, uint32_t g, uint32_t idx, int fill, int
         return STRATA_OK;
     }
     const st_sst_rg *rg = &r->rgs[g];
-    int admit = st_cache_admit(r->cache, key, ST_SST_CACHE_KEY_LEN,
-                               st_sst_value_page_charge(rg, idx), ST_CACHE_LOW);
-    if (!admit && vr && r->map && rg->dict_off[col] < 0) {
+    /* A caller that can read its one value out of the mapped page (a point lookup, a seek's
+     * first value) pays a partial decompression without the page, against a full decode and
+     * cache churn with it: it lets in only pages asked for much more often, not merely because
+     * they fit. Under uniform random gets such pages were evicted (to make room for bundles)
+     * before their next use: gets on a settled 1M-key table went 240-263K -> 250-345K/s
+     * without them. */
+    int lazy_ok = vr && r->map && rg->dict_off[col] < 0;
+    int admit =
+        st_cache_admit(r->cache, key, ST_SST_CACHE_KEY_LEN, st_sst_value_page_charge(rg, idx),
+                       ST_CACHE_LOW, lazy_ok ? ST_SST_ADMIT_LAZY : ST_CACHE_ADMIT_REUSED, !lazy_ok);
+    if (!admit && lazy_ok) {
         st_pq_page_header ph;
         const uint8_t *payload;
         st_pq_column_desc desc = rg->desc[col];

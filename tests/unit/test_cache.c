@@ -516,12 +516,18 @@ test_priorities(void)
 }
 
 static int
-admit(st_cache *c, int k, size_t charge, int pri)
+admit_n(st_cache *c, int k, size_t charge, int pri, unsigned refusals)
 {
     char buf[32];
     size_t len;
     make_key(k, buf, &len);
-    return st_cache_admit(c, buf, len, charge, pri);
+    return st_cache_admit(c, buf, len, charge, pri, refusals, 1);
+}
+
+static int
+admit(st_cache *c, int k, size_t charge, int pri)
+{
+    return admit_n(c, k, charge, pri, ST_CACHE_ADMIT_REUSED);
 }
 
 /*
@@ -547,6 +553,11 @@ test_admission(void)
         ST_ASSERT_EQ(admit(c, 200, 10, ST_CACHE_LOW), 0);
     ST_ASSERT_EQ(admit(c, 200, 10, ST_CACHE_LOW), 1);
     ST_ASSERT_EQ(admit(c, 200, 10, ST_CACHE_LOW), 0);
+    /* a caller asking for more refusals: refused eight times, admitted the ninth */
+    for (int i = 0; i < 8; i++)
+        ST_ASSERT_EQ(admit_n(c, 201, 10, ST_CACHE_LOW, 8), 0);
+    ST_ASSERT_EQ(admit_n(c, 201, 10, ST_CACHE_LOW, 8), 1);
+    ST_ASSERT_EQ(admit_n(c, 201, 10, ST_CACHE_LOW, ST_CACHE_ADMIT_MAX + 5), 0);
     /* keys asked for once or twice each are never admitted */
     int admitted = 0;
     for (int round = 0; round < 2; round++)
@@ -560,6 +571,16 @@ test_admission(void)
     ST_ASSERT_EQ(admit(c, 301, 10, ST_CACHE_HIGH), 1); /* 600 */
     ST_ASSERT_EQ(admit(c, 302, 20, ST_CACHE_HIGH), 0); /* 610 > 600 */
     ST_ASSERT_EQ(admit(c, 303, 10, ST_CACHE_LOW), 0);  /* the cache is full */
+    st_cache_free(c);
+    /* when_room = 0: an entry that fits is still refused until reused */
+    ST_ASSERT_OK(st_cache_new(800, 0, &c));
+    char buf[32];
+    size_t len;
+    make_key(400, buf, &len);
+    for (int i = 0; i < 3; i++)
+        ST_ASSERT_EQ(st_cache_admit(c, buf, len, 10, ST_CACHE_LOW, 3, 0), 0);
+    ST_ASSERT_EQ(st_cache_admit(c, buf, len, 10, ST_CACHE_LOW, 3, 0), 1);
+    ST_ASSERT_EQ(st_cache_admit(c, buf, len, 10, ST_CACHE_LOW, 3, 1), 1); /* room */
     st_cache_free(c);
 }
 
