@@ -80,7 +80,11 @@ typedef struct shard {
     pthread_mutex_t mu;
     slot *slots;
     size_t nslots; /* power of two */
-    size_t count;  /* resident entries */
+    /* slots and nslots - 1 for st_cache_prefetch, which reads them without the mutex: a stale
+     * pair only prefetches a useless address */
+    _Atomic(slot *) pf_slots;
+    _Atomic size_t pf_mask;
+    size_t count; /* resident entries */
     size_t capacity;
     size_t high_capacity; /* ST_CACHE_HIGH_RATIO_PCT of capacity */
     size_t usage;
@@ -193,6 +197,8 @@ table_grow(shard *s)
     st_free(s->slots);
     s->slots = ns;
     s->nslots = n;
+    atomic_store_explicit(&s->pf_slots, ns, memory_order_relaxed);
+    atomic_store_explicit(&s->pf_mask, mask, memory_order_relaxed);
 }
 
 /*
@@ -342,6 +348,8 @@ st_cache_new(size_t capacity, int shard_bits, st_cache **out)
             return st_err(STRATA_NOMEM, "st_cache_new: out of memory for shard %zu", i);
         }
         s->high_capacity = high_share(s->capacity);
+        atomic_init(&s->pf_slots, s->slots);
+        atomic_init(&s->pf_mask, s->nslots - 1);
         for (int p = 0; p < 2; p++)
             s->lru[p].next = s->lru[p].prev = &s->lru[p];
     }
@@ -448,6 +456,16 @@ lookup(st_cache *c, const void *key, size_t klen, int count_miss)
     if (e || count_miss)
         atomic_fetch_add_explicit(e ? &c->hits : &c->misses, 1, memory_order_relaxed);
     return (st_cache_handle *)e;
+}
+
+void
+st_cache_prefetch(const st_cache *c, const void *key, size_t klen)
+{
+    uint64_t hash = XXH3_64bits(key, klen);
+    shard *s = shard_for(c, hash);
+    slot *sl = atomic_load_explicit(&s->pf_slots, memory_order_relaxed);
+    size_t mask = atomic_load_explicit(&s->pf_mask, memory_order_relaxed);
+    __builtin_prefetch(&sl[(size_t)hash & mask]);
 }
 
 st_cache_handle *

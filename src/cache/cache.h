@@ -51,6 +51,9 @@ int st_cache_insert(st_cache *c, const void *key, size_t klen, void *value, size
 
 /* Pinned handle for key, or NULL when absent. */
 st_cache_handle *st_cache_lookup(st_cache *c, const void *key, size_t klen);
+/* Start fetching the memory a lookup of key touches first (its slot of the hash table), so that
+ * a lookup a little later does not wait for it. Changes nothing; safe from any thread. */
+void st_cache_prefetch(const st_cache *c, const void *key, size_t klen);
 /* st_cache_lookup for an entry the caller can do without (it will not load it on a miss): a
  * miss is not counted in the statistics, a hit is. */
 st_cache_handle *st_cache_probe(st_cache *c, const void *key, size_t klen);

@@ -109,6 +109,7 @@ get_bundled(st_sst_reader *r, uint32_t g, const uint8_t *key, size_t klen, uint6
      * here for the location, itself a cache miss. */
     const st_pq_page_location *vloc = &rg->oi[ST_SST_COL_VALUE].pages[idx];
     __builtin_prefetch(vloc);
+    st_sst_prefetch_slots(r, g, idx, val != NULL);
     st_sst_prefetch_bundle(r, rg, idx);
     st_cache_handle *h = NULL;
     st_sst_bundle *b = NULL;

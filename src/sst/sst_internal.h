@@ -274,6 +274,10 @@ void st_sst_pref_release(st_sst_reader *r, st_sst_pref *p);
  */
 int st_sst_load_bundle(st_sst_reader *r, uint32_t g, uint32_t idx, int fill, int crc,
                        st_cache_handle **h, st_sst_bundle **out);
+/* Start fetching the cache's hash slots of bundle idx of row group g and, when value is set, of
+ * its value page (st_cache_prefetch): a lookup that will probe both, or probe several tables,
+ * waits for one memory access instead of one per probe. */
+void st_sst_prefetch_slots(const st_sst_reader *r, uint32_t g, uint32_t idx, int value);
 void st_sst_bundle_free(st_sst_bundle *b);
 /* Rough decoded size of value page idx of rg, for st_cache_admit. */
 size_t st_sst_value_page_charge(const st_sst_rg *rg, uint32_t idx);

@@ -430,6 +430,20 @@ all_puts(const st_sst_reader *r)
     return r->strata_meta && r->meta.tombstones == 0;
 }
 
+void
+st_sst_prefetch_slots(const st_sst_reader *r, uint32_t g, uint32_t idx, int value)
+{
+    if (!r->cache)
+        return;
+    uint8_t key[ST_SST_CACHE_KEY_LEN];
+    st_sst_cache_key(r, g, BUNDLE_COL, idx, key);
+    st_cache_prefetch(r->cache, key, ST_SST_CACHE_KEY_LEN);
+    if (value) {
+        st_sst_cache_key(r, g, ST_SST_COL_VALUE, idx, key);
+        st_cache_prefetch(r->cache, key, ST_SST_CACHE_KEY_LEN);
+    }
+}
+
 /*
  * Pin the bundle of page idx of row group g. fill > 0: look it up in the cache and insert it on a
  * miss when st_cache_admit agrees; 0 (or no cache): a miss builds a private bundle (*h = NULL,

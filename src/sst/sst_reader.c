@@ -478,6 +478,7 @@ st_sst_cursor_prefetch(st_sst_cursor *c, const uint8_t *key, size_t klen)
     c->hint_g = g;
     c->hint_idx = idx;
     if (idx < rg->oi[0].npages && !(c->b && c->bg == g && c->bidx == idx)) {
+        st_sst_prefetch_slots(r, g, idx, 1);
         st_sst_prefetch_bundle(r, rg, idx);
         /* a seek mostly reads the value of the row it lands on: its page header too */
         __builtin_prefetch(r->map + rg->oi[ST_SST_COL_VALUE].pages[idx].offset);

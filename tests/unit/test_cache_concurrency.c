@@ -98,6 +98,8 @@ worker(void *arg)
                 hs[nheld++] = (held){h, k};
             }
         } else if (op < 80) {
+            /* the prefetch reads the slot table without the lock while inserts grow it */
+            st_cache_prefetch(cache, kb, klen);
             st_cache_handle *h = st_cache_lookup(cache, kb, klen);
             if (h) {
                 verify(h, k);
