@@ -35,7 +35,9 @@
  *     it unchanged, seen through a larger slot offset),
  *   - a leaf gaining its first child (copy with a kids word),
  *   - an inline version becoming a list (copy with a vers word),
- *   - a branch node gaining its first version (copy with an inline version).
+ *   - a branch node gaining its first version (copy with an inline version),
+ *   - a short node whose child table grows (copied right after the new table, so that a
+ *     descent finds node and table in neighbouring cache lines).
  * Old nodes stay valid in the arena: a reader inside one sees a consistent, slightly older
  * state. Readers use ACQUIRE loads on every attachment point. Nothing is freed before the
  * memtable is destroyed. Every allocation of an add happens before its publishing store, so an
@@ -60,6 +62,9 @@ enum { T_KIDS = 1, T_LIST = 2, T_INLINE = 4 };
  * path split have exactly two children, so the smallest class is 2 (32 bytes). */
 #define SPARSE_SMALL 2
 #define DENSE 256
+/* Path + inline value bytes up to which a node is copied next to its child table when the
+ * table grows (add_child). */
+#define NEAR_KIDS_MAX 48
 
 static unsigned
 next_cap(unsigned cap)
@@ -475,6 +480,24 @@ add_child(trie *t, tnode *n, _Atomic(tnode *) *slot, int c, tnode *child, size_t
     tkids *nk = kids_make(t, k, next_cap(k->cap), c, child, 0);
     if (!nk)
         return nomem(klen);
+    /* A small node moves next to its grown table (copy-on-write into its parent's slot): a
+     * descent reads the node, then the table, and apart they were two cold cache lines per
+     * level. The root stays; so do nodes carrying a long path or inline value. */
+    if (slot && nplen(n) + n->vlen <= NEAR_KIDS_MAX) {
+        unsigned f = nflags(n);
+        tentry inl;
+        if (f & T_INLINE) {
+            inl.seqkind = ninline_seqkind(n);
+            inl.val = ninline_val(n);
+            inl.vlen = n->vlen;
+        }
+        tnode *cp = node_make(t, f, npath(n), nplen(n), nk, (f & T_LIST) ? nvers(n) : NULL,
+                              (f & T_INLINE) ? &inl : NULL);
+        if (!cp)
+            return nomem(klen);
+        atomic_store_explicit(slot, cp, memory_order_release);
+        return STRATA_OK;
+    }
     atomic_store_explicit(nkids_slot(n), nk, memory_order_release);
     return STRATA_OK;
 }
@@ -564,18 +587,21 @@ tr_add(st_memtable *mt, uint64_t seq, int kind, const uint8_t *key, size_t klen,
         tkids *k = kids_make(t, NULL, SPARSE_SMALL, p[m], ch, off + (unsigned)m + 1);
         if (!k)
             return nomem(klen);
+        /* br right after its child table in the arena (a descent reads one, then the other),
+         * the new leaf after both; nothing is visible before the store into cs */
         tnode *br;
         if (m == rlen) {
             br = node_make(t, T_KIDS | T_INLINE, npath(ch), off + m, k, NULL, &e);
         } else {
-            tnode *leaf = node_make(t, T_INLINE, rest + m + 1, rlen - m - 1, NULL, NULL, &e);
+            br = node_make(t, T_KIDS, npath(ch), off + m, k, NULL, NULL);
+            tnode *leaf =
+                br ? node_make(t, T_INLINE, rest + m + 1, rlen - m - 1, NULL, NULL, &e) : NULL;
             if (!leaf)
                 return nomem(klen);
             kbytes(k)[1] = rest[m];
             koffs(k)[1] = 0;
             atomic_init(&k->kid[1], leaf);
             atomic_init(&k->n, 2);
-            br = node_make(t, T_KIDS, npath(ch), off + m, k, NULL, NULL);
         }
         if (!br)
             return nomem(klen);
