@@ -65,14 +65,15 @@ void st_cache_release(st_cache *c, st_cache_handle *h);
  *     can do without, reading what it needs in another way (a point lookup takes one value out
  *     of a table page instead of decoding and caching the whole page). 1 = insert it: when_room
  *     is set and the entry (of about `charge` bytes, priority pri) fits without evicting
- *     anything of its own priority or above (ST_CACHE_LOW: it fits in the free space beyond a slack
- * of an eighth of the capacity; ST_CACHE_HIGH: the high-priority entries stay within their share,
- * so only low-priority ones are evicted), or this key was refused `refusals` times recently (1 to
- *     ST_CACHE_ADMIT_MAX), so it is being reused; 0 = do without, the refusal is counted. The
- *     memory of refusals is small (about one key per 8 KiB of capacity, direct-mapped), so only
- *     keys asked for again soon are admitted, and the more refusals are asked for, the hotter
- *     the key must be. ST_CACHE_ADMIT_REUSED suits entries the caller otherwise decodes anyway;
- *     a caller whose alternative costs much less than decoding the entry asks for more.
+ *     anything of its own priority or above (ST_CACHE_LOW: it fits in the free space beyond a
+ *     slack of an eighth of the capacity; ST_CACHE_HIGH: the high-priority entries stay within
+ *     their share, so only low-priority ones are evicted), or this key was refused `refusals`
+ *     times recently (1 to ST_CACHE_ADMIT_MAX), so it is being reused; 0 = do without, the
+ *     refusal is counted. The memory of refusals is small (about one key per 8 KiB of capacity,
+ *     direct-mapped), so only keys asked for again soon are admitted, and the more refusals are
+ *     asked for, the hotter the key must be. ST_CACHE_ADMIT_REUSED suits entries the caller
+ * otherwise decodes anyway; a caller whose alternative costs much less than decoding the entry asks
+ * for more.
  */
 #define ST_CACHE_ADMIT_REUSED 3
 #define ST_CACHE_ADMIT_MAX 15

@@ -373,13 +373,13 @@ node_make(trie *t, unsigned flags, const uint8_t *path, size_t plen, tkids *kids
 }
 
 /* A copy of n (same stored path) with `flags`; words present in both are copied, new words come
- * from kids/vers/inl. */
+ * from kids/vers/inl, and a non-NULL kids replaces n's child table. */
 static tnode *
 node_copy(trie *t, const tnode *n, unsigned flags, tkids *kids, tver *vers, const tentry *inl)
 {
     unsigned f = nflags(n);
     tentry old;
-    if (f & T_KIDS & flags)
+    if ((f & T_KIDS & flags) && !kids)
         kids = atomic_load_explicit(nkids_slot(n), memory_order_relaxed);
     if (f & T_LIST & flags)
         vers = atomic_load_explicit(nvers_slot(n), memory_order_relaxed);
@@ -484,15 +484,7 @@ add_child(trie *t, tnode *n, _Atomic(tnode *) *slot, int c, tnode *child, size_t
      * descent reads the node, then the table, and apart they were two cold cache lines per
      * level. The root stays; so do nodes carrying a long path or inline value. */
     if (slot && nplen(n) + n->vlen <= NEAR_KIDS_MAX) {
-        unsigned f = nflags(n);
-        tentry inl;
-        if (f & T_INLINE) {
-            inl.seqkind = ninline_seqkind(n);
-            inl.val = ninline_val(n);
-            inl.vlen = n->vlen;
-        }
-        tnode *cp = node_make(t, f, npath(n), nplen(n), nk, (f & T_LIST) ? nvers(n) : NULL,
-                              (f & T_INLINE) ? &inl : NULL);
+        tnode *cp = node_copy(t, n, nflags(n), nk, NULL, NULL);
         if (!cp)
             return nomem(klen);
         atomic_store_explicit(slot, cp, memory_order_release);

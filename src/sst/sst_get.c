@@ -77,7 +77,7 @@ get_value(st_sst_reader *r, uint32_t g, uint32_t idx, uint32_t row, st_buf *val,
 {
     st_pq_value_reader vr;
     int lazy;
-    ST_RET(st_sst_load_value_page(r, g, idx, 1, 1, NULL, &vr, val, row, &lazy, vp));
+    ST_RET(st_sst_load_value_page(r, g, idx, 1, ST_SST_CRC_ONCE, NULL, &vr, val, row, &lazy, vp));
     if (lazy)
         return st_pq_value_reader_get(&vr, row, v, vl, isnull);
     *v = vp->pg->data + vp->pg->offs[row];
@@ -105,15 +105,16 @@ get_bundled(st_sst_reader *r, uint32_t g, const uint8_t *key, size_t klen, uint6
         return STRATA_OK;
     /* The bloom filter passed, so the key is most likely on this page and its value will be read:
      * start fetching the value page's location while the bundle is looked up, then its header
-     * (cold memory) while the key page is searched. Prefetching the header at once would wait
-     * here for the location, itself a cache miss. */
+     * (cold memory) while the key page is searched (prefetching that header at once would wait
+     * here for the location, itself a cache miss). The cache slots of the bundle and the value
+     * page, and the headers of the key and seqno pages a bundle miss decodes, are fetched now. */
     const st_pq_page_location *vloc = &rg->oi[ST_SST_COL_VALUE].pages[idx];
     __builtin_prefetch(vloc);
     st_sst_prefetch_slots(r, g, idx, val != NULL);
     st_sst_prefetch_bundle(r, rg, idx);
     st_cache_handle *h = NULL;
     st_sst_bundle *b = NULL;
-    ST_RET(st_sst_load_bundle(r, g, idx, 1, 1, &h, &b));
+    ST_RET(st_sst_load_bundle(r, g, idx, 1, ST_SST_CRC_ONCE, &h, &b));
     if (r->map && val)
         __builtin_prefetch(r->map + vloc->offset);
     const st_pq_page *kp = b->pg[ST_SST_COL_KEY];

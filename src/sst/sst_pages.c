@@ -604,9 +604,9 @@ st_sst_load_value_page(st_sst_reader *r, uint32_t g, uint32_t idx, int fill, int
         ST_RET(st_sst_map_value_page(r, g, idx, &ph, &payload));
         ST_RET(st_pq_value_reader_open(vr, &desc, &ph, payload, row, vbuf, r->path,
                                        (uint64_t)rg->oi[col].pages[idx].offset, lazy));
-        if (*lazy && check)
-            crc_passed(rg, col, idx);
         if (*lazy) {
+            if (check)
+                crc_passed(rg, col, idx);
             memset(out, 0, sizeof(*out));
             return STRATA_OK;
         }
