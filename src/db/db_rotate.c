@@ -53,7 +53,7 @@ open_wal(strata_db *db, uint64_t num, st_wal_writer **out)
     char *path = st_file_path(db->path, ST_FILE_WAL, num);
     if (!path)
         return st_err(STRATA_NOMEM, "out of memory");
-    int rc = st_wal_writer_open(db->env, path, num, out);
+    int rc = st_wal_writer_open_mapped(db->env, path, num, out);
     st_free(path);
     if (rc == STRATA_OK)
         rc = db->env->sync_dir(db->env, db->path);

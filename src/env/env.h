@@ -58,7 +58,14 @@ enum {
     ST_OPEN_WRITE = 2,  /* append/truncate/sync allowed; appends go to the end of the file */
     ST_OPEN_CREATE = 4, /* create if missing */
     ST_OPEN_TRUNC = 8,  /* truncate to 0 on open */
-    ST_OPEN_EXCL = 16   /* fail with INVALID if it exists */
+    ST_OPEN_EXCL = 16,  /* fail with INVALID if it exists */
+    /* With ST_OPEN_WRITE, a hint: appends may be copied into a shared writable mapping of
+     * space the file reserves ahead of its data (no system call per append; the data is in the
+     * OS page cache when append() returns, as with write()). Until close, the file on disk may
+     * end in reserved bytes that read as zeros; after a crash it may keep them. size() is the
+     * bytes appended; close() cuts the reserve off. Only for files whose readers take a
+     * zero-filled tail as their end (write-ahead logs). An env may ignore the flag. */
+    ST_OPEN_MAPPED_APPEND = 32
 };
 
 #define ST_ENV_VERSION 2 /* 2: link, lock_shared */

@@ -18,13 +18,140 @@ typedef struct posix_file {
     int fd;
     void *map; /* pf_map's read-only mapping, or NULL */
     size_t maplen;
+    /* ST_OPEN_MAPPED_APPEND: appends are copied into win, a shared writable mapping of the
+     * file's bytes [win_off, win_off + WIN_SIZE); bytes are reserved on disk (posix_fallocate)
+     * before a store reaches them, so no store needs a block the file system has not given. */
+    int mapped;
+    uint8_t *win;      /* or NULL before the first append and after a truncate */
+    uint64_t win_off;  /* a multiple of WIN_SIZE */
+    uint64_t end;      /* bytes appended: the file's logical size */
+    uint64_t reserved; /* the file's size on disk: end of the reserved space */
 } posix_file;
+
+/* Mapping window of a mapped-append file: one munmap and mmap per 1 MiB appended instead of
+ * one write() per append (a system call costs microseconds in a VM). */
+#define WIN_SIZE ((uint64_t)1 << 20)
+/* Reserve steps: a quarter of the bytes appended so far, from 4 KiB up to 1 MiB, so a small
+ * log on a nearly full disk asks for little more than it holds. */
+#define RESERVE_MIN ((uint64_t)4 << 10)
+#define RESERVE_MAX ((uint64_t)1 << 20)
+
+/* ---- mapped appends ------------------------------------------------------------------------ */
+
+static void
+unmap_window(posix_file *pf)
+{
+    if (pf->win)
+        munmap(pf->win, WIN_SIZE);
+    pf->win = NULL;
+}
+
+/* Map the window holding offset pf->end. Stores go only below pf->reserved. */
+static int
+map_window(posix_file *pf)
+{
+    uint64_t off = pf->end - pf->end % WIN_SIZE;
+    unmap_window(pf);
+    void *p = mmap(NULL, WIN_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, pf->fd, (off_t)off);
+    if (p == MAP_FAILED)
+        return st_err_errno(errno, "mmap %s at offset %llu", pf->base.path,
+                            (unsigned long long)off);
+    pf->win = p;
+    pf->win_off = off;
+    return STRATA_OK;
+}
+
+/* Make the file's bytes below `need` exist on disk before a store reaches them: a full disk
+ * fails here, with ENOSPC, instead of as SIGBUS on a store into the mapping. */
+static int
+reserve(posix_file *pf, uint64_t need)
+{
+    if (need <= pf->reserved)
+        return STRATA_OK;
+    uint64_t step = pf->end / 4;
+    step = step < RESERVE_MIN ? RESERVE_MIN : step > RESERVE_MAX ? RESERVE_MAX : step;
+    uint64_t to = need + step;
+    to += (RESERVE_MIN - to % RESERVE_MIN) % RESERVE_MIN;
+    int e = posix_fallocate(pf->fd, (off_t)pf->reserved, (off_t)(to - pf->reserved));
+    if (e != 0)
+        return st_err_errno(e, "reserve space in %s", pf->base.path);
+    pf->reserved = to;
+    return STRATA_OK;
+}
+
+static int
+write_all(posix_file *pf, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(pf->fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return st_err_errno(errno, "write %s", pf->base.path);
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return STRATA_OK;
+}
+
+/* A file system that cannot map the file (mmap failed: some FUSE and network file systems):
+ * drop the reserve and append with write() from now on. */
+static int
+unmapped(posix_file *pf)
+{
+    char why[ST_ERRMSG_MAX];
+    snprintf(why, sizeof(why), "%s", st_errmsg());
+    int fl = fcntl(pf->fd, F_GETFL);
+    if (ftruncate(pf->fd, (off_t)pf->end) != 0 || fl < 0 ||
+        fcntl(pf->fd, F_SETFL, fl | O_APPEND) != 0)
+        return st_err_errno(errno, "%s (and appending with write() instead failed)", why);
+    pf->mapped = 0;
+    pf->reserved = pf->end;
+    return STRATA_OK;
+}
+
+static int
+mapped_append(posix_file *pf, const uint8_t *p, size_t n)
+{
+    while (n > 0) {
+        if ((!pf->win || pf->end >= pf->win_off + WIN_SIZE) && map_window(pf) != STRATA_OK) {
+            int rc = unmapped(pf);
+            return rc == STRATA_OK ? write_all(pf, (const char *)p, n) : rc;
+        }
+        uint64_t room = pf->win_off + WIN_SIZE - pf->end;
+        size_t k = n < room ? n : (size_t)room;
+        ST_RET(reserve(pf, pf->end + k));
+        memcpy(pf->win + (pf->end - pf->win_off), p, k);
+        pf->end += k;
+        p += k;
+        n -= k;
+    }
+    return STRATA_OK;
+}
+
+/* Cut a mapped-append file to size bytes, reserve included (the next append reserves again
+ * before it stores). */
+static int
+mapped_truncate(posix_file *pf, uint64_t size)
+{
+    unmap_window(pf);
+    if (ftruncate(pf->fd, (off_t)size) != 0)
+        return st_err_errno(errno, "truncate %s", pf->base.path);
+    pf->end = size;
+    pf->reserved = size;
+    return STRATA_OK;
+}
+
+/* ---- file operations ------------------------------------------------------------------------ */
 
 static int
 pf_read_at(st_file *f, uint64_t off, void *buf, size_t n, size_t *nread)
 {
     posix_file *pf = (posix_file *)f;
     size_t done = 0;
+    if (pf->mapped) /* the reserve past the appended bytes is not part of the file */
+        n = off >= pf->end ? 0 : (pf->end - off < n ? (size_t)(pf->end - off) : n);
     while (done < n) {
         ssize_t r = pread(pf->fd, (char *)buf + done, n - done, (off_t)(off + done));
         if (r < 0) {
@@ -46,24 +173,16 @@ static int
 pf_append(st_file *f, const void *data, size_t n)
 {
     posix_file *pf = (posix_file *)f;
-    const char *p = data;
-    while (n > 0) {
-        ssize_t w = write(pf->fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return st_err_errno(errno, "write %s", f->path);
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return STRATA_OK;
+    if (pf->mapped)
+        return mapped_append(pf, data, n);
+    return write_all(pf, data, n);
 }
 
 static int
 pf_sync(st_file *f)
 {
     posix_file *pf = (posix_file *)f;
+    /* Linux's fdatasync also writes the pages stored through a shared mapping (one page cache) */
     if (fdatasync(pf->fd) != 0)
         return st_err_errno(errno, "fdatasync %s", f->path);
     return STRATA_OK;
@@ -74,6 +193,10 @@ pf_size(st_file *f, uint64_t *size)
 {
     posix_file *pf = (posix_file *)f;
     struct stat st;
+    if (pf->mapped) {
+        *size = pf->end;
+        return STRATA_OK;
+    }
     if (fstat(pf->fd, &st) != 0)
         return st_err_errno(errno, "fstat %s", f->path);
     *size = (uint64_t)st.st_size;
@@ -84,6 +207,8 @@ static int
 pf_truncate(st_file *f, uint64_t size)
 {
     posix_file *pf = (posix_file *)f;
+    if (pf->mapped)
+        return mapped_truncate(pf, size);
     if (ftruncate(pf->fd, (off_t)size) != 0)
         return st_err_errno(errno, "truncate %s", f->path);
     return STRATA_OK;
@@ -93,6 +218,8 @@ static int
 pf_map(st_file *f, const uint8_t **base, uint64_t *len)
 {
     posix_file *pf = (posix_file *)f;
+    if (pf->mapped)
+        return st_err(STRATA_NOTSUP, "map %s: it is being appended to", f->path);
     if (!pf->map) {
         struct stat st;
         if (sizeof(void *) < 8)
@@ -119,6 +246,13 @@ pf_close(st_file *f)
     int rc = STRATA_OK;
     if (pf->map)
         munmap(pf->map, pf->maplen);
+    if (pf->mapped) { /* cut the reserve off (only ever shrinking: others may have cut more) */
+        struct stat st;
+        unmap_window(pf);
+        if (fstat(pf->fd, &st) == 0 && (uint64_t)st.st_size > pf->end &&
+            ftruncate(pf->fd, (off_t)pf->end) != 0)
+            rc = st_err_errno(errno, "truncate %s", f->path);
+    }
     if (pf->fd >= 0 && close(pf->fd) != 0)
         rc = st_err_errno(errno, "close %s", f->path);
     st_free(f->path);
@@ -154,7 +288,10 @@ pe_open(st_env *env, const char *path, int flags, st_file **out)
 {
     *out = NULL;
     int oflags = O_CLOEXEC;
-    if ((flags & ST_OPEN_READ) && (flags & ST_OPEN_WRITE))
+    int mapped = (flags & ST_OPEN_WRITE) && (flags & ST_OPEN_MAPPED_APPEND) && sizeof(void *) >= 8;
+    if (mapped) /* a shared writable mapping needs read access; appends track the end */
+        oflags |= O_RDWR;
+    else if ((flags & ST_OPEN_READ) && (flags & ST_OPEN_WRITE))
         oflags |= O_RDWR | O_APPEND;
     else if (flags & ST_OPEN_WRITE)
         oflags |= O_WRONLY | O_APPEND;
@@ -175,7 +312,19 @@ pe_open(st_env *env, const char *path, int flags, st_file **out)
             return st_err(STRATA_INVALID, "open %s: file already exists", path);
         return st_err_errno(errno, "open %s", path);
     }
-    return new_file(env, path, fd, out);
+    struct stat st;
+    if (mapped && fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return st_err_errno(e, "fstat %s", path);
+    }
+    ST_RET(new_file(env, path, fd, out));
+    if (mapped) {
+        posix_file *pf = (posix_file *)*out;
+        pf->mapped = 1;
+        pf->end = pf->reserved = (uint64_t)st.st_size;
+    }
+    return STRATA_OK;
 }
 
 static int

@@ -89,14 +89,14 @@ wal_salt(const void *addr)
     return st_splitmix64(&x);
 }
 
-int
-st_wal_writer_open(st_env *env, const char *path, uint64_t log_number, st_wal_writer **out)
+static int
+writer_open(st_env *env, const char *path, uint64_t log_number, int flags, st_wal_writer **out)
 {
     *out = NULL;
     st_wal_writer *w = st_calloc(1, sizeof(*w));
     if (!w)
         return st_err(STRATA_NOMEM, "%s: out of memory creating write-ahead log", path);
-    int rc = env->open(env, path, ST_OPEN_WRITE | ST_OPEN_CREATE | ST_OPEN_EXCL, &w->file);
+    int rc = env->open(env, path, ST_OPEN_WRITE | ST_OPEN_CREATE | ST_OPEN_EXCL | flags, &w->file);
     if (rc != STRATA_OK) {
         st_free(w);
         return rc;
@@ -126,6 +126,18 @@ st_wal_writer_open(st_env *env, const char *path, uint64_t log_number, st_wal_wr
     w->seed = wal_crc_seed(hdr);
     *out = w;
     return STRATA_OK;
+}
+
+int
+st_wal_writer_open(st_env *env, const char *path, uint64_t log_number, st_wal_writer **out)
+{
+    return writer_open(env, path, log_number, 0, out);
+}
+
+int
+st_wal_writer_open_mapped(st_env *env, const char *path, uint64_t log_number, st_wal_writer **out)
+{
+    return writer_open(env, path, log_number, ST_OPEN_MAPPED_APPEND, out);
 }
 
 /* Upper bound of the framed size of an n-byte record: headers of every fragment + a tail. */
@@ -371,6 +383,29 @@ all_zero(const uint8_t *p, size_t n)
 }
 
 /*
+ * zero_tail --
+ *     *yes = 1 when every byte of [from, size) is zero: space a mapped writer reserved ahead of
+ *     its records (st_wal_writer_open_mapped) that a crash left in the file. It ends the log
+ *     cleanly, as the end of the file would.
+ */
+static int
+zero_tail(st_wal_reader *r, uint64_t from, int *yes)
+{
+    *yes = 0;
+    for (uint64_t b = from - from % BLK; b < r->size; b += BLK) {
+        const uint8_t *blk;
+        size_t blen, off = b < from ? (size_t)(from - b) : 0;
+        ST_RET(load(r, b, &blk, &blen));
+        if (b >= r->size) /* the file shrank under us */
+            break;
+        if (!all_zero(blk + off, blen - off))
+            return STRATA_OK;
+    }
+    *yes = 1;
+    return STRATA_OK;
+}
+
+/*
  * dropped_sector --
  *     *yes = 1 when [from, to) holds a run of zero bytes that ends at a ST_WAL_SECTOR boundary
  *     and starts at one or at `from`: a sector that never reached the disk while a later one
@@ -474,6 +509,15 @@ st_wal_reader_next(st_wal_reader *r, const uint8_t **rec, size_t *n)
         if (pos >= r->size) /* the file shrank */
             continue;
         size_t room = BLK - off;
+        if (!r->in_rec && (blk[off] == 0 || room < FH)) {
+            int zeros;
+            ST_RET(zero_tail(r, pos, &zeros));
+            if (zeros) { /* a mapped writer's reserve: the log ends here */
+                r->done = 1;
+                continue;
+            }
+            ST_RET(load(r, pos - off, &blk, &blen)); /* zero_tail may have moved the chunk */
+        }
         if (room < FH) { /* block tail: must be complete and zero */
             if (blen < BLK || !all_zero(blk + off, room)) {
                 rc = damage(r, pos, DMG_FRAGMENT, 0,
@@ -539,7 +583,10 @@ st_wal_reader_next(st_wal_reader *r, const uint8_t **rec, size_t *n)
 static int
 check_header(st_wal_reader *r, const uint8_t *hdr, size_t got)
 {
-    if (got == 0) { /* created, crashed before the header: an empty log */
+    int zeros = got > 0 && all_zero(hdr, got);
+    if (zeros)
+        ST_RET(zero_tail(r, got, &zeros));
+    if (got == 0 || zeros) { /* created (and maybe reserved), crashed before the header: empty */
         r->done = 1;
         return STRATA_OK;
     }

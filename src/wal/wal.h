@@ -41,6 +41,16 @@ typedef struct st_wal_reader st_wal_reader;
  */
 int st_wal_writer_open(st_env *env, const char *path, uint64_t log_number, st_wal_writer **out);
 
+/*
+ * st_wal_writer_open_mapped --
+ *     The same, with appends copied into a mapping of space the file reserves ahead
+ *     (ST_OPEN_MAPPED_APPEND): no system call per record. A crash may leave the reserve as a
+ *     zero-filled tail, which readers take as the clean end of the log. For the database's
+ *     log, written on every commit.
+ */
+int st_wal_writer_open_mapped(st_env *env, const char *path, uint64_t log_number,
+                              st_wal_writer **out);
+
 /* Append one record (n may be 0). Errors are sticky: after one, every call returns it. */
 int st_wal_writer_add(st_wal_writer *w, const void *rec, size_t n);
 

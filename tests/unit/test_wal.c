@@ -691,12 +691,19 @@ test_nonzero_tail(void)
     ST_ASSERT_EQ(o.count, 3);
     ST_ASSERT_EQ(o.rep.n, 1);
     ST_ASSERT_EQ(o.dropped, 3);
-    /* a tail cut off by the end of the file: torn */
+    /* a zero block tail cut off by the end of the file: zeros up to the end of the file end the
+     * log cleanly (a mapped writer's reserve), even in strict mode */
     file_put(path, full, B - 1);
+    read_log(path, STRATA_WAL_RECOVERY_STRICT, &s, NULL, 1, &o);
+    ST_ASSERT_RC(o.rc, STRATA_NOTFOUND);
+    ST_ASSERT_EQ(o.count, 1);
+    ST_ASSERT_EQ(o.dropped, 0);
+    /* cut off inside the record after it: torn */
+    file_put(path, full, B + FH + 4);
     read_log(path, STRATA_WAL_RECOVERY_TOLERATE_TAIL, &s, NULL, 1, &o);
     ST_ASSERT_RC(o.rc, STRATA_NOTFOUND);
     ST_ASSERT_EQ(o.count, 1);
-    ST_ASSERT_EQ(o.dropped, 2);
+    ST_ASSERT_EQ(o.dropped, FH + 4);
     free(full);
     recset_free(&s);
 }
@@ -1125,6 +1132,98 @@ test_io_pattern(void)
     free(lens);
 }
 
+/*
+ * The mapped writer (the database's log): while it is open the file holds the records and then
+ * a reserve that reads as zeros. A copy taken then is what a process kill leaves: every record,
+ * a clean end, nothing dropped. A record cut short before the zeros is still a torn tail, a
+ * file holding only zeros is an empty log, a truncate (the writer's error path) drops the
+ * reserve with the bytes after it, and close cuts the file to its records.
+ */
+static void
+test_mapped_writer(void)
+{
+    const char *p = tpath("mapped.log");
+    char path[4096], copy[4096];
+    snprintf(path, sizeof(path), "%s", p);
+    snprintf(copy, sizeof(copy), "%s", tpath("mapped-kill.log"));
+    size_t count = 3000;
+    size_t *lens = malloc(count * sizeof(*lens));
+    for (size_t i = 0; i < count; i++) /* about 2.7 MiB: crosses the 1 MiB mapping windows */
+        lens[i] = i % 7 == 0 ? 2 * B + 11 : 40 + i % 300;
+    recset s;
+    recset_init(&s, lens, count, 77);
+    unlink(path);
+    st_wal_writer *w = NULL;
+    ST_ASSERT_OK(st_wal_writer_open_mapped(st_env_posix(), path, 9, &w));
+    int saw_reserve = 0;
+    for (size_t i = 0; i < count; i++) {
+        s.start[i] = st_wal_writer_size(w);
+        ST_ASSERT_OK(st_wal_writer_add(w, s.data[i], s.len[i]));
+        s.end[i] = st_wal_writer_size(w);
+        uint64_t disk = file_size(path);
+        ST_ASSERT(disk >= s.end[i]);
+        ST_ASSERT(disk <= s.end[i] + (1u << 20) + 4096);
+        saw_reserve |= disk > s.end[i];
+    }
+    ST_ASSERT(saw_reserve);
+    ST_ASSERT(s.end[count - 1] > (2u << 20));
+    /* what a kill leaves: the records, then zeros */
+    size_t n = 0;
+    uint8_t *killed = file_get(path, &n);
+    ST_ASSERT(n > s.end[count - 1]);
+    uint8_t *zeros = calloc(1, n);
+    ST_ASSERT(zeros != NULL);
+    ST_ASSERT(memcmp(killed + s.end[count - 1], zeros, n - s.end[count - 1]) == 0);
+    free(zeros);
+    file_put(copy, killed, n);
+    check_intact(copy, &s);
+    /* the last record cut short, zeros after it: torn (the append never returned) */
+    uint64_t cut = s.start[count - 1] + FH + 5;
+    memset(killed + cut, 0, n - cut);
+    file_put(copy, killed, n);
+    readout o;
+    read_log(copy, STRATA_WAL_RECOVERY_TOLERATE_TAIL, &s, NULL, count, &o);
+    ST_ASSERT_RC(o.rc, STRATA_NOTFOUND);
+    ST_ASSERT_EQ(o.count, count - 1);
+    ST_ASSERT_EQ(o.rep.n, 1);
+    ST_ASSERT_EQ(o.good_end, s.end[count - 2]);
+    read_log(copy, STRATA_WAL_RECOVERY_STRICT, &s, NULL, count, &o);
+    ST_ASSERT_RC(o.rc, STRATA_CORRUPT);
+    /* created and reserved, killed before the header reached the file: an empty log */
+    memset(killed, 0, 8192);
+    file_put(copy, killed, 8192);
+    for (int m = 0; m < 3; m++) {
+        read_log(copy, all_modes[m], &s, NULL, 0, &o);
+        ST_ASSERT_RC(o.rc, STRATA_NOTFOUND);
+        ST_ASSERT_EQ(o.count, 0);
+        ST_ASSERT_EQ(o.rep.n, 0);
+    }
+    free(killed);
+    /* close cuts the reserve off */
+    ST_ASSERT_OK(st_wal_writer_close(w));
+    ST_ASSERT_EQ(file_size(path), s.end[count - 1]);
+    check_intact(path, &s);
+    recset_free(&s);
+    free(lens);
+    /* the file layer: a truncate drops what follows, reserve included; appends go on after it */
+    st_env *env = st_env_posix();
+    st_file *f = NULL;
+    ST_ASSERT_OK(env->open(env, path, ST_OPEN_WRITE | ST_OPEN_TRUNC | ST_OPEN_MAPPED_APPEND, &f));
+    ST_ASSERT_OK(st_file_append(f, "hello, world", 12));
+    ST_ASSERT(file_size(path) > 12);
+    ST_ASSERT_OK(st_file_truncate(f, 5));
+    ST_ASSERT_EQ(file_size(path), 5);
+    ST_ASSERT_OK(st_file_append(f, "XY", 2));
+    uint64_t size = 0;
+    ST_ASSERT_OK(st_file_size(f, &size));
+    ST_ASSERT_EQ(size, 7);
+    ST_ASSERT_OK(st_file_sync(f));
+    ST_ASSERT_OK(st_file_close(f));
+    uint8_t *back = file_get(path, &n);
+    ST_ASSERT_MEM_EQ(back, n, "helloXY", 7);
+    free(back);
+}
+
 /* Every allocation failure surfaces as NOMEM (or succeeds), never a crash or a wrong record. */
 static void
 test_alloc_failures(void)
@@ -1202,6 +1301,7 @@ main(void)
     ST_RUN(test_short_files);
     ST_RUN(test_writer_append_failure);
     ST_RUN(test_io_pattern);
+    ST_RUN(test_mapped_writer);
     ST_RUN(test_alloc_failures);
     st_test_rmrf(g_dir);
     st_free(g_dir);
