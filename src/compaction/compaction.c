@@ -168,7 +168,9 @@ st_compact_run(st_compact_job *job)
     for (st_iter_seek_first(it); it->valid; st_iter_next(it)) {
         job->entries_in++;
         if (job->cancel && (job->entries_in & 1023) == 0 && atomic_load(job->cancel)) {
-            rc = st_err(STRATA_BUSY, "compaction cancelled: the database is closing");
+            rc = st_err(
+                STRATA_BUSY,
+                "compaction cancelled (the database is closing or compacts the range itself)");
             goto err;
         }
         int same = have_key && st_bytes_cmp(it->key, it->klen, last_key.data, last_key.len) == 0;

@@ -76,6 +76,15 @@ int st_compact_run(st_compact_job *job);
 
 void st_compact_job_free(st_compact_job *job);
 
+/*
+ * st_compact_run_parts --
+ *     Run jobs[0..n) at once, each on a thread of its own (the caller's thread runs the first):
+ *     the parts of one compaction, each reading the inputs' keys in a range of its own, so their
+ *     outputs are key-disjoint and in order. On success every part's outputs are durable; on
+ *     failure every output of every part is removed and the first failure is returned.
+ */
+int st_compact_run_parts(st_compact_job *jobs, size_t n);
+
 /* ---- range tombstones of a job (compaction_rangedel.c) ------------------------------------ */
 
 typedef struct st_compact_rdels {

@@ -408,8 +408,23 @@ strata_compact_range(strata_db *db, const void *begin, size_t blen, const void *
         return st_err(STRATA_INVALID, "strata_compact_range: NULL bound with a non-zero length");
     if (begin && end && st_bytes_cmp(begin, blen, end, elen) > 0)
         return st_err(STRATA_INVALID, "strata_compact_range: begin is after end (reversed range)");
-    ST_RET(st_db_flush_all(db));
-    return st_db_compact_range(db, begin, blen, end, elen);
+    /* Like RocksDB's exclusive manual compaction: background workers start no compaction
+     * while this one flushes and merges, and running ones stop early (each would hold inputs
+     * this one waits for, to rewrite them anyway); flushes go on. */
+    pthread_mutex_lock(&db->mu);
+    db->manual++;
+    atomic_fetch_or(&db->cancel_bg, 2);
+    pthread_mutex_unlock(&db->mu);
+    int rc = st_db_flush_all(db);
+    if (rc == STRATA_OK)
+        rc = st_db_compact_range(db, begin, blen, end, elen);
+    pthread_mutex_lock(&db->mu);
+    if (--db->manual == 0)
+        atomic_fetch_and(&db->cancel_bg, ~2);
+    db->bg_recheck = 1; /* what waited may be due now */
+    pthread_cond_broadcast(&db->bg_cv);
+    pthread_mutex_unlock(&db->mu);
+    return rc;
 }
 
 /* ---- snapshots ------------------------------------------------------------------------- */

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* A compaction whose inputs total at most this many bytes is cheap: close lets a running one
  * finish rather than cancel it, then runs due ones itself, up to this many input bytes in all.
@@ -114,30 +115,102 @@ bottommost_inputs(const drop_ctx *c)
     return 1;
 }
 
+/* Parts a manual compaction (strata_compact_range) is split into, each merged on a thread of its
+ * own: one per online core, at most MAX_PARTS, each with at least PART_MIN_BYTES of input.
+ * Background compactions stay whole: they share the cores with the writers. */
+#define MAX_PARTS 4
+#define PART_MIN_BYTES (8u << 20)
+
+/*
+ * plan_parts --
+ *     How many key-range parts to merge at once, with the keys that cut them in cut[] (copies,
+ *     the caller frees them): cuts between row groups of the largest input. 1 (no cut) when
+ *     the merge is small or the machine has one core.
+ */
+static size_t
+plan_parts(st_table **inputs, st_sst_reader **rds, size_t n, uint64_t bytes_in, uint8_t **cut,
+           size_t *cutlen)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    size_t parts = cpus > MAX_PARTS ? MAX_PARTS : cpus > 1 ? (size_t)cpus : 1;
+    while (parts > 1 && bytes_in / parts < PART_MIN_BYTES)
+        parts--;
+    size_t big = 0;
+    if (parts < 2)
+        return 1;
+    for (size_t i = 0; i < n; i++)
+        if (inputs[i]->m.file_size > inputs[big]->m.file_size)
+            big = i;
+    const uint8_t *k[MAX_PARTS - 1];
+    size_t kl[MAX_PARTS - 1];
+    int got = st_sst_reader_split_keys(rds[big], parts, k, kl);
+    for (int j = 0; j < got; j++) {
+        cut[j] = st_malloc(kl[j] ? kl[j] : 1);
+        if (!cut[j]) {
+            while (j-- > 0)
+                st_free(cut[j]);
+            return 1;
+        }
+        memcpy(cut[j], k[j], kl[j]);
+        cutlen[j] = kl[j];
+    }
+    return (size_t)got + 1;
+}
+
+/* Open part p's input: every input table's entries in [cut[p-1], cut[p]), merged. */
+static int
+open_part(st_sst_reader **rds, size_t n, uint8_t **cut, const size_t *cutlen, size_t p,
+          size_t parts, st_iter **out)
+{
+    st_iter **its = st_calloc(n ? n : 1, sizeof(*its));
+    if (!its)
+        return st_err(STRATA_NOMEM, "out of memory");
+    int rc = STRATA_OK;
+    size_t nits = 0;
+    for (size_t i = 0; i < n && rc == STRATA_OK; i++) {
+        rc = st_sst_reader_iter(rds[i], p > 0 ? cut[p - 1] : NULL, p > 0 ? cutlen[p - 1] : 0,
+                                p + 1 < parts ? cut[p] : NULL, p + 1 < parts ? cutlen[p] : 0,
+                                ST_SST_CHECK_ALWAYS, &its[i]);
+        if (rc == STRATA_OK)
+            nits++;
+    }
+    if (rc == STRATA_OK) {
+        *out = st_merge_iter_new(its, n); /* closes the children on failure */
+        if (!*out)
+            rc = st_err(STRATA_NOMEM, "out of memory");
+    } else {
+        st_iters_close(its, nits);
+    }
+    st_free(its);
+    return rc;
+}
+
 /*
  * compact_tables --
  *     Merge `inputs` (tables of v, marked compacting by the caller) into new tables of
- *     target_file_size and install the result. The run stops with STRATA_BUSY when *cancel
- *     becomes non-zero (cancel may be NULL).
+ *     target_file_size and install the result; with `parallel`, in key-range parts at once
+ *     (plan_parts). The run stops with STRATA_BUSY when *cancel becomes non-zero (cancel may be
+ *     NULL).
  */
 static int
 compact_tables(strata_db *db, st_version *v, st_table **inputs, size_t n, const st_ucs_pick *pick,
-               const _Atomic int *cancel)
+               int parallel, const _Atomic int *cancel)
 {
-    st_compact_job job;
+    st_compact_job job, *jobs = NULL;
     memset(&job, 0, sizeof(job));
     st_version_edit e;
     st_edit_init(&e);
     drop_ctx dc = {v, inputs, n};
     uint64_t *snaps = NULL;
-    size_t nsnaps = 0;
-    st_iter **its = st_calloc(n ? n : 1, sizeof(*its));
-    uint64_t bytes_in = 0, t0 = st_now_micros();
+    size_t nsnaps = 0, parts = 1, nrds = 0;
+    st_sst_reader **rds = st_calloc(n ? n : 1, sizeof(*rds));
+    uint8_t *cut[MAX_PARTS - 1] = {0};
+    size_t cutlen[MAX_PARTS - 1] = {0};
+    uint64_t bytes_in = 0, bytes_out = 0, t0 = st_now_micros();
     int rc = STRATA_OK;
-    size_t nits = 0;
     st_buf lineage;
     st_buf_init(&lineage);
-    if (!its)
+    if (!rds)
         return st_err(STRATA_NOMEM, "out of memory");
     pthread_mutex_lock(&db->mu);
     rc = st_db_copy_snapshots(db, &snaps, &nsnaps);
@@ -159,30 +232,25 @@ compact_tables(strata_db *db, st_version *v, st_table **inputs, size_t n, const 
     st_free(rsets);
     job.rdels = rdels;
     for (size_t i = 0; i < n && rc == STRATA_OK; i++) {
-        st_sst_reader *rd;
-        rc = st_table_reader(inputs[i], &rd);
+        rc = st_table_reader(inputs[i], &rds[i]);
         if (rc != STRATA_OK)
             break;
+        nrds++;
         /* lineage: the newest WAL the input's data came from */
-        const char *w = st_sst_meta_prop(st_sst_reader_meta(rd), "strata-max-wal");
+        const char *w = st_sst_meta_prop(st_sst_reader_meta(rds[i]), "strata-max-wal");
         uint64_t wn = w ? strtoull(w, NULL, 10) : 0;
         if (wn > job.max_wal)
             job.max_wal = wn;
-        rc = st_sst_reader_iter(rd, NULL, 0, NULL, 0, ST_SST_CHECK_ALWAYS, &its[i]);
-        st_sst_reader_unref(rd); /* the iterator holds its own reference */
-        if (rc == STRATA_OK)
-            nits++;
         bytes_in += inputs[i]->m.file_size;
     }
-    if (rc != STRATA_OK) {
-        st_iters_close(its, nits);
-        goto err;
-    }
-    job.input = st_merge_iter_new(its, n);
-    if (!job.input) {
+    /* range tombstones are clipped to the output intervals by one job: no parts */
+    if (rc == STRATA_OK && parallel && !rdels)
+        parts = plan_parts(inputs, rds, n, bytes_in, cut, cutlen);
+    jobs = rc == STRATA_OK ? st_calloc(parts, sizeof(*jobs)) : NULL;
+    if (rc == STRATA_OK && !jobs)
         rc = st_err(STRATA_NOMEM, "out of memory");
+    if (rc != STRATA_OK)
         goto err;
-    }
     job.env = db->env;
     job.dir = db->path;
     st_db_sst_options(&db->opts, n > 0 && bottommost_inputs(&dc), &job.sst);
@@ -212,29 +280,46 @@ compact_tables(strata_db *db, st_version *v, st_table **inputs, size_t n, const 
         job.bound_lens = pick->bound_lens;
         job.nbounds = pick->nbounds;
     }
-    ST_ERR(st_compact_run(&job));
+    for (size_t p = 0; p < parts; p++)
+        jobs[p] = job;
+    for (size_t p = 0; p < parts && rc == STRATA_OK; p++)
+        rc = open_part(rds, n, cut, cutlen, p, parts, &jobs[p].input);
+    if (rc != STRATA_OK)
+        goto err;
+    ST_ERR(parts > 1 ? st_compact_run_parts(jobs, parts) : st_compact_run(&jobs[0]));
     for (size_t i = 0; i < n && rc == STRATA_OK; i++)
         rc = st_edit_remove_table(&e, inputs[i]->m.fnum);
-    for (size_t i = 0; i < job.noutputs && rc == STRATA_OK; i++)
-        rc = st_edit_add_table(&e, &job.outputs[i]);
+    for (size_t p = 0; p < parts; p++) {
+        for (size_t i = 0; i < jobs[p].noutputs && rc == STRATA_OK; i++)
+            rc = st_edit_add_table(&e, &jobs[p].outputs[i]);
+        bytes_out += jobs[p].bytes_out;
+    }
     if (rc != STRATA_OK) {
-        for (size_t i = 0; i < job.noutputs; i++)
-            st_db_remove_file(db, job.outputs[i].fnum, ST_FILE_TABLE);
+        for (size_t p = 0; p < parts; p++)
+            for (size_t i = 0; i < jobs[p].noutputs; i++)
+                st_db_remove_file(db, jobs[p].outputs[i].fnum, ST_FILE_TABLE);
         goto err;
     }
     rc = st_db_log_and_apply(db, &e); /* owns the output files from here on */
     if (rc == STRATA_OK) {
         atomic_fetch_add(&db->stats.compactions, 1);
         atomic_fetch_add(&db->stats.compact_bytes_in, bytes_in);
-        atomic_fetch_add(&db->stats.compact_bytes_out, job.bytes_out);
+        atomic_fetch_add(&db->stats.compact_bytes_out, bytes_out);
         atomic_fetch_add(&db->stats.compact_micros, st_now_micros() - t0);
     }
 err:
-    st_iter_close(job.input); /* only still set when the run never started */
-    st_compact_job_free(&job);
+    for (size_t p = 0; jobs && p < parts; p++) {
+        st_iter_close(jobs[p].input); /* only still set when the run never started */
+        st_compact_job_free(&jobs[p]);
+    }
+    for (size_t i = 0; i < nrds; i++)
+        st_sst_reader_unref(rds[i]); /* the iterators hold their own references */
+    for (size_t j = 0; j + 1 < parts; j++)
+        st_free(cut[j]);
+    st_free(jobs);
+    st_free(rds);
     st_edit_free(&e);
     st_buf_free(&lineage);
-    st_free(its);
     st_free(snaps);
     st_rdel_set_unref(rdels);
     return rc;
@@ -256,11 +341,12 @@ run_inputs(strata_db *db, st_version *v, st_table **inputs, size_t n, const st_u
     st_version_ref(v);
     db->compacting++;
     pthread_mutex_unlock(&db->mu);
-    int rc = compact_tables(db, v, inputs, n, pick, cancel);
+    int rc = compact_tables(db, v, inputs, n, pick, 0, cancel);
     pthread_mutex_lock(&db->mu);
     for (size_t i = 0; i < n; i++)
         inputs[i]->compacting = 0;
-    if (rc != STRATA_OK && !db->shutting_down)
+    /* BUSY: cancelled, by close or for a strata_compact_range that takes the inputs over */
+    if (rc != STRATA_OK && rc != STRATA_BUSY && !db->shutting_down)
         st_db_set_bg_error(db, rc);
     pthread_mutex_unlock(&db->mu);
     st_version_unref(v);   /* may close and remove the inputs: not under mu */
@@ -391,7 +477,7 @@ st_db_compact_range(strata_db *db, const void *begin, size_t blen, const void *e
     pthread_mutex_unlock(&db->mu);
     rc = inputs ? STRATA_OK : st_err(STRATA_NOMEM, "out of memory");
     if (rc == STRATA_OK && n > 0)
-        rc = compact_tables(db, v, inputs, n, NULL, &db->cancel_bg);
+        rc = compact_tables(db, v, inputs, n, NULL, 1, &db->cancel_close);
     pthread_mutex_lock(&db->mu);
     for (size_t i = 0; i < n; i++)
         inputs[i]->compacting = 0;

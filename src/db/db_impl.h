@@ -95,6 +95,7 @@ struct strata_db {
     int shutting_down; /* [mu] */
     int flushing;      /* [mu] a flush is running */
     int compacting;    /* [mu] compactions running */
+    int manual;        /* [mu] strata_compact_range calls under way: no new background picks */
     /* [mu] the tables or the running work changed since a worker last looked for due work
      * and found none: strata_wait_idle waits for a worker to look again */
     int bg_recheck;
@@ -106,7 +107,10 @@ struct strata_db {
     _Atomic uint64_t read_debt_limit;
     _Atomic int read_due;
     _Atomic uint64_t read_debt_flushes; /* flushes done when the debt last grew from 0 */
-    _Atomic int cancel_bg;              /* set by close: running compactions stop early */
+    /* Background compactions stop early while non-zero: bit 1 set by close, bit 2 while a
+     * strata_compact_range is under way (it rewrites their inputs anyway). */
+    _Atomic int cancel_bg;
+    _Atomic int cancel_close;  /* set by close: a manual compaction stops early */
     _Atomic int unlogged;      /* a write with disable_wal is only in memory: close flushes */
     st_wal_writer *wal;        /* [leader] the active log */
     uint64_t log_number;       /* [mu] number of the active log */

@@ -35,7 +35,7 @@ try_compaction(strata_db *db)
     int limit = n > 1 ? n - 1 : 1; /* keep a worker free for flushes */
     int rc;
     uint64_t bytes;
-    if (db->compacting >= limit)
+    if (db->compacting >= limit || db->manual > 0) /* strata_compact_range is under way */
         return 0;
     if (st_db_run_picked(db, 0, 0, &rc, &bytes))
         return 1;
@@ -105,7 +105,8 @@ st_db_stop_workers(strata_db *db)
 {
     pthread_mutex_lock(&db->mu);
     db->shutting_down = 1;
-    atomic_store(&db->cancel_bg, 1);
+    atomic_fetch_or(&db->cancel_bg, 1);
+    atomic_store(&db->cancel_close, 1);
     pthread_cond_broadcast(&db->bg_cv);
     pthread_mutex_unlock(&db->mu);
     for (int i = 0; i < db->nworkers; i++)

@@ -203,6 +203,16 @@ int st_sst_reader_iter(st_sst_reader *r, const uint8_t *lower, size_t llen, cons
 int st_sst_reader_approximate_size(st_sst_reader *r, const uint8_t *lower, size_t llen,
                                    const uint8_t *upper, size_t ulen, uint64_t *bytes);
 
+/*
+ * st_sst_reader_split_keys --
+ *     Up to parts - 1 keys, ascending, that cut the table's rows into about equal parts: the
+ *     smallest keys of the pages where the cuts fall (key ColumnIndex; a row group's smallest
+ *     key without one). Returns how many (fewer for a small table; 0 without key statistics).
+ *     The keys are borrowed from r.
+ */
+int st_sst_reader_split_keys(const st_sst_reader *r, size_t parts, const uint8_t **keys,
+                             size_t *lens);
+
 void st_sst_reader_ref(st_sst_reader *r);
 /* Drop a reference; the last one closes the file and frees the reader. NULL is a no-op. */
 void st_sst_reader_unref(st_sst_reader *r);

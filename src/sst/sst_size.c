@@ -63,3 +63,44 @@ st_sst_reader_approximate_size(st_sst_reader *r, const uint8_t *lower, size_t ll
     *bytes = total > 0 ? (uint64_t)(in / total * (double)r->file_size + 0.5) : 0;
     return STRATA_OK;
 }
+
+/* The smallest key of the first page of row group rg starting at row >= at (rows counted from
+ * the row group's start), from the key ColumnIndex, else the row group's own smallest key for
+ * at == 0; NULL when there is none. */
+static const st_pq_bytes *
+first_key_from(const st_sst_rg *rg, int64_t at)
+{
+    if (at <= 0)
+        return rg->has_kbounds ? &rg->kmin : NULL;
+    if (!rg->has_kci || rg->kci.npages != rg->oi[ST_SST_COL_KEY].npages)
+        return NULL;
+    for (uint32_t p = 0; p < rg->kci.npages; p++)
+        if (rg->oi[ST_SST_COL_KEY].pages[p].first_row >= at)
+            return &rg->kci.mins[p];
+    return NULL;
+}
+
+int
+st_sst_reader_split_keys(const st_sst_reader *r, size_t parts, const uint8_t **keys, size_t *lens)
+{
+    int64_t total = 0, before = 0;
+    for (uint32_t g = 0; g < r->nrgs; g++)
+        total += r->rgs[g].num_rows;
+    size_t n = 0;
+    for (uint32_t g = 0; g < r->nrgs && n + 1 < parts; g++) {
+        const st_sst_rg *rg = &r->rgs[g];
+        while (n + 1 < parts) { /* the first page at or after each cut's row */
+            int64_t cut = total * (int64_t)(n + 1) / (int64_t)parts;
+            if (cut >= before + rg->num_rows)
+                break; /* in a later row group */
+            const st_pq_bytes *k = first_key_from(rg, cut - before);
+            if (!k || (n > 0 && st_bytes_cmp(keys[n - 1], lens[n - 1], k->p, k->len) >= 0))
+                break; /* none here: the next row group's first key cuts */
+            keys[n] = k->p;
+            lens[n] = k->len;
+            n++;
+        }
+        before += rg->num_rows;
+    }
+    return (int)n;
+}
