@@ -11,6 +11,9 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#ifdef __linux__
+#include <sys/vfs.h>
+#endif
 #include <unistd.h>
 
 typedef struct posix_file {
@@ -95,28 +98,53 @@ write_all(posix_file *pf, const char *p, size_t n)
     return STRATA_OK;
 }
 
-/* A file system that cannot map the file (mmap failed: some FUSE and network file systems):
- * drop the reserve and append with write() from now on. */
+/* Append with write() from now on: cut the reserve off and switch the descriptor to O_APPEND. */
 static int
-unmapped(posix_file *pf)
+use_write(posix_file *pf)
 {
-    char why[ST_ERRMSG_MAX];
-    snprintf(why, sizeof(why), "%s", st_errmsg());
     int fl = fcntl(pf->fd, F_GETFL);
     if (ftruncate(pf->fd, (off_t)pf->end) != 0 || fl < 0 ||
         fcntl(pf->fd, F_SETFL, fl | O_APPEND) != 0)
-        return st_err_errno(errno, "%s (and appending with write() instead failed)", why);
+        return st_err_errno(errno, "%s: switching to write() appends", pf->base.path);
     pf->mapped = 0;
     pf->reserved = pf->end;
     return STRATA_OK;
+}
+
+/*
+ * 1 when the file system of fd stores into space posix_fallocate reserved without allocating
+ * again (ext4, XFS, tmpfs): a store into a mapped page then never needs a block it could fail to
+ * get. Copy-on-write file systems (btrfs, ZFS) allocate at write-back and would report a full
+ * disk as SIGBUS on a store; network and FUSE file systems may not map at all. They get write().
+ */
+static int
+overwrites_in_place(int fd)
+{
+#ifdef __linux__
+    struct statfs sf;
+    if (fstatfs(fd, &sf) != 0)
+        return 0;
+    switch ((unsigned long)sf.f_type) {
+    case 0xEF53UL:     /* ext2/3/4 */
+    case 0x58465342UL: /* XFS */
+    case 0x01021994UL: /* tmpfs */
+        return 1;
+    default:
+        return 0;
+    }
+#else
+    (void)fd;
+    return 0;
+#endif
 }
 
 static int
 mapped_append(posix_file *pf, const uint8_t *p, size_t n)
 {
     while (n > 0) {
+        /* a file system that cannot map the file after all: write() from here on */
         if ((!pf->win || pf->end >= pf->win_off + WIN_SIZE) && map_window(pf) != STRATA_OK) {
-            int rc = unmapped(pf);
+            int rc = use_write(pf);
             return rc == STRATA_OK ? write_all(pf, (const char *)p, n) : rc;
         }
         uint64_t room = pf->win_off + WIN_SIZE - pf->end;
@@ -323,6 +351,14 @@ pe_open(st_env *env, const char *path, int flags, st_file **out)
         posix_file *pf = (posix_file *)*out;
         pf->mapped = 1;
         pf->end = pf->reserved = (uint64_t)st.st_size;
+        if (!overwrites_in_place(fd)) {
+            int rc = use_write(pf);
+            if (rc != STRATA_OK) {
+                pf_close(*out);
+                *out = NULL;
+                return rc;
+            }
+        }
     }
     return STRATA_OK;
 }
