@@ -576,46 +576,6 @@ test_compact_range_during_background_compactions(void)
     finish(&c, dir);
 }
 
-/*
- * A whole-range compaction of enough input runs in key-range parts at once, one per core
- * (db_compact.c plan_parts): with outputs of unbounded size, one part writes one table, so two
- * or more tables mean parts ran; they are key-disjoint and hold every live key once.
- */
-static void
-test_compact_range_in_parts(void)
-{
-    char *dir = st_test_tmpdir("lsm_parts");
-    strata_options o = st_dbc_opts(4u << 20);
-    o.target_file_size = 1u << 30;
-    lsm_ctx c;
-    memset(&c, 0, sizeof(c));
-    c.db = st_dbc_open(dir, &o);
-    c.m = st_model_new();
-    st_rng_seed(&c.rng, st_test_seed() + 21);
-    c.keyspace = 200000;
-    char k[16], v[200];
-    for (unsigned i = 0; i < 120000; i++) { /* about 25 MiB of values that do not compress */
-        size_t kl = key_of((unsigned)st_rng_uniform(&c.rng, c.keyspace), k);
-        for (size_t j = 0; j < sizeof(v); j++)
-            v[j] = (char)st_rng_next(&c.rng);
-        ST_ASSERT_OK(strata_put(c.db, NULL, k, kl, v, sizeof(v)));
-        st_model_put(c.m, k, kl, v, sizeof(v));
-    }
-    ST_ASSERT_OK(strata_compact_range(c.db, NULL, 0, NULL, 0));
-    size_t n;
-    st_lsm_table *t = st_lsm_tables(c.db, &n);
-    fprintf(stderr, "compact_range in parts: %zu tables, %ld cores\n", n,
-            sysconf(_SC_NPROCESSORS_ONLN));
-    ST_ASSERT(st_lsm_disjoint(t, n));
-    ST_ASSERT_EQ(st_lsm_sum(t, n, 0), st_model_count(c.m));
-    ST_ASSERT(n <= 4);
-    if (sysconf(_SC_NPROCESSORS_ONLN) > 1)
-        ST_ASSERT(n >= 2);
-    free(t);
-    verify(&c, NULL, c.m);
-    finish(&c, dir);
-}
-
 /* ---- codecs: flushes and upper compactions `compression`, bottommost ones their own ---------- */
 
 /* The codec of table fnum's value chunks (key chunks agree or are UNCOMPRESSED); *flush: its footer
@@ -1157,7 +1117,6 @@ main(void)
     ST_RUN(test_repair_lost_manifest);
     ST_RUN(test_corrupt_table);
     ST_RUN(test_compact_range_during_background_compactions);
-    ST_RUN(test_compact_range_in_parts);
     ST_RUN(test_repair_after_partial_input_deletion);
     ST_RUN(test_codec_profile);
     return st_test_done();
