@@ -121,40 +121,78 @@ bottommost_inputs(const drop_ctx *c)
 #define MAX_PARTS 4
 #define PART_MIN_BYTES (8u << 20)
 
+/* Candidate cuts per input table (st_sst_reader_split_keys into this many parts). */
+#define CUT_CANDIDATES 16
+
+typedef struct cut_key {
+    const uint8_t *k; /* borrowed from an input's reader */
+    size_t kl;
+    uint64_t below; /* estimated input bytes of keys < k, over every input */
+} cut_key;
+
+static int
+cut_key_cmp(const void *a, const void *b)
+{
+    const cut_key *x = a, *y = b;
+    return st_bytes_cmp(x->k, x->kl, y->k, y->kl);
+}
+
 /*
  * plan_parts --
  *     How many key-range parts to merge at once, with the keys that cut them in cut[] (copies,
- *     the caller frees them): cuts between row groups of the largest input. 1 (no cut) when
- *     the merge is small or the machine has one core.
+ *     the caller frees them). The candidates are page boundaries of every input where its rows
+ *     divide evenly; each is weighed by the input bytes below it over all inputs (the tables of
+ *     a sharded run each hold a slice of the key space, so no single input shows the middle),
+ *     and the first candidate past each part's share of the bytes cuts. 1 (no cut) when the
+ *     merge is small or the machine has one core.
  */
 static size_t
-plan_parts(st_table **inputs, st_sst_reader **rds, size_t n, uint64_t bytes_in, uint8_t **cut,
-           size_t *cutlen)
+plan_parts(st_sst_reader **rds, size_t n, uint64_t bytes_in, uint8_t **cut, size_t *cutlen)
 {
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     size_t parts = cpus > MAX_PARTS ? MAX_PARTS : cpus > 1 ? (size_t)cpus : 1;
     while (parts > 1 && bytes_in / parts < PART_MIN_BYTES)
         parts--;
-    size_t big = 0;
     if (parts < 2)
         return 1;
-    for (size_t i = 0; i < n; i++)
-        if (inputs[i]->m.file_size > inputs[big]->m.file_size)
-            big = i;
-    const uint8_t *k[MAX_PARTS - 1];
-    size_t kl[MAX_PARTS - 1];
-    int got = st_sst_reader_split_keys(rds[big], parts, k, kl);
-    for (int j = 0; j < got; j++) {
-        cut[j] = st_malloc(kl[j] ? kl[j] : 1);
-        if (!cut[j]) {
-            while (j-- > 0)
-                st_free(cut[j]);
-            return 1;
+    cut_key *c = st_calloc(n * (CUT_CANDIDATES - 1) + 1, sizeof(*c));
+    if (!c)
+        return 1;
+    size_t nc = 0;
+    uint64_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *k[CUT_CANDIDATES - 1];
+        size_t kl[CUT_CANDIDATES - 1];
+        int got = st_sst_reader_split_keys(rds[i], CUT_CANDIDATES, k, kl);
+        for (int j = 0; j < got; j++, nc++) {
+            c[nc].k = k[j];
+            c[nc].kl = kl[j];
         }
-        memcpy(cut[j], k[j], kl[j]);
-        cutlen[j] = kl[j];
+        uint64_t b = 0;
+        if (st_sst_reader_approximate_size(rds[i], NULL, 0, NULL, 0, &b) == STRATA_OK)
+            total += b;
     }
-    return (size_t)got + 1;
+    for (size_t j = 0; j < nc; j++)
+        for (size_t i = 0; i < n; i++) {
+            uint64_t b = 0;
+            if (st_sst_reader_approximate_size(rds[i], NULL, 0, c[j].k, c[j].kl, &b) == STRATA_OK)
+                c[j].below += b;
+        }
+    qsort(c, nc, sizeof(*c), cut_key_cmp);
+    size_t got = 0;
+    for (size_t j = 0; j < nc && got + 1 < parts; j++) {
+        if (c[j].below < total / parts * (got + 1) ||
+            (got > 0 && st_bytes_cmp(cut[got - 1], cutlen[got - 1], c[j].k, c[j].kl) >= 0))
+            continue;
+        cut[got] = st_malloc(c[j].kl ? c[j].kl : 1);
+        if (!cut[got])
+            break;
+        memcpy(cut[got], c[j].k, c[j].kl);
+        cutlen[got] = c[j].kl;
+        got++;
+    }
+    st_free(c);
+    return got + 1;
 }
 
 /* Open part p's input: every input table's entries in [cut[p-1], cut[p]), merged. */
@@ -245,7 +283,7 @@ compact_tables(strata_db *db, st_version *v, st_table **inputs, size_t n, const 
     }
     /* range tombstones are clipped to the output intervals by one job: no parts */
     if (rc == STRATA_OK && parallel && !rdels)
-        parts = plan_parts(inputs, rds, n, bytes_in, cut, cutlen);
+        parts = plan_parts(rds, n, bytes_in, cut, cutlen);
     jobs = rc == STRATA_OK ? st_calloc(parts, sizeof(*jobs)) : NULL;
     if (rc == STRATA_OK && !jobs)
         rc = st_err(STRATA_NOMEM, "out of memory");
