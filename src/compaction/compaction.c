@@ -86,11 +86,7 @@ finish_output(out_state *o)
         job->outputs = outs;
     if (!made || !outs) {
         rc = st_err(STRATA_NOMEM, "out of memory");
-        /* the file exists: make sure it is removed */
-        char *p = st_file_path(job->dir, ST_FILE_TABLE, o->fnum);
-        if (p)
-            job->env->remove(job->env, p);
-        st_free(p);
+        st_compact_remove_table(job, o->fnum); /* the file exists: make sure it is removed */
     } else {
         o->made[o->nmade++] = o->fnum;
         rc = st_table_meta_from_sst(&job->outputs[job->noutputs], o->fnum, &sm);
@@ -146,6 +142,15 @@ close_segment(out_state *o, const uint8_t *hi, size_t hilen)
         o->has_lo = 1;
     }
     return STRATA_OK;
+}
+
+void
+st_compact_remove_table(const st_compact_job *job, uint64_t fnum)
+{
+    char *p = st_file_path(job->dir, ST_FILE_TABLE, fnum);
+    if (p)
+        job->env->remove(job->env, p);
+    st_free(p);
 }
 
 int
@@ -222,12 +227,8 @@ err:
     if (rc != STRATA_OK) {
         char saved[ST_ERRMSG_MAX];
         memcpy(saved, st_errmsg(), sizeof(saved));
-        for (size_t i = 0; i < o.nmade; i++) {
-            char *p = st_file_path(job->dir, ST_FILE_TABLE, o.made[i]);
-            if (p)
-                job->env->remove(job->env, p);
-            st_free(p);
-        }
+        for (size_t i = 0; i < o.nmade; i++)
+            st_compact_remove_table(job, o.made[i]);
         st_compact_job_free(job);
         st_err(rc, "%s", saved);
     }

@@ -76,6 +76,9 @@ int st_compact_run(st_compact_job *job);
 
 void st_compact_job_free(st_compact_job *job);
 
+/* Remove output table fnum of the job's directory (best effort: a failure is not reported). */
+void st_compact_remove_table(const st_compact_job *job, uint64_t fnum);
+
 /*
  * st_compact_run_parts --
  *     Run jobs[0..n) at once, each on a thread of its own (the caller's thread runs the first):

@@ -5,7 +5,6 @@
  */
 #include "compaction/compaction.h"
 #include "util/alloc.h"
-#include "version/filename.h"
 
 #include <pthread.h>
 #include <string.h>
@@ -30,12 +29,8 @@ part_main(void *arg)
 static void
 remove_outputs(st_compact_job *job)
 {
-    for (size_t i = 0; i < job->noutputs; i++) {
-        char *p = st_file_path(job->dir, ST_FILE_TABLE, job->outputs[i].fnum);
-        if (p)
-            job->env->remove(job->env, p);
-        st_free(p);
-    }
+    for (size_t i = 0; i < job->noutputs; i++)
+        st_compact_remove_table(job, job->outputs[i].fnum);
     st_compact_job_free(job);
 }
 

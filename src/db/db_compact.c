@@ -159,7 +159,6 @@ plan_parts(st_sst_reader **rds, size_t n, uint64_t bytes_in, uint8_t **cut, size
     if (!c)
         return 1;
     size_t nc = 0;
-    uint64_t total = 0;
     for (size_t i = 0; i < n; i++) {
         const uint8_t *k[CUT_CANDIDATES - 1];
         size_t kl[CUT_CANDIDATES - 1];
@@ -168,9 +167,6 @@ plan_parts(st_sst_reader **rds, size_t n, uint64_t bytes_in, uint8_t **cut, size
             c[nc].k = k[j];
             c[nc].kl = kl[j];
         }
-        uint64_t b = 0;
-        if (st_sst_reader_approximate_size(rds[i], NULL, 0, NULL, 0, &b) == STRATA_OK)
-            total += b;
     }
     for (size_t j = 0; j < nc; j++)
         for (size_t i = 0; i < n; i++) {
@@ -181,7 +177,7 @@ plan_parts(st_sst_reader **rds, size_t n, uint64_t bytes_in, uint8_t **cut, size
     qsort(c, nc, sizeof(*c), cut_key_cmp);
     size_t got = 0;
     for (size_t j = 0; j < nc && got + 1 < parts; j++) {
-        if (c[j].below < total / parts * (got + 1) ||
+        if (c[j].below < bytes_in / parts * (got + 1) ||
             (got > 0 && st_bytes_cmp(cut[got - 1], cutlen[got - 1], c[j].k, c[j].kl) >= 0))
             continue;
         cut[got] = st_malloc(c[j].kl ? c[j].kl : 1);
