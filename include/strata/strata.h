@@ -308,6 +308,10 @@ STRATA_API void strata_free(void *p); /* NULL is a no-op */
 
 /* ---------------------------------------------------------------------------------------------
  * Iterators: a consistent point-in-time view (the snapshot in ropts, else the state when opened).
+ * An open iterator keeps the versions it can show from being compacted away, and each seek moves
+ * it onto the database's current tables at the same point in time: a long-lived iterator reads
+ * the merged tables and does not hold obsolete files (they are deleted at its next seek). The
+ * snapshot in ropts may be released while the iterator is open.
  * ------------------------------------------------------------------------------------------- */
 /* Errors: INVALID (also a lower bound after the upper bound: a reversed range), NOMEM. */
 STRATA_API int strata_iter_open(strata_db *db, const strata_read_options *ropts, strata_iter **out);

@@ -442,11 +442,7 @@ strata_snapshot_get(strata_db *db)
     s->db = db;
     pthread_mutex_lock(&db->mu);
     s->seq = atomic_load_explicit(&db->last_seq, memory_order_acquire);
-    /* append: sequence numbers only grow, so the list stays sorted */
-    s->prev = db->snapshots.prev;
-    s->next = &db->snapshots;
-    s->prev->next = s;
-    db->snapshots.prev = s;
+    st_db_snapshot_link(db, s);
     pthread_mutex_unlock(&db->mu);
     atomic_fetch_add(&db->open_snapshots, 1);
     return s;
@@ -461,8 +457,7 @@ strata_snapshot_release(strata_db *db, const strata_snapshot *snap)
     if (s->db != db)
         return;
     pthread_mutex_lock(&db->mu);
-    s->prev->next = s->next;
-    s->next->prev = s->prev;
+    st_db_snapshot_unlink(s);
     pthread_mutex_unlock(&db->mu);
     atomic_fetch_sub(&db->open_snapshots, 1);
     st_free(s);

@@ -108,6 +108,7 @@ st_db_flush_one(strata_db *db)
         db->nimm--;
         memmove(db->imm, db->imm + 1, db->nimm * sizeof(*db->imm));
         memmove(db->imm_log, db->imm_log + 1, db->nimm * sizeof(*db->imm_log));
+        st_db_sources_changed(db);
         st_memtable_unref(mem); /* the queue's reference */
     }
     pthread_cond_broadcast(&db->bg_cv);

@@ -122,6 +122,10 @@ struct strata_db {
     strata_batch group;                     /* [leader] scratch batch for a commit group */
 
     strata_snapshot snapshots; /* [mu] sentinel of the snapshot list */
+    /* Bumped (under mu) whenever the sources a read sees change: the active memtable, the
+     * immutable queue or the current version. An open iterator moves to the new sources at its
+     * next seek (db_iter.c). */
+    _Atomic uint64_t view_gen;
     _Atomic long open_iters;
     _Atomic long open_snapshots;
 
@@ -164,6 +168,11 @@ void st_db_remove_file(strata_db *db, uint64_t num, st_file_kind kind);
 /* Copy the live snapshot sequence numbers (ascending) into a new array *out (NULL when there
  * are none; the caller frees it). REQUIRES mu. */
 int st_db_copy_snapshots(strata_db *db, uint64_t **out, size_t *n);
+/* Link s (s->seq set) into the snapshot list at its place by seq / unlink it. REQUIRES mu. */
+void st_db_snapshot_link(strata_db *db, strata_snapshot *s);
+void st_db_snapshot_unlink(strata_snapshot *s);
+/* The read sources changed (see view_gen). REQUIRES mu. */
+void st_db_sources_changed(strata_db *db);
 
 /* ---- db_memory.c ---- */
 /* The memory budget options `o` give (memory_budget, or the default derived from the cache and

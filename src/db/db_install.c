@@ -215,6 +215,7 @@ st_db_log_and_apply(strata_db *db, st_version_edit *e)
             atomic_store(&old->t[i]->obsolete, 1);
     db->current = nv;
     nv = NULL;
+    st_db_sources_changed(db);
     st_db_update_overlap(db);
     pthread_cond_broadcast(&db->bg_cv);
     pthread_mutex_unlock(&db->mu);

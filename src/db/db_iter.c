@@ -11,6 +11,14 @@
  *   forward:  the internal iterator sits ON the entry being shown; key/value point into it.
  *   backward: the internal iterator sits BEFORE every entry of the key being shown (on the
  *             previous key's entries), and key/value are copies in skey/sval.
+ *
+ * Fresh sources at each seek: the iterator's sequence number is linked into the database's
+ * snapshot list for its whole life, so flushes and compactions keep every version it can see.
+ * When the sources changed since the view was pinned (a flush, a compaction, a memtable switch:
+ * db->view_gen), a seek first moves the iterator to the current memtables and tables at the same
+ * sequence number. What it shows is unchanged; it stops holding obsolete tables and memtables,
+ * and positions in the sorted runs compaction has merged since, not in all the runs there were
+ * when it was opened. Steps (next/prev) never switch sources.
  */
 #include "db/db_impl.h"
 #include "db/db_rangedel.h"
@@ -23,6 +31,8 @@ struct strata_iter {
     uint64_t magic;
     strata_db *db;
     st_read_view view;
+    strata_snapshot pin;    /* seq in the snapshot list (see the top of this file) */
+    strata_read_options ro; /* the caller's options, with our bound copies and no snapshot */
     st_iter *it;
     uint64_t seq;
     int dir;
@@ -169,6 +179,92 @@ find_prev(strata_iter *i)
     i->vl = i->sval.len;
 }
 
+/* Open the merged internal iterator over view v: memtables, then one iterator per table source
+ * (each wrapped in a range tombstone filter when the view has range tombstones). *runs: the
+ * sorted runs of tables merged. */
+static int
+build_merge(strata_iter *i, st_read_view *v, st_iter **out, size_t *runs)
+{
+    int rc = STRATA_OK;
+    st_iter **children = NULL;
+    size_t n = 0;
+    *out = NULL;
+    if (st_view_has_range_dels(v)) {
+        ST_RET(st_db_range_del_iters(i->db, v, &i->ro, &children, &n));
+        *runs = n > v->nmem ? n - v->nmem : 0;
+        *out = st_merge_iter_new(children, n);
+        st_free(children);
+        return *out ? STRATA_OK : st_err(STRATA_NOMEM, "out of memory");
+    }
+    ST_RET(st_view_table_iters(i->db, v, &i->ro, &children, &n));
+    *runs = n;
+    size_t total = v->nmem + n, k = 0;
+    st_iter **all = st_calloc(total ? total : 1, sizeof(*all));
+    if (!all) {
+        st_iters_close(children, n);
+        st_free(children);
+        return st_err(STRATA_NOMEM, "out of memory");
+    }
+    for (size_t j = 0; j < v->nmem; j++) {
+        if (!(all[k] = st_memtable_iter(v->mem[j]))) {
+            rc = st_err(STRATA_NOMEM, "out of memory");
+            break;
+        }
+        k++;
+    }
+    for (size_t j = 0; j < n; j++) {
+        if (rc == STRATA_OK)
+            all[k++] = children[j];
+        else
+            st_iter_close(children[j]);
+    }
+    st_free(children);
+    if (rc == STRATA_OK && !(*out = st_merge_iter_new(all, k)))
+        rc = st_err(STRATA_NOMEM, "out of memory");
+    if (rc != STRATA_OK)
+        st_iters_close(all, k);
+    st_free(all);
+    return rc;
+}
+
+/*
+ * Before a seek: if the database's sources changed since the view was pinned, pin the current
+ * ones at the same sequence number and rebuild the merge over them. The old internal iterator
+ * is closed, so *key (which may point into it) is copied first. A failure keeps the old view,
+ * which is still correct.
+ */
+static void
+refresh(strata_iter *i, const void **key, size_t klen)
+{
+    if (atomic_load_explicit(&i->db->view_gen, memory_order_relaxed) == i->view.gen)
+        return;
+    if (*key && klen) {
+        if (*key != i->skey.data) {
+            st_buf_clear(&i->skey);
+            if (st_buf_append(&i->skey, *key, klen) != STRATA_OK) {
+                st_err_clear();
+                return;
+            }
+        }
+        *key = i->skey.data;
+    }
+    st_read_view v;
+    st_iter *it;
+    size_t runs = 0;
+    st_view_pin_at(i->db, i->seq, NULL, &v);
+    if (build_merge(i, &v, &it, &runs) != STRATA_OK) {
+        st_view_unpin(i->db, &v);
+        st_err_clear();
+        return;
+    }
+    st_iter_close(i->it);
+    st_view_unpin(i->db, &i->view);
+    i->view = v;
+    i->it = it;
+    i->runs = runs;
+    i->valid = 0;
+}
+
 void
 strata_iter_seek(strata_iter *i, const void *key, size_t klen)
 {
@@ -176,6 +272,7 @@ strata_iter_seek(strata_iter *i, const void *key, size_t klen)
         return;
     if (!key && klen)
         klen = 0;
+    refresh(i, &key, klen);
     const uint8_t *k = key;
     if (below_lower(i, k, klen) || !key) {
         k = i->lower;
@@ -195,6 +292,8 @@ strata_iter_seek_first(strata_iter *i)
 {
     if (!iter_check(i) || i->status != STRATA_OK)
         return;
+    const void *none = NULL;
+    refresh(i, &none, 0);
     i->dir = 1;
     charge_seek(i);
     if (i->lower)
@@ -209,6 +308,8 @@ strata_iter_seek_last(strata_iter *i)
 {
     if (!iter_check(i) || i->status != STRATA_OK)
         return;
+    const void *none = NULL;
+    refresh(i, &none, 0);
     i->dir = -1;
     charge_seek(i);
     if (i->upper) {
@@ -231,6 +332,7 @@ strata_iter_seek_for_prev(strata_iter *i, const void *key, size_t klen)
         strata_iter_seek_last(i);
         return;
     }
+    refresh(i, &key, klen);
     i->dir = -1;
     charge_seek(i);
     st_iter_seek_for_prev(i->it, key, klen, 0);
@@ -335,6 +437,9 @@ strata_iter_close(strata_iter *i)
     i->magic = 0;
     st_iter_close(i->it);
     st_view_unpin(i->db, &i->view);
+    pthread_mutex_lock(&i->db->mu);
+    st_db_snapshot_unlink(&i->pin);
+    pthread_mutex_unlock(&i->db->mu);
     st_buf_free(&i->skey);
     st_buf_free(&i->sval);
     st_free(i->lower);
@@ -416,68 +521,25 @@ st_db_iter_open(strata_db *db, const strata_read_options *ro, strata_iter **out)
     if (!i)
         return st_err(STRATA_NOMEM, "out of memory opening an iterator");
     int rc = STRATA_OK;
-    st_iter **children = NULL;
-    size_t n = 0;
-    strata_read_options tro;
     i->db = db;
-    ST_ERR(st_view_pin(db, ro, &i->view));
-    i->seq = i->view.seq;
     ST_ERR(iter_bounds(i, ro));
     /* tables read the bounds for the iterator's whole life: give them our copies */
-    tro = *ro;
-    tro.lower_bound = i->lower;
-    tro.lower_bound_len = i->llen;
-    tro.upper_bound = i->upper;
-    tro.upper_bound_len = i->ulen;
-    if (st_view_has_range_dels(&i->view)) {
-        /* every child wrapped in a range tombstone filter (db_rangedel.c) */
-        ST_ERR(st_db_range_del_iters(db, &i->view, &tro, &children, &n));
-        i->runs = n > i->view.nmem ? n - i->view.nmem : 0;
-        i->it = st_merge_iter_new(children, n);
-        st_free(children);
-        if (!i->it) {
-            rc = st_err(STRATA_NOMEM, "out of memory");
-            goto err;
-        }
-    } else {
-        ST_ERR(st_view_table_iters(db, &i->view, &tro, &children, &n));
-        i->runs = n;
-    }
-    if (!i->it) { /* no range tombstones: memtable iterators plus the tables' */
-        size_t total = i->view.nmem + n;
-        st_iter **all = st_calloc(total ? total : 1, sizeof(*all));
-        if (!all) {
-            st_iters_close(children, n);
-            st_free(children);
-            rc = st_err(STRATA_NOMEM, "out of memory");
-            goto err;
-        }
-        size_t k = 0;
-        for (size_t j = 0; j < i->view.nmem; j++) {
-            if (!(all[k] = st_memtable_iter(i->view.mem[j]))) {
-                rc = st_err(STRATA_NOMEM, "out of memory");
-                break;
-            }
-            k++;
-        }
-        for (size_t j = 0; j < n; j++) {
-            if (rc == STRATA_OK)
-                all[k++] = children[j];
-            else
-                st_iter_close(children[j]);
-        }
-        st_free(children);
-        if (rc != STRATA_OK) {
-            st_iters_close(all, k);
-            st_free(all);
-            goto err;
-        }
-        i->it = st_merge_iter_new(all, k);
-        st_free(all);
-        if (!i->it) {
-            rc = st_err(STRATA_NOMEM, "out of memory");
-            goto err;
-        }
+    i->ro = *ro;
+    i->ro.snapshot = NULL;
+    i->ro.prefix = NULL; /* the bounds hold it now */
+    i->ro.prefix_len = 0;
+    i->ro.lower_bound = i->lower;
+    i->ro.lower_bound_len = i->llen;
+    i->ro.upper_bound = i->upper;
+    i->ro.upper_bound_len = i->ulen;
+    st_view_pin_at(db, ro->snapshot ? ro->snapshot->seq : UINT64_MAX, &i->pin, &i->view);
+    i->seq = i->view.seq;
+    if ((rc = build_merge(i, &i->view, &i->it, &i->runs)) != STRATA_OK) {
+        st_view_unpin(db, &i->view);
+        pthread_mutex_lock(&db->mu);
+        st_db_snapshot_unlink(&i->pin);
+        pthread_mutex_unlock(&db->mu);
+        goto err;
     }
     i->magic = ST_ITER_MAGIC;
     i->dir = 1;
@@ -485,7 +547,6 @@ st_db_iter_open(strata_db *db, const strata_read_options *ro, strata_iter **out)
     *out = i;
     return STRATA_OK;
 err:
-    st_view_unpin(db, &i->view);
     st_free(i->lower);
     st_free(i->upper);
     st_free(i);

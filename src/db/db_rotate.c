@@ -110,6 +110,7 @@ rotate(strata_db *db)
     db->imm_log[db->nimm] = db->log_number;
     db->nimm++;
     db->mem = fresh;
+    st_db_sources_changed(db);
     db->wal = w;
     db->log_number = num;
     pthread_cond_broadcast(&db->bg_cv);

@@ -76,6 +76,33 @@ st_db_remove_file(strata_db *db, uint64_t num, st_file_kind kind)
     st_free(p);
 }
 
+void
+st_db_snapshot_link(strata_db *db, strata_snapshot *s)
+{
+    /* from the newest end: a new snapshot takes the last sequence number, so it goes last */
+    strata_snapshot *at = db->snapshots.prev;
+    while (at != &db->snapshots && at->seq > s->seq)
+        at = at->prev;
+    s->prev = at;
+    s->next = at->next;
+    at->next->prev = s;
+    at->next = s;
+}
+
+void
+st_db_snapshot_unlink(strata_snapshot *s)
+{
+    s->prev->next = s->next;
+    s->next->prev = s->prev;
+    s->prev = s->next = s;
+}
+
+void
+st_db_sources_changed(strata_db *db)
+{
+    atomic_fetch_add_explicit(&db->view_gen, 1, memory_order_relaxed);
+}
+
 /* Copy the live snapshot sequence numbers (ascending). REQUIRES mu. */
 int
 st_db_copy_snapshots(strata_db *db, uint64_t **out, size_t *n)

@@ -12,9 +12,15 @@ typedef struct st_read_view {
     size_t nmem;
     struct st_version *version; /* pinned table set (NULL when none) */
     uint64_t seq;               /* visibility limit */
+    uint64_t gen;               /* db->view_gen when pinned */
 } st_read_view;
 
 int st_view_pin(strata_db *db, const strata_read_options *ro, st_read_view *v);
+/* Pin the current sources with visibility limit seq (UINT64_MAX: the last published sequence
+ * number, read in the critical section that pins). With s non-NULL, also link s into the
+ * snapshot list at seq (s->seq is set), in the same critical section: from then on no flush or
+ * compaction drops a version that seq sees. */
+void st_view_pin_at(strata_db *db, uint64_t seq, strata_snapshot *s, st_read_view *v);
 void st_view_unpin(strata_db *db, st_read_view *v);
 
 /* Table side of the view (db_tables.c). REQUIRES mu for pin. */

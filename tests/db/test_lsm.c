@@ -302,6 +302,74 @@ test_reads_snapshots_iterators(void)
 }
 
 /* The same with the trie memtable and snappy tables. */
+/* Table files on disk (live ones and obsolete ones still held by a reader). */
+static size_t
+parquet_files(const char *dir)
+{
+    size_t n = 0;
+    free(st_lsm_files(dir, ".parquet", &n));
+    return n;
+}
+
+/*
+ * An iterator moves to the current sources at each seek, at its own sequence number: after a
+ * full compaction that rewrote every table it was opened over (and dropped the versions it shows
+ * but nothing newer needs, were it not for its place in the snapshot list), a seek releases the
+ * obsolete tables, and everything it shows is still its point in time, forward and backward,
+ * also when the seek key points into the iterator itself. It holds no user snapshot: the caller's
+ * snapshot it was opened at is released before the compaction.
+ */
+static void
+test_iterator_moves_to_fresh_sources(void)
+{
+    char *dir = st_test_tmpdir("lsm_iter_fresh");
+    lsm_ctx c = ctx_open(dir, 3000, st_test_seed() + 11);
+    do_ops(&c, scaled(3000));
+    ST_ASSERT_OK(strata_flush(c.db));
+    const strata_snapshot *snap = strata_snapshot_get(c.db);
+    ST_ASSERT(snap != NULL);
+    st_model *at_snap = st_model_clone(c.m);
+    do_ops(&c, scaled(600)); /* newer than the snapshot: the iterator must not show these */
+    strata_read_options ro;
+    strata_read_options_init(&ro);
+    ro.snapshot = snap;
+    strata_iter *it = NULL, *plain = NULL;
+    ST_ASSERT_OK(strata_iter_open(c.db, &ro, &it));
+    ST_ASSERT_OK(strata_iter_open(c.db, NULL, &plain));
+    st_model *at_open = st_model_clone(c.m);
+    strata_snapshot_release(c.db, snap);
+    ST_ASSERT(st_lsm_table_count(c.db) >= 2);
+    /* overwrite and delete much of it, then rewrite every table */
+    do_ops(&c, scaled(3000));
+    ST_ASSERT_OK(strata_compact_range(c.db, NULL, 0, NULL, 0));
+    ST_ASSERT_OK(strata_wait_idle(c.db));
+    size_t live = st_lsm_table_count(c.db);
+    ST_ASSERT(parquet_files(dir) > live); /* the iterators still hold the old tables */
+    /* seek with the iterator's own key: the refresh must not read it after closing its source */
+    strata_iter_seek_first(plain);
+    ST_ASSERT(strata_iter_valid(plain));
+    size_t kl;
+    const void *k = strata_iter_key(plain, &kl);
+    do_ops(&c, scaled(300));
+    ST_ASSERT_OK(strata_flush(c.db));
+    strata_iter_seek(plain, k, kl);
+    st_dbc_check_at(plain, at_open, 0, "iterator after a seek to its own key");
+    check_open_iter(plain, at_open);
+    check_open_iter(it, at_snap);
+    ST_ASSERT_OK(strata_compact_range(c.db, NULL, 0, NULL, 0));
+    ST_ASSERT_OK(strata_wait_idle(c.db));
+    strata_iter_seek_last(it);
+    strata_iter_seek_last(plain);
+    ST_ASSERT_EQ(parquet_files(dir), st_lsm_table_count(c.db)); /* obsolete tables released */
+    check_open_iter(plain, at_open);
+    check_open_iter(it, at_snap);
+    strata_iter_close(it);
+    strata_iter_close(plain);
+    st_model_free(at_open);
+    st_model_free(at_snap);
+    finish(&c, dir);
+}
+
 static void
 test_reads_snapshots_iterators_trie_snappy(void)
 {
@@ -1109,6 +1177,7 @@ main(void)
     ST_RUN(test_flush_produces_tables);
     ST_RUN(test_reads_snapshots_iterators);
     ST_RUN(test_reads_snapshots_iterators_trie_snappy);
+    ST_RUN(test_iterator_moves_to_fresh_sources);
     ST_RUN(test_tombstones_and_snapshots);
     ST_RUN(test_compact_range);
     ST_RUN(test_read_triggered_compaction);
