@@ -483,8 +483,10 @@ st_sst_cursor_prefetch(st_sst_cursor *c, const uint8_t *key, size_t klen)
     if (idx < rg->oi[0].npages && !(c->b && c->bg == g && c->bidx == idx)) {
         st_sst_prefetch_slots(r, g, idx, 1);
         st_sst_prefetch_bundle(r, rg, idx);
-        /* a seek mostly reads the value of the row it lands on: its page header too */
-        __builtin_prefetch(r->map + rg->oi[ST_SST_COL_VALUE].pages[idx].offset);
+        /* a seek mostly reads the value of the row it lands on: fetch its page location now and
+         * its header once the seek has the key page (waiting here for the location, a cache
+         * miss, held up every other prefetch of the merge) */
+        __builtin_prefetch(&rg->oi[ST_SST_COL_VALUE].pages[idx]);
     }
 }
 
@@ -512,6 +514,16 @@ st_sst_cursor_seek(st_sst_cursor *c, const uint8_t *key, size_t klen, uint64_t s
             else
                 ST_RET(cursor_load_page(c, ST_SST_COL_KEY, pi));
             st_sst_pref *p = &c->p[ST_SST_COL_KEY];
+            /* the search below walks offsets and keys in a dependent chain: fetch them at once
+             * (a key page is a few hundred bytes), and the value page's header the seek will
+             * read, whose location the prefetch hint fetched */
+            const st_pq_page *kp = p->pg;
+            for (size_t o = 0; o < (size_t)(kp->n + 1) * sizeof(uint32_t); o += 64)
+                __builtin_prefetch((const uint8_t *)kp->offs + o);
+            for (size_t o = 0; o < kp->offs[kp->n]; o += 64)
+                __builtin_prefetch(kp->data + o);
+            if (r->map && bundled)
+                __builtin_prefetch(r->map + rg->oi[ST_SST_COL_VALUE].pages[pi].offset);
             /* binary search in the page for the first key >= key */
             int64_t lo = p->first, hi = p->end;
             while (lo < hi) {
