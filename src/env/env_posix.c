@@ -29,6 +29,7 @@ typedef struct posix_file {
     uint64_t win_off;  /* a multiple of WIN_SIZE */
     uint64_t end;      /* bytes appended: the file's logical size */
     uint64_t reserved; /* the file's size on disk: end of the reserved space */
+    uint64_t faulted;  /* the window's pages below this offset were prefaulted (st_prefault) */
 } posix_file;
 
 /* Mapping window of a mapped-append file: one munmap and mmap per 1 MiB appended instead of
@@ -61,6 +62,7 @@ map_window(posix_file *pf)
                             (unsigned long long)off);
     pf->win = p;
     pf->win_off = off;
+    pf->faulted = pf->end; /* below end: written before, or not ours to dirty */
     return STRATA_OK;
 }
 
@@ -150,6 +152,14 @@ mapped_append(posix_file *pf, const uint8_t *p, size_t n)
         uint64_t room = pf->win_off + WIN_SIZE - pf->end;
         size_t k = n < room ? n : (size_t)room;
         ST_RET(reserve(pf, pf->end + k));
+        if (pf->end + k > pf->faulted) {
+            /* the window's reserved pages ahead, writable in one call rather than one fault per
+             * page at the first store (perf of batched fills: 5% of the time in those faults) */
+            uint64_t to =
+                pf->reserved < pf->win_off + WIN_SIZE ? pf->reserved : pf->win_off + WIN_SIZE;
+            st_prefault(pf->win + (pf->faulted - pf->win_off), (size_t)(to - pf->faulted));
+            pf->faulted = to;
+        }
         memcpy(pf->win + (pf->end - pf->win_off), p, k);
         pf->end += k;
         p += k;

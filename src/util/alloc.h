@@ -29,6 +29,16 @@ void *st_memdup(const void *p, size_t n); /* n may be 0: returns a valid 1-byte 
 void st_alloc_return_free(void);
 
 /*
+ * st_prefault --
+ *     Make the whole pages inside [p, p + n) present and writable now, with one system call
+ *     (Linux's MADV_POPULATE_WRITE; a no-op elsewhere or on older kernels), instead of one page
+ *     fault at the first store into each: in a VM every fault is an exception round trip of a
+ *     few microseconds. For memory about to be filled (a fresh memtable arena block, a mapped
+ *     log window inside space reserved on disk). Only a hint: errors are ignored.
+ */
+void st_prefault(void *p, size_t n);
+
+/*
  * st_alloc_fail_after --
  *     Test hook: after `n` more successful allocations every allocation fails (n < 0 disables).
  *     Process-wide; only for single-threaded fault tests.

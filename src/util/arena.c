@@ -39,6 +39,7 @@ new_block(st_arena *a, size_t size)
     block *b = st_malloc(HDR + size);
     if (!b)
         return NULL;
+    st_prefault((uint8_t *)b + HDR, size);
     b->size = size;
     b->next = a->blocks;
     a->blocks = b;
