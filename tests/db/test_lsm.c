@@ -136,25 +136,6 @@ verify(lsm_ctx *c, const strata_snapshot *snap, const st_model *m)
     }
 }
 
-/* A full forward and backward scan of an iterator opened earlier must equal its model. */
-static void
-check_open_iter(strata_iter *it, const st_model *m)
-{
-    long n = (long)st_model_count(m);
-    strata_iter_seek_first(it);
-    for (long i = 0; i <= n; i++) {
-        st_dbc_check_at(it, m, i, "old iterator, forward");
-        if (i < n)
-            strata_iter_next(it);
-    }
-    strata_iter_seek_last(it);
-    for (long i = n - 1; i >= -1; i--) {
-        st_dbc_check_at(it, m, i, "old iterator, backward");
-        if (i >= 0)
-            strata_iter_prev(it);
-    }
-}
-
 static lsm_ctx
 ctx_open(const char *dir, unsigned keyspace, uint64_t seed)
 {
@@ -288,7 +269,7 @@ test_reads_snapshots_iterators(void)
             if (snaps[s])
                 verify(&c, snaps[s], snap_models[s]);
         if (old_it)
-            check_open_iter(old_it, it_model);
+            st_dbc_check_open_iter(old_it, it_model, &c.rng, 10);
     }
     ST_ASSERT(max_tables >= 3);
     strata_iter_close(old_it);
@@ -354,15 +335,15 @@ test_iterator_moves_to_fresh_sources(void)
     ST_ASSERT_OK(strata_flush(c.db));
     strata_iter_seek(plain, k, kl);
     st_dbc_check_at(plain, at_open, 0, "iterator after a seek to its own key");
-    check_open_iter(plain, at_open);
-    check_open_iter(it, at_snap);
+    st_dbc_check_open_iter(plain, at_open, &c.rng, 20);
+    st_dbc_check_open_iter(it, at_snap, &c.rng, 20);
     ST_ASSERT_OK(strata_compact_range(c.db, NULL, 0, NULL, 0));
     ST_ASSERT_OK(strata_wait_idle(c.db));
     strata_iter_seek_last(it);
     strata_iter_seek_last(plain);
     ST_ASSERT_EQ(parquet_files(dir), st_lsm_table_count(c.db)); /* obsolete tables released */
-    check_open_iter(plain, at_open);
-    check_open_iter(it, at_snap);
+    st_dbc_check_open_iter(plain, at_open, &c.rng, 20);
+    st_dbc_check_open_iter(it, at_snap, &c.rng, 20);
     strata_iter_close(it);
     strata_iter_close(plain);
     st_model_free(at_open);

@@ -423,6 +423,48 @@ test_salvage_keeps_range_tombstone(void)
     salvage_keeps_range_tombstone(1);
 }
 
+/*
+ * Iterators move to the current tables at their seeks (db_iter.c): one opened before range
+ * deletes still shows the deleted keys after they were flushed and fully compacted, and one
+ * opened after them still hides the keys once a compaction has dropped the tombstone and the
+ * data under it. Neither holds a user snapshot.
+ */
+static void
+test_open_iterators_across_compactions(void)
+{
+    char *dir = st_test_tmpdir("rdel_iter_refresh");
+    st_rng rng;
+    st_rng_seed(&rng, st_test_seed());
+    strata_db *db = open_db(dir);
+    st_model *m = st_model_new();
+    fill(db, m, 600);
+    ST_ASSERT_OK(strata_flush(db));
+    strata_iter *before = NULL, *after = NULL;
+    ST_ASSERT_OK(strata_iter_open(db, NULL, &before));
+    st_model *m_before = st_model_clone(m);
+    del_range(db, m, 100, 300);
+    ST_ASSERT_OK(strata_iter_open(db, NULL, &after));
+    st_model *m_after = st_model_clone(m);
+    del_range(db, m, 250, 450);
+    st_dbc_check_open_iter(before, m_before, &rng, 20);
+    st_dbc_check_open_iter(after, m_after, &rng, 20);
+    ST_ASSERT_OK(strata_flush(db));
+    ST_ASSERT_OK(strata_compact_range(db, NULL, 0, NULL, 0));
+    st_dbc_check_open_iter(before, m_before, &rng, 20);
+    st_dbc_check_open_iter(after, m_after, &rng, 20);
+    strata_iter_close(before);
+    strata_iter_close(after);
+    /* with no reader left, a full compaction drops every covered entry */
+    ST_ASSERT_OK(strata_compact_range(db, NULL, 0, NULL, 0));
+    ST_ASSERT_EQ(st_dbc_stats(db).table_entries, st_model_count(m));
+    ST_ASSERT_OK(strata_close(db));
+    st_model_free(m);
+    st_model_free(m_before);
+    st_model_free(m_after);
+    st_test_rmrf(dir);
+    st_free(dir);
+}
+
 #define BOTH(fn)                                                                                   \
     static void fn##_skiplist(void)                                                                \
     {                                                                                              \
@@ -441,6 +483,7 @@ BOTH(test_partial_compaction_keeps_tombstone)
 BOTH(test_reverse_and_direction_changes)
 BOTH(test_durability_paths)
 BOTH(test_salvage_keeps_range_tombstone)
+BOTH(test_open_iterators_across_compactions)
 
 int
 main(void)
@@ -458,5 +501,7 @@ main(void)
     ST_RUN(test_durability_paths_trie);
     ST_RUN(test_salvage_keeps_range_tombstone_skiplist);
     ST_RUN(test_salvage_keeps_range_tombstone_trie);
+    ST_RUN(test_open_iterators_across_compactions_skiplist);
+    ST_RUN(test_open_iterators_across_compactions_trie);
     return st_test_done();
 }
