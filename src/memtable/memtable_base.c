@@ -30,6 +30,7 @@ st_memtable_arena_init(st_memtable_arena *m, const st_memtable_ops *ops, int kin
     m->arena = st_arena_new(0);
     if (!m->arena)
         return st_err(STRATA_NOMEM, "memtable: out of memory creating an arena");
+    st_arena_prefault(m->arena); /* filled to the end before the memtable is switched */
     m->self = self;
     atomic_init(&m->used, 0);
     st_memtable_init_header(&m->base, ops, kind);

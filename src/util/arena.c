@@ -17,6 +17,7 @@ typedef struct block {
 struct st_arena {
     size_t block_size;
     block *blocks;
+    int prefault; /* st_arena_prefault */
     uint8_t *ptr; /* next free byte of the current block */
     size_t left;  /* bytes left in the current block */
     atomic_size_t memory;
@@ -39,12 +40,19 @@ new_block(st_arena *a, size_t size)
     block *b = st_malloc(HDR + size);
     if (!b)
         return NULL;
-    st_prefault((uint8_t *)b + HDR, size);
+    if (a->prefault)
+        st_prefault((uint8_t *)b + HDR, size);
     b->size = size;
     b->next = a->blocks;
     a->blocks = b;
     atomic_fetch_add_explicit(&a->memory, HDR + size, memory_order_relaxed);
     return b;
+}
+
+void
+st_arena_prefault(st_arena *a)
+{
+    a->prefault = 1;
 }
 
 void *
