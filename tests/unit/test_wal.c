@@ -434,13 +434,20 @@ static void
 check_cut(const char *path, const uint8_t *full, uint64_t cut, const recset *s)
 {
     size_t last = s->n - 1;
+    /* When only zero bytes of the last record remain (its first header byte, a CRC byte, is 0
+     * once in 256 logs: the CRC covers the log's random salt), the file reads as a mapped
+     * writer's zero reserve, which ends the log cleanly (doc/format_wal.md, "zero-filled
+     * tail"). The record was never complete, so nothing acknowledged is lost. */
+    int clean = 1;
+    for (uint64_t b = s->start[last]; b < cut && clean; b++)
+        clean = full[b] == 0;
     file_put(path, full, (size_t)cut);
     readout o;
     read_log(path, STRATA_WAL_RECOVERY_TOLERATE_TAIL, s, NULL, last, &o);
     ST_ASSERT_RC(o.rc, STRATA_NOTFOUND);
     ST_ASSERT_EQ(o.count, last);
     ST_ASSERT_EQ(o.good_end, s->start[last]);
-    if (cut == s->start[last]) {
+    if (clean) {
         ST_ASSERT_EQ(o.rep.n, 0);
         ST_ASSERT_EQ(o.dropped, 0);
     } else {
@@ -456,7 +463,7 @@ check_cut(const char *path, const uint8_t *full, uint64_t cut, const recset *s)
     ST_ASSERT_EQ(k.dropped, o.dropped);
     readout t;
     read_log(path, STRATA_WAL_RECOVERY_STRICT, s, NULL, last, &t);
-    ST_ASSERT_RC(t.rc, cut == s->start[last] ? STRATA_NOTFOUND : STRATA_CORRUPT);
+    ST_ASSERT_RC(t.rc, clean ? STRATA_NOTFOUND : STRATA_CORRUPT);
     if (t.rc == STRATA_CORRUPT) {
         ST_ASSERT_EQ(t.count, last);
         ST_ASSERT(strstr(t.msg, path) != NULL);
@@ -481,6 +488,9 @@ torn_cuts(const char *name, const size_t *lens, size_t count, int all)
         if (all || cut - a < 16 || in < 16 || in > B - 16 || (cut - a) % 997 == 0)
             check_cut(path, full, cut, &s);
     }
+    /* what a salt whose CRC starts with a zero byte gives: one zero byte of the last record */
+    full[a] = 0;
+    check_cut(path, full, a + 1, &s);
     free(full);
     recset_free(&s);
 }
