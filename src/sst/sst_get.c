@@ -119,12 +119,7 @@ get_bundled(st_sst_reader *r, uint32_t g, const uint8_t *key, size_t klen, uint6
         __builtin_prefetch(r->map + vloc->offset);
     const st_pq_page *kp = b->pg[ST_SST_COL_KEY];
     const int64_t *seqs = b->pg[ST_SST_COL_SEQNO]->ints;
-    /* the binary search below touches the offsets and keys in a dependent chain: fetch them all
-     * at once (a key page is a few hundred bytes) */
-    for (size_t o = 0; o < (size_t)(kp->n + 1) * sizeof(uint32_t); o += 64)
-        __builtin_prefetch((const uint8_t *)kp->offs + o);
-    for (size_t o = 0; o < kp->offs[kp->n]; o += 64)
-        __builtin_prefetch(kp->data + o);
+    st_sst_prefetch_key_page(kp);
     uint32_t lo = 0, hi = kp->n;
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;

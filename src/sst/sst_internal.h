@@ -205,6 +205,17 @@ st_sst_prefetch_bundle(const st_sst_reader *r, const st_sst_rg *rg, uint32_t idx
     __builtin_prefetch(r->map + rg->oi[ST_SST_COL_SEQNO].pages[idx].offset);
 }
 
+/* A binary search of key page kp walks its offsets and keys in a dependent chain: start
+ * fetching them all at once (a key page is a few hundred bytes). */
+static inline void
+st_sst_prefetch_key_page(const st_pq_page *kp)
+{
+    for (size_t o = 0; o < (size_t)(kp->n + 1) * sizeof(uint32_t); o += 64)
+        __builtin_prefetch((const uint8_t *)kp->offs + o);
+    for (size_t o = 0; o < kp->offs[kp->n]; o += 64)
+        __builtin_prefetch(kp->data + o);
+}
+
 void st_sst_cursor_init(st_sst_cursor *c, st_sst_reader *r, int fill_cache);
 void st_sst_cursor_release(st_sst_cursor *c); /* drop pinned pages */
 /* Position on the first entry >= (key, seq); invalid at end. */

@@ -514,14 +514,9 @@ st_sst_cursor_seek(st_sst_cursor *c, const uint8_t *key, size_t klen, uint64_t s
             else
                 ST_RET(cursor_load_page(c, ST_SST_COL_KEY, pi));
             st_sst_pref *p = &c->p[ST_SST_COL_KEY];
-            /* the search below walks offsets and keys in a dependent chain: fetch them at once
-             * (a key page is a few hundred bytes), and the value page's header the seek will
-             * read, whose location the prefetch hint fetched */
-            const st_pq_page *kp = p->pg;
-            for (size_t o = 0; o < (size_t)(kp->n + 1) * sizeof(uint32_t); o += 64)
-                __builtin_prefetch((const uint8_t *)kp->offs + o);
-            for (size_t o = 0; o < kp->offs[kp->n]; o += 64)
-                __builtin_prefetch(kp->data + o);
+            /* the key page for the search below, and the value page's header the seek will read,
+             * whose location the prefetch hint fetched */
+            st_sst_prefetch_key_page(p->pg);
             if (r->map && bundled)
                 __builtin_prefetch(r->map + rg->oi[ST_SST_COL_VALUE].pages[pi].offset);
             /* binary search in the page for the first key >= key */
