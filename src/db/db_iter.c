@@ -436,10 +436,7 @@ strata_iter_close(strata_iter *i)
         return;
     i->magic = 0;
     st_iter_close(i->it);
-    st_view_unpin(i->db, &i->view);
-    pthread_mutex_lock(&i->db->mu);
-    st_db_snapshot_unlink(&i->pin);
-    pthread_mutex_unlock(&i->db->mu);
+    st_view_unpin_at(i->db, &i->pin, &i->view);
     st_buf_free(&i->skey);
     st_buf_free(&i->sval);
     st_free(i->lower);
@@ -535,10 +532,7 @@ st_db_iter_open(strata_db *db, const strata_read_options *ro, strata_iter **out)
     st_view_pin_at(db, ro->snapshot ? ro->snapshot->seq : UINT64_MAX, &i->pin, &i->view);
     i->seq = i->view.seq;
     if ((rc = build_merge(i, &i->view, &i->it, &i->runs)) != STRATA_OK) {
-        st_view_unpin(db, &i->view);
-        pthread_mutex_lock(&db->mu);
-        st_db_snapshot_unlink(&i->pin);
-        pthread_mutex_unlock(&db->mu);
+        st_view_unpin_at(db, &i->pin, &i->view);
         goto err;
     }
     i->magic = ST_ITER_MAGIC;

@@ -62,6 +62,15 @@ st_view_unpin(strata_db *db, st_read_view *v)
     st_view_unpin_tables(db, v);
 }
 
+void
+st_view_unpin_at(strata_db *db, strata_snapshot *s, st_read_view *v)
+{
+    st_view_unpin(db, v);
+    pthread_mutex_lock(&db->mu);
+    st_db_snapshot_unlink(s);
+    pthread_mutex_unlock(&db->mu);
+}
+
 int
 st_db_get(strata_db *db, const strata_read_options *ro, const void *key, size_t klen, void **val,
           size_t *vlen)

@@ -22,6 +22,8 @@ int st_view_pin(strata_db *db, const strata_read_options *ro, st_read_view *v);
  * compaction drops a version that seq sees. */
 void st_view_pin_at(strata_db *db, uint64_t seq, strata_snapshot *s, st_read_view *v);
 void st_view_unpin(strata_db *db, st_read_view *v);
+/* Undo st_view_pin_at with snapshot s: unpin v and unlink s (takes mu briefly). */
+void st_view_unpin_at(strata_db *db, strata_snapshot *s, st_read_view *v);
 
 /* Table side of the view (db_tables.c). REQUIRES mu for pin. */
 void st_view_pin_tables(strata_db *db, st_read_view *v);
