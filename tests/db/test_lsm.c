@@ -283,15 +283,6 @@ test_reads_snapshots_iterators(void)
 }
 
 /* The same with the trie memtable and snappy tables. */
-/* Table files on disk (live ones and obsolete ones still held by a reader). */
-static size_t
-parquet_files(const char *dir)
-{
-    size_t n = 0;
-    free(st_lsm_files(dir, ".parquet", &n));
-    return n;
-}
-
 /*
  * An iterator moves to the current sources at each seek, at its own sequence number: after a
  * full compaction that rewrote every table it was opened over (and dropped the versions it shows
@@ -325,7 +316,8 @@ test_iterator_moves_to_fresh_sources(void)
     ST_ASSERT_OK(strata_compact_range(c.db, NULL, 0, NULL, 0));
     ST_ASSERT_OK(strata_wait_idle(c.db));
     size_t live = st_lsm_table_count(c.db);
-    ST_ASSERT(parquet_files(dir) > live); /* the iterators still hold the old tables */
+    /* table files on disk: the iterators still hold the old tables */
+    ST_ASSERT(st_lsm_count_named(dir, "", ".parquet") > live);
     /* seek with the iterator's own key: the refresh must not read it after closing its source */
     strata_iter_seek_first(plain);
     ST_ASSERT(strata_iter_valid(plain));
@@ -341,7 +333,8 @@ test_iterator_moves_to_fresh_sources(void)
     ST_ASSERT_OK(strata_wait_idle(c.db));
     strata_iter_seek_last(it);
     strata_iter_seek_last(plain);
-    ST_ASSERT_EQ(parquet_files(dir), st_lsm_table_count(c.db)); /* obsolete tables released */
+    /* obsolete tables released */
+    ST_ASSERT_EQ(st_lsm_count_named(dir, "", ".parquet"), st_lsm_table_count(c.db));
     st_dbc_check_open_iter(plain, at_open, &c.rng, 20);
     st_dbc_check_open_iter(it, at_snap, &c.rng, 20);
     strata_iter_close(it);
