@@ -13,11 +13,11 @@
 
 #include <string.h>
 
-/* Pin the memtables and the version into v. REQUIRES mu. */
-static void
-pin_sources(strata_db *db, st_read_view *v)
+void
+st_view_pin_at(strata_db *db, uint64_t seq, strata_snapshot *s, st_read_view *v)
 {
     memset(v, 0, sizeof(*v));
+    pthread_mutex_lock(&db->mu);
     v->mem[v->nmem++] = db->mem;
     st_memtable_ref(db->mem);
     for (size_t i = db->nimm; i-- > 0;) {
@@ -26,24 +26,6 @@ pin_sources(strata_db *db, st_read_view *v)
     }
     v->gen = atomic_load_explicit(&db->view_gen, memory_order_relaxed);
     st_view_pin_tables(db, v);
-}
-
-int
-st_view_pin(strata_db *db, const strata_read_options *ro, st_read_view *v)
-{
-    pthread_mutex_lock(&db->mu);
-    pin_sources(db, v);
-    v->seq = ro && ro->snapshot ? ro->snapshot->seq
-                                : atomic_load_explicit(&db->last_seq, memory_order_acquire);
-    pthread_mutex_unlock(&db->mu);
-    return STRATA_OK;
-}
-
-void
-st_view_pin_at(strata_db *db, uint64_t seq, strata_snapshot *s, st_read_view *v)
-{
-    pthread_mutex_lock(&db->mu);
-    pin_sources(db, v);
     v->seq = seq != UINT64_MAX ? seq : atomic_load_explicit(&db->last_seq, memory_order_acquire);
     if (s) {
         s->seq = v->seq;
@@ -51,6 +33,13 @@ st_view_pin_at(strata_db *db, uint64_t seq, strata_snapshot *s, st_read_view *v)
         st_db_snapshot_link(db, s);
     }
     pthread_mutex_unlock(&db->mu);
+}
+
+int
+st_view_pin(strata_db *db, const strata_read_options *ro, st_read_view *v)
+{
+    st_view_pin_at(db, ro && ro->snapshot ? ro->snapshot->seq : UINT64_MAX, NULL, v);
+    return STRATA_OK;
 }
 
 void
