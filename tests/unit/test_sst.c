@@ -7,6 +7,7 @@
 #include "sst/sst_internal.h"
 #include "st_test.h"
 #include "util/alloc.h"
+#include "util/arena.h"
 #include "util/random.h"
 
 #include <stdio.h>
@@ -904,6 +905,76 @@ test_builder_errors(void)
 }
 
 /* Every allocation failure during build, open, get and scan is a clean STRATA_NOMEM. */
+/* The length of a Parquet file's footer (FileMetaData), from its last 8 bytes. */
+static size_t
+footer_len(const char *path)
+{
+    uint8_t tail[8];
+    FILE *f = fopen(path, "rb");
+    ST_ASSERT(f != NULL);
+    ST_ASSERT(fseek(f, -8, SEEK_END) == 0 && fread(tail, 1, 8, f) == 8);
+    fclose(f);
+    return (size_t)tail[0] | (size_t)tail[1] << 8 | (size_t)tail[2] << 16 | (size_t)tail[3] << 24;
+}
+
+/*
+ * An open table holds its page index decoded, not the encoded OffsetIndex bytes beside it: its
+ * memory stays below what the decoded structures, the footer, the key ColumnIndex and the bloom
+ * filter need, plus two arena blocks. Through the mapping and through reads (the fault env does
+ * not map) alike.
+ */
+static void
+test_open_memory(void)
+{
+    char *dir = st_test_tmpdir("sst_open_memory");
+    char *path = table_path(dir, "mem.parquet");
+    model m = {0};
+    char key[32], val[16];
+    memset(val, 'v', sizeof(val));
+    for (int i = 0; i < 40000; i++) {
+        snprintf(key, sizeof(key), "key%012d", i);
+        model_add(&m, key, strlen(key), (uint64_t)i + 1, ST_KIND_PUT, val, sizeof(val));
+    }
+    st_sst_options o = small_opts(STRATA_COMPRESSION_NONE);
+    o.page_size = 256;
+    o.row_group_size = 16u << 20; /* one row group */
+    build(path, &m, &o, NULL);
+    for (int mapped = 0; mapped < 2; mapped++) {
+        st_fault_env *fe = mapped ? NULL : st_fault_env_new(st_env_posix());
+        st_sst_reader *r = NULL;
+        ST_ASSERT_OK(
+            st_sst_reader_open(mapped ? st_env_posix() : st_fault_env_env(fe), path, NULL, &r));
+        ST_ASSERT_EQ(r->map != NULL, mapped);
+        size_t oi_raw = 0, bound = 2 * 64 * 1024 + r->nrgs * sizeof(st_sst_rg);
+        for (uint32_t g = 0; g < r->nrgs; g++) {
+            const st_sst_rg *rg = &r->rgs[g];
+            size_t pages = rg->oi[0].npages;
+            for (int c = 0; c < ST_SST_NCOLS; c++) {
+                oi_raw += (size_t)r->fm.row_groups[g].columns[c].offset_index_length;
+                bound += pages * (sizeof(st_pq_page_location) + 1); /* + a checked bit */
+            }
+            /* key ColumnIndex: encoded bytes (bounds point into them), arrays, page prefixes */
+            bound += (size_t)r->fm.row_groups[g].columns[0].column_index_length;
+            bound += pages * (2 * sizeof(st_pq_bytes) + 1 + sizeof(int64_t) + 2 * sizeof(uint64_t));
+            bound += rg->bloom_len;
+        }
+        bound += footer_len(path);
+        ST_ASSERT(r->rgs[0].oi[0].npages > 4000);
+        ST_ASSERT(oi_raw > 4 * 64 * 1024); /* the encoded index would break the bound */
+        size_t mem = st_arena_memory(r->arena);
+        if (mem > bound)
+            fprintf(stderr, "open table memory %zu > %zu (encoded offset index %zu)\n", mem, bound,
+                    oi_raw);
+        ST_ASSERT(mem <= bound);
+        check_scan(r, &m);
+        st_sst_reader_unref(r);
+        st_fault_env_free(fe);
+    }
+    model_free(&m);
+    free(path);
+    end(dir);
+}
+
 static void
 test_nomem(void)
 {
@@ -1099,6 +1170,7 @@ main(void)
     ST_RUN(test_lazy_values);
     ST_RUN(test_key_codec_choice);
     ST_RUN(test_builder_errors);
+    ST_RUN(test_open_memory);
     ST_RUN(test_nomem);
     return st_test_done();
 }
