@@ -212,7 +212,11 @@ st_compact_run(st_compact_job *job)
         }
         if (!o.b)
             ST_ERR(start_output(&o));
-        st_sst_builder_add(o.b, it->key, it->klen, it->seq, it->kind, it->val, it->vlen);
+        /* at the bottom, a put every reader sees needs no sequence number: every other version
+         * of its key is newer (older ones are shadowed, and a tombstone older than it was
+         * applied or would make the outputs not the bottom) */
+        uint64_t seq = job->zero_seqs && stripe == 0 && it->kind == ST_KIND_PUT ? 0 : it->seq;
+        st_sst_builder_add(o.b, it->key, it->klen, seq, it->kind, it->val, it->vlen);
         job->entries_out++;
     }
     ST_ERR(it->status);

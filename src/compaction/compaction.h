@@ -29,6 +29,11 @@ typedef struct st_compact_job {
     st_env *env;
     const char *dir;
     st_sst_options sst;
+    /* The outputs are the bottom of their key range (nothing older lives under them): a put
+     * that every snapshot sees (stripe 0) is written with sequence number 0, as RocksDB does at
+     * its bottommost level. Readers then skip such a table's seqno pages
+     * (doc/format_sst.md "Sequence number 0"). */
+    int zero_seqs;
     uint64_t target_file_size;
     st_iter *input;            /* owned by the job: closed by st_compact_run */
     const uint64_t *snapshots; /* ascending sequence numbers of live snapshots */

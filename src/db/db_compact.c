@@ -287,7 +287,8 @@ compact_tables(strata_db *db, st_version *v, st_table **inputs, size_t n, const 
         goto err;
     job.env = db->env;
     job.dir = db->path;
-    st_db_sst_options(&db->opts, n > 0 && bottommost_inputs(&dc), &job.sst);
+    job.zero_seqs = n > 0 && bottommost_inputs(&dc);
+    st_db_sst_options(&db->opts, job.zero_seqs, &job.sst);
     job.target_file_size = db->opts.target_file_size;
     job.snapshots = snaps;
     job.nsnapshots = nsnaps;

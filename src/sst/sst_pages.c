@@ -320,6 +320,16 @@ st_sst_load_page(st_sst_reader *r, uint32_t g, int col, uint32_t page, int fill,
 static int64_t puts_kinds[PUTS_ROWS];
 static st_pq_page puts_page = {.n = PUTS_ROWS, .type = ST_PQ_INT32, .ints = puts_kinds};
 static pthread_once_t puts_once = PTHREAD_ONCE_INIT;
+/* Likewise the seqno page of a table whose rows all have sequence number 0 (zero_seqs). */
+static int64_t zero_seqnos[PUTS_ROWS];
+static st_pq_page zeros_page = {.n = PUTS_ROWS, .type = ST_PQ_INT64, .ints = zero_seqnos};
+
+/* A page shared by every bundle, never freed. */
+static int
+shared_page(const st_pq_page *pg)
+{
+    return pg == &puts_page || pg == &zeros_page;
+}
 
 static void
 puts_init(void)
@@ -333,7 +343,7 @@ st_sst_bundle_free(st_sst_bundle *b)
 {
     if (!b->packed)
         for (int c = 0; c < ST_SST_NCOLS; c++)
-            if (b->pg[c] != &puts_page)
+            if (!shared_page(b->pg[c]))
                 st_pq_page_free(b->pg[c]);
     st_free(b);
 }
@@ -388,7 +398,7 @@ pack_bundle(st_sst_bundle *b, size_t *charge)
 {
     size_t total = PACK_ALIGN(sizeof(*b));
     for (int c = 0; c < ST_SST_NCOLS; c++)
-        if (b->pg[c] && b->pg[c] != &puts_page)
+        if (b->pg[c] && !shared_page(b->pg[c]))
             total += pack_page(b->pg[c], NULL);
     uint8_t *mem = st_malloc(total);
     if (!mem)
@@ -399,7 +409,7 @@ pack_bundle(st_sst_bundle *b, size_t *charge)
     uint8_t *at = mem + PACK_ALIGN(sizeof(*b));
     for (int c = 0; c < ST_SST_NCOLS; c++) {
         nb->pg[c] = b->pg[c];
-        if (b->pg[c] && b->pg[c] != &puts_page) {
+        if (b->pg[c] && !shared_page(b->pg[c])) {
             nb->pg[c] = (st_pq_page *)(void *)at;
             at += pack_page(b->pg[c], at);
         }
@@ -428,6 +438,17 @@ static int
 all_puts(const st_sst_reader *r)
 {
     return r->strata_meta && r->meta.tombstones == 0;
+}
+
+/*
+ * Likewise a table whose footer gives every row sequence number 0 (max_seq 0: written at the
+ * bottom, doc/format_sst.md "Sequence number 0"): its bundles take the seqno page as known.
+ * `strata check` still reads the column and checks it against the footer.
+ */
+static int
+zero_seqs(const st_sst_reader *r)
+{
+    return r->strata_meta && r->meta.max_seq == 0;
 }
 
 void
@@ -482,9 +503,15 @@ st_sst_load_bundle(st_sst_reader *r, uint32_t g, uint32_t idx, int fill, int crc
             b->pg[c] = &puts_page;
             continue;
         }
+        if (c == ST_SST_COL_SEQNO && zero_seqs(r) && b->pg[ST_SST_COL_KEY]->n <= PUTS_ROWS) {
+            b->pg[c] = &zeros_page;
+            continue;
+        }
         if (c == ST_SST_COL_KIND && all_puts(r))
             rc = st_pq_page_const_int(r->rgs[g].desc[c].type, b->pg[ST_SST_COL_KEY]->n, ST_KIND_PUT,
                                       &p.pg);
+        else if (c == ST_SST_COL_SEQNO && zero_seqs(r))
+            rc = st_pq_page_const_int(r->rgs[g].desc[c].type, b->pg[ST_SST_COL_KEY]->n, 0, &p.pg);
         else
             rc = st_sst_load_page(r, g, c, idx, -1, crc, NULL, &p);
         if (rc == STRATA_OK) {

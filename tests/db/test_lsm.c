@@ -29,6 +29,7 @@
 #include "util/alloc.h"
 #include "util/random.h"
 
+#include <dirent.h>
 #include <unistd.h>
 
 #define VAL_MAX 300
@@ -396,6 +397,113 @@ disjoint(strata_db *db)
     int ok = st_lsm_disjoint(t, n);
     free(t);
     return ok;
+}
+
+/* Rows of the table files in dir: how many have sequence number 0 and how many do not. */
+static void
+count_table_seqs(const char *dir, size_t *zero, size_t *nonzero)
+{
+    *zero = *nonzero = 0;
+    DIR *d = opendir(dir);
+    ST_ASSERT(d != NULL);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        size_t n = strlen(e->d_name);
+        if (n < 8 || strcmp(e->d_name + n - 8, ".parquet") != 0)
+            continue;
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        st_sst_reader *r = NULL;
+        ST_ASSERT_OK(st_sst_reader_open(st_env_posix(), path, NULL, &r));
+        st_iter *it = NULL;
+        ST_ASSERT_OK(st_sst_reader_iter(r, NULL, 0, NULL, 0, 0, &it));
+        for (st_iter_seek_first(it); it->valid; st_iter_next(it))
+            ++*(it->seq == 0 ? zero : nonzero);
+        ST_ASSERT_OK(it->status);
+        st_iter_close(it);
+        st_sst_reader_unref(r);
+    }
+    closedir(d);
+}
+
+/* Every table's footer says its rows all have sequence number 0. */
+static int
+all_tables_zero(strata_db *db)
+{
+    size_t n;
+    st_lsm_table *t = st_lsm_tables(db, &n);
+    int ok = n > 0;
+    for (size_t i = 0; i < n; i++)
+        ok &= t[i].min_seq == 0 && t[i].max_seq == 0;
+    free(t);
+    return ok;
+}
+
+/*
+ * A compaction at the bottom writes sequence number 0 for the puts every snapshot sees, and
+ * only for those: versions newer than a live snapshot, and tombstones it needs, keep theirs.
+ * Reads see the same data at every point in time, reopen included, and writes after it win.
+ */
+static void
+test_bottom_sequence_zero(void)
+{
+    char *dir = st_test_tmpdir("lsm_seq0");
+    lsm_ctx c = ctx_open(dir, 500, st_test_seed() + 7);
+    char k[16];
+    unsigned char v[VAL_MAX];
+    for (unsigned i = 0; i < 500; i++) {
+        size_t kl = key_of(i, k), vl = val_of(i, ++c.gen, v);
+        ST_ASSERT_OK(strata_put(c.db, NULL, k, kl, v, vl));
+        st_model_put(c.m, k, kl, v, vl);
+    }
+    for (unsigned i = 0; i < 100; i++) { /* a second version of keys 0..99 */
+        size_t kl = key_of(i, k), vl = val_of(i, ++c.gen, v);
+        ST_ASSERT_OK(strata_put(c.db, NULL, k, kl, v, vl));
+        st_model_put(c.m, k, kl, v, vl);
+    }
+    ST_ASSERT_OK(strata_flush(c.db));
+    const strata_snapshot *snap = strata_snapshot_get(c.db);
+    st_model *at_snap = st_model_clone(c.m);
+    for (unsigned i = 100; i < 150; i++) { /* newer than the snapshot: 50 puts, 10 deletes */
+        size_t kl = key_of(i, k), vl = val_of(i, ++c.gen, v);
+        ST_ASSERT_OK(strata_put(c.db, NULL, k, kl, v, vl));
+        st_model_put(c.m, k, kl, v, vl);
+    }
+    for (unsigned i = 150; i < 160; i++) {
+        size_t kl = key_of(i, k);
+        ST_ASSERT_OK(strata_delete(c.db, NULL, k, kl));
+        st_model_delete(c.m, k, kl);
+    }
+    ST_ASSERT_OK(strata_flush(c.db));
+    compact_all(c.db, disjoint);
+    size_t zero, nonzero;
+    count_table_seqs(dir, &zero, &nonzero);
+    ST_ASSERT_EQ(zero, 500);   /* each key's newest version the snapshot sees */
+    ST_ASSERT_EQ(nonzero, 60); /* what only newer readers see */
+    verify(&c, NULL, c.m);
+    verify(&c, snap, at_snap);
+    strata_snapshot_release(c.db, snap);
+    compact_all(c.db, all_tables_zero);
+    count_table_seqs(dir, &zero, &nonzero);
+    ST_ASSERT_EQ(zero, 490);
+    ST_ASSERT_EQ(nonzero, 0);
+    uint64_t seq = st_dbc_stats(c.db).sequence;
+    verify(&c, NULL, c.m);
+    reopen(&c, dir);
+    ST_ASSERT_EQ(st_dbc_stats(c.db).sequence, seq); /* the log of sequence numbers goes on */
+    verify(&c, NULL, c.m);
+    for (unsigned i = 0; i < 500; i += 7) { /* newer writes beat the zeroed versions */
+        size_t kl = key_of(i, k), vl = val_of(i, ++c.gen, v);
+        ST_ASSERT_OK(strata_put(c.db, NULL, k, kl, v, vl));
+        st_model_put(c.m, k, kl, v, vl);
+    }
+    verify(&c, NULL, c.m);
+    ST_ASSERT_OK(strata_flush(c.db));
+    verify(&c, NULL, c.m);
+    compact_all(c.db, all_tables_zero);
+    verify(&c, NULL, c.m);
+    st_model_free(at_snap);
+    finish(&c, dir);
 }
 
 static void
@@ -1153,6 +1261,7 @@ main(void)
     ST_RUN(test_reads_snapshots_iterators_trie_snappy);
     ST_RUN(test_iterator_moves_to_fresh_sources);
     ST_RUN(test_tombstones_and_snapshots);
+    ST_RUN(test_bottom_sequence_zero);
     ST_RUN(test_compact_range);
     ST_RUN(test_read_triggered_compaction);
     ST_RUN(test_odd_entries_and_edges);
