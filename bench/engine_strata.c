@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * engine_strata.c -- strata-bench adapter for strata through its public API (<strata/strata.h>).
- * Settings: defaults (zstd level 1, UCS compaction, 64 MiB memtable) plus a 10-bit bloom filter,
- * a block cache of --cache_size when given, the trie memtable for prefix workloads, sync writes
- * only when asked.
+ * Settings: strata's defaults (LZ4 tables, UCS compaction, 16 MiB memtables, a 64 MiB memory
+ * budget of which the block cache gets 32 MiB while writing) plus --bloom_bits, a block cache of
+ * --cache_size and memtables of --write_buffer_size when given, the trie memtable for prefix
+ * workloads, sync writes only when asked.
  */
 #include "bench.h"
 
