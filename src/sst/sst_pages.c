@@ -311,18 +311,18 @@ st_sst_load_page(st_sst_reader *r, uint32_t g, int col, uint32_t page, int fill,
 #define BUNDLE_COL 0xff
 
 /*
- * The kind page of every bundle of an all-puts table (below) of at most PUTS_ROWS rows: one
- * shared, never written page of ST_KIND_PUT values instead of one allocation per bundle (a fifth
- * of a bundle's bytes, so more bundles fit in the cache). Its n is PUTS_ROWS, not the bundle's
- * row count: bundle users take the rows from the key page.
+ * The pages of a column whose value the table's footer gives for every row (known_column,
+ * below), for bundles of at most KNOWN_ROWS rows: one shared, never written page per column
+ * instead of one allocation per bundle (the kind page was a fifth of a bundle's bytes, so more
+ * bundles fit in the cache). Their n is KNOWN_ROWS, not the bundle's row count: bundle users take
+ * the rows from the key page.
  */
-#define PUTS_ROWS 4096
-static int64_t puts_kinds[PUTS_ROWS];
-static st_pq_page puts_page = {.n = PUTS_ROWS, .type = ST_PQ_INT32, .ints = puts_kinds};
+#define KNOWN_ROWS 4096
+static int64_t puts_kinds[KNOWN_ROWS];
+static st_pq_page puts_page = {.n = KNOWN_ROWS, .type = ST_PQ_INT32, .ints = puts_kinds};
 static pthread_once_t puts_once = PTHREAD_ONCE_INIT;
-/* Likewise the seqno page of a table whose rows all have sequence number 0 (zero_seqs). */
-static int64_t zero_seqnos[PUTS_ROWS];
-static st_pq_page zeros_page = {.n = PUTS_ROWS, .type = ST_PQ_INT64, .ints = zero_seqnos};
+static int64_t zero_seqnos[KNOWN_ROWS];
+static st_pq_page zeros_page = {.n = KNOWN_ROWS, .type = ST_PQ_INT64, .ints = zero_seqnos};
 
 /* A page shared by every bundle, never freed. */
 static int
@@ -334,7 +334,7 @@ shared_page(const st_pq_page *pg)
 static void
 puts_init(void)
 {
-    for (size_t i = 0; i < PUTS_ROWS; i++)
+    for (size_t i = 0; i < KNOWN_ROWS; i++)
         puts_kinds[i] = ST_KIND_PUT;
 }
 
@@ -428,27 +428,33 @@ bundle_deleter(const void *key, size_t klen, void *value)
 }
 
 /*
- * A table whose footer counts no tombstone holds only puts: its bundles take the kind page as
- * known (ST_KIND_PUT on every row) instead of reading it, which saves a page header, a checksum
- * pass and a cold page touch per bundle. A lying footer cannot turn a delete into a value: a
- * delete's value is NULL, and a put with a NULL value is reported as a bad entry. `strata
- * check` (sst_verify.c) still reads the kind column and checks the count.
+ * 1 when the footer gives column c's value on every row of r (*v), so that bundles take its
+ * page as known instead of reading it, which saves a page header, a checksum pass and a cold
+ * page touch per bundle; *shared is then the page for bundles of at most KNOWN_ROWS rows:
+ *   - kind, in a table whose footer counts no tombstone: ST_KIND_PUT. A lying footer cannot turn
+ *     a delete into a value: a delete's value is NULL, and a put with a NULL value is reported as
+ *     a bad entry;
+ *   - seqno, in a table whose footer's max_seq is 0 (written at the bottom, doc/format_sst.md
+ *     "Sequence number 0"): 0.
+ * `strata check` (sst_verify.c) still reads both columns and checks them against the footer.
  */
 static int
-all_puts(const st_sst_reader *r)
+known_column(const st_sst_reader *r, int c, int64_t *v, st_pq_page **shared)
 {
-    return r->strata_meta && r->meta.tombstones == 0;
-}
-
-/*
- * Likewise a table whose footer gives every row sequence number 0 (max_seq 0: written at the
- * bottom, doc/format_sst.md "Sequence number 0"): its bundles take the seqno page as known.
- * `strata check` still reads the column and checks it against the footer.
- */
-static int
-zero_seqs(const st_sst_reader *r)
-{
-    return r->strata_meta && r->meta.max_seq == 0;
+    if (!r->strata_meta)
+        return 0;
+    if (c == ST_SST_COL_KIND && r->meta.tombstones == 0) {
+        pthread_once(&puts_once, puts_init);
+        *v = ST_KIND_PUT;
+        *shared = &puts_page;
+        return 1;
+    }
+    if (c == ST_SST_COL_SEQNO && r->meta.max_seq == 0) {
+        *v = 0;
+        *shared = &zeros_page;
+        return 1;
+    }
+    return 0;
 }
 
 void
@@ -496,24 +502,20 @@ st_sst_load_bundle(st_sst_reader *r, uint32_t g, uint32_t idx, int fill, int crc
     int rc = STRATA_OK;
     for (int c = 0; c < ST_SST_NCOLS && rc == STRATA_OK; c++) {
         st_sst_pref p = {0};
+        int64_t v;
+        st_pq_page *shared;
         if (c == ST_SST_COL_VALUE)
             continue;
-        if (c == ST_SST_COL_KIND && all_puts(r) && b->pg[ST_SST_COL_KEY]->n <= PUTS_ROWS) {
-            pthread_once(&puts_once, puts_init);
-            b->pg[c] = &puts_page;
-            continue;
-        }
-        if (c == ST_SST_COL_SEQNO && zero_seqs(r) && b->pg[ST_SST_COL_KEY]->n <= PUTS_ROWS) {
-            b->pg[c] = &zeros_page;
-            continue;
-        }
-        if (c == ST_SST_COL_KIND && all_puts(r))
-            rc = st_pq_page_const_int(r->rgs[g].desc[c].type, b->pg[ST_SST_COL_KEY]->n, ST_KIND_PUT,
-                                      &p.pg);
-        else if (c == ST_SST_COL_SEQNO && zero_seqs(r))
-            rc = st_pq_page_const_int(r->rgs[g].desc[c].type, b->pg[ST_SST_COL_KEY]->n, 0, &p.pg);
-        else
+        if (known_column(r, c, &v, &shared)) {
+            size_t n = b->pg[ST_SST_COL_KEY]->n;
+            if (n <= KNOWN_ROWS) {
+                b->pg[c] = shared;
+                continue;
+            }
+            rc = st_pq_page_const_int(r->rgs[g].desc[c].type, n, v, &p.pg);
+        } else {
             rc = st_sst_load_page(r, g, c, idx, -1, crc, NULL, &p);
+        }
         if (rc == STRATA_OK) {
             b->pg[c] = p.pg;
             charge += p.pg->mem;
