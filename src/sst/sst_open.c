@@ -15,12 +15,20 @@ corrupt(st_sst_reader *r, const char *what, long long off)
     return st_err(STRATA_CORRUPT, "%s: %s (offset %lld)", r->path, what, off);
 }
 
+/* [off, off + n) lies inside the file after its magic, else CORRUPT naming what. */
+static int
+check_region(st_sst_reader *r, int64_t off, int64_t n, const char *what)
+{
+    if (off < 4 || n <= 0 || (uint64_t)off + (uint64_t)n > r->file_size)
+        return corrupt(r, what, off);
+    return STRATA_OK;
+}
+
 /* Read [off, off + n) into arena memory. */
 static int
 read_region(st_sst_reader *r, int64_t off, int64_t n, const char *what, uint8_t **out)
 {
-    if (off < 4 || n <= 0 || (uint64_t)off + (uint64_t)n > r->file_size)
-        return corrupt(r, what, off);
+    ST_RET(check_region(r, off, n, what));
     uint8_t *p = st_arena_alloc(r->arena, (size_t)n);
     if (!p)
         return st_err(STRATA_NOMEM, "%s: %s", r->path, what);
@@ -38,8 +46,7 @@ static int
 load_offset_index(st_sst_reader *r, const st_pq_column_chunk *cc, st_pq_offset_index *out)
 {
     int64_t off = cc->offset_index_offset, n = cc->offset_index_length;
-    if (off < 4 || n <= 0 || (uint64_t)off + (uint64_t)n > r->file_size)
-        return corrupt(r, "offset index out of range", off);
+    ST_RET(check_region(r, off, n, "offset index out of range"));
     const uint8_t *p = r->map ? r->map + off : NULL;
     uint8_t *tmp = NULL;
     if (!p) {
