@@ -161,9 +161,10 @@ int st_version_get(st_version *v, const uint8_t *key, size_t klen, uint64_t snap
                    int *kind, st_buf *val, uint64_t *seq, size_t *consulted);
 
 /* One iterator per sorted run that may hold keys in [lower, upper) (NULL = open); a run's
- * iterator concatenates its tables and opens each only when it reaches it. *its is a new
- * st_malloc'ed array of *n iterators owned by the caller; each holds a reference on v.
- * flags: ST_SST_ITER_FILL_CACHE, ST_SST_SKIP_CRC (sst/sst.h). */
+ * iterator concatenates its tables and opens each only when it reaches it (it holds a
+ * reference on v). A run with one table in range gets that table's iterator, which holds a
+ * reference on the table's reader. *its is a new st_malloc'ed array of *n iterators owned by
+ * the caller. flags: ST_SST_ITER_FILL_CACHE, ST_SST_SKIP_CRC (sst/sst.h). */
 int st_version_iters(st_version *v, const uint8_t *lower, size_t llen, const uint8_t *upper,
                      size_t ulen, int flags, st_iter ***its, size_t *n);
 

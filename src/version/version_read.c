@@ -105,6 +105,18 @@ typedef struct run_iter {
     int flags; /* ST_SST_ITER_FILL_CACHE, ST_SST_SKIP_CRC */
 } run_iter;
 
+/* An iterator over table t alone (it holds its own reader reference). */
+static int
+table_iter(st_table *t, const uint8_t *lower, size_t llen, const uint8_t *upper, size_t ulen,
+           int flags, st_iter **out)
+{
+    st_sst_reader *rd;
+    ST_RET(st_table_reader(t, &rd));
+    int rc = st_sst_reader_iter(rd, lower, llen, upper, ulen, ST_SST_ITER_LAZY_VALUES | flags, out);
+    st_sst_reader_unref(rd);
+    return rc;
+}
+
 static void
 ri_fail(run_iter *it, int rc)
 {
@@ -121,13 +133,8 @@ ri_open(run_iter *it, size_t i)
         return STRATA_OK;
     st_iter_close(it->child);
     it->child = NULL;
-    st_sst_reader *rd;
-    ST_RET(st_table_reader(it->run->t[i], &rd));
-    int flags = ST_SST_ITER_LAZY_VALUES | it->flags;
-    int rc = st_sst_reader_iter(rd, it->lower, it->llen, it->upper, it->ulen, flags, &it->child);
-    st_sst_reader_unref(rd); /* the iterator holds its own reference */
-    if (rc != STRATA_OK)
-        return rc;
+    ST_RET(
+        table_iter(it->run->t[i], it->lower, it->llen, it->upper, it->ulen, it->flags, &it->child));
     it->cur = i;
     return STRATA_OK;
 }
@@ -342,7 +349,12 @@ st_version_iters(st_version *v, const uint8_t *lower, size_t llen, const uint8_t
         run_bounds(&v->runs[r], lower, llen, upper, ulen, &lo, &hi);
         if (lo == hi)
             continue;
-        rc = st_run_iter_new(v, r, lower, llen, upper, ulen, flags, &arr[k]);
+        /* one table of the run is in range: its own iterator, without the concatenation layer
+         * (a full scan of one table spent 7% of its samples passing entries through it) */
+        if (hi - lo == 1)
+            rc = table_iter(v->runs[r].t[lo], lower, llen, upper, ulen, flags, &arr[k]);
+        else
+            rc = st_run_iter_new(v, r, lower, llen, upper, ulen, flags, &arr[k]);
         if (rc == STRATA_OK)
             k++;
     }
