@@ -238,6 +238,21 @@ st_pq_dbp_encode(st_buf *out, const int64_t *vals, size_t n, int is32)
     return STRATA_OK;
 }
 
+int
+st_pq_dbp_encode_const(st_buf *out, int64_t v, size_t n, int is32)
+{
+    /* every delta is 0: each block is a min delta of 0 and four miniblock widths of 0, with no
+     * packed bits (what st_pq_dbp_encode writes for the same values) */
+    static const uint8_t zero_block[1 + DBP_MINIBLOCKS];
+    ST_RET(st_buf_put_varint64(out, DBP_BLOCK));
+    ST_RET(st_buf_put_varint64(out, DBP_MINIBLOCKS));
+    ST_RET(st_buf_put_varint64(out, n));
+    ST_RET(st_buf_put_varint64(out, st_zigzag64(n ? (is32 ? (int64_t)(int32_t)v : v) : 0)));
+    for (size_t i = 1; i < n; i += DBP_BLOCK)
+        ST_RET(st_buf_append(out, zero_block, sizeof(zero_block)));
+    return STRATA_OK;
+}
+
 typedef struct dbp_hdr {
     uint64_t block, mbs, total;
     int64_t first;

@@ -27,6 +27,8 @@ int st_pq_rle_decode(const uint8_t *p, size_t len, int bit_width, uint32_t *out,
  * modulo 2^32 and deltas wrap at 32 bits).
  */
 int st_pq_dbp_encode(st_buf *out, const int64_t *vals, size_t n, int is32);
+/* The same bytes for n copies of v, without an array of them. */
+int st_pq_dbp_encode_const(st_buf *out, int64_t v, size_t n, int is32);
 /* Decode; the header's total count must equal n. *used = bytes consumed. */
 int st_pq_dbp_decode(const uint8_t *p, size_t len, int is32, int64_t *out, size_t n, size_t *used);
 /* The value count announced by a DELTA_BINARY_PACKED header (for sizing). */

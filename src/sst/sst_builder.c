@@ -106,8 +106,14 @@ typedef struct colstate {
     size_t npb, cappb;
     bound chunk;          /* chunk statistics */
     int64_t uncompressed; /* incl. headers */
-    int unbounded;        /* some value max could not be truncated: no ColumnIndex */
+    int unbounded;        /* some value max could not be truncated: no chunk max */
+    /* seqno and kind: CONST_PENDING while every row of the row group so far held cval (no page
+     * written yet: the chunk may become a single page, see int_column_page) */
+    int cstate;
+    int64_t cval;
 } colstate;
+
+enum { CONST_NONE, CONST_PENDING, CONST_BROKEN };
 
 /* A finished row group, kept until the footer is written. */
 typedef struct rginfo {
@@ -455,9 +461,9 @@ bound_cmp(const st_buf *a, const st_buf *b, int is_bytes)
     return x < y ? -1 : x > y;
 }
 
-/* Record the page bound x for column c and merge it into the chunk statistics. */
+/* Keep page bound x for column c's ColumnIndex. */
 static int
-add_page_bound(colstate *c, const bound *x, int is_bytes)
+record_page_bound(colstate *c, const bound *x)
 {
     if (c->npb == c->cappb) {
         size_t nc = c->cappb ? c->cappb * 2 : 16;
@@ -475,7 +481,16 @@ add_page_bound(colstate *c, const bound *x, int is_bytes)
     d->min_exact = x->min_exact;
     d->max_exact = x->max_exact;
     ST_RET(st_buf_append(&d->min, x->min.data, x->min.len));
-    ST_RET(st_buf_append(&d->max, x->max.data, x->max.len));
+    return st_buf_append(&d->max, x->max.data, x->max.len);
+}
+
+/* Merge the page bound x into column c's chunk statistics and, for the key column (the only one
+ * with a ColumnIndex, see flush_row_group), record it. */
+static int
+add_page_bound(colstate *c, const bound *x, int is_bytes, int record)
+{
+    if (record)
+        ST_RET(record_page_bound(c, x));
     bound *ch = &c->chunk;
     ch->null_count += x->null_count;
     if (!x->has)
@@ -548,7 +563,8 @@ decide_key_codec(st_sst_builder *b)
 }
 
 static int
-emit_page(st_sst_builder *b, int c, int encoding, int32_t nvals, const bound *x, int is_bytes)
+emit_page(st_sst_builder *b, int c, int encoding, int32_t nvals, size_t first_row, const bound *x,
+          int is_bytes)
 {
     colstate *cs = &b->col[c];
     st_pq_page_header h;
@@ -559,7 +575,7 @@ emit_page(st_sst_builder *b, int c, int encoding, int32_t nvals, const bound *x,
     /* no statistics in the page header: the ColumnIndex holds the same bounds for every page */
     st_pq_page_location loc;
     loc.offset = (int64_t)cs->pages.len;
-    loc.first_row = (int64_t)b->rg_rows;
+    loc.first_row = (int64_t)first_row;
     size_t hlen = 0;
     if (c == ST_SST_COL_KEY)
         ST_RET(decide_key_codec(b));
@@ -568,11 +584,14 @@ emit_page(st_sst_builder *b, int c, int encoding, int32_t nvals, const bound *x,
     loc.compressed_size = (int32_t)(cs->pages.len - (size_t)loc.offset);
     cs->uncompressed += (int64_t)(hlen + b->payload.len);
     ST_RET(st_buf_append(&cs->locs, &loc, sizeof(loc)));
-    return add_page_bound(cs, x, is_bytes);
+    return add_page_bound(cs, x, is_bytes, c == ST_SST_COL_KEY);
 }
 
+/* An integer page of `rows` rows from row `first` of the row group: vals, or rows copies of cval
+ * when vals is NULL. */
 static int
-int_page(st_sst_builder *b, int c, const st_buf *vals, int64_t mn, int64_t mx)
+int_page(st_sst_builder *b, int c, const int64_t *vals, int64_t cval, size_t rows, size_t first,
+         int64_t mn, int64_t mx)
 {
     bound x;
     memset(&x, 0, sizeof(x));
@@ -580,18 +599,49 @@ int_page(st_sst_builder *b, int c, const st_buf *vals, int64_t mn, int64_t mx)
     size_t n;
     int rc;
     st_buf_clear(&b->payload);
-    ST_ERR(st_pq_dbp_encode(&b->payload, (const int64_t *)(const void *)vals->data, b->page_rows,
-                            c == ST_SST_COL_KIND));
+    if (vals)
+        ST_ERR(st_pq_dbp_encode(&b->payload, vals, rows, c == ST_SST_COL_KIND));
+    else
+        ST_ERR(st_pq_dbp_encode_const(&b->payload, cval, rows, c == ST_SST_COL_KIND));
     x.has = 1;
     x.min_exact = x.max_exact = 1;
     int_bytes(c, mn, tmp, &n);
     ST_ERR(st_buf_append(&x.min, tmp, n));
     int_bytes(c, mx, tmp, &n);
     ST_ERR(st_buf_append(&x.max, tmp, n));
-    rc = emit_page(b, c, ST_PQ_DELTA_BINARY_PACKED, (int32_t)b->page_rows, &x, 0);
+    rc = emit_page(b, c, ST_PQ_DELTA_BINARY_PACKED, (int32_t)rows, first, &x, 0);
 err:
     bound_free(&x);
     return rc;
+}
+
+/*
+ * The seqno or kind page of the open page's rows (values vals, bounds mn..mx). While every row
+ * of the row group holds one value, no page is written: flush_row_group then writes the chunk
+ * as one page, which readers never need to read (the chunk statistics give every row's value;
+ * doc/format_sst.md "Constant columns"). The first page that differs writes the pages held
+ * back, cut at the key column's rows, then itself.
+ */
+static int
+int_column_page(st_sst_builder *b, int c, const st_buf *vals, int64_t mn, int64_t mx)
+{
+    colstate *cs = &b->col[c];
+    if (cs->cstate != CONST_BROKEN && mn == mx && (cs->cstate == CONST_NONE || mn == cs->cval)) {
+        cs->cstate = CONST_PENDING;
+        cs->cval = mn;
+        return STRATA_OK;
+    }
+    if (cs->cstate == CONST_PENDING) {
+        /* the key column has this page's location already (flush_page writes it first) */
+        const st_pq_page_location *kl = (const void *)b->col[ST_SST_COL_KEY].locs.data;
+        size_t nk = b->col[ST_SST_COL_KEY].locs.len / sizeof(*kl);
+        for (size_t i = 0; i + 1 < nk; i++)
+            ST_RET(int_page(b, c, NULL, cs->cval, (size_t)(kl[i + 1].first_row - kl[i].first_row),
+                            (size_t)kl[i].first_row, cs->cval, cs->cval));
+    }
+    cs->cstate = CONST_BROKEN;
+    return int_page(b, c, (const int64_t *)(const void *)vals->data, 0, b->page_rows, b->rg_rows,
+                    mn, mx);
 }
 
 static int
@@ -613,7 +663,8 @@ flush_page(st_sst_builder *b)
     x.min_exact = x.max_exact = 1;
     ST_ERR(st_buf_append(&x.min, b->pfirst.data, b->pfirst.len));
     ST_ERR(st_buf_append(&x.max, b->prevkey.data, b->prevkey.len));
-    ST_ERR(emit_page(b, ST_SST_COL_KEY, ST_PQ_DELTA_BYTE_ARRAY, (int32_t)b->page_rows, &x, 1));
+    ST_ERR(emit_page(b, ST_SST_COL_KEY, ST_PQ_DELTA_BYTE_ARRAY, (int32_t)b->page_rows, b->rg_rows,
+                     &x, 1));
 
     /* value: v1 page = u32 len + RLE def levels + PLAIN values */
     st_buf_clear(&b->payload);
@@ -637,14 +688,14 @@ flush_page(st_sst_builder *b)
             goto err;
         }
         if (t == 0) {
-            /* No short upper bound exists: keep the page stats but drop the ColumnIndex. */
+            /* No short upper bound exists: the chunk statistics get no max. */
             b->col[ST_SST_COL_VALUE].unbounded = 1;
             x.has = 0;
         }
     }
-    ST_ERR(emit_page(b, ST_SST_COL_VALUE, ST_PQ_PLAIN, (int32_t)b->page_rows, &x, 1));
-    ST_ERR(int_page(b, ST_SST_COL_SEQNO, &b->seqs, b->smin, b->smax));
-    ST_ERR(int_page(b, ST_SST_COL_KIND, &b->kinds, b->kmin, b->kmax));
+    ST_ERR(emit_page(b, ST_SST_COL_VALUE, ST_PQ_PLAIN, (int32_t)b->page_rows, b->rg_rows, &x, 1));
+    ST_ERR(int_column_page(b, ST_SST_COL_SEQNO, &b->seqs, b->smin, b->smax));
+    ST_ERR(int_column_page(b, ST_SST_COL_KIND, &b->kinds, b->kmin, b->kmax));
 
     b->rg_rows += b->page_rows;
     b->page_rows = b->page_kbytes = b->page_vbytes = 0;
@@ -714,6 +765,11 @@ flush_row_group(st_sst_builder *b)
     ST_RET(flush_page(b));
     if (b->rg_rows == 0)
         return STRATA_OK;
+    for (int c = ST_SST_COL_SEQNO; c <= ST_SST_COL_KIND; c++) {
+        colstate *cs = &b->col[c];
+        if (cs->cstate == CONST_PENDING)
+            ST_RET(int_page(b, c, NULL, cs->cval, b->rg_rows, 0, cs->cval, cs->cval));
+    }
     if (b->nrgs == b->caprgs) {
         size_t nc = b->caprgs ? b->caprgs * 2 : 8;
         rginfo *np = st_realloc(b->rgs, nc * sizeof(*np));
@@ -745,7 +801,12 @@ flush_row_group(st_sst_builder *b)
         ri->oi[c].npages = (uint32_t)np;
         for (size_t i = 0; i < np; i++)
             ri->oi[c].pages[i].offset += start;
-        if (!(c == ST_SST_COL_VALUE && cs->unbounded))
+        /* A ColumnIndex for the key column only: the reader searches its page maxima, and SQL
+         * engines prune pages by key ranges. strata never reads per-page bounds of the value,
+         * seqno and kind columns (values are opaque to it; a seqno or kind page's bounds span
+         * whatever keys the page holds), and they were 6% of a compacted table with 4 KiB
+         * pages (doc/format_sst.md). Their chunk statistics stay. */
+        if (c == ST_SST_COL_KEY)
             ST_RET(encode_column_index(cs, c, &ri->ci[c]));
         st_pq_column_meta *m = &cc->meta;
         m->type = col_types[c];

@@ -57,7 +57,13 @@ typedef struct st_sst_rg {
                            its first pfx_skip bytes */
     uint64_t *kmax_top; /* kmax_pfx of the last page of each block of ST_SST_TOP_BLOCK pages */
     uint32_t ntop;
-    int aligned;          /* every column's pages start at the same rows (strata's own files) */
+    /* strata's own files: the seqno or kind column whose chunk statistics say every row holds
+     * one value (known[c], that value known_val[c]); readers take it from there and never read
+     * the column's pages (the writer makes such a chunk a single page) */
+    uint8_t known[ST_SST_NCOLS];
+    int64_t known_val[ST_SST_NCOLS];
+    int aligned; /* the pages of every column but the known ones start at the same rows (strata's
+                    own files) */
     const uint8_t *bloom; /* key bloom bitset, NULL = none */
     size_t bloom_len;
     /* Mapped tables only (else NULL): one bit per data page of each column, set once the page's
@@ -202,7 +208,8 @@ st_sst_prefetch_bundle(const st_sst_reader *r, const st_sst_rg *rg, uint32_t idx
     if (!r->map)
         return;
     __builtin_prefetch(r->map + rg->oi[ST_SST_COL_KEY].pages[idx].offset);
-    __builtin_prefetch(r->map + rg->oi[ST_SST_COL_SEQNO].pages[idx].offset);
+    if (!rg->known[ST_SST_COL_SEQNO])
+        __builtin_prefetch(r->map + rg->oi[ST_SST_COL_SEQNO].pages[idx].offset);
 }
 
 /* A binary search of key page kp walks its offsets and keys in a dependent chain: start
@@ -290,6 +297,12 @@ int st_sst_load_bundle(st_sst_reader *r, uint32_t g, uint32_t idx, int fill, int
  * waits for one memory access instead of one per probe. */
 void st_sst_prefetch_slots(const st_sst_reader *r, uint32_t g, uint32_t idx, int value);
 void st_sst_bundle_free(st_sst_bundle *b);
+/* 1 when row group g's chunk statistics give column c's value on every row (*v; *shared: a
+ * never-freed page of such values for up to 4096 rows, or NULL; see sst_pages.c). */
+int st_sst_known_column(const st_sst_reader *r, uint32_t g, int c, int64_t *v, st_pq_page **shared);
+/* *out = a page of the n rows' values of known column c of row group g (shared, or owned by
+ * out: release it with st_sst_pref_release). INTERNAL when the column is not known. */
+int st_sst_known_page(const st_sst_reader *r, uint32_t g, int c, size_t n, st_sst_pref *out);
 /* Rough decoded size of value page idx of rg, for st_cache_admit. */
 size_t st_sst_value_page_charge(const st_sst_rg *rg, uint32_t idx);
 /* The header and payload of mapped value page idx of row group g (r->map != NULL), checked

@@ -296,14 +296,6 @@ load_row_group(st_sst_reader *r, uint32_t g, const int leaf_of[], const int max_
         for (size_t w = 0; w < words; w++)
             atomic_init(&rg->checked[c][w], 0);
     }
-    rg->aligned = 1;
-    for (int c = 1; c < ST_SST_NCOLS; c++) {
-        if (rg->oi[c].npages != rg->oi[0].npages)
-            rg->aligned = 0;
-        for (uint32_t i = 0; rg->aligned && i < rg->oi[0].npages; i++)
-            if (rg->oi[c].pages[i].first_row != rg->oi[0].pages[i].first_row)
-                rg->aligned = 0;
-    }
     if (km->bloom_offset > 0) {
         int64_t off = km->bloom_offset;
         int64_t len = km->bloom_length > 0 ? km->bloom_length
@@ -407,6 +399,40 @@ seq_from_stats(st_sst_reader *r)
     if (r->nrgs && lo >= 0 && hi >= lo) {
         m->min_seq = (uint64_t)lo;
         m->max_seq = (uint64_t)hi;
+    }
+}
+
+/*
+ * Per row group of strata's own files: the seqno and kind chunks whose statistics say every row
+ * holds one value (the writer makes them a single page, doc/format_sst.md "Constant columns"),
+ * then whether the pages of the other columns are aligned.
+ */
+static void
+settle_columns(st_sst_reader *r)
+{
+    for (uint32_t g = 0; g < r->nrgs; g++) {
+        st_sst_rg *rg = &r->rgs[g];
+        for (int c = ST_SST_COL_SEQNO; c <= ST_SST_COL_KIND && r->strata_meta; c++) {
+            const st_pq_column_meta *m = rg->cm[c];
+            uint32_t w = c == ST_SST_COL_SEQNO ? 8 : 4;
+            if (!m->has_stats || !m->stats.has_min || !m->stats.has_max || m->stats.min.len != w ||
+                m->stats.max.len != w || memcmp(m->stats.min.p, m->stats.max.p, w) != 0 ||
+                (m->stats.has_null_count && m->stats.null_count != 0))
+                continue;
+            rg->known[c] = 1;
+            rg->known_val[c] = w == 8 ? (int64_t)st_get_fixed64(m->stats.min.p)
+                                      : (int64_t)(int32_t)st_get_fixed32(m->stats.min.p);
+        }
+        rg->aligned = 1;
+        for (int c = 1; c < ST_SST_NCOLS; c++) {
+            if (rg->known[c])
+                continue;
+            if (rg->oi[c].npages != rg->oi[0].npages)
+                rg->aligned = 0;
+            for (uint32_t i = 0; rg->aligned && i < rg->oi[0].npages; i++)
+                if (rg->oi[c].pages[i].first_row != rg->oi[0].pages[i].first_row)
+                    rg->aligned = 0;
+        }
     }
 }
 
@@ -580,6 +606,7 @@ reader_load(st_sst_reader *r, int flags)
     for (uint32_t g = 0; g < r->nrgs; g++)
         ST_RET(load_row_group(r, g, leaf_of, max_def));
     ST_RET(build_meta(r));
+    settle_columns(r);
     if (r->meta.range_tombstones > 0) {
         /* the last row group holds them: take it out of the point index */
         if (!r->strata_meta || r->nrgs == 0 ||

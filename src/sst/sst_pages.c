@@ -199,12 +199,14 @@ st_sst_cache_key(const st_sst_reader *r, uint32_t g, int col, uint32_t page, uin
     st_put_fixed32(k + 20, 0);
 }
 
+static int shared_page(const st_pq_page *pg);
+
 void
 st_sst_pref_release(st_sst_reader *r, st_sst_pref *p)
 {
     if (p->h)
         st_cache_release(r->cache, p->h);
-    else if (!p->bundled)
+    else if (!p->bundled && !shared_page(p->pg))
         st_pq_page_free(p->pg);
     memset(p, 0, sizeof(*p));
 }
@@ -428,33 +430,45 @@ bundle_deleter(const void *key, size_t klen, void *value)
 }
 
 /*
- * 1 when the footer gives column c's value on every row of r (*v), so that bundles take its
- * page as known instead of reading it, which saves a page header, a checksum pass and a cold
- * page touch per bundle; *shared is then the page for bundles of at most KNOWN_ROWS rows:
- *   - kind, in a table whose footer counts no tombstone: ST_KIND_PUT. A lying footer cannot turn
- *     a delete into a value: a delete's value is NULL, and a put with a NULL value is reported as
- *     a bad entry;
- *   - seqno, in a table whose footer's max_seq is 0 (written at the bottom, doc/format_sst.md
- *     "Sequence number 0"): 0.
- * `strata check` (sst_verify.c) still reads both columns and checks them against the footer.
+ * 1 when the chunk statistics of column c in row group g give its value on every row (*v,
+ * rg->known, set at open for strata's own files), so that bundles take its page as known instead
+ * of reading it, which saves a page header, a checksum pass and a cold page touch per bundle;
+ * *shared is then the page for bundles of at most KNOWN_ROWS rows when one exists for the value
+ * (kind ST_KIND_PUT, seqno 0, as tables without tombstones and bottom tables have throughout),
+ * else NULL. A lying statistic cannot turn a delete into a value: a delete's value is NULL, and
+ * a put with a NULL value is reported as a bad entry. `strata check` (sst_verify.c) reads the
+ * column's pages and checks them against the statistic.
  */
-static int
-known_column(const st_sst_reader *r, int c, int64_t *v, st_pq_page **shared)
+int
+st_sst_known_column(const st_sst_reader *r, uint32_t g, int c, int64_t *v, st_pq_page **shared)
 {
-    if (!r->strata_meta)
+    const st_sst_rg *rg = &r->rgs[g];
+    if (c == ST_SST_COL_KEY || c == ST_SST_COL_VALUE || !rg->known[c])
         return 0;
-    if (c == ST_SST_COL_KIND && r->meta.tombstones == 0) {
+    *v = rg->known_val[c];
+    *shared = NULL;
+    if (c == ST_SST_COL_KIND && *v == ST_KIND_PUT) {
         pthread_once(&puts_once, puts_init);
-        *v = ST_KIND_PUT;
         *shared = &puts_page;
-        return 1;
-    }
-    if (c == ST_SST_COL_SEQNO && r->meta.max_seq == 0) {
-        *v = 0;
+    } else if (c == ST_SST_COL_SEQNO && *v == 0) {
         *shared = &zeros_page;
-        return 1;
     }
-    return 0;
+    return 1;
+}
+
+int
+st_sst_known_page(const st_sst_reader *r, uint32_t g, int c, size_t n, st_sst_pref *out)
+{
+    int64_t v;
+    st_pq_page *shared;
+    memset(out, 0, sizeof(*out));
+    if (!st_sst_known_column(r, g, c, &v, &shared))
+        return st_err(STRATA_INTERNAL, "%s: column %s is not known", r->path, st_sst_col_names[c]);
+    if (shared && n <= KNOWN_ROWS) {
+        out->pg = shared;
+        return STRATA_OK;
+    }
+    return st_pq_page_const_int(r->rgs[g].desc[c].type, n, v, &out->pg);
 }
 
 void
@@ -506,9 +520,9 @@ st_sst_load_bundle(st_sst_reader *r, uint32_t g, uint32_t idx, int fill, int crc
         st_pq_page *shared;
         if (c == ST_SST_COL_VALUE)
             continue;
-        if (known_column(r, c, &v, &shared)) {
+        if (st_sst_known_column(r, g, c, &v, &shared)) {
             size_t n = b->pg[ST_SST_COL_KEY]->n;
-            if (n <= KNOWN_ROWS) {
+            if (shared && n <= KNOWN_ROWS) {
                 b->pg[c] = shared;
                 continue;
             }

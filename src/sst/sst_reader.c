@@ -179,6 +179,26 @@ cursor_load_page(st_sst_cursor *c, int col, uint32_t idx)
 
 static int cursor_pin_bundle(st_sst_cursor *c, uint32_t idx, int fill, int *pinned);
 
+/* Pin, for the rows of key page idx, the values of column col, which the row group's chunk
+ * statistics give (rg->known): its pages are never read. */
+static int
+cursor_known_page(st_sst_cursor *c, int col, uint32_t idx)
+{
+    const st_sst_rg *rg = &c->r->rgs[c->g];
+    st_sst_pref *p = &c->p[col];
+    cursor_release_page(c, col);
+    int64_t first = rg->oi[ST_SST_COL_KEY].pages[idx].first_row;
+    int64_t end = st_sst_page_end_row(rg, ST_SST_COL_KEY, idx);
+    int rc = st_sst_known_page(c->r, c->g, col, (size_t)(end - first), p);
+    if (rc != STRATA_OK)
+        return cursor_fail(c, rc);
+    p->g = c->g;
+    p->idx = idx;
+    p->first = first;
+    p->end = end;
+    return STRATA_OK;
+}
+
 /* The current row's value from the lazily read value page (c->lazy covers the row). */
 static int
 cursor_lazy_value(st_sst_cursor *c)
@@ -205,10 +225,11 @@ st_sst_cursor_load(st_sst_cursor *c, int col)
     const st_sst_rg *rg = &c->r->rgs[c->g];
     if (!rg->aligned)
         return cursor_load_page(c, col, page_for_row(rg, col, c->row));
-    /* pages cut at the same rows: the key page's number is every column's */
+    /* pages cut at the same rows: the key page's number is every column's (but a known
+     * column's, which has its own single page) */
     uint32_t idx = k->pg && k->g == c->g && k->first <= c->row && c->row < k->end
                        ? k->idx
-                       : page_for_row(rg, col, c->row);
+                       : page_for_row(rg, ST_SST_COL_KEY, c->row);
     if (col == ST_SST_COL_VALUE) /* never part of a bundle */
         return cursor_load_page(c, col, idx);
     /* A mapped table: the page number's bundle, cached or built, serves the key, seqno and kind
@@ -222,6 +243,8 @@ st_sst_cursor_load(st_sst_cursor *c, int col)
         if (pinned)
             return STRATA_OK;
     }
+    if (rg->known[col])
+        return cursor_known_page(c, col, idx);
     return cursor_load_page(c, col, idx);
 }
 
@@ -491,8 +514,8 @@ cursor_pin_bundle(st_sst_cursor *c, uint32_t idx, int fill, int *pinned)
         p->bundled = 1;
         p->g = c->g;
         p->idx = idx;
-        p->first = rg->oi[col].pages[idx].first_row;
-        /* a bundle's pages hold the same rows; its kind page may be the shared all-puts page */
+        p->first = rg->oi[ST_SST_COL_KEY].pages[idx].first_row;
+        /* a bundle's pages hold the same rows; a known column's page may be a shared one */
         p->end = p->first + c->b->pg[ST_SST_COL_KEY]->n;
     }
     *pinned = 1;

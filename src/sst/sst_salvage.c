@@ -103,6 +103,17 @@ salvage_row_group(st_sst_reader *r, st_sst_sink *s, uint32_t g)
     int rc = STRATA_OK;
     for (int c = 0; c < ST_SST_NCOLS && rc == STRATA_OK; c++)
         rc = load_chunk(r, g, c, &cp[c]);
+    /* a damaged page of a seqno or kind column the chunk statistics give (rg->known) costs no
+     * row: its values are known */
+    for (int c = ST_SST_COL_SEQNO; c <= ST_SST_COL_KIND && rc == STRATA_OK; c++) {
+        const st_pq_offset_index *oi = &rg->oi[c];
+        for (uint32_t i = 0; rg->known[c] && i < cp[c].n && rc == STRATA_OK; i++) {
+            int64_t end = i + 1 < oi->npages ? oi->pages[i + 1].first_row : rg->num_rows;
+            if (!cp[c].pg[i] && end > oi->pages[i].first_row)
+                rc = st_pq_page_const_int(rg->desc[c].type, (size_t)(end - oi->pages[i].first_row),
+                                          rg->known_val[c], &cp[c].pg[i]);
+        }
+    }
     uint32_t idx[ST_SST_NCOLS] = {0};
     for (int64_t row = 0; rc == STRATA_OK && row < rg->num_rows; row++) {
         const st_pq_page *p[ST_SST_NCOLS];

@@ -6,7 +6,8 @@
  * st_pq_page_walk finds the pages from offset 4 on, checking every page's CRC and skipping
  * over damaged or missing bytes (gaps). What the footer would say is inferred from strata's
  * layout (doc/format_sst.md): per row group the key chunk, the value chunk, the seqno chunk and
- * the kind chunk, in this order, all cut at the same rows, v1 data pages without dictionary. A
+ * the kind chunk, in this order, all cut at the same rows but a constant seqno or kind chunk,
+ * which is one page of the whole row group, v1 data pages without dictionary. A
  * page's column follows from its encoding: DELTA_BYTE_ARRAY = key, PLAIN = value,
  * DELTA_BINARY_PACKED = seqno, then kind. So the pages form runs (key, value, integers), and a
  * key page after an integer page starts the next row group.
@@ -24,9 +25,10 @@
  * of 1..64 KiB, seqnos below 2^56, kinds 0..2, no bytes after a value page's last value; the
  * key and integer encodings carry their own value counts) before any page is positioned, and a
  * run is positioned from each anchored end only as far as its pages decoded and, when the key
- * run is whole, hold as many rows as the key page at the same place. A row is salvaged only
- * when its key, value, seqno and kind pages are all positioned, decoded, and start and end at
- * the same rows; the sink then applies the row rules and the entry order. Everything else is
+ * run is whole, hold as many rows as the key page at the same place (or the whole row group, in
+ * the integer run). A row is salvaged only when its key, value, seqno and kind pages are all
+ * positioned, decoded, and start and end at the same rows (or an integer page holds the whole
+ * row group); the sink then applies the row rules and the entry order. Everything else is
  * lost: rows of a known page with their keys when the key page decoded, gaps as an unknown
  * number of rows between the salvaged keys around them.
  *
@@ -217,46 +219,58 @@ whole(const col_run *ru)
 }
 
 /*
- * Page i of run ru may be counted when placing the run: it decoded, and when the row group's
- * key run is whole (tm, repeated reps times in the run: twice in the integer run), its value
- * count is that of the key page at the same place, counted from the same end (all columns are
- * cut at the same rows). The key, seqno and kind encodings carry their own value counts, but a
+ * Page i of run ru may be counted when placing it at row `row` of the run (rows repeat every t,
+ * the row group's row count: twice in the integer run): it decoded, and when the row group's key
+ * run is whole (tm), a key page of the same value count starts at the same place (all columns
+ * are cut at the same rows), or, in the integer run (whole_chunk), the page holds a whole chunk:
+ * a seqno or kind column with one value throughout is a single page (doc/format_sst.md,
+ * "Constant columns"). The key, seqno and kind encodings carry their own value counts, but a
  * value page's count can be off and still decode (a null row in the padding of its levels).
  */
 static int
-countable(const col_run *ru, uint32_t i, const col_run *tm, uint32_t reps, int from_end)
+countable(const col_run *ru, uint32_t i, const col_run *tm, int64_t t, int64_t row, int whole_chunk)
 {
     if (!ru->s[i].pg)
         return 0;
     if (!tm)
         return 1;
-    uint32_t j = from_end ? ru->n - 1 - i : i;
-    if (j >= reps * tm->n)
+    int64_t n = ru->s[i].h.num_values;
+    if (row < 0 || t <= 0)
         return 0;
-    const slot *k = &tm->s[from_end ? tm->n - 1 - j % tm->n : j % tm->n];
-    return k->h.num_values == ru->s[i].h.num_values;
+    int64_t r0 = row % t;
+    if (whole_chunk && r0 == 0 && n == t)
+        return 1;
+    int64_t at = 0;
+    for (uint32_t k = 0; k < tm->n && at <= r0; k++) {
+        if (at == r0)
+            return tm->s[k].h.num_values == n;
+        at += tm->s[k].h.num_values;
+    }
+    return 0;
 }
 
 /*
- * Position the pages of run ru on its `total` rows (total < 0: unknown): from each anchored
- * end, page by page, as far as the pages are countable. A page that did not decode ends the
- * count there: its header's value count may be the damaged part. When the counts from both
- * ends meet, they must agree, or nothing of the run is positioned.
+ * Position the pages of run ru on its `total` rows (total < 0: unknown; reps: how many times
+ * the row group's rows the run holds): from each anchored end, page by page, as far as the pages
+ * are countable. A page that did not decode ends the count there: its header's value count may
+ * be the damaged part. When the counts from both ends meet, they must agree, or nothing of the
+ * run is positioned.
  */
 static void
-position(col_run *ru, int64_t total, const col_run *tm, uint32_t reps)
+position(col_run *ru, int64_t total, const col_run *tm, int64_t reps)
 {
     uint32_t a = 0, b = ru->n; /* s[0..a) from the start, s[b..n) from the end */
-    int64_t at = 0, back = total;
+    int64_t at = 0, back = total, t = reps > 0 && total > 0 ? total / reps : 0;
     for (uint32_t i = 0; i < ru->n; i++)
         ru->s[i].first = -1;
     if (ru->start_anch)
-        for (; a < ru->n && countable(ru, a, tm, reps, 0); a++) {
+        for (; a < ru->n && countable(ru, a, tm, t, at, reps == 2); a++) {
             ru->s[a].first = at;
             at += ru->s[a].h.num_values;
         }
     if (ru->end_anch && total >= 0)
-        for (; b > 0 && countable(ru, b - 1, tm, reps, 1); b--)
+        for (; b > 0 && countable(ru, b - 1, tm, t, back - ru->s[b - 1].h.num_values, reps == 2);
+             b--)
             back -= ru->s[b - 1].h.num_values;
     int ok = (total < 0 || at <= total) && (!ru->end_anch || total < 0 || back >= 0);
     if (ok && a > b) /* both counts cover s[b..a): they must put it at the same rows */
@@ -332,10 +346,14 @@ row_missing(slot *const p[ST_SST_NCOLS], const view v[ST_SST_NCOLS], char *buf, 
         if (!p[c]->pg)
             return p[c]->why ? p[c]->why : "a page could not be decoded";
     }
-    for (int c = 1; c < ST_SST_NCOLS; c++)
+    for (int c = 1; c < ST_SST_NCOLS; c++) {
+        /* a seqno or kind page may hold the whole chunk (a constant column) */
+        if (c >= ST_SST_COL_SEQNO && p[c]->first == v[c].lo && p[c]->h.num_values == v[c].t)
+            continue;
         if (p[c]->h.num_values != p[0]->h.num_values ||
             p[c]->first - v[c].lo != p[0]->first - v[0].lo)
             return "the row's key, value, seqno and kind pages do not hold the same rows";
+    }
     return NULL;
 }
 

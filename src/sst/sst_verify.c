@@ -48,6 +48,14 @@ verify_chunk(st_sst_reader *r, uint32_t g, int c, uint64_t *pages)
             if (c != ST_SST_COL_VALUE && pg->nulls)
                 rc = st_err(STRATA_CORRUPT, "%s: null in column %s at offset %lld", r->path,
                             st_sst_col_names[c], (long long)off);
+            /* readers take a known column's values from its chunk statistics: they must agree */
+            for (uint32_t i = 0; rc == STRATA_OK && rg->known[c] && i < pg->n; i++)
+                if (pg->ints[i] != rg->known_val[c])
+                    rc = st_err(STRATA_CORRUPT,
+                                "%s: row group %u column %s holds %lld at offset %lld, its "
+                                "statistics say every row holds %lld",
+                                r->path, g, st_sst_col_names[c], (long long)pg->ints[i],
+                                (long long)off, (long long)rg->known_val[c]);
             rows += pg->n;
             st_pq_page_free(pg);
         }

@@ -425,6 +425,34 @@ test_delta_binary_packed(void)
         }
         if (n > 0)
             ST_ASSERT_RC(st_pq_dbp_decode(b.data, b.len, is32, out, n - 1, NULL), STRATA_CORRUPT);
+        if (shape == 3) { /* a constant run: the dedicated encoder writes the same bytes */
+            st_buf cb = {0};
+            ST_ASSERT_OK(st_pq_dbp_encode_const(&cb, 42, n, is32));
+            ST_ASSERT_EQ(cb.len, b.len);
+            ST_ASSERT(memcmp(cb.data, b.data, b.len) == 0);
+            st_buf_free(&cb);
+        }
+    }
+    /* constants at the ends of the ranges, and long runs */
+    int64_t consts[] = {0, -1, 2, INT64_MIN, INT64_MAX};
+    size_t lens[] = {1, 129, 1000};
+    for (size_t ci = 0; ci < sizeof(consts) / sizeof(consts[0]); ci++) {
+        for (size_t li = 0; li < 3; li++) {
+            for (int is32 = 0; is32 < 2; is32++) {
+                int64_t x = is32 ? (int64_t)(int32_t)consts[ci] : consts[ci];
+                for (size_t i = 0; i < lens[li]; i++)
+                    v[i] = x;
+                st_buf cb = {0};
+                st_buf_clear(&b);
+                ST_ASSERT_OK(st_pq_dbp_encode(&b, v, lens[li], is32));
+                ST_ASSERT_OK(st_pq_dbp_encode_const(&cb, x, lens[li], is32));
+                ST_ASSERT_EQ(cb.len, b.len);
+                ST_ASSERT(memcmp(cb.data, b.data, b.len) == 0);
+                ST_ASSERT_OK(st_pq_dbp_decode(cb.data, cb.len, is32, out, lens[li], NULL));
+                ST_ASSERT(out[lens[li] - 1] == x && out[0] == x);
+                st_buf_free(&cb);
+            }
+        }
     }
     /* bad block sizes */
     ST_ASSERT_RC(st_pq_dbp_decode(BYTES(0x81, 0x01, 0x04, 0x00, 0x00), 0, out, 0, NULL),

@@ -6,8 +6,10 @@
 #include "sst/sst.h"
 #include "sst/sst_internal.h"
 #include "st_test.h"
+#include "test_fs.h"
 #include "util/alloc.h"
 #include "util/arena.h"
+#include "util/coding.h"
 #include "util/random.h"
 
 #include <stdio.h>
@@ -471,7 +473,8 @@ static void
 test_row_aligned_pages(void)
 {
     /* Every column is cut at the same rows once the row bytes (key + value + 12) reach
-     * page_size: 16 + 100 + 12 = 128 bytes a row, so 1024-byte pages hold 8 rows. */
+     * page_size: 16 + 100 + 12 = 128 bytes a row, so 1024-byte pages hold 8 rows. The kind
+     * column (all puts) is constant: one page for the row group. */
     st_rng rng;
     char *dir = begin("sst_aligned", &rng);
     model m = {0};
@@ -496,7 +499,9 @@ test_row_aligned_pages(void)
     const st_sst_rg *rg = &r->rgs[0];
     ST_ASSERT(rg->aligned);
     ST_ASSERT_EQ(rg->oi[0].npages, (rows + per_page - 1) / per_page);
-    for (int c = 0; c < ST_SST_NCOLS; c++) {
+    ST_ASSERT(rg->known[ST_SST_COL_KIND] && !rg->known[ST_SST_COL_SEQNO]);
+    ST_ASSERT_EQ(rg->oi[ST_SST_COL_KIND].npages, 1);
+    for (int c = 0; c < ST_SST_COL_KIND; c++) {
         ST_ASSERT_EQ(rg->oi[c].npages, rg->oi[0].npages);
         for (uint32_t i = 0; i < rg->oi[c].npages; i++)
             ST_ASSERT_EQ(rg->oi[c].pages[i].first_row, (int64_t)(i * per_page));
@@ -504,6 +509,125 @@ test_row_aligned_pages(void)
     check_gets(r, &m, &rng, 300);
     st_sst_reader_unref(r);
     st_sst_meta_free(&bm);
+    free(path);
+    model_free(&m);
+    end(dir);
+}
+
+/*
+ * A seqno or kind chunk whose every row holds one value is a single page, taken from the chunk
+ * statistics by readers; a chunk that stops being constant part-way has a page per key page,
+ * including the pages written before the change. Shapes (rows 0..799 of 16 + 100 bytes, 1 KiB
+ * pages of 8 rows, two row groups of 400 rows):
+ *   0: seqno 0 and puts throughout (a bottom table): both columns known;
+ *   1: seqno 7 throughout (a value no shared page has): both known;
+ *   2: seqno 0 up to row 500, then 9 (inside the second row group, after 12 of its pages);
+ *      a delete at row 650: the first row group known in both, the second in neither;
+ *   3: deletes with seqno 5 throughout (one row group of 29-row pages): both known.
+ */
+static void
+test_constant_columns(void)
+{
+    st_rng rng;
+    char *dir = begin("sst_const", &rng);
+    for (int shape = 0; shape < 4; shape++) {
+        model m = {0};
+        uint8_t key[16], val[100];
+        for (size_t i = 0; i < 800; i++) {
+            memset(key, 0, sizeof(key));
+            snprintf((char *)key, sizeof(key), "key%08zu", i);
+            for (size_t j = 0; j < sizeof(val); j++)
+                val[j] = (uint8_t)st_rng_next(&rng);
+            uint64_t seq = shape == 1 ? 7 : shape == 2 && i >= 500 ? 9 : shape == 3 ? 5 : 0;
+            int kind = shape == 3 || (shape == 2 && i == 650) ? ST_KIND_DELETE : ST_KIND_PUT;
+            model_add(&m, key, sizeof(key), seq, kind, val, kind == ST_KIND_PUT ? sizeof(val) : 0);
+        }
+        st_sst_options o;
+        st_sst_options_init(&o);
+        o.page_size = 1024;
+        o.row_group_size = 400 * (16 + 100 + 16); /* the builder counts 16 bytes a row more */
+        char name[32];
+        snprintf(name, sizeof(name), "const%d.parquet", shape);
+        roundtrip(dir, name, &m, &o, NULL, &rng);
+        char *path = table_path(dir, name);
+        st_sst_reader *r = NULL;
+        ST_ASSERT_OK(st_sst_reader_open(st_env_posix(), path, NULL, &r));
+        ST_ASSERT_EQ(r->nrgs, shape == 3 ? 1 : 2);
+        for (uint32_t g = 0; g < r->nrgs; g++) {
+            const st_sst_rg *rg = &r->rgs[g];
+            int known = shape != 2 || g == 0;
+            ST_ASSERT(rg->aligned);
+            if (shape == 3) {
+                ST_ASSERT(rg->known[ST_SST_COL_SEQNO] && rg->known[ST_SST_COL_KIND]);
+                ST_ASSERT_EQ(rg->known_val[ST_SST_COL_SEQNO], 5);
+                ST_ASSERT_EQ(rg->known_val[ST_SST_COL_KIND], ST_KIND_DELETE);
+                ST_ASSERT(rg->oi[ST_SST_COL_KEY].npages > 20);
+                continue;
+            }
+            uint32_t np = rg->oi[ST_SST_COL_KEY].npages; /* 50, or 49 with the delete */
+            ST_ASSERT(np == 50 || (shape == 2 && g == 1 && np == 49));
+            for (int c = ST_SST_COL_SEQNO; c <= ST_SST_COL_KIND; c++) {
+                ST_ASSERT_EQ(rg->known[c], known);
+                ST_ASSERT_EQ(rg->oi[c].npages, known ? 1 : np);
+                for (uint32_t i = 0; !known && i < np; i++)
+                    ST_ASSERT_EQ(rg->oi[c].pages[i].first_row, rg->oi[0].pages[i].first_row);
+            }
+            if (known) {
+                ST_ASSERT_EQ(rg->known_val[ST_SST_COL_SEQNO], shape == 1 ? 7 : 0);
+                ST_ASSERT_EQ(rg->known_val[ST_SST_COL_KIND], ST_KIND_PUT);
+            }
+        }
+        st_sst_reader_unref(r);
+        free(path);
+        model_free(&m);
+    }
+    end(dir);
+}
+
+/* Pages of a known column that disagree with its chunk statistics fail the table check (readers
+ * take the statistics): a footer whose seqno statistics say 6 where the pages hold 5. */
+static void
+test_constant_stats_checked(void)
+{
+    st_rng rng;
+    char *dir = begin("sst_const_stats", &rng);
+    model m = {0};
+    char key[16];
+    for (int i = 0; i < 100; i++) {
+        snprintf(key, sizeof(key), "k%05d", i);
+        model_add(&m, key, strlen(key), 5, ST_KIND_PUT, "v", 1);
+    }
+    char *path = table_path(dir, "stats.parquet");
+    build(path, &m, NULL, NULL);
+    st_buf file = {0}, rep = {0};
+    ST_ASSERT_OK(st_env_read_file(st_env_posix(), path, &file));
+    ST_ASSERT_OK(st_sst_verify(st_env_posix(), path, &rep));
+    size_t flen = st_get_fixed32(file.data + file.len - 8), footer = file.len - 8 - flen;
+    st_arena *a = st_arena_new(4096);
+    st_pq_file_meta fm;
+    ST_ASSERT_OK(st_pq_decode_file_meta(file.data + footer, flen, a, "t", footer, &fm));
+    uint8_t six[8];
+    st_put_fixed64(six, 6);
+    st_pq_stats *st = &fm.row_groups[0].columns[ST_SST_COL_SEQNO].meta.stats;
+    ST_ASSERT(st->min.len == 8 && st->max.len == 8);
+    st->min.p = st->max.p = six;
+    st_buf out = {0};
+    ST_ASSERT_OK(st_buf_append(&out, file.data, footer));
+    ST_ASSERT_OK(st_pq_encode_file_meta(&out, &fm));
+    ST_ASSERT_OK(st_buf_put_fixed32(&out, (uint32_t)(out.len - footer)));
+    ST_ASSERT_OK(st_buf_append(&out, "PAR1", 4));
+    st_test_write_file(path, out.data, out.len);
+    st_sst_reader *r = NULL;
+    ST_ASSERT_OK(st_sst_reader_open(st_env_posix(), path, NULL, &r));
+    ST_ASSERT(r->rgs[0].known[ST_SST_COL_SEQNO] && r->rgs[0].known_val[ST_SST_COL_SEQNO] == 6);
+    st_sst_reader_unref(r);
+    st_buf_clear(&rep);
+    ST_ASSERT_RC(st_sst_verify(st_env_posix(), path, &rep), STRATA_CORRUPT);
+    ST_ASSERT(strstr(st_errmsg(), "statistics say every row holds 6") != NULL);
+    st_buf_free(&out);
+    st_buf_free(&rep);
+    st_buf_free(&file);
+    st_arena_free(a);
     free(path);
     model_free(&m);
     end(dir);
@@ -931,9 +1055,11 @@ test_open_memory(void)
     model m = {0};
     char key[32], val[16];
     memset(val, 'v', sizeof(val));
-    for (int i = 0; i < 40000; i++) {
+    for (int i = 0; i < 40000; i++) { /* some deletes: no column is constant */
         snprintf(key, sizeof(key), "key%012d", i);
-        model_add(&m, key, strlen(key), (uint64_t)i + 1, ST_KIND_PUT, val, sizeof(val));
+        int kind = i % 7 ? ST_KIND_PUT : ST_KIND_DELETE;
+        model_add(&m, key, strlen(key), (uint64_t)i + 1, kind, val,
+                  kind == ST_KIND_PUT ? sizeof(val) : 0);
     }
     st_sst_options o = small_opts(STRATA_COMPRESSION_NONE);
     o.page_size = 256;
@@ -951,7 +1077,8 @@ test_open_memory(void)
             size_t pages = rg->oi[0].npages;
             for (int c = 0; c < ST_SST_NCOLS; c++) {
                 oi_raw += (size_t)r->fm.row_groups[g].columns[c].offset_index_length;
-                bound += pages * (sizeof(st_pq_page_location) + 1); /* + a checked bit */
+                /* + a checked bit */
+                bound += rg->oi[c].npages * (sizeof(st_pq_page_location) + 1);
             }
             /* key ColumnIndex: encoded bytes (bounds point into them), arrays, page prefixes */
             bound += (size_t)r->fm.row_groups[g].columns[0].column_index_length;
@@ -1163,6 +1290,8 @@ main(void)
     ST_RUN(test_page_edges);
     ST_RUN(test_shared_prefix_search);
     ST_RUN(test_row_aligned_pages);
+    ST_RUN(test_constant_columns);
+    ST_RUN(test_constant_stats_checked);
     ST_RUN(test_large_values);
     ST_RUN(test_cache);
     ST_RUN(test_iter_model);

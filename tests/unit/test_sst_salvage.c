@@ -5,7 +5,9 @@
  * FileMetaData bytes flipped, cuts at many offsets, flipped page bytes, in every codec strata
  * writes, with tombstones and many row groups. Every salvaged row must be a row of the original
  * table (key, seqno, kind and value), in entry order; every original row not salvaged must lie
- * in a reported lost range; whenever rows are missing a loss is reported.
+ * in a reported lost range; whenever rows are missing a loss is reported. The LZ4 tables are
+ * also built with constant columns (a single seqno and kind page per row group, see
+ * doc/format_sst.md "Constant columns"): puts only, and puts at seqno 0 only.
  */
 #include "fault_env.h"
 #include "parquet/parquet.h"
@@ -35,18 +37,22 @@ static char *dir, *orig, *bad;
 static st_buf file;
 static st_env *env_under_test;
 
-/* Rows in entry order: some keys with two versions, every seventh newest version a delete. */
+enum { ROWS_MIXED, ROWS_PUTS, ROWS_BOTTOM };
+
+/* Rows in entry order. ROWS_MIXED: some keys with two versions, every seventh newest version a
+ * delete; ROWS_PUTS: one put per key (the kind column is constant); ROWS_BOTTOM: the same at
+ * seqno 0 (both integer columns are). */
 static void
-make_rows(void)
+make_rows(int shape)
 {
     nrows = 0;
     for (int i = 0; nrows < NROWS - 1; i++) {
-        int versions = i % 5 == 0 ? 2 : 1;
+        int versions = shape == ROWS_MIXED && i % 5 == 0 ? 2 : 1;
         for (int v = 0; v < versions; v++) {
             row *r = &rows[nrows];
             snprintf(r->key, sizeof(r->key), "key%06d", i * 3);
-            r->seq = 100000 - (uint64_t)i * 4 - (uint64_t)v;
-            r->kind = v == 0 && i % 7 == 3 ? ST_KIND_DELETE : ST_KIND_PUT;
+            r->seq = shape == ROWS_BOTTOM ? 0 : 100000 - (uint64_t)i * 4 - (uint64_t)v;
+            r->kind = shape == ROWS_MIXED && v == 0 && i % 7 == 3 ? ST_KIND_DELETE : ST_KIND_PUT;
             int pad = i % 60;
             snprintf(r->val, sizeof(r->val), "value-%d-%.*s", i, pad,
                      "abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghij");
@@ -272,8 +278,9 @@ test_cut_mid_page(void)
         ST_ASSERT(res.n >= before && res.n < nrows);
         for (int i = 0; i < before; i++)
             ST_ASSERT(res.got[i]);
-        /* cut in the kind chunk: the rows of the kind pages before the cut come back too */
-        if (c == ST_SST_COL_KIND)
+        /* cut in the kind chunk: the rows of the kind pages before the cut come back too (none
+         * when the chunk is a single page: a constant column) */
+        if (c == ST_SST_COL_KIND && oi->npages > 1)
             ST_ASSERT(res.n > before);
     }
     st_sst_reader_unref(r);
@@ -341,13 +348,51 @@ test_page_damage_without_footer(void)
 }
 
 /*
+ * A damaged page of a constant seqno or kind column (its chunk statistics give every row's
+ * value): with the footer, nothing is lost; without it, its row group's rows are lost (and
+ * reported), the others come back.
+ */
+static void
+test_constant_page_damage(void)
+{
+    uint64_t footer, index;
+    tail_offsets(&footer, &index);
+    st_sst_reader *r = NULL;
+    ST_ASSERT_OK(st_sst_reader_open(st_env_posix(), orig, NULL, &r));
+    ST_ASSERT(r->nrgs >= 3);
+    for (int c = ST_SST_COL_SEQNO; c <= ST_SST_COL_KIND; c++) {
+        const st_sst_rg *rg = &r->rgs[1];
+        if (!rg->known[c])
+            continue;
+        ST_ASSERT_EQ(rg->oi[c].npages, 1);
+        const st_pq_page_location *l = &rg->oi[c].pages[0];
+        uint64_t off = (uint64_t)l->offset + (uint64_t)l->compressed_size - 1;
+        file.data[off] ^= 0x04;
+        st_test_write_file(bad, file.data, file.len);
+        result res;
+        salvage(&res);
+        ST_ASSERT(!res.walked);
+        ST_ASSERT_EQ(res.n, nrows);
+        ST_ASSERT_EQ(res.nlost, 0);
+        st_test_write_file(bad, file.data, (size_t)footer);
+        file.data[off] ^= 0x04;
+        salvage(&res);
+        ST_ASSERT(res.walked);
+        ST_ASSERT_EQ(res.n, nrows - (int)rg->num_rows);
+        for (int i = rows_before(r, 1); i < rows_before(r, 2); i++)
+            ST_ASSERT(!res.got[i]);
+    }
+    st_sst_reader_unref(r);
+}
+
+/*
  * A page header whose value count is wrong while its payload still passes the CRC (the CRC
  * covers only the payload), in the last row group with the footer gone: the integer run there
  * is anchored only at its start, so nothing after the lying page can be lined up from it.
  * Every salvaged row must still be right, and exactly the rows that cannot be placed are lost:
  * for a seqno page every row of the row group (its kind pages follow the lying page), for a
  * kind page the rows from that page on, for a value page that page's rows alone (its run is
- * anchored at both ends).
+ * anchored at both ends). A constant column's single page is not among them.
  */
 static void
 test_header_count_lies(void)
@@ -361,6 +406,8 @@ test_header_count_lies(void)
     static const int cols[] = {ST_SST_COL_VALUE, ST_SST_COL_SEQNO, ST_SST_COL_KIND};
     for (int ci = 0; ci < 3; ci++) {
         const st_pq_offset_index *oi = &rg->oi[cols[ci]];
+        if (cols[ci] != ST_SST_COL_VALUE && rg->known[cols[ci]])
+            continue;
         ST_ASSERT(oi->npages >= 3);
         const st_pq_page_location *l = &oi->pages[1];
         int64_t page_rows = oi->pages[2].first_row - l->first_row;
@@ -450,7 +497,6 @@ main(void)
     dir = st_test_tmpdir("sst_salvage");
     orig = st_path_join(dir, "orig.parquet");
     bad = st_path_join(dir, "bad.parquet");
-    make_rows();
     st_fault_env *fe = st_fault_env_new(st_env_posix());
     ST_ASSERT(fe != NULL);
     static const struct {
@@ -460,20 +506,25 @@ main(void)
                   {STRATA_COMPRESSION_LZ4, "lz4"},
                   {STRATA_COMPRESSION_NONE, "none"},
                   {STRATA_COMPRESSION_SNAPPY, "snappy"}};
-    for (int c = 0; c < 4; c++) {
+    static const char *shapes[] = {"mixed", "puts", "bottom"};
+    for (int c = 0; c < 4 + 2; c++) {
+        int shape = c < 4 ? ROWS_MIXED : c - 3, codec = c < 4 ? c : 1; /* then LZ4 */
+        make_rows(shape);
         for (int e = 0; e < (c == 0 ? 2 : 1); e++) {
             env_under_test = e == 0 ? st_env_posix() : st_fault_env_env(fe);
-            fprintf(stderr, "-- %s tables, reading through %s\n", codecs[c].name,
-                    e == 0 ? "the posix env (mapped)" : "read_at");
-            build(codecs[c].codec, 6000); /* many row groups */
+            fprintf(stderr, "-- %s tables of %s rows, reading through %s\n", codecs[codec].name,
+                    shapes[shape], e == 0 ? "the posix env (mapped)" : "read_at");
+            build(codecs[codec].codec, 6000); /* many row groups */
             ST_RUN(test_footer_lost);
             ST_RUN(test_footer_flips);
             ST_RUN(test_cut_mid_page);
             ST_RUN(test_truncation_sweep);
             ST_RUN(test_page_damage_without_footer);
             ST_RUN(test_header_count_lies);
-            if (codecs[c].codec == STRATA_COMPRESSION_ZSTD)
+            if (codecs[codec].codec == STRATA_COMPRESSION_ZSTD)
                 ST_RUN(test_footer_lies);
+            if (shape != ROWS_MIXED)
+                ST_RUN(test_constant_page_damage);
         }
     }
     env_under_test = st_env_posix();
