@@ -5,12 +5,12 @@
  *
  * st_pq_page_walk finds the pages from offset 4 on, checking every page's CRC and skipping
  * over damaged or missing bytes (gaps). What the footer would say is inferred from strata's
- * layout (doc/format_sst.md): per row group the key chunk, the value chunk, the seqno chunk and
- * the kind chunk, in this order, all cut at the same rows but a constant seqno or kind chunk,
- * which is one page of the whole row group, v1 data pages without dictionary. A
- * page's column follows from its encoding: DELTA_BYTE_ARRAY = key, PLAIN = value,
- * DELTA_BINARY_PACKED = seqno, then kind. So the pages form runs (key, value, integers), and a
- * key page after an integer page starts the next row group.
+ * layout (doc/format_sst.md): per row group the value chunk and the key chunk (in either order:
+ * earlier releases wrote the key chunk first), the seqno chunk and the kind chunk, all cut at
+ * the same rows but a constant seqno or kind chunk, which is one page of the whole row group, v1
+ * data pages without dictionary. A page's column follows from its encoding: DELTA_BYTE_ARRAY =
+ * key, PLAIN = value, DELTA_BINARY_PACKED = seqno, then kind. So the pages form runs (value and
+ * key, integers), and a value or key page after an integer page starts the next row group.
  *
  * A gap breaks the chain: the pages after it may belong to any row group, so a row group is
  * only the pages between two gaps, and a run is positioned (which rows its pages hold) only
@@ -517,20 +517,25 @@ on_item(void *arg, const st_pq_walk_item *it)
     int cur = w->cur;
     if (cur >= 0 && c == cur)
         return add_slot(w, c, it);
-    if (cur >= 0 && c == cur + 1) { /* key -> value -> integers, in one row group */
+    /* in one row group: the value and key runs in either order (strata writes the value chunk
+     * first; tables of earlier releases have the key chunk first), then the integers */
+    int other = cur == RUN_KEY ? RUN_VALUE : RUN_KEY;
+    if ((cur == RUN_KEY || cur == RUN_VALUE) &&
+        (c == other ? w->runs[c].n == 0 : c == RUN_INT && w->runs[other].n > 0)) {
         w->runs[cur].end_anch = 1;
         ST_RET(add_slot(w, c, it));
         w->runs[c].start_anch = 1;
         return STRATA_OK;
     }
-    int next_group = cur == RUN_INT && c == RUN_KEY; /* the previous row group ended here */
+    /* the previous row group ended here */
+    int next_group = cur == RUN_INT && (c == RUN_KEY || c == RUN_VALUE);
     if (next_group)
         w->runs[cur].end_anch = 1;
     ST_RET(close_group(w));
     if (cur >= 0 && !next_group) /* a run is missing without a gap: not strata's layout */
         ST_RET(st_sst_sink_lose_unknown(&w->sink, "pages out of strata's column order"));
     ST_RET(add_slot(w, c, it));
-    w->runs[c].start_anch = c == RUN_KEY && (next_group || head);
+    w->runs[c].start_anch = (c == RUN_KEY || c == RUN_VALUE) && (next_group || head);
     return STRATA_OK;
 }
 

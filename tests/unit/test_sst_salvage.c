@@ -348,6 +348,48 @@ test_page_damage_without_footer(void)
 }
 
 /*
+ * Tables of earlier releases have each row group's key chunk before its value chunk: the page
+ * walk salvages them too (the file rebuilt in that order, without a footer), and a cut in the
+ * middle keeps the row groups before it.
+ */
+static void
+test_key_first_layout(void)
+{
+    st_sst_reader *r = NULL;
+    ST_ASSERT_OK(st_sst_reader_open(st_env_posix(), orig, NULL, &r));
+    ST_ASSERT(r->nrgs >= 3);
+    st_buf old = {0};
+    ST_ASSERT_OK(st_buf_append(&old, "PAR1", 4));
+    size_t mid = 0;
+    for (uint32_t g = 0; g < r->nrgs; g++) {
+        const st_sst_rg *rg = &r->rgs[g];
+        /* strata writes the value chunk first */
+        ST_ASSERT(rg->cm[ST_SST_COL_VALUE]->data_page_offset <
+                  rg->cm[ST_SST_COL_KEY]->data_page_offset);
+        static const int order[] = {ST_SST_COL_KEY, ST_SST_COL_VALUE, ST_SST_COL_SEQNO,
+                                    ST_SST_COL_KIND};
+        for (int i = 0; i < ST_SST_NCOLS; i++) {
+            int c = order[i];
+            int64_t start = rg->cm[c]->data_page_offset;
+            ST_ASSERT_OK(
+                st_buf_append(&old, file.data + start, (size_t)(rg->chunk_end[c] - start)));
+        }
+        if (g == r->nrgs / 2)
+            mid = old.len;
+    }
+    st_test_write_file(bad, old.data, old.len);
+    result res;
+    salvage(&res);
+    ST_ASSERT(res.walked);
+    ST_ASSERT_EQ(res.n, nrows);
+    st_test_write_file(bad, old.data, mid + 10); /* into the next row group's key chunk */
+    salvage(&res);
+    ST_ASSERT(res.walked && res.n >= rows_before(r, r->nrgs / 2 + 1) && res.n < nrows);
+    st_buf_free(&old);
+    st_sst_reader_unref(r);
+}
+
+/*
  * A damaged page of a constant seqno or kind column (its chunk statistics give every row's
  * value): with the footer, nothing is lost; without it, its row group's rows are lost (and
  * reported), the others come back.
@@ -525,6 +567,7 @@ main(void)
                 ST_RUN(test_footer_lies);
             if (shape != ROWS_MIXED)
                 ST_RUN(test_constant_page_damage);
+            ST_RUN(test_key_first_layout);
         }
     }
     env_under_test = st_env_posix();
