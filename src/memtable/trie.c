@@ -775,8 +775,11 @@ it_walk(tr_iter *it, int b, int dir)
              * order: fetch the next sibling while this child's subtree is walked (perf of a
              * flush put a third of the flushing thread in it_push and it_walk, on node loads). */
             const tnode *sib = kids_step(k, c, dir, &c2, &off2);
-            if (sib)
+            if (sib) { /* with its path and inline value: a 100-byte value spans three lines */
                 __builtin_prefetch(sib);
+                __builtin_prefetch((const char *)sib + 64);
+                __builtin_prefetch((const char *)sib + 128);
+            }
             if (!it_push(it, c, ch, off))
                 return;
             b = dir > 0 ? ENTER : AFTER_ALL;
