@@ -240,6 +240,11 @@ st_sst_cursor_load(st_sst_cursor *c, int col)
     if (c->r->map || c->b || c->r->cache) {
         int pinned;
         ST_RET(cursor_pin_bundle(c, idx, c->r->map ? (c->fill_cache ? 1 : 0) : -1, &pinned));
+        /* a cursor stepping onto page idx is iterating: start fetching the cache slots of the
+         * next page's bundle and value page, which it looks up when it gets there (the slot
+         * misses were 6% of a full scan's samples) */
+        if (idx + 1 < rg->oi[ST_SST_COL_KEY].npages)
+            st_sst_prefetch_slots(c->r, c->g, idx + 1, 1);
         if (pinned)
             return STRATA_OK;
     }
