@@ -43,6 +43,11 @@ typedef struct st_file_ops {
      * close. Call once, before the file is shared between threads. Only for files nobody
      * appends to or truncates while mapped (immutable tables). */
     int (*map)(st_file *f, const uint8_t **base, uint64_t *len);
+    /* Optional (NULL = a no-op): start writing [off, off + n) of the file to the device and
+     * return without waiting. A hint with no durability promise (only sync makes data
+     * durable); a later sync then has less to wait for. Errors are not reported here: the
+     * sync that follows reports them. */
+    void (*writeback)(st_file *f, uint64_t off, uint64_t n);
 } st_file_ops;
 
 /* Base of every open file. Implementations embed it first. */
@@ -113,6 +118,12 @@ static inline int
 st_file_sync(st_file *f)
 {
     return f->ops->sync(f);
+}
+static inline void
+st_file_writeback(st_file *f, uint64_t off, uint64_t n)
+{
+    if (f->ops->writeback)
+        f->ops->writeback(f, off, n);
 }
 static inline int
 st_file_size(st_file *f, uint64_t *size)

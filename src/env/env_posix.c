@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* env_posix.c -- the POSIX file layer. */
+#define _GNU_SOURCE /* sync_file_range (Linux) */
 #include "env/env.h"
 #include "util/alloc.h"
 
@@ -226,6 +227,20 @@ pf_sync(st_file *f)
     return STRATA_OK;
 }
 
+static void
+pf_writeback(st_file *f, uint64_t off, uint64_t n)
+{
+#if defined(__linux__) && defined(SYNC_FILE_RANGE_WRITE)
+    /* Linux's sync_file_range also covers the pages stored through a shared mapping */
+    posix_file *pf = (posix_file *)f;
+    (void)sync_file_range(pf->fd, (off_t)off, (off_t)n, SYNC_FILE_RANGE_WRITE);
+#else
+    (void)f;
+    (void)off;
+    (void)n;
+#endif
+}
+
 static int
 pf_size(st_file *f, uint64_t *size)
 {
@@ -299,7 +314,7 @@ pf_close(st_file *f)
 }
 
 static const st_file_ops posix_file_ops = {
-    pf_read_at, pf_append, pf_sync, pf_size, pf_truncate, pf_close, pf_map,
+    pf_read_at, pf_append, pf_sync, pf_size, pf_truncate, pf_close, pf_map, pf_writeback,
 };
 
 static int

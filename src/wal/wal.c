@@ -24,6 +24,10 @@
 #define HDR ST_WAL_FILE_HEADER_SIZE
 #define READ_CHUNK (8 * BLK)       /* the reader's read size: 256 KiB, block-aligned */
 #define WRITER_BUF_KEEP (8u << 20) /* framing buffers above this are released after use */
+/* Every this many bytes appended, the writer starts their writeback (st_file_writeback): the
+ * sync of a full log at memtable rotation had waited 12-18 ms for 16 MiB of dirty pages, in
+ * the writer's path (strace of a batched fill: a seventh of the writer's time). */
+#define WRITEBACK_BYTES (1u << 20)
 
 enum { FT_FULL = 1, FT_FIRST = 2, FT_MIDDLE = 3, FT_LAST = 4 };
 
@@ -60,8 +64,9 @@ struct st_wal_writer {
     st_file *file;
     uint64_t size; /* end of the last complete record (the file's size when no error) */
     uint32_t seed;
-    int err;    /* sticky error code, STRATA_OK while healthy */
-    st_buf buf; /* framing buffer, reused across records */
+    int err;         /* sticky error code, STRATA_OK while healthy */
+    st_buf buf;      /* framing buffer, reused across records */
+    uint64_t kicked; /* the log up to here was handed to st_file_writeback */
     char errmsg[ST_ERRMSG_MAX];
 };
 
@@ -212,6 +217,10 @@ st_wal_writer_add(st_wal_writer *w, const void *rec, size_t n)
     w->size += len;
     if (w->buf.cap > WRITER_BUF_KEEP)
         st_buf_free(&w->buf);
+    if (w->size - w->kicked >= WRITEBACK_BYTES) {
+        st_file_writeback(w->file, w->kicked, w->size - w->kicked);
+        w->kicked = w->size;
+    }
     return STRATA_OK;
 }
 

@@ -369,7 +369,7 @@ ff_close(st_file *f)
 /* no map: every read goes through ff_read_at, where faults are injected and power loss is
  * simulated (readers fall back to read_at when map is NULL) */
 static const st_file_ops fe_file_ops = {
-    ff_read_at, ff_append, ff_sync, ff_size, ff_truncate, ff_close, NULL,
+    ff_read_at, ff_append, ff_sync, ff_size, ff_truncate, ff_close, NULL, NULL,
 };
 
 static st_file *

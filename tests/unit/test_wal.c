@@ -942,6 +942,8 @@ typedef struct test_env {
     int fail_append_at;  /* 1-based; 0: never */
     int fail_truncate;   /* truncate fails too */
     size_t partial_keep; /* bytes of the failing append that reach the file */
+    int writebacks;      /* st_file_writeback calls, each starting where the last one ended */
+    uint64_t wb_end;
 } test_env;
 
 typedef struct test_file {
@@ -1002,8 +1004,19 @@ tf_close(st_file *f)
     return rc;
 }
 
+static void
+tf_writeback(st_file *f, uint64_t off, uint64_t n)
+{
+    test_file *t = (test_file *)f;
+    ST_ASSERT_EQ(off, t->env->wb_end);
+    ST_ASSERT(n > 0);
+    t->env->wb_end = off + n;
+    t->env->writebacks++;
+    st_file_writeback(t->real, off, n);
+}
+
 static const st_file_ops tf_ops = {tf_read_at,  tf_append, tf_sync, tf_size,
-                                   tf_truncate, tf_close,  NULL};
+                                   tf_truncate, tf_close,  NULL,    tf_writeback};
 
 static int
 te_open(st_env *env, const char *path, int flags, st_file **out)
@@ -1126,6 +1139,11 @@ test_io_pattern(void)
     uint64_t size = st_wal_writer_size(w);
     ST_ASSERT_OK(st_wal_writer_close(w));
     ST_ASSERT(size > 8 * B); /* several read chunks */
+    /* the writer hands every MiB it wrote to writeback, in order, as it goes */
+    ST_ASSERT(size > 3 * (1u << 20));
+    ST_ASSERT(e.writebacks >= (int)(size / (1u << 20)) - 1 &&
+              e.writebacks <= (int)(size / (1u << 20)));
+    ST_ASSERT(e.wb_end <= size && size - e.wb_end < (1u << 20));
 
     st_wal_reader *r;
     ST_ASSERT_OK(st_wal_reader_open(&e.base, path, 0, NULL, NULL, &r));
