@@ -48,7 +48,8 @@ typedef struct st_sst_rg {
     st_pq_offset_index oi[ST_SST_NCOLS]; /* from the file, or built by walking page headers */
     int64_t dict_off[ST_SST_NCOLS];      /* dictionary page header offset, -1 = none */
     int64_t chunk_end[ST_SST_NCOLS];
-    st_pq_column_index kci; /* key ColumnIndex */
+    st_pq_column_index kci; /* key ColumnIndex: maxs, npages and boundary_order only (mins,
+                               null_pages and null_counts are NULL: sst_open.c load_key_index) */
     int has_kci;
     /* has_kci: bytes every key of the row group starts with (the common prefix of its key bounds
      * and every page maximum; kmin.p holds them): the page search compares what follows */

@@ -37,6 +37,30 @@ read_region(st_sst_reader *r, int64_t off, int64_t n, const char *what, uint8_t 
     return STRATA_OK;
 }
 
+/* Bytes [off, off + n) of the file, not kept: *p points into the mapping, or into *tmp, a
+ * buffer they were read into (the caller frees it; NULL when mapped). */
+static int
+region_view(st_sst_reader *r, int64_t off, int64_t n, const char *what, const uint8_t **p,
+            uint8_t **tmp)
+{
+    *tmp = NULL;
+    ST_RET(check_region(r, off, n, what));
+    if (r->map) {
+        *p = r->map + off;
+        return STRATA_OK;
+    }
+    if (!(*tmp = st_malloc((size_t)n)))
+        return st_err(STRATA_NOMEM, "%s: %s", r->path, what);
+    int rc = st_file_read_exact(r->file, (uint64_t)off, *tmp, (size_t)n);
+    if (rc != STRATA_OK) {
+        st_free(*tmp);
+        *tmp = NULL;
+        return rc;
+    }
+    *p = *tmp;
+    return STRATA_OK;
+}
+
 /*
  * Decode a column chunk's OffsetIndex into the arena. Its encoded bytes are not kept: they are
  * read from the mapping, or into a buffer freed at once (they were 17% of an open table's
@@ -46,20 +70,60 @@ static int
 load_offset_index(st_sst_reader *r, const st_pq_column_chunk *cc, st_pq_offset_index *out)
 {
     int64_t off = cc->offset_index_offset, n = cc->offset_index_length;
-    ST_RET(check_region(r, off, n, "offset index out of range"));
-    const uint8_t *p = r->map ? r->map + off : NULL;
+    const uint8_t *p = NULL;
     uint8_t *tmp = NULL;
-    if (!p) {
-        if (!(tmp = st_malloc((size_t)n)))
-            return st_err(STRATA_NOMEM, "%s: offset index", r->path);
-        int rc = st_file_read_exact(r->file, (uint64_t)off, tmp, (size_t)n);
-        if (rc != STRATA_OK) {
-            st_free(tmp);
-            return rc;
-        }
-        p = tmp;
-    }
+    ST_RET(region_view(r, off, n, "offset index out of range", &p, &tmp));
     int rc = st_pq_decode_offset_index(p, (size_t)n, r->arena, r->path, (uint64_t)off, out);
+    st_free(tmp);
+    return rc;
+}
+
+/*
+ * The key ColumnIndex of row group rg: only its page maxima are kept, copied into the arena
+ * (the page search and the size estimates use nothing else). The encoded bytes, which the
+ * decoded bounds pointed into, the minima and the null counts are decoded from the mapping or
+ * a buffer and dropped (a compacted 1M database: what its open tables pin in the cache's budget
+ * fell from 4.24 to 3.49 MB). rg->has_kci when every page has bounds.
+ */
+static int
+load_key_index(st_sst_reader *r, const st_pq_column_chunk *kc, st_sst_rg *rg)
+{
+    int64_t off = kc->column_index_offset, n = kc->column_index_length;
+    const uint8_t *p = NULL;
+    uint8_t *tmp = NULL;
+    ST_RET(region_view(r, off, n, "column index out of range", &p, &tmp));
+    st_arena *a = st_arena_new((size_t)n * 4 + 4096);
+    st_pq_column_index ci;
+    int rc = a ? st_pq_decode_column_index(p, (size_t)n, a, r->path, (uint64_t)off, &ci)
+               : st_err(STRATA_NOMEM, "%s: column index", r->path);
+    if (rc == STRATA_OK && ci.npages != rg->oi[0].npages)
+        rc = corrupt(r, "column index and offset index disagree", off);
+    int usable = rc == STRATA_OK;
+    size_t bytes = 0;
+    for (uint32_t i = 0; usable && i < ci.npages; i++) {
+        usable = !ci.null_pages[i];
+        bytes += ci.maxs[i].len;
+    }
+    if (usable) {
+        st_pq_bytes *maxs = st_arena_alloc(r->arena, (ci.npages ? ci.npages : 1) * sizeof(*maxs));
+        uint8_t *at = st_arena_alloc(r->arena, bytes ? bytes : 1);
+        if (!maxs || !at) {
+            rc = st_err(STRATA_NOMEM, "open %s", r->path);
+        } else {
+            for (uint32_t i = 0; i < ci.npages; i++) {
+                if (ci.maxs[i].len)
+                    memcpy(at, ci.maxs[i].p, ci.maxs[i].len);
+                maxs[i] = (st_pq_bytes){at, ci.maxs[i].len};
+                at += ci.maxs[i].len;
+            }
+            memset(&rg->kci, 0, sizeof(rg->kci));
+            rg->kci.maxs = maxs;
+            rg->kci.npages = ci.npages;
+            rg->kci.boundary_order = ci.boundary_order;
+            rg->has_kci = 1;
+        }
+    }
+    st_arena_free(a);
     st_free(tmp);
     return rc;
 }
@@ -261,17 +325,7 @@ load_row_group(st_sst_reader *r, uint32_t g, const int leaf_of[], const int max_
         rg->has_kbounds = 1;
     }
     if (trusted && kc->column_index_offset >= 0 && kc->column_index_length > 0) {
-        uint8_t *p;
-        ST_RET(read_region(r, kc->column_index_offset, kc->column_index_length,
-                           "column index out of range", &p));
-        ST_RET(st_pq_decode_column_index(p, (size_t)kc->column_index_length, r->arena, r->path,
-                                         (uint64_t)kc->column_index_offset, &rg->kci));
-        if (rg->kci.npages != rg->oi[0].npages)
-            return corrupt(r, "column index and offset index disagree", kc->column_index_offset);
-        rg->has_kci = 1;
-        for (uint32_t i = 0; i < rg->kci.npages; i++)
-            if (rg->kci.null_pages[i])
-                rg->has_kci = 0;
+        ST_RET(load_key_index(r, kc, rg));
         if (rg->has_kci) {
             uint32_t n = rg->kci.npages;
             if (!(rg->kmax_pfx = st_arena_alloc(r->arena, (n ? n : 1) * sizeof(uint64_t))))

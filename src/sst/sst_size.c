@@ -20,9 +20,12 @@ rows_in_range(const st_sst_rg *rg, const uint8_t *lower, size_t llen, const uint
     if (lower) /* the first page whose largest key is >= lower */
         while (p0 < n && st_bytes_cmp(ci->maxs[p0].p, ci->maxs[p0].len, lower, llen) < 0)
             p0++;
-    if (upper) { /* the first page whose smallest key is >= upper */
+    if (upper) { /* past the first page whose largest key is >= upper (it may hold smaller
+                  * keys; only page maxima are kept) */
         p1 = p0;
-        while (p1 < n && st_bytes_cmp(ci->mins[p1].p, ci->mins[p1].len, upper, ulen) < 0)
+        while (p1 < n && st_bytes_cmp(ci->maxs[p1].p, ci->maxs[p1].len, upper, ulen) < 0)
+            p1++;
+        if (p1 < n)
             p1++;
     }
     if (p1 <= p0)
@@ -64,9 +67,9 @@ st_sst_reader_approximate_size(st_sst_reader *r, const uint8_t *lower, size_t ll
     return STRATA_OK;
 }
 
-/* The smallest key of the first page of row group rg starting at row >= at (rows counted from
- * the row group's start), from the key ColumnIndex, else the row group's own smallest key for
- * at == 0; NULL when there is none. */
+/* A key that cuts row group rg at the first page starting at row >= at (rows counted from the
+ * row group's start): the largest key of the page before it, from the key ColumnIndex, else the
+ * row group's own smallest key for at == 0; NULL when there is none. */
 static const st_pq_bytes *
 first_key_from(const st_sst_rg *rg, int64_t at)
 {
@@ -74,9 +77,9 @@ first_key_from(const st_sst_rg *rg, int64_t at)
         return rg->has_kbounds ? &rg->kmin : NULL;
     if (!rg->has_kci || rg->kci.npages != rg->oi[ST_SST_COL_KEY].npages)
         return NULL;
-    for (uint32_t p = 0; p < rg->kci.npages; p++)
+    for (uint32_t p = 1; p < rg->kci.npages; p++)
         if (rg->oi[ST_SST_COL_KEY].pages[p].first_row >= at)
-            return &rg->kci.mins[p];
+            return &rg->kci.maxs[p - 1];
     return NULL;
 }
 

@@ -1042,10 +1042,10 @@ footer_len(const char *path)
 }
 
 /*
- * An open table holds its page index decoded, not the encoded OffsetIndex bytes beside it: its
- * memory stays below what the decoded structures, the footer, the key ColumnIndex and the bloom
- * filter need, plus two arena blocks. Through the mapping and through reads (the fault env does
- * not map) alike.
+ * An open table holds its page index decoded, not the encoded OffsetIndex bytes beside it, and
+ * of the key ColumnIndex only the page maxima: its memory stays below what the decoded
+ * structures, the footer, those maxima and the bloom filter need, plus two arena blocks.
+ * Through the mapping and through reads (the fault env does not map) alike.
  */
 static void
 test_open_memory(void)
@@ -1080,9 +1080,10 @@ test_open_memory(void)
                 /* + a checked bit */
                 bound += rg->oi[c].npages * (sizeof(st_pq_page_location) + 1);
             }
-            /* key ColumnIndex: encoded bytes (bounds point into them), arrays, page prefixes */
-            bound += (size_t)r->fm.row_groups[g].columns[0].column_index_length;
-            bound += pages * (2 * sizeof(st_pq_bytes) + 1 + sizeof(int64_t) + 2 * sizeof(uint64_t));
+            /* key ColumnIndex: the page maxima (15-byte keys) and their array, page prefixes;
+             * not its encoded bytes, minima or null counts */
+            ST_ASSERT(rg->kci.mins == NULL && rg->kci.null_counts == NULL);
+            bound += pages * (15 + sizeof(st_pq_bytes) + 2 * sizeof(uint64_t));
             bound += rg->bloom_len;
         }
         bound += footer_len(path);
