@@ -208,7 +208,7 @@ int st_sst_reader_approximate_size(st_sst_reader *r, const uint8_t *lower, size_
  *     Up to parts - 1 keys, ascending, that cut the table's rows into about equal parts: the
  *     largest keys of the pages before the cuts (key ColumnIndex maxima; a row group's smallest
  *     key at a row group's start). Returns how many (fewer for a small table; 0 without key
- * statistics). The keys are borrowed from r.
+ *     statistics). The keys are borrowed from r.
  */
 int st_sst_reader_split_keys(const st_sst_reader *r, size_t parts, const uint8_t **keys,
                              size_t *lens);

@@ -589,7 +589,8 @@ emit_page(st_sst_builder *b, int c, int encoding, int32_t nvals, size_t first_ro
     h.type = ST_PQ_DATA_PAGE;
     h.num_values = nvals;
     h.encoding = encoding;
-    /* no statistics in the page header: the ColumnIndex holds the same bounds for every page */
+    /* no statistics in the page header: the key's ColumnIndex holds its pages' bounds, and
+     * strata keeps no per-page bounds of the other columns (flush_row_group) */
     /* The value chunk, most of a row group's bytes, goes to the file page by page: a row group
      * writes it first, then the other chunks, which are held until the row group ends (a
      * chunk's pages must be contiguous). Holding the value chunk too took up to a row group's

@@ -298,11 +298,9 @@ int st_sst_load_bundle(st_sst_reader *r, uint32_t g, uint32_t idx, int fill, int
  * waits for one memory access instead of one per probe. */
 void st_sst_prefetch_slots(const st_sst_reader *r, uint32_t g, uint32_t idx, int value);
 void st_sst_bundle_free(st_sst_bundle *b);
-/* 1 when row group g's chunk statistics give column c's value on every row (*v; *shared: a
- * never-freed page of such values for up to 4096 rows, or NULL; see sst_pages.c). */
-int st_sst_known_column(const st_sst_reader *r, uint32_t g, int c, int64_t *v, st_pq_page **shared);
-/* *out = a page of the n rows' values of known column c of row group g (shared, or owned by
- * out: release it with st_sst_pref_release). INTERNAL when the column is not known. */
+/* *out = a page of the n rows' values of column c of row group g, which its chunk statistics
+ * give (rg->known; a page shared by every caller for up to 4096 rows of a seqno 0 or a put,
+ * else owned by out: release it with st_sst_pref_release). INTERNAL when c is not known. */
 int st_sst_known_page(const st_sst_reader *r, uint32_t g, int c, size_t n, st_sst_pref *out);
 /* Rough decoded size of value page idx of rg, for st_cache_admit. */
 size_t st_sst_value_page_charge(const st_sst_rg *rg, uint32_t idx);

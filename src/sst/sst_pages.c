@@ -313,7 +313,7 @@ st_sst_load_page(st_sst_reader *r, uint32_t g, int col, uint32_t page, int fill,
 #define BUNDLE_COL 0xff
 
 /*
- * The pages of a column whose value the table's footer gives for every row (known_column,
+ * The pages of a column whose chunk statistics give its value on every row (st_sst_known_page,
  * below), for bundles of at most KNOWN_ROWS rows: one shared, never written page per column
  * instead of one allocation per bundle (the kind page was a fifth of a bundle's bytes, so more
  * bundles fit in the cache). Their n is KNOWN_ROWS, not the bundle's row count: bundle users take
@@ -430,45 +430,33 @@ bundle_deleter(const void *key, size_t klen, void *value)
 }
 
 /*
- * 1 when the chunk statistics of column c in row group g give its value on every row (*v,
- * rg->known, set at open for strata's own files), so that bundles take its page as known instead
- * of reading it, which saves a page header, a checksum pass and a cold page touch per bundle;
- * *shared is then the page for bundles of at most KNOWN_ROWS rows when one exists for the value
- * (kind ST_KIND_PUT, seqno 0, as tables without tombstones and bottom tables have throughout),
- * else NULL. A lying statistic cannot turn a delete into a value: a delete's value is NULL, and
- * a put with a NULL value is reported as a bad entry. `strata check` (sst_verify.c) reads the
+ * Column c of row group g holds one value on every row when its chunk statistics say so
+ * (rg->known, set at open for strata's own files): bundles and cursors then take its page as
+ * known instead of reading it, which saves a page header, a checksum pass and a cold page touch
+ * per bundle. The page is a shared one for at most KNOWN_ROWS rows of the values tables without
+ * tombstones and bottom tables hold throughout (kind ST_KIND_PUT, seqno 0), else built from the
+ * value. A lying statistic cannot turn a delete into a value: a delete's value is NULL, and a
+ * put with a NULL value is reported as a bad entry. `strata check` (sst_verify.c) reads the
  * column's pages and checks them against the statistic.
  */
 int
-st_sst_known_column(const st_sst_reader *r, uint32_t g, int c, int64_t *v, st_pq_page **shared)
-{
-    const st_sst_rg *rg = &r->rgs[g];
-    if (c == ST_SST_COL_KEY || c == ST_SST_COL_VALUE || !rg->known[c])
-        return 0;
-    *v = rg->known_val[c];
-    *shared = NULL;
-    if (c == ST_SST_COL_KIND && *v == ST_KIND_PUT) {
-        pthread_once(&puts_once, puts_init);
-        *shared = &puts_page;
-    } else if (c == ST_SST_COL_SEQNO && *v == 0) {
-        *shared = &zeros_page;
-    }
-    return 1;
-}
-
-int
 st_sst_known_page(const st_sst_reader *r, uint32_t g, int c, size_t n, st_sst_pref *out)
 {
-    int64_t v;
-    st_pq_page *shared;
+    const st_sst_rg *rg = &r->rgs[g];
     memset(out, 0, sizeof(*out));
-    if (!st_sst_known_column(r, g, c, &v, &shared))
+    if (c == ST_SST_COL_KEY || c == ST_SST_COL_VALUE || !rg->known[c])
         return st_err(STRATA_INTERNAL, "%s: column %s is not known", r->path, st_sst_col_names[c]);
-    if (shared && n <= KNOWN_ROWS) {
-        out->pg = shared;
+    int64_t v = rg->known_val[c];
+    if (n <= KNOWN_ROWS && c == ST_SST_COL_KIND && v == ST_KIND_PUT) {
+        pthread_once(&puts_once, puts_init);
+        out->pg = &puts_page;
         return STRATA_OK;
     }
-    return st_pq_page_const_int(r->rgs[g].desc[c].type, n, v, &out->pg);
+    if (n <= KNOWN_ROWS && c == ST_SST_COL_SEQNO && v == 0) {
+        out->pg = &zeros_page;
+        return STRATA_OK;
+    }
+    return st_pq_page_const_int(rg->desc[c].type, n, v, &out->pg);
 }
 
 void
@@ -516,20 +504,13 @@ st_sst_load_bundle(st_sst_reader *r, uint32_t g, uint32_t idx, int fill, int crc
     int rc = STRATA_OK;
     for (int c = 0; c < ST_SST_NCOLS && rc == STRATA_OK; c++) {
         st_sst_pref p = {0};
-        int64_t v;
-        st_pq_page *shared;
         if (c == ST_SST_COL_VALUE)
             continue;
-        if (st_sst_known_column(r, g, c, &v, &shared)) {
-            size_t n = b->pg[ST_SST_COL_KEY]->n;
-            if (shared && n <= KNOWN_ROWS) {
-                b->pg[c] = shared;
-                continue;
-            }
-            rc = st_pq_page_const_int(r->rgs[g].desc[c].type, n, v, &p.pg);
-        } else {
+        /* the key page comes first: its rows are the bundle's (a shared page charges nothing) */
+        if (r->rgs[g].known[c])
+            rc = st_sst_known_page(r, g, c, b->pg[ST_SST_COL_KEY]->n, &p);
+        else
             rc = st_sst_load_page(r, g, c, idx, -1, crc, NULL, &p);
-        }
         if (rc == STRATA_OK) {
             b->pg[c] = p.pg;
             charge += p.pg->mem;
