@@ -228,7 +228,8 @@ whole(const col_run *ru)
  * value page's count can be off and still decode (a null row in the padding of its levels).
  */
 static int
-countable(const col_run *ru, uint32_t i, const col_run *tm, int64_t t, int64_t row, int whole_chunk)
+countable(const col_run *ru, uint32_t i, const col_run *tm, const int64_t *kstart, int64_t t,
+          int64_t row, int whole_chunk)
 {
     if (!ru->s[i].pg)
         return 0;
@@ -240,13 +241,16 @@ countable(const col_run *ru, uint32_t i, const col_run *tm, int64_t t, int64_t r
     int64_t r0 = row % t;
     if (whole_chunk && r0 == 0 && n == t)
         return 1;
-    int64_t at = 0;
-    for (uint32_t k = 0; k < tm->n && at <= r0; k++) {
-        if (at == r0)
-            return tm->s[k].h.num_values == n;
-        at += tm->s[k].h.num_values;
+    /* the key page starting at r0 (kstart: the key pages' first rows, ascending) */
+    uint32_t lo = 0, hi = tm->n;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (kstart[mid] < r0)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
-    return 0;
+    return lo < tm->n && kstart[lo] == r0 && tm->s[lo].h.num_values == n;
 }
 
 /*
@@ -257,19 +261,20 @@ countable(const col_run *ru, uint32_t i, const col_run *tm, int64_t t, int64_t r
  * run is positioned.
  */
 static void
-position(col_run *ru, int64_t total, const col_run *tm, int64_t reps)
+position(col_run *ru, int64_t total, const col_run *tm, const int64_t *kstart, int64_t reps)
 {
     uint32_t a = 0, b = ru->n; /* s[0..a) from the start, s[b..n) from the end */
     int64_t at = 0, back = total, t = reps > 0 && total > 0 ? total / reps : 0;
     for (uint32_t i = 0; i < ru->n; i++)
         ru->s[i].first = -1;
     if (ru->start_anch)
-        for (; a < ru->n && countable(ru, a, tm, t, at, reps == 2); a++) {
+        for (; a < ru->n && countable(ru, a, tm, kstart, t, at, reps == 2); a++) {
             ru->s[a].first = at;
             at += ru->s[a].h.num_values;
         }
     if (ru->end_anch && total >= 0)
-        for (; b > 0 && countable(ru, b - 1, tm, t, back - ru->s[b - 1].h.num_values, reps == 2);
+        for (; b > 0 &&
+               countable(ru, b - 1, tm, kstart, t, back - ru->s[b - 1].h.num_values, reps == 2);
              b--)
             back -= ru->s[b - 1].h.num_values;
     int ok = (total < 0 || at <= total) && (!ru->end_anch || total < 0 || back >= 0);
@@ -378,9 +383,19 @@ salvage_group(walker *w)
         return lose_group(w, why);
     }
     const col_run *tm = whole(&w->runs[RUN_KEY]) ? &w->runs[RUN_KEY] : NULL;
-    position(&w->runs[RUN_KEY], t, NULL, 0);
-    position(&w->runs[RUN_VALUE], t, tm, 1);
-    position(&w->runs[RUN_INT], 2 * t, tm, 2);
+    /* the whole key run's page starts, for countable (a scan per page was quadratic) */
+    int64_t *kstart = tm ? st_malloc(tm->n * sizeof(*kstart)) : NULL;
+    if (tm && !kstart)
+        return st_err(STRATA_NOMEM, "%s: salvage", w->path);
+    int64_t at = 0;
+    for (uint32_t k = 0; tm && k < tm->n; k++) {
+        kstart[k] = at;
+        at += tm->s[k].h.num_values;
+    }
+    position(&w->runs[RUN_KEY], t, NULL, NULL, 0);
+    position(&w->runs[RUN_VALUE], t, tm, kstart, 1);
+    position(&w->runs[RUN_INT], 2 * t, tm, kstart, 2);
+    st_free(kstart);
     /* the integer run: seqno pages hold its rows [0, t), kind pages [t, 2t) */
     col_run *ir = &w->runs[RUN_INT];
     for (uint32_t i = 0; i < ir->n; i++) {
